@@ -1,0 +1,60 @@
+/**
+ * Scheduled times that never repeat for one server (SPEC §3): each is the
+ * current UTC time, bumped by 1 ms past the last one handed out, so that two
+ * zips never share a name and oldest-first order is creation order even when
+ * the wall clock steps back.
+ */
+import { formatScheduledTime, parseScheduledTime } from './names.js';
+
+export type Now = () => number;
+
+export class ScheduledClock {
+  #lastMs: number;
+  readonly #now: Now;
+
+  /** `last` is the newest scheduled time already used (on disk or remembered), if any. */
+  constructor(options: { now?: Now; last?: string | null } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#lastMs = options.last ? parseScheduledTime(options.last) : -Infinity;
+  }
+
+  /** Remember a time seen elsewhere (say, a zip found on disk) so that no later one repeats it. */
+  observe(scheduledtime: string): void {
+    this.#lastMs = Math.max(this.#lastMs, parseScheduledTime(scheduledtime));
+  }
+
+  next(): string {
+    const ms = Math.max(this.#now(), this.#lastMs + 1);
+    this.#lastMs = ms;
+    return formatScheduledTime(ms);
+  }
+
+  get last(): string | null {
+    return Number.isFinite(this.#lastMs) ? formatScheduledTime(this.#lastMs) : null;
+  }
+}
+
+/**
+ * The newest scheduled time among file names of one origin server (outer
+ * zips `t_server_…`, inner `t_server.zip`), whatever else the list holds.
+ */
+export function newestScheduledTime(names: Iterable<string>, encodedServer: string): string | null {
+  let newest: string | null = null;
+  for (const name of names) {
+    const m = /^(\d{17})_([^_]+)[_.]/.exec(name);
+    if (m === null || m[2] !== encodedServer) continue;
+    const t = m[1] as string;
+    if (!isScheduledTime(t)) continue; // a stray "99999999999999999_…" would make every later clock throw
+    if (newest === null || t > newest) newest = t;
+  }
+  return newest;
+}
+
+function isScheduledTime(value: string): boolean {
+  try {
+    parseScheduledTime(value);
+    return true;
+  } catch {
+    return false;
+  }
+}

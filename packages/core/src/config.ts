@@ -1,0 +1,368 @@
+/**
+ * The config file (SPEC §6): one zod schema gives the types, the defaults and
+ * the docs (`.describe`) of every key. `parseConfig` is pure; `loadConfig` is
+ * the only I/O.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { errnoCode, fsError, shown, ZenrollError } from './errors.js';
+
+export const ROLES = ['leaf', 'leaf-db', 'intermediate', 'intermediate-ws', 'intermediate-db',
+  'intermediate-db-ws', 'root', 'root-ws', 'standalone'] as const;
+export type Role = (typeof ROLES)[number];
+export type PromoteTarget = 'entpushdir' | 'dbdir';
+
+export interface RoleInfo {
+  readonly sender: boolean;
+  readonly receiver: boolean;
+  /** Zips the `.str` of its own entmergedir. */
+  readonly ownScans: boolean;
+  readonly promotesTo: readonly PromoteTarget[];
+  /** A database is attached (root* feed the central one). */
+  readonly hasDatabase: boolean;
+}
+
+const row = (sender: boolean, receiver: boolean, ownScans: boolean, promotesTo: PromoteTarget[],
+  hasDatabase: boolean): RoleInfo => Object.freeze({ sender, receiver, ownScans, promotesTo: Object.freeze(promotesTo), hasDatabase });
+
+// SPEC §2, column by column.
+const ROLE_TABLE: Record<Role, RoleInfo> = {
+  leaf: row(true, false, true, [], false),
+  'leaf-db': row(true, false, true, [], true),
+  intermediate: row(true, true, false, ['entpushdir'], false),
+  'intermediate-ws': row(true, true, true, ['entpushdir'], false),
+  'intermediate-db': row(true, true, false, ['entpushdir', 'dbdir'], true),
+  'intermediate-db-ws': row(true, true, true, ['entpushdir', 'dbdir'], true),
+  root: row(false, true, false, ['dbdir'], true),
+  'root-ws': row(false, true, false, ['dbdir'], true),
+  standalone: row(false, false, false, [], false),
+};
+
+export function roleInfo(role: Role): RoleInfo {
+  return ROLE_TABLE[role];
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT`, or null when it is neither. */
+export function splitHostPort(s: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(s);
+  if (m === null || (m[1] !== undefined && !isIPv6(m[1])) || Number(m[3]) > 65535) return null;
+  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+}
+
+/** Escape a value for a DN (RFC 4514), e.g. a tree name put into `serviceDN`. */
+export function escapeDnValue(v: string): string {
+  return v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
+}
+
+function found(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return shown(v);
+  if (Array.isArray(v)) return 'an array';
+  return v !== null && typeof v === 'object' ? 'an object' : String(v);
+}
+// Every check of a key gives the same message: what it expects, what it got.
+const expecting = (what: string) => (iss: { input?: unknown }) => `expected ${what}, found ${found(iss.input)}`;
+
+function str(what: string, ok: (s: string) => boolean) {
+  const error = expecting(what);
+  return z.string({ error }).refine(ok, { error });
+}
+function int(min: number, max?: number) {
+  const error = expecting(max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`);
+  return z.int({ error }).min(min, { error }).max(max ?? Number.MAX_SAFE_INTEGER, { error });
+}
+const obj = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: expecting('an object') });
+const hasControl = (s: string) => /[\u0000-\u001f\u007f]/.test(s);
+const name = () => str('a name of 1 to 64 characters without control characters', (s) => s.length > 0 && s.length <= 64 && !hasControl(s));
+const filePath = () => str('a non-empty path', (s) => s.length > 0 && !s.includes('\0'));
+const optPath = (doc: string) => filePath().nullable().default(null).describe(doc);
+const url = (what: string, protocols: string[]) => str(what, (s) => URL.canParse(s) && protocols.includes(new URL(s).protocol));
+const httpUrl = () => url('an http:// or https:// URL', ['http:', 'https:']);
+const hostPort = (what = 'HOST:PORT (IPv6 as [::1]:PORT, port 0..65535)', ok = (_host: string) => true) =>
+  str(what, (s) => { const hp = splitHostPort(s); return hp !== null && ok(hp.host); });
+const isLoopback = (h: string) => h === 'localhost' || h === '::1' || (isIPv4(h) && h.startsWith('127.'));
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+// A local time without offset would depend on the machine's zone: require Z or an offset.
+function isIsoTime(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))?$/.exec(s);
+  if (m === null || Number.isNaN(Date.parse(s))) return false;
+  const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return day.getUTCDate() === Number(m[3]); // Date.parse turns 02-30 into 03-01
+}
+
+const receiverTlsDefault = { cert: 'tls/server.crt', key: 'tls/server.key', clientCa: null };
+
+const configShape = obj({
+  server: name().describe("this server's name, as in zip names and the directory"),
+  tree: name().describe('the tree this server belongs to'),
+  role: z.enum(ROLES, { error: expecting(`one of ${ROLES.join(', ')}`) }).describe('what this server does (SPEC §2)'),
+  dirs: obj({
+    entmergedir: optPath('where scanners drop .str files; required when the role zips its own scans'),
+    entpushdir: optPath('where zips wait to be sent; required for a Sender or a Receiver'),
+    dbdir: optPath('where zips go for the database; required when the Receiver promotes to dbdir'),
+    statedir: optPath("zenroll's own state (journal, locks, receipts); default <entpushdir>/.zenroll, else <config folder>/state"),
+  }).prefault({}).describe('folders; relative paths are relative to the config file'),
+  sender: obj({
+    parent: httpUrl().nullable().default(null).describe("the parent Receiver's URL; required when the role sends"),
+    schedule: str('a cron expression of 5 or 6 fields', (s) => [5, 6].includes(s.trim().split(/\s+/).length))
+      .default('0 2 * * *').describe('when roll-ups start (node-cron)'),
+    timezone: str('an IANA time zone such as "Europe/Berlin"', isTimeZone).default('UTC').describe('time zone of schedule'),
+    randomizeMinutes: int(0, 1440).default(0).describe('spread the start over this many minutes'),
+    batchSize: int(1, 50).default(50).describe('at most this many .str files per zip'),
+    compressionLevel: int(0, 9).default(6).describe('deflate level of the inner zip'),
+    retry: obj({
+      baseMs: int(1).default(10_000).describe('wait before the second try'),
+      factor: z.number({ error: expecting('a number >= 1') }).min(1, { error: expecting('a number >= 1') })
+        .default(2).describe('each wait is this many times the one before'),
+      tries: int(1, 100).default(14).describe('tries of one push before the roll-up stops'),
+    }).prefault({}).describe('retries of a push (SPEC §1)'),
+    proxy: httpUrl().nullable().default(null).describe('an HTTP(S) proxy URL for crossing a firewall'),
+    tls: obj({
+      ca: optPath('CA certificate (PEM) trusted for the parent, besides the system ones'),
+      cert: optPath('client certificate (PEM) for mutual TLS; needs key'),
+      key: optPath('private key (PEM) of cert; needs cert'),
+    }).superRefine((t, ctx) => {
+      if ((t.cert === null) !== (t.key === null)) {
+        const [missing, set] = t.cert === null ? ['cert', 'key'] : ['key', 'cert'];
+        ctx.addIssue({ code: 'custom', path: [missing], message: `is required when ${set} is set (cert and key go together)` });
+      }
+    }).prefault({}).describe('TLS towards the parent'),
+    stableMs: int(0).default(5000).describe('a .str changed in the last stableMs waits for the next roll-up'),
+    timeoutMs: int(1).default(120_000).describe('per-request inactivity timeout'),
+  }).prefault({}).describe('the Sender'),
+  receiver: obj({
+    listen: hostPort().default('0.0.0.0:7099').describe('address the Receiver listens on'),
+    tls: z.union([
+      z.literal(false),
+      obj({ cert: filePath(), key: filePath(), clientCa: optPath('CA (PEM) client certificates must be signed by (mutual TLS)') }),
+    ], { error: expecting('false or an object {cert, key, clientCa}') })
+      .default(receiverTlsDefault).describe('server certificate and key (PEM), or false for plain HTTP'),
+    trustDir: filePath().default('trust').describe('trusted public keys, one <anything>.pub PEM file each'),
+    quarantineDir: optPath('where rejected uploads are kept; null drops them'),
+    maxZipBytes: int(1024).default(268_435_456).describe('largest accepted upload'),
+    discardBefore: str('an ISO-8601 time with Z or an offset, such as "2026-01-01T00:00:00Z"', isIsoTime)
+      .nullable().default(null).describe('Senders discard zips created before this; the directory value wins'),
+    maxConcurrentUploads: int(1, 1024).default(8).describe('uploads handled at once; more get 503'),
+    receiptDays: z.number({ error: expecting('a number > 0') }).positive({ error: expecting('a number > 0') })
+      .default(30).describe('days a receipt is kept, so a retried upload is answered 200'),
+    requestTimeoutMs: int(1).default(60_000).describe('per-request inactivity timeout'),
+    minFreeBytes: int(0).default(104_857_600).describe('below this free space uploads get 507'),
+  }).prefault({}).describe('the Receiver'),
+  keys: obj({
+    private: filePath().default('keys/server.key').describe("this server's Ed25519 private key (PEM)"),
+    public: filePath().default('keys/server.pub').describe("this server's Ed25519 public key (PEM)"),
+  }).prefault({}).describe('signing keys'),
+  directory: obj({
+    url: url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']).describe('the LDAP server'),
+    bindDN: str('a non-empty DN', (s) => s.trim().length > 0).describe('identity to bind as'),
+    passwordFile: filePath().describe('file holding the bind password'),
+    serviceDN: str('a DN containing {server}', (s) => s.includes('{server}'))
+      .default('cn={server}_ZenInvService,o={tree}').describe('Inventory Service object; {server} is any server, {tree} this tree'),
+    keep: int(1, 100_000).default(1000).describe('newest log values kept per object'),
+    timeoutMs: int(1).default(10_000).describe('per-operation timeout'),
+    startTls: z.boolean({ error: expecting('true or false') }).default(false).describe('upgrade an ldap:// connection with StartTLS'),
+    tls: obj({ ca: optPath('CA certificate (PEM) for the LDAP server') }).prefault({}).describe('TLS towards the LDAP server'),
+  }).superRefine((d, ctx) => {
+    if (d.startTls && d.url.startsWith('ldaps:')) {
+      ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'expected false with an ldaps:// url (already TLS), found true' });
+    }
+  }).nullable().default(null).describe('the LDAP directory (SPEC §7); absent: the local journal is the log'),
+  admin: obj({
+    listen: hostPort('a loopback HOST:PORT (127.x.x.x, localhost or [::1])', isLoopback).default('127.0.0.1:7098').describe('loopback address of the admin endpoint'),
+  }).prefault({}).describe('the admin endpoint of `zenroll serve`'),
+});
+
+/** The whole of SPEC §6; `.describe()` on each key is its documentation. */
+export const configSchema = configShape.superRefine(roleRules, {
+  when: (p) => !p.issues.some((i) => i.code !== 'unrecognized_keys' && blocksRoleRules(i.path ?? [])),
+});
+
+// The role rules read role, dirs and sender.parent: they run, beside other
+// errors, as soon as those parsed, so that one pass lists every error.
+function blocksRoleRules(at: readonly PropertyKey[]): boolean {
+  const [a, b] = at;
+  return a === undefined || a === 'role' || a === 'dirs' || (a === 'sender' && (b === undefined || b === 'parent'));
+}
+
+function roleRules(c: z.output<typeof configShape>, ctx: z.RefinementCtx): void {
+  const info = roleInfo(c.role);
+  const need = (when: boolean, key: [string, string], value: unknown, why: string) => {
+    if (when && value === null) ctx.addIssue({ code: 'custom', path: key, message: `is required for role "${c.role}" (${why})` });
+  };
+  need(info.ownScans, ['dirs', 'entmergedir'], c.dirs.entmergedir, 'it zips its own scans');
+  need(info.sender || info.receiver, ['dirs', 'entpushdir'], c.dirs.entpushdir, 'it sends or receives zips');
+  need(info.promotesTo.includes('dbdir'), ['dirs', 'dbdir'], c.dirs.dbdir, 'it promotes zips to dbdir');
+  need(info.sender, ['sender', 'parent'], c.sender.parent, 'it sends to a parent Receiver');
+}
+
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+export interface Dirs {
+  entmergedir: string | null;
+  entpushdir: string | null;
+  dbdir: string | null;
+  statedir: string;
+  /** `<entpushdir>/zipdir`: uploads land here (SPEC §1). */
+  zipdir: string | null;
+  /** `<entpushdir>/rejected`. */
+  rejecteddir: string | null;
+}
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type Config = DeepReadonly<Omit<Parsed, 'dirs'> & { dirs: Dirs }>;
+export interface ConfigError {
+  /** Dotted key, such as `sender.batchSize`; '' for the whole file. */
+  key: string;
+  message: string;
+}
+export type ParseResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+
+interface Def { innerType?: unknown; shape?: Record<string, unknown>; options?: unknown[] }
+// The keys the schema allows at `at`, to name them beside an unknown one.
+function keysAt(schema: unknown, at: readonly PropertyKey[]): string[] {
+  const def = (schema as { def: Def }).def;
+  if (def.innerType !== undefined) return keysAt(def.innerType, at);
+  if (def.options !== undefined) return def.options.flatMap((o) => keysAt(o, at));
+  if (def.shape === undefined) return [];
+  if (at.length === 0) return Object.keys(def.shape);
+  const next = def.shape[String(at[0])];
+  return next === undefined ? [] : keysAt(next, at.slice(1));
+}
+
+function toErrors(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): ConfigError[] {
+  return issues.flatMap((iss): ConfigError[] => {
+    const at = [...prefix, ...iss.path];
+    if (iss.code === 'unrecognized_keys') {
+      const known = keysAt(configSchema, at).join(', ');
+      return iss.keys.map((k) => ({ key: [...at, k].join('.'), message: `is not a known key (expected one of: ${known})` }));
+    }
+    // Of `false | {…}`, report the branch whose type the value had.
+    const branch = iss.code === 'invalid_union' ? iss.errors.find((b) => !b.some((i) =>
+      i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))) : undefined;
+    if (branch !== undefined) return toErrors(branch, at);
+    return [{ key: at.join('.'), message: iss.message }];
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object') for (const v of Object.values(o)) deepFreeze(v);
+  return Object.freeze(o);
+}
+
+/** Check and complete a parsed config file; `baseDir` is the config file's folder. */
+export function parseConfig(json: unknown, baseDir: string): ParseResult {
+  const r = configSchema.safeParse(json);
+  if (!r.success) return { ok: false, errors: toErrors(r.error.issues) };
+  const c = r.data;
+  const base = resolve(baseDir);
+  const abs = (p: string) => resolve(base, p);
+  const opt = (p: string | null) => (p === null ? null : abs(p));
+  const push = opt(c.dirs.entpushdir);
+  const dirs: Dirs = {
+    entmergedir: opt(c.dirs.entmergedir), entpushdir: push, dbdir: opt(c.dirs.dbdir),
+    statedir: c.dirs.statedir !== null ? abs(c.dirs.statedir) : push !== null ? join(push, '.zenroll') : join(base, 'state'),
+    zipdir: push === null ? null : join(push, 'zipdir'),
+    rejecteddir: push === null ? null : join(push, 'rejected'),
+  };
+  // One folder in two roles would, say, zip scans straight back into the database's folder.
+  const errors: ConfigError[] = [];
+  const set = (['entmergedir', 'entpushdir', 'dbdir'] as const).filter((k) => dirs[k] !== null);
+  set.forEach((k, i) => {
+    const same = set.slice(0, i).find((o) => dirs[o] === dirs[k]);
+    if (same !== undefined) errors.push({ key: `dirs.${k}`, message: `expected a folder other than dirs.${same}, found ${found(dirs[k])}` });
+  });
+  if (errors.length > 0) return { ok: false, errors };
+  const tls = (t: { ca: string | null; cert: string | null; key: string | null }) => ({ ca: opt(t.ca), cert: opt(t.cert), key: opt(t.key) });
+  const rt = c.receiver.tls;
+  const d = c.directory;
+  const config: Config = {
+    ...c,
+    dirs,
+    sender: { ...c.sender, tls: tls(c.sender.tls) },
+    receiver: {
+      ...c.receiver,
+      tls: rt === false ? false : { cert: abs(rt.cert), key: abs(rt.key), clientCa: opt(rt.clientCa) },
+      trustDir: abs(c.receiver.trustDir),
+      quarantineDir: opt(c.receiver.quarantineDir),
+    },
+    keys: { private: abs(c.keys.private), public: abs(c.keys.public) },
+    directory: d === null ? null : {
+      ...d,
+      passwordFile: abs(d.passwordFile),
+      serviceDN: d.serviceDN.replaceAll('{tree}', escapeDnValue(c.tree)),
+      tls: { ca: opt(d.tls.ca) },
+    },
+  };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+/** One `key: message` line per error. */
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors.map((e) => (e.key === '' ? e.message : `${e.key}: ${e.message}`)).join('\n');
+}
+
+// V8 omits the position for an unexpected token: the error is where the
+// longest prefix that still parses up to its end stops.
+function jsonErrorOffset(text: string, message: string): number {
+  const at = / at position (\d+)/.exec(message);
+  if (at !== null) return Number(at[1]);
+  if (message.includes('Unexpected end of JSON input')) return text.length;
+  const parsesToEnd = (s: string) => {
+    try {
+      JSON.parse(s);
+      return true;
+    } catch (err) {
+      const m = err instanceof Error ? err.message : '';
+      const p = / at position (\d+)/.exec(m);
+      return m.includes('Unexpected end of JSON input') || (p !== null && Number(p[1]) >= s.length);
+    }
+  };
+  let [lo, hi] = [0, text.length];
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    [lo, hi] = parsesToEnd(text.slice(0, mid)) ? [mid, hi] : [lo, mid];
+  }
+  return lo;
+}
+
+/** Read, parse and check the config file; relative paths are relative to its folder. */
+export async function loadConfig(path: string): Promise<Config> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw fsError(err, 'read the config file', file);
+    throw new ZenrollError('CONFIG_NOT_FOUND', `config file ${shown(file, 200)} does not exist`, { cause: err, details: { path: file } });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const raw = err instanceof Error ? err.message : String(err);
+    const offset = jsonErrorOffset(text, raw);
+    const before = text.slice(0, offset).split('\n');
+    const line = before.length;
+    const column = (before[before.length - 1] ?? '').length + 1;
+    // V8 quotes the whole file in some messages: keep only the reason.
+    const reason = raw.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    throw new ZenrollError('CONFIG_INVALID',
+      `config file ${shown(file, 200)} is not valid JSON at line ${line}, column ${column}: ${reason} (plain JSON: no comments, no trailing commas)`,
+      { cause: err, details: { path: file, line, column } });
+  }
+  const result = parseConfig(json, dirname(file));
+  if (!result.ok) {
+    const lines = formatConfigErrors(result.errors).split('\n').map((l) => `  ${l}`).join('\n');
+    throw new ZenrollError('CONFIG_INVALID', `config file ${shown(file, 200)} does not follow SPEC §6:\n${lines}`,
+      { details: { path: file, errors: result.errors } });
+  }
+  return result.config;
+}

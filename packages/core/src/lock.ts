@@ -1,0 +1,104 @@
+/**
+ * A lock file that keeps two processes — on this node or on another node of
+ * a cluster sharing the folders — from working on one server's folders at
+ * once. Created with O_EXCL; the holder refreshes its mtime (a heartbeat).
+ * A lock is stale, and is taken over, when its holder is a dead process on
+ * this host, or when its heartbeat is older than `staleMs` (another host).
+ */
+import { hostname } from 'node:os';
+import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { ZenrollError, errnoCode, fsError } from './errors.js';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  purpose: string;
+  since: string;
+}
+
+export interface LockOptions {
+  purpose: string;
+  /** A lock whose heartbeat is older than this is stale (default 60 s). */
+  staleMs?: number;
+  heartbeatMs?: number;
+  now?: () => number;
+}
+
+export interface Lock {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+async function readHolder(path: string): Promise<LockInfo | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
+  } catch {
+    // Being written right now, or garbage from a crash mid-write: judged by its age.
+    return null;
+  }
+}
+
+async function isStale(path: string, staleMs: number, now: number): Promise<boolean> {
+  const holder = await readHolder(path);
+  if (holder !== null && holder.host === hostname()) return holder.pid !== process.pid && !alive(holder.pid);
+  try {
+    return now - (await stat(path)).mtimeMs > staleMs;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return true;
+    throw fsError(err, 'check lock', path);
+  }
+}
+
+/** Take the lock or throw LOCK_HELD naming the holder. */
+export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
+  const staleMs = options.staleMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  const info: LockInfo = { pid: process.pid, host: hostname(), purpose: options.purpose, since: new Date(now()).toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await open(path, 'wx');
+      try {
+        await fh.writeFile(JSON.stringify(info));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw fsError(err, 'create lock', path);
+      if (!(await isStale(path, staleMs, now()))) {
+        const holder = await readHolder(path);
+        const who = holder ? `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})` : 'another process';
+        throw new ZenrollError('LOCK_HELD', `${path} is held by ${who}`, { details: { holder } });
+      }
+      await rm(path, { force: true });
+      if (attempt === 2) throw new ZenrollError('LOCK_HELD', `${path} keeps being taken by another process`);
+    }
+  }
+  const heartbeatMs = options.heartbeatMs ?? Math.max(1000, Math.floor(staleMs / 3));
+  const timer = setInterval(() => {
+    const t = new Date(now());
+    utimes(path, t, t).catch(() => {});
+  }, heartbeatMs);
+  timer.unref();
+  let released = false;
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      const holder = await readHolder(path);
+      if (holder?.pid === process.pid && holder.host === info.host) await rm(path, { force: true });
+    },
+  };
+}

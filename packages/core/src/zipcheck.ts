@@ -1,0 +1,253 @@
+/**
+ * A checked view of one zip inside a file, for verify.ts. yauzl parses; this
+ * adds what yauzl leaves out (LIBRARY-NOTES.md): entry types, duplicates,
+ * long names, local/central agreement, overlapping or hidden bytes, size and
+ * ratio caps, CRC-32.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { Entry, ZipFile } from 'yauzl';
+import { ZenrollError, shown, type ErrorCode } from './errors.js';
+import { digestStream, openZipRange, type Digest } from './zipread.js';
+
+// peek.ts and verify.ts map errors with it; it lives with the reader.
+export { zipError } from './zipread.js';
+
+export interface Limits {
+  /** The outer zip file. */
+  maxZipBytes: number;
+  /** One `.str`, uncompressed. */
+  maxStrBytes: number;
+  /** All `.str` of one inner zip, uncompressed. */
+  maxInnerUncompressedBytes: number;
+  /** Uncompressed / compressed size of one entry (zip bombs)… */
+  maxRatio: number;
+  /** …counted only for entries larger than this: tiny files compress absurdly well. */
+  ratioMinBytes: number;
+  maxPrpBytes: number;
+  /** Bytes of an entry name (UTF-8). */
+  maxNameLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxZipBytes: 256 * 1024 * 1024,
+  maxStrBytes: 64 * 1024 * 1024,
+  maxInnerUncompressedBytes: 1024 * 1024 * 1024,
+  maxRatio: 200,
+  ratioMinBytes: 8 * 1024,
+  maxPrpBytes: 64 * 1024,
+  maxNameLength: 255,
+});
+
+function fail(code: ErrorCode, message: string): ZenrollError {
+  return new ZenrollError(code, message);
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const DOS_DIRECTORY = 0x10;
+const FLAG_ENCRYPTED = 0x1;
+const FLAG_DESCRIPTOR = 0x8;
+const FLAG_UTF8 = 0x800;
+const DESCRIPTOR_SIG = 0x08074b50;
+
+export interface EntryCheck {
+  /** Largest uncompressed size accepted (ZIP_TOO_LARGE above it). */
+  maxBytes: number;
+  /** Name rules of this kind of entry, run right after the generic ones. */
+  checkName?: (name: string) => void;
+}
+
+/** One zip at [base, base + size) of `fh`, read entry by entry with every check on the way. */
+export class CheckedZip {
+  readonly #fh: FileHandle;
+  readonly #zf: ZipFile;
+  readonly #base: number;
+  readonly #size: number;
+  readonly #cdStart: number;
+  #cdEnd = 0;
+  readonly #limits: Limits;
+  readonly label: string;
+  readonly #names = new Set<string>();
+  /** [first byte, end, what] of each entry: local header, data, data descriptor. */
+  readonly #ranges: [number, number, string][] = [];
+  #lateError: unknown;
+
+  private constructor(fh: FileHandle, zf: ZipFile, base: number, size: number, limits: Limits, label: string) {
+    this.#fh = fh;
+    this.#zf = zf;
+    this.#base = base;
+    this.#size = size;
+    this.#limits = limits;
+    this.label = label;
+    // yauzl keeps the central directory's offset only as its read cursor, until the first entry is read.
+    const cursor: unknown = (zf as unknown as { readEntryCursor: unknown }).readEntryCursor;
+    if (typeof cursor !== 'number') throw fail('INTERNAL', 'yauzl no longer exposes readEntryCursor');
+    this.#cdStart = cursor;
+    // yauzl emits at most one error; `next` reports it. This keeps one that
+    // comes while nobody waits (it cannot today) from crashing the process.
+    zf.on('error', (err: unknown) => {
+      this.#lateError = err;
+    });
+  }
+
+  static async open(fh: FileHandle, base: number, size: number, limits: Limits, label: string): Promise<CheckedZip> {
+    const zf = await openZipRange(fh, base, size);
+    const zip = new CheckedZip(fh, zf, base, size, limits, label);
+    try {
+      await zip.#checkEnd();
+    } catch (err) {
+      zip.close();
+      throw err;
+    }
+    return zip;
+  }
+
+  // The central directory must end where the end record begins: anything
+  // else is a truncated zip whose last bytes happen to look like an end
+  // record (e.g. the inner zip's), bytes smuggled in between, or zip64,
+  // which no zenroll zip needs.
+  async #checkEnd(): Promise<void> {
+    const eocd = this.#size - 22 - this.#zf.comment.length;
+    const cdSize = await this.#readUInt32(eocd + 12);
+    if (cdSize === undefined || this.#cdStart + cdSize !== eocd) {
+      throw fail('ZIP_UNREADABLE', `${this.label}: the central directory does not end where the end record begins (truncated, or zip64)`);
+    }
+    this.#cdEnd = eocd;
+  }
+
+  get entryCount(): number {
+    return this.#zf.entryCount;
+  }
+
+  /** The next central directory record, or undefined at the end. */
+  next(): Promise<Entry | undefined> {
+    if (this.#lateError !== undefined) return Promise.reject(this.#lateError);
+    return new Promise((resolve, reject) => {
+      const settle = (err: unknown, entry?: Entry): void => {
+        this.#zf.off('entry', onEntry).off('end', onEnd).off('error', onError);
+        if (err === null) resolve(entry);
+        else reject(err);
+      };
+      const onEntry = (entry: Entry): void => settle(null, entry);
+      const onEnd = (): void => settle(null);
+      const onError = (err: unknown): void => settle(err);
+      this.#zf.on('entry', onEntry).on('end', onEnd).on('error', onError);
+      this.#zf.readEntry();
+    });
+  }
+
+  /** Every check that needs no entry data; throws the first that fails. */
+  async check(entry: Entry, rules: EntryCheck): Promise<void> {
+    const name = entry.fileName;
+    const what = `${this.label}: entry ${shown(name)}`;
+    const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
+    if (name.endsWith('/') || (entry.externalFileAttributes & DOS_DIRECTORY) !== 0 || type === 0o040000) {
+      throw fail('ZIP_ENTRY_UNSAFE', `${what} is a folder; only plain files are allowed`);
+    }
+    if (type !== 0 && type !== S_IFREG) {
+      const kind = type === 0o120000 ? 'a symbolic link' : `of file type 0o${type.toString(8)}`;
+      throw fail('ZIP_ENTRY_UNSAFE', `${what} is ${kind}; only plain files are allowed`);
+    }
+    // yauzl shows bytes < 0x20 of a name without the UTF-8 flag as CP437 symbols.
+    if (entry.fileNameRaw.some((b) => b < 0x20 || b === 0x7f)) {
+      throw fail('ZIP_ENTRY_UNSAFE', `${what} has a control character in its name`);
+    }
+    if (entry.fileNameRaw.length > this.#limits.maxNameLength) {
+      throw fail('ZIP_ENTRY_UNSAFE', `${what} has a ${entry.fileNameRaw.length}-byte name; at most ${this.#limits.maxNameLength}`);
+    }
+    if (entry.generalPurposeBitFlag & FLAG_ENCRYPTED) throw fail('ZIP_ENTRY_UNSAFE', `${what} is encrypted`);
+    if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+      throw fail('ZIP_ENTRY_UNEXPECTED', `${what} uses compression method ${entry.compressionMethod}; expected 0 (stored) or 8 (deflate)`);
+    }
+    // Letter case aside: such names collide when extracted on a case-insensitive file system.
+    if (this.#names.has(name.toLowerCase())) throw fail('ZIP_ENTRY_DUPLICATE', `${what} appears twice (letter case aside)`);
+    this.#names.add(name.toLowerCase());
+    rules.checkName?.(name);
+
+    if (entry.uncompressedSize > rules.maxBytes) {
+      throw fail('ZIP_TOO_LARGE', `${what} is ${entry.uncompressedSize} bytes uncompressed; at most ${rules.maxBytes}`);
+    }
+    const { maxRatio, ratioMinBytes } = this.#limits;
+    if (entry.uncompressedSize > ratioMinBytes && entry.uncompressedSize > maxRatio * entry.compressedSize) {
+      const ratio = entry.compressedSize === 0 ? 'infinitely' : `${Math.round(entry.uncompressedSize / entry.compressedSize)}×`;
+      throw fail('ZIP_RATIO_EXCEEDED', `${what} expands ${ratio} (${entry.compressedSize} → ${entry.uncompressedSize} bytes); at most ${maxRatio}×`);
+    }
+    await this.#checkLocalHeader(entry, what);
+  }
+
+  // Two readers must never see two different zips: the local header has to
+  // agree with the central record, and no byte may belong to two entries
+  // (overlapping entries are the "better zip bomb"), so both are UNSAFE.
+  async #checkLocalHeader(entry: Entry, what: string): Promise<void> {
+    const local = await this.#zf.readLocalFileHeaderPromise(entry);
+    const flags = FLAG_ENCRYPTED | FLAG_UTF8;
+    const sizesInLocal = (local.generalPurposeBitFlag & FLAG_DESCRIPTOR) === 0;
+    if (
+      !local.fileName.equals(entry.fileNameRaw) ||
+      local.compressionMethod !== entry.compressionMethod ||
+      (local.generalPurposeBitFlag & flags) !== (entry.generalPurposeBitFlag & flags) ||
+      (sizesInLocal &&
+        (local.crc32 !== entry.crc32 ||
+          local.compressedSize !== entry.compressedSize ||
+          local.uncompressedSize !== entry.uncompressedSize))
+    ) {
+      throw fail('ZIP_ENTRY_UNSAFE', `${what}: its local header disagrees with the central directory`);
+    }
+    let end = local.fileDataStart + entry.compressedSize;
+    if (!sizesInLocal) end += (await this.#readUInt32(end)) === DESCRIPTOR_SIG ? 16 : 12;
+    const start = entry.relativeOffsetOfLocalHeader;
+    for (const [s, e, other] of [...this.#ranges, [this.#cdStart, this.#size, 'the central directory'] as const]) {
+      if (start < e && s < end) throw fail('ZIP_ENTRY_UNSAFE', `${what} (bytes ${start}–${end}) overlaps ${other}`);
+    }
+    this.#ranges.push([start, end, `entry ${shown(entry.fileName)}`]);
+  }
+
+  async #readUInt32(pos: number): Promise<number | undefined> {
+    if (pos + 4 > this.#size) return undefined;
+    const buf = Buffer.alloc(4);
+    const { bytesRead } = await this.#fh.read(buf, 0, 4, this.#base + pos);
+    return bytesRead === 4 ? buf.readUInt32LE(0) : undefined;
+  }
+
+  /** Decoded data of a checked entry: inflated, length-checked by yauzl, CRC-checked here. */
+  async digest(entry: Entry, keep?: Buffer[]): Promise<Digest> {
+    const stream = await this.#zf.openReadStreamPromise(entry);
+    const d = await digestStream(stream, keep);
+    if (d.crc32 !== entry.crc32 >>> 0) {
+      throw fail('ZIP_CRC_MISMATCH', `${this.label}: entry ${shown(entry.fileName)} has CRC-32 ${hex(d.crc32)}; the zip says ${hex(entry.crc32)}`);
+    }
+    return d;
+  }
+
+  /** Where a checked entry's data starts within the file (for reading a stored zip in place). */
+  async dataStart(entry: Entry): Promise<number> {
+    const { fileDataStart } = await this.#zf.readLocalFileHeaderPromise(entry, { minimal: true });
+    return this.#base + fileDataStart;
+  }
+
+  /**
+   * After the last entry: the central directory holds no record beyond the
+   * count in the end record, and the entries fill the zip up to it with
+   * nothing hidden between them.
+   */
+  finish(): void {
+    const cursor: unknown = (this.#zf as unknown as { readEntryCursor: unknown }).readEntryCursor;
+    if (cursor !== this.#cdEnd) {
+      throw fail('ZIP_UNREADABLE', `${this.label}: the central directory holds more records than the end record counts`);
+    }
+    let at = 0;
+    for (const [start, end, name] of [...this.#ranges].sort((a, b) => a[0] - b[0])) {
+      if (start !== at) throw fail('ZIP_UNREADABLE', `${this.label}: bytes ${at}–${start} before ${name} belong to no entry`);
+      at = end;
+    }
+    if (at !== this.#cdStart) throw fail('ZIP_UNREADABLE', `${this.label}: bytes ${at}–${this.#cdStart} before the central directory belong to no entry`);
+  }
+
+  close(): void {
+    this.#zf.close();
+  }
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
