@@ -128,8 +128,10 @@ describe('zenroll verify', () => {
     expect(untrusted.err).toContain('PRP_SIGNER_UNKNOWN');
 
     const bytes = await readFile(zip);
-    bytes[Math.floor(bytes.length / 3)] ^= 0xff;
-    const damaged = join(dir, 'out', '20261122103000001_LEAF1_ACME_0.zip');
+    const at = Math.floor(bytes.length / 3);
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    await mkdir(join(dir, 'damaged'));
+    const damaged = join(dir, 'damaged', '20261122103000000_LEAF1_ACME_0.zip');
     await writeFile(damaged, bytes);
     const bad = await cli(['verify', '--json', '-c', 'leaf/zenroll.json', damaged]);
     expect(bad.code).toBe(1);

@@ -1,0 +1,171 @@
+/**
+ * `zenroll rollup [--now] [--json]` (SPEC §5): one roll-up for the config's
+ * server, run in this process (asking a running `zenroll serve` comes with
+ * the service). It holds `statedir/rollup.lock`; a second one started
+ * meanwhile does not wait: it exits 1 with LOCK_HELD. A lock left by a
+ * process that died is taken over.
+ */
+import { resolve } from 'node:path';
+import { ZenrollError, isZenrollError, loadConfig, loadKeyPair, type Config } from '@zenroll/core';
+import { openLog } from '@zenroll/directory';
+import { runRollup, type RollupResult, type SenderEvent } from '@zenroll/sender';
+import { EXIT_FAILED, EXIT_OK, exitCodeOf } from '../exit.js';
+import type { Io } from '../io.js';
+import type { Program } from '../main.js';
+
+interface RollupOptions {
+  config: string;
+  now?: boolean;
+  json?: boolean;
+}
+
+/** How long a one-shot roll-up waits for the directory to take its records before leaving them in the journal. */
+const DRAIN_MS = 10_000;
+/** From this many zips to make or send on, a terminal gets a progress line. */
+const PROGRESS_FROM = 10;
+
+const pad = (s: string) => s.padEnd(10);
+const seconds = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+
+/** One line per event worth a line; undefined for the rest. */
+export function eventLine(e: SenderEvent): string | undefined {
+  switch (e.type) {
+    case 'zipped':
+      return `${pad('zipped')}${e.zip}  ${e.files} .str, ${e.bytes} bytes${e.recovered ? ' (finished after an interrupted roll-up)' : ''}`;
+    case 'discarded':
+      return `${pad('discarded')}${e.zip}`;
+    case 'sent':
+      return `${pad('sent')}${e.zip}  ${e.status === 201 ? 'stored' : 'already there'} (${e.status}), ${e.bytes} bytes, try ${e.tries}, ${e.transferMs} ms`;
+    case 'rejected':
+      return `${pad('rejected')}${e.zip}  ${e.status}${e.error ? ` ${e.error}` : ''}: ${e.message} → ${e.path}`;
+    default:
+      return undefined;
+  }
+}
+
+export function summaryLines(r: RollupResult): string[] {
+  const lines = [
+    ...r.left.map((l) => `${pad('left')}${l.name}  ${l.reason}`),
+    ...r.ignored.map((l) => `${pad('ignored')}${l.name}  ${l.reason} (left in entmergedir)`),
+    ...r.errors.map((e) => `${pad('error')}${e.step}: ${e.code}: ${e.message}`),
+  ];
+  const left = r.left.length === 0 ? 'nothing left' : `${r.left.length} left`;
+  lines.push(`${r.zipped.length} zipped, ${r.discarded.length} discarded, ${r.sent.length} sent, ${r.rejected.length} rejected, ${left}${r.stopped ? ' (stopped: the parent did not answer)' : ''}`);
+  return lines;
+}
+
+export function exitCodeOfResult(r: RollupResult): number {
+  return r.left.length === 0 && r.rejected.length === 0 && r.errors.length === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/** Lines as they happen; on a terminal with many zips, a progress line kept under them. */
+class Reporter {
+  readonly #io: Io;
+  readonly #json: boolean;
+  #toZip = 0;
+  #zipped = 0;
+  #toSend = 0;
+  #done = 0;
+  #shown = false;
+
+  constructor(io: Io, json: boolean) {
+    this.#io = io;
+    this.#json = json;
+  }
+
+  get #progress(): boolean {
+    return this.#io.isTty && !this.#json && Math.max(this.#toZip, this.#toSend) >= PROGRESS_FROM;
+  }
+
+  #clear(): void {
+    if (this.#shown) this.#io.out('\r\x1b[K');
+    this.#shown = false;
+  }
+
+  #draw(): void {
+    if (!this.#progress) return;
+    const zip = this.#toZip > 0 ? `zipping ${this.#zipped}/${this.#toZip}` : '';
+    const send = this.#toSend > 0 ? `sending ${this.#done}/${this.#toSend}` : '';
+    this.#io.out(`\r\x1b[K${[zip, send].filter(Boolean).join(' · ')}`);
+    this.#shown = true;
+  }
+
+  on(e: SenderEvent): void {
+    if (e.type === 'planned') this.#toZip = e.batches;
+    if (e.type === 'zipped') this.#zipped += 1;
+    if (e.type === 'queued') this.#toSend = e.zips;
+    if (e.type === 'sent' || e.type === 'rejected') this.#done += 1;
+    if (this.#json) return;
+    const line = eventLine(e);
+    this.#clear();
+    if (line !== undefined) this.#io.out(`${line}\n`);
+    if (e.type === 'retry') {
+      this.#io.err(`retry     ${e.zip}: ${e.reason}; try ${e.tries + 1} of ${e.of} in ${seconds(e.delayMs)}\n`);
+    }
+    this.#draw();
+  }
+
+  end(): void {
+    this.#clear();
+  }
+}
+
+async function rollupOnce(config: Config, io: Io, json: boolean): Promise<RollupResult> {
+  const keys = await loadKeyPair(config.keys.private, config.keys.public);
+  const log = await openLog(config);
+  const reporter = new Reporter(io, json);
+  try {
+    return await runRollup(config, { log, keys, onEvent: (e) => reporter.on(e) });
+  } catch (err) {
+    if (isZenrollError(err, 'LOCK_HELD')) {
+      throw new ZenrollError('LOCK_HELD', `another roll-up of ${config.server} is running (${err.message}); zenroll rollup does not wait: try again when it has finished`, { cause: err, details: err.details });
+    }
+    throw err;
+  } finally {
+    reporter.end();
+    // Without a directory the journal is the log and this returns at once.
+    if (!(await log.drain(DRAIN_MS))) {
+      io.err(`zenroll: the directory did not take every record within ${DRAIN_MS / 1000} s; the rest stays in the journal and is applied later\n`);
+    }
+    await log.close();
+  }
+}
+
+export function registerRollup(p: Program): void {
+  p.command
+    .command('rollup')
+    .description('run one roll-up now: collect, zip, discard, send; print what happened to each zip')
+    .option('-c, --config <file>', 'config file', 'zenroll.json')
+    .option('--now', 'start at once (the only way today; kept for the running service, which comes later)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit 0 when every zip was sent, 1 when anything was left (the parent did not answer,',
+        'a .str is still being written, …) or rejected. A second roll-up of the same server',
+        'started meanwhile does not wait: it exits 1 with LOCK_HELD.',
+        '',
+        'Example:',
+        '  zenroll rollup -c /srv/zenroll/zenroll.json',
+        '',
+      ].join('\n'),
+    )
+    .action(
+      p.action(async (o: RollupOptions) => {
+        const config = await loadConfig(resolve(p.io.cwd, o.config));
+        let result: RollupResult;
+        try {
+          result = await rollupOnce(config, p.io, o.json === true);
+        } catch (err) {
+          if (!o.json || !isZenrollError(err)) throw err;
+          p.io.out(`${JSON.stringify({ ok: false, server: config.server, error: err.code, message: err.message })}\n`);
+          return exitCodeOf(err);
+        }
+        const code = exitCodeOfResult(result);
+        if (o.json) p.io.out(`${JSON.stringify({ ok: code === EXIT_OK, server: config.server, ...result })}\n`);
+        else p.io.out(`${summaryLines(result).join('\n')}\n`);
+        return code;
+      }),
+    );
+}

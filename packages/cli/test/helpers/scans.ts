@@ -1,0 +1,27 @@
+/**
+ * `.str` files from the project's generator (scripts/lib/strgen.mjs, plain
+ * JavaScript without types: imported by URL and given the type below).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+interface StrGen {
+  writeFixtures(opts: { out: string; count: number; seed?: number; minBytes?: number; maxBytes?: number; startIndex?: number }): Promise<{ names: string[] }>;
+}
+
+const STRGEN = new URL('../../../../scripts/lib/strgen.mjs', import.meta.url).href;
+
+export interface Scans {
+  names: string[];
+  /** SHA-256 hex of each, in the order of `names`. */
+  sha256: string[];
+}
+
+/** Write `count` small `.str` (2–8 KB) into `dir`, mtimes one second apart in index order. */
+export async function writeScans(dir: string, count: number, opts: { seed?: number; startIndex?: number } = {}): Promise<Scans> {
+  const gen = (await import(STRGEN)) as StrGen;
+  const { names } = await gen.writeFixtures({ out: dir, count, seed: opts.seed ?? 11, startIndex: opts.startIndex ?? 0, minBytes: 2048, maxBytes: 8192 });
+  const sha256 = await Promise.all(names.map(async (n) => createHash('sha256').update(await readFile(join(dir, n))).digest('hex')));
+  return { names, sha256 };
+}

@@ -1,0 +1,93 @@
+/**
+ * kill -9 of a real `zenroll rollup` at each crash point of the Sender
+ * (core crash.ts, ZENROLL_CRASH_AT), then a second roll-up: every `.str`
+ * arrives at the parent exactly once, and the log holds one `sent` record
+ * per zip.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keyIdOf, loadPublicKey, verifyOuterZip } from '@zenroll/core';
+import { openLog } from '@zenroll/directory';
+import { runCli } from './helpers/cli.js';
+import { writeScans } from './helpers/scans.js';
+import { initServer, tempDir, type ServerFolder } from './helpers/server-dir.js';
+import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let parent: TestReceiver;
+let leaf: ServerFolder;
+
+beforeEach(async () => {
+  tmp = await tempDir('zenroll-crash-');
+  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  leaf = await initServer(join(tmp.path, 'leaf'), { role: 'leaf', server: 'LEAF1', parent: parent.url });
+});
+
+afterEach(async () => {
+  await parent.close();
+  await tmp.remove();
+});
+
+async function receivedDigests(): Promise<string[]> {
+  const key = await loadPublicKey(leaf.config.keys.public);
+  const trust = (id: string) => (id === keyIdOf(key) ? key : undefined);
+  const out: string[] = [];
+  for (const z of parent.stored) out.push(...(await verifyOuterZip(z.path, { trust })).files.map((f) => f.sha256));
+  return out.sort();
+}
+
+async function filesLeft(dir: string | null): Promise<string[]> {
+  return (await readdir(dir ?? '', { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+}
+
+/** What the folders hold right after the kill: [zips in entpushdir, .str in entpushdir, intents, zips the parent stored]. */
+const AFTER_KILL: Record<string, [number, number, number, number]> = {
+  'pack-after-zip': [1, 120, 1, 0],
+  'pack-mid-delete': [1, 119, 1, 0],
+  'send-mid-upload': [3, 0, 0, 0],
+  'send-after-ack': [3, 0, 0, 1],
+  'send-between-records': [2, 0, 0, 1],
+};
+
+describe('kill -9 of zenroll rollup, then another roll-up', () => {
+  it.each([
+    ['pack-after-zip', 'a zip written, its .str not yet deleted'],
+    ['pack-mid-delete', 'some .str of a packed batch deleted, not all'],
+    ['send-mid-upload', 'part of a zip sent'],
+    ['send-after-ack', 'the parent stored a zip, the Sender has not deleted it'],
+    ['send-between-records', 'a sent zip deleted, its sent record not yet logged'],
+  ])('at %s (%s): every .str arrives exactly once', async (point) => {
+    const scans = await writeScans(leaf.config.dirs.entmergedir ?? '', 120);
+
+    const crashed = await runCli(['rollup', '-c', leaf.configPath], { env: { ZENROLL_CRASH_AT: point } });
+    expect(crashed.signal).toBe('SIGKILL');
+    const pushed = await filesLeft(leaf.config.dirs.entpushdir);
+    const intents = await readdir(join(leaf.config.dirs.statedir, 'intents'));
+    expect([
+      pushed.filter((n) => n.endsWith('.zip')).length,
+      pushed.filter((n) => n.endsWith('.str')).length,
+      intents.length,
+      parent.stored.length,
+    ]).toEqual(AFTER_KILL[point]);
+
+    const again = await runCli(['rollup', '-c', leaf.configPath]);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+
+    expect(await receivedDigests()).toEqual([...scans.sha256].sort());
+    expect(parent.stored).toHaveLength(3);
+    expect(await filesLeft(leaf.config.dirs.entmergedir)).toEqual([]);
+    expect(await filesLeft(leaf.config.dirs.entpushdir)).toEqual([]);
+    if (point === 'send-after-ack') expect(parent.attempts.filter((a) => a.outcome === 200)).toHaveLength(1);
+
+    const log = await openLog(leaf.config);
+    try {
+      const records = await log.read('LEAF1', 100);
+      expect(records.map((r) => r.event)).toEqual(['sent', 'sent', 'sent']);
+      expect(records.map((r) => r.zip).sort()).toEqual(parent.stored.map((z) => z.name).sort());
+    } finally {
+      await log.close();
+    }
+  });
+});

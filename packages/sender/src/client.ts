@@ -1,0 +1,218 @@
+/**
+ * The Sender's side of the wire protocol (SPEC §4), over undici: TLS per
+ * `sender.tls` (a CA besides the system ones, an optional client
+ * certificate), an HTTP(S) proxy per `sender.proxy` (CONNECT tunnel), and an
+ * inactivity timeout of `sender.timeoutMs` on every phase of a request.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import {
+  INFO_PATH,
+  ZenrollError,
+  crashPoint,
+  formatReprDigest,
+  fsError,
+  shown,
+  zipPath,
+  type Config,
+  type ReceiverInfo,
+} from '@zenroll/core';
+import { parseRetryAfter } from './backoff.js';
+
+export interface PutAnswer {
+  status: number;
+  /** The answer's JSON (SPEC §4: every error body is `{error, message}`), or its text when it is not JSON. */
+  body: unknown;
+  retryAfterMs: number | null;
+}
+
+export interface ZipUpload {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: Buffer;
+}
+
+export interface ParentClient {
+  readonly url: string;
+  info(signal?: AbortSignal): Promise<ReceiverInfo>;
+  /** Resolves with any answer; throws RECEIVER_UNREACHABLE when there was none. */
+  putZip(zip: ZipUpload, signal?: AbortSignal): Promise<PutAnswer>;
+  close(): Promise<void>;
+}
+
+type SenderConfig = Config['sender'];
+
+// An answer body is read to show the operator; anything past this is cut.
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+async function readPem(path: string | null, what: string): Promise<string | undefined> {
+  if (path === null) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw fsError(err, `read sender.tls.${what}`, path);
+  }
+}
+
+/** The dispatcher for `sender`: a ProxyAgent when a proxy is set, else an Agent. */
+export async function makeDispatcher(sender: SenderConfig): Promise<Dispatcher> {
+  const ca = await readPem(sender.tls.ca, 'ca');
+  const cert = await readPem(sender.tls.cert, 'cert');
+  const key = await readPem(sender.tls.key, 'key');
+  // Node's `ca` replaces the system store; sender.tls.ca is trusted besides it.
+  const tls = {
+    ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+  };
+  const timeouts = { headersTimeout: sender.timeoutMs, bodyTimeout: sender.timeoutMs };
+  if (sender.proxy !== null) {
+    return new ProxyAgent({
+      uri: sender.proxy,
+      requestTls: tls,
+      ...(ca === undefined ? {} : { proxyTls: { ca: [...rootCertificates, ca] } }),
+      connect: { timeout: sender.timeoutMs },
+      ...timeouts,
+    });
+  }
+  return new Agent({ connect: { ...tls, timeout: sender.timeoutMs }, ...timeouts });
+}
+
+function unreachable(url: string, err: unknown): ZenrollError {
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const inner = e?.cause !== undefined && typeof e.cause.message === 'string' ? ` (${e.cause.message})` : '';
+  const reason = `${code ? `${code}: ` : ''}${typeof e?.message === 'string' ? e.message : String(err)}${inner}`;
+  return new ZenrollError('RECEIVER_UNREACHABLE', `parent ${shown(url, 200)} did not answer: ${reason}`, {
+    cause: err,
+    details: { url, errno: code },
+  });
+}
+
+async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    if (size < MAX_ANSWER_BYTES) chunks.push(buf.subarray(0, MAX_ANSWER_BYTES - size));
+    size += buf.length;
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Not JSON (a proxy's error page, say): keep the text for the operator.
+    return text;
+  }
+}
+
+/**
+ * The body of an upload. It stops the upload when undici takes nothing for
+ * `timeoutMs` (undici times out waiting for the answer, not a stalled
+ * upload), and it is where crash point `send-mid-upload` sits.
+ */
+async function* uploadBody(path: string, timeoutMs: number, abort: AbortController, readFailed: (err: unknown) => void) {
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  let timer = setTimeout(() => abort.abort(), timeoutMs);
+  let first = true;
+  try {
+    for await (const chunk of stream) {
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(), timeoutMs);
+      yield chunk as Buffer;
+      if (first) crashPoint('send-mid-upload');
+      first = false;
+    }
+  } catch (err) {
+    readFailed(err);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    stream.destroy();
+  }
+}
+
+export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher, options: { ownsDispatcher: boolean }): ParentClient {
+  if (sender.parent === null) throw new ZenrollError('CONFIG_INVALID', 'sender.parent is not set; a Sender needs its parent Receiver');
+  const base = sender.parent.replace(/\/+$/, '');
+  return {
+    url: base,
+
+    async info(signal) {
+      const url = `${base}${INFO_PATH}`;
+      let answer: Dispatcher.ResponseData;
+      try {
+        answer = await request(url, { method: 'GET', dispatcher, ...(signal === undefined ? {} : { signal }) });
+      } catch (err) {
+        throw unreachable(url, err);
+      }
+      let body: unknown;
+      try {
+        body = await readAnswer(answer.body);
+      } catch (err) {
+        throw unreachable(url, err);
+      }
+      if (answer.statusCode !== 200) {
+        throw new ZenrollError(answer.statusCode === 503 ? 'RECEIVER_BUSY' : 'RECEIVER_REJECTED',
+          `GET ${url} answered ${answer.statusCode}: ${shown(JSON.stringify(body), 200)}`, { details: { status: answer.statusCode, body } });
+      }
+      const info = body as Partial<ReceiverInfo> | null;
+      if (info === null || typeof info !== 'object' || typeof info.server !== 'string' ||
+        !(info.discardBefore === null || typeof info.discardBefore === 'string')) {
+        throw new ZenrollError('RECEIVER_REJECTED', `GET ${url} answered ${shown(JSON.stringify(body), 200)}, which is not {server, tree, role, discardBefore, maxZipBytes}`);
+      }
+      return info as ReceiverInfo;
+    },
+
+    async putZip(zip, signal) {
+      const url = `${base}${zipPath(zip.name)}`;
+      const stall = new AbortController();
+      const signals = signal === undefined ? [stall.signal] : [stall.signal, signal];
+      let readError: unknown;
+      let answer: Dispatcher.ResponseData;
+      try {
+        answer = await request(url, {
+          method: 'PUT',
+          dispatcher,
+          signal: AbortSignal.any(signals),
+          headers: {
+            'content-type': 'application/zip',
+            'content-length': String(zip.bytes),
+            'repr-digest': formatReprDigest(zip.sha256),
+          },
+          body: Readable.from(uploadBody(zip.path, sender.timeoutMs, stall, (err) => { readError = err; }), {
+            objectMode: false,
+            highWaterMark: 64 * 1024,
+          }),
+        });
+      } catch (err) {
+        if (readError !== undefined) throw fsError(readError, 'read', zip.path);
+        if (signal?.aborted === true) throw err;
+        if (stall.signal.aborted) {
+          throw unreachable(url, new Error(`the upload made no progress for ${sender.timeoutMs} ms (sender.timeoutMs)`));
+        }
+        throw unreachable(url, err);
+      }
+      let body: unknown;
+      try {
+        body = await readAnswer(answer.body);
+      } catch (err) {
+        throw unreachable(url, err);
+      }
+      const retryAfter = answer.headers['retry-after'];
+      return {
+        status: answer.statusCode,
+        body,
+        retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
+      };
+    },
+
+    async close() {
+      if (options.ownsDispatcher) await dispatcher.close();
+    },
+  };
+}

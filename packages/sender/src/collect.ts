@@ -1,0 +1,93 @@
+/**
+ * Collect (SPEC §1 step 2, DESIGN.md "Collect"): every `.str` in
+ * `entmergedir` moves durably to `entpushdir`. A `.str` changed within
+ * `stableMs` is probably still being written and waits. A name that already
+ * exists in `entpushdir` with the same bytes is the trace of an interrupted
+ * move: the source goes; with other bytes it waits. Anything else is left
+ * where it is and reported.
+ */
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_LIMITS, checkStrName, errnoCode, fsError, isZenrollError, moveDurable, removeDurable } from '@zenroll/core';
+import { sameBytes } from './digest.js';
+import type { LeftItem } from './events.js';
+import { isStrName } from './plan.js';
+
+export interface CollectOptions {
+  from: string;
+  to: string;
+  stableMs: number;
+  now: () => number;
+}
+
+export interface CollectResult {
+  moved: string[];
+  /** Same name and bytes were already in entpushdir: the source was removed. */
+  duplicates: string[];
+  waiting: LeftItem[];
+  ignored: LeftItem[];
+}
+
+/** Why a `.str` cannot go into a zip as it is, or null. */
+function unpackable(name: string, size: number): string | null {
+  try {
+    checkStrName(name);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (size > DEFAULT_LIMITS.maxStrBytes) return `it is ${size} bytes; a Receiver takes .str files up to ${DEFAULT_LIMITS.maxStrBytes}`;
+  return null;
+}
+
+export async function collect(opts: CollectOptions): Promise<CollectResult> {
+  const out: CollectResult = { moved: [], duplicates: [], waiting: [], ignored: [] };
+  let entries;
+  try {
+    entries = await readdir(opts.from, { withFileTypes: true });
+  } catch (err) {
+    throw fsError(err, 'list', opts.from);
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const name = entry.name;
+    if (!entry.isFile() || !isStrName(name)) {
+      if (!entry.isDirectory()) out.ignored.push({ kind: 'str', name, reason: entry.isFile() ? 'not a .str file' : 'not a regular file' });
+      continue;
+    }
+    const src = join(opts.from, name);
+    let st;
+    try {
+      st = await lstat(src);
+    } catch (err) {
+      // Taken away between the listing and now (by its scanner, say): not ours any more.
+      if (errnoCode(err) === 'ENOENT') continue;
+      throw fsError(err, 'look at', src);
+    }
+    const bad = unpackable(name, st.size);
+    if (bad !== null) {
+      out.ignored.push({ kind: 'str', name, reason: bad });
+      continue;
+    }
+    const age = opts.now() - st.mtimeMs;
+    // A file is being written when it changed just now; a future mtime more
+    // than stableMs ahead is a skewed clock, not a writer.
+    if (Math.abs(age) < opts.stableMs) {
+      out.waiting.push({ kind: 'str', name, reason: `changed ${Math.round(Math.abs(age))} ms ago; waits until unchanged for ${opts.stableMs} ms` });
+      continue;
+    }
+    const dest = join(opts.to, name);
+    try {
+      await moveDurable(src, dest);
+      out.moved.push(name);
+    } catch (err) {
+      if (!isZenrollError(err) || err.details.errno !== 'EEXIST') throw err;
+      if (await sameBytes(src, dest)) {
+        await removeDurable(src);
+        out.duplicates.push(name);
+      } else {
+        out.waiting.push({ kind: 'str', name, reason: 'a different file of this name is still in entpushdir; it waits until that one is zipped' });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,221 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryLog, parseOuterName, type RollupRecord } from '@zenroll/core';
+import { runRollup } from '../src/rollup.js';
+import { sendOrder } from '../src/plan.js';
+import { makeSender, fakeTimers, type SenderSetup } from './helpers/setup.js';
+import { filesIn, writeStrs } from './helpers/strs.js';
+import { TestReceiver } from './helpers/test-receiver.js';
+import { digests, verifyAll } from './helpers/verify.js';
+
+let receiver: TestReceiver;
+let s: SenderSetup;
+let log: MemoryLog;
+let receiverDir: string;
+
+beforeEach(async () => {
+  receiverDir = await mkdtemp(join(tmpdir(), 'zenroll-parent-'));
+  receiver = await TestReceiver.start({ dir: receiverDir, server: 'INT1' });
+  s = await makeSender({ parent: receiver.url });
+  log = new MemoryLog();
+});
+
+afterEach(async () => {
+  await receiver.close();
+  await s.cleanup();
+  await rm(receiverDir, { recursive: true, force: true });
+});
+
+const run = (extra: Partial<Parameters<typeof runRollup>[1]> = {}) => runRollup(s.config, { log, keys: s.keys, ...extra });
+const filesOf = async (dir: string) => (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+
+describe('a roll-up', () => {
+  it('turns 120 .str into zips of 50, 50 and 20 that arrive oldest first and verify', async () => {
+    const written = await writeStrs(s.entmergedir, 120);
+    const result = await run();
+
+    expect(result.zipped.map((z) => z.files)).toEqual([50, 50, 20]);
+    const names = result.zipped.map((z) => z.zip);
+    expect(sendOrder(names)).toEqual(names);
+    expect(new Set(names.map((n) => parseOuterName(n).scheduledtime)).size).toBe(3);
+    expect(receiver.stored.map((z) => z.name)).toEqual(names);
+    expect(result.sent.map((z) => [z.zip, z.status])).toEqual(names.map((n) => [n, 201]));
+    expect(result.left).toEqual([]);
+    expect(result.errors).toEqual([]);
+
+    const verified = await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey);
+    expect(verified.map((v) => v.name.status)).toEqual([0, 0, 0]);
+    // The oldest scans travel in the oldest zip, in arrival order.
+    expect(verified[0]?.files.map((f) => f.name)).toEqual(written.names.slice(0, 50));
+    expect(verified[2]?.files.map((f) => f.name)).toEqual(written.names.slice(100));
+    expect(digests(verified)).toEqual([...written.sha256].sort());
+
+    expect(await filesOf(s.entmergedir)).toEqual([]);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+    expect(await readdir(join(s.config.dirs.statedir, 'intents'))).toEqual([]);
+    expect(await readdir(join(s.config.dirs.statedir, 'zip-records'))).toEqual([]);
+  });
+
+  it('logs each zip as zipped, then replaces that record with its sent record (SPEC §7)', async () => {
+    await writeStrs(s.entmergedir, 60);
+    const result = await run();
+    const zipped = log.writes.filter((w) => w.record.event === 'zipped').map((w) => w.record);
+    const sent = log.writes.filter((w) => w.record.event === 'sent');
+    expect(zipped.map((r) => [r.zip, r.files, r.server, r.source])).toEqual(result.zipped.map((z) => [z.zip, z.files, 'LEAF1', 'sender']));
+    expect(sent.map((w) => w.replaces)).toEqual(zipped);
+    expect(sent.map((w) => [w.record.id, w.record.to, w.record.from, w.record.bytes])).toEqual(
+      zipped.map((r) => [r.id, 'INT1', 'LEAF1', r.bytes]),
+    );
+    const onObject = await log.read('LEAF1', 10);
+    expect(onObject.map((r) => r.event)).toEqual(['sent', 'sent']);
+    // The batch id in the signed .prp is the record's id.
+    const [v] = await verifyAll([receiver.stored[0]?.path ?? ''], s.keys.publicKey);
+    expect(v?.prp.extra).toEqual([['batch.id', zipped[0]?.id]]);
+  });
+
+  it('with a database, creates its zips with stored status 2', async () => {
+    const db = await makeSender({ parent: receiver.url, role: 'leaf-db' });
+    try {
+      await writeStrs(db.entmergedir, 3);
+      const result = await runRollup(db.config, { log, keys: db.keys });
+      expect(result.zipped.map((z) => parseOuterName(z.zip).status)).toEqual([2]);
+    } finally {
+      await db.cleanup();
+    }
+  });
+
+  it('retries a lost acknowledgement; the parent answers 200 and keeps one copy', async () => {
+    await writeStrs(s.entmergedir, 10);
+    receiver.failNext(1, { kind: 'drop-after-store' });
+    const timers = fakeTimers();
+    const result = await run({ timers });
+    expect(result.sent).toEqual([expect.objectContaining({ status: 200, tries: 2 })]);
+    const zip = result.sent[0]?.zip ?? '';
+    expect(receiver.attempts).toEqual([{ name: zip, outcome: 'drop-after-store' }, { name: zip, outcome: 200 }]);
+    expect(receiver.stored.map((z) => z.name)).toEqual([zip]);
+    expect((await readdir(receiverDir)).filter((n) => n.endsWith('.zip'))).toEqual([zip]);
+    expect(timers.sleeps).toEqual([10_000]);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+  });
+
+  it('moves a zip the parent refuses (422) to rejected/ with the answer beside it, and sends the rest', async () => {
+    await writeStrs(s.entmergedir, 120);
+    receiver.faults.push({ kind: 'pass' }, { kind: 'status', status: 422, error: 'ZIP_MANIFEST_MISMATCH' });
+    const result = await run();
+    const [first, second, third] = result.zipped.map((z) => z.zip) as [string, string, string];
+    expect(result.sent.map((z) => z.zip)).toEqual([first, third]);
+    expect(result.rejected).toEqual([
+      expect.objectContaining({ zip: second, status: 422, error: 'ZIP_MANIFEST_MISMATCH', path: join(s.entpushdir, 'rejected', second) }),
+    ]);
+    expect((await readdir(join(s.entpushdir, 'rejected'))).sort()).toEqual([second, `${second}.json`]);
+    const note = JSON.parse(await readFile(join(s.entpushdir, 'rejected', `${second}.json`), 'utf8')) as Record<string, unknown>;
+    expect(note).toMatchObject({ zip: second, status: 422, answer: { error: 'ZIP_MANIFEST_MISMATCH' }, parent: receiver.url });
+    const failed = log.writes.map((w) => w.record).filter((r) => r.event === 'send-failed');
+    expect(failed).toEqual([expect.objectContaining({ zip: second, severity: 'error', server: 'LEAF1' })]);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+  });
+
+  it('leaves a zip answered 400 for the next roll-up and goes on with the others', async () => {
+    await writeStrs(s.entmergedir, 60);
+    receiver.failNext(1, { kind: 'status', status: 400, error: 'DIGEST_MISMATCH' });
+    const first = await run();
+    const [a, b] = first.zipped.map((z) => z.zip) as [string, string];
+    expect(first.sent.map((z) => z.zip)).toEqual([b]);
+    expect(first.left).toEqual([expect.objectContaining({ kind: 'zip', name: a, reason: expect.stringMatching(/400 DIGEST_MISMATCH/) })]);
+    expect(await filesOf(s.entpushdir)).toEqual([a]);
+
+    const second = await run();
+    expect(second.sent.map((z) => z.zip)).toEqual([a]);
+    expect(second.left).toEqual([]);
+  });
+
+  it('deletes and logs the zips created before the discard time, and sends the others', async () => {
+    const t0 = Date.UTC(2026, 2, 1, 10, 0, 0);
+    let now = t0;
+    const clock = () => now;
+    receiver.failNext(14, { kind: 'drop' }); // the parent is down while the old zips are made
+    await writeStrs(s.entmergedir, 60);
+    const old = await run({ clock, timers: fakeTimers(), discardSource: async () => null });
+    expect(old.stopped).toBe(true);
+    receiver.faults.length = 0;
+
+    now = t0 + 3_600_000;
+    await writeStrs(s.entmergedir, 5, { startIndex: 60 });
+    receiver.discardBefore = new Date(t0 + 60_000).toISOString();
+    const result = await run({ clock });
+    const oldZips = old.zipped.map((z) => z.zip);
+    expect(result.discarded).toEqual(oldZips);
+    expect(result.sent.map((z) => z.zip)).toEqual(result.zipped.map((z) => z.zip));
+    expect(receiver.stored.map((z) => z.name)).toEqual(result.zipped.map((z) => z.zip));
+    const discarded = log.writes.filter((w) => w.record.event === 'discarded');
+    expect(discarded.map((w) => [w.record.zip, w.record.server, w.replaces?.event])).toEqual(oldZips.map((z) => [z, 'LEAF1', 'zipped']));
+    expect(discarded[0]?.record.message).toContain(new Date(t0 + 60_000).toISOString());
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+  });
+
+  it('takes the discard time from an injected source', async () => {
+    await writeStrs(s.entmergedir, 5);
+    receiver.discardBefore = null;
+    const result = await run({ discardSource: async () => new Date(Date.now() + 60_000) });
+    expect(result.discarded).toHaveLength(1);
+    expect(result.sent).toEqual([]);
+    expect(receiver.puts).toBe(0);
+  });
+
+  it('packs nothing twice when run again with nothing new', async () => {
+    await writeStrs(s.entmergedir, 3);
+    await run();
+    const again = await run();
+    expect(again).toMatchObject({ zipped: [], sent: [], discarded: [], left: [], errors: [] });
+  });
+
+  it('never repeats a scheduled time, even when the clock steps back after the zips are gone', async () => {
+    const fixed = Date.UTC(2026, 3, 1);
+    await writeStrs(s.entmergedir, 3);
+    const a = await run({ clock: () => fixed });
+    await writeStrs(s.entmergedir, 3, { startIndex: 3 });
+    const b = await run({ clock: () => fixed - 5_000 });
+    const ta = parseOuterName(a.zipped[0]?.zip ?? '').scheduledtime;
+    const tb = parseOuterName(b.zipped[0]?.zip ?? '').scheduledtime;
+    expect(tb > ta).toBe(true);
+  });
+});
+
+describe('forwarding (a role without scans of its own)', () => {
+  it('sends zips of other servers with a fresh sent record on the origin object', async () => {
+    const int = await makeSender({ parent: receiver.url, role: 'intermediate', server: 'INT0' });
+    const leaf = await makeSender({ parent: receiver.url, server: 'LEAF2' });
+    try {
+      // LEAF2 rolls up a zip; the intermediate is given that zip as its Receiver would have promoted it.
+      await writeStrs(leaf.entmergedir, 4);
+      const made = await runRollup(leaf.config, { log: new MemoryLog(), keys: leaf.keys });
+      const zip = made.sent[0]?.zip ?? '';
+      const forwarded = receiver.stored[0];
+      expect(forwarded?.name).toBe(zip);
+      await writeFile(join(int.entpushdir, zip), await readFile(forwarded?.path ?? ''));
+      receiver.stored.length = 0;
+      const result = await runRollup(int.config, { log, keys: int.keys });
+      expect(result.zipped).toEqual([]);
+      expect(result.sent.map((z) => [z.zip, z.status])).toEqual([[zip, 201]]);
+      const [w] = log.writes;
+      expect(w?.replaces).toBeUndefined();
+      expect(w?.record).toMatchObject<Partial<RollupRecord>>({ event: 'sent', server: 'LEAF2', from: 'INT0', to: 'INT1', files: 4, zip });
+    } finally {
+      await int.cleanup();
+      await leaf.cleanup();
+    }
+  });
+});
+
+describe('what stays', () => {
+  it('reports files in entmergedir that are not .str and leaves them there', async () => {
+    await writeStrs(s.entmergedir, 2);
+    await writeFile(join(s.entmergedir, 'readme.txt'), 'not a scan');
+    const result = await run();
+    expect(result.ignored).toEqual([expect.objectContaining({ name: 'readme.txt' })]);
+    expect(await filesIn(s.entmergedir, '.txt')).toEqual(['readme.txt']);
+    expect(result.sent).toHaveLength(1);
+  });
+});
