@@ -1,0 +1,120 @@
+/**
+ * The whole way up (SPEC §1, §2): a leaf's Sender pushes to an
+ * intermediate-db `zenroll serve`, whose Sender pushes what it promoted to a
+ * root `zenroll serve`, over HTTPS. Every `.str` arrives in the root's dbdir
+ * exactly once and byte-identical; the intermediate's database got its copy.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryLog, TrustStore, generateKeyPair, loadConfig, loadKeyPair, makeCertificate, verifyOuterZip, type Config } from '@zenroll/core';
+import { runRollup } from '@zenroll/sender';
+import { Serve, writeServer, type ServerDir } from './serve-helpers.js';
+
+let root: string;
+let caCert: string;
+let tls: { cert: string; key: string };
+const children: Serve[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'zenroll-chain-'));
+  const ca = { certPath: join(root, 'pki/ca.crt'), keyPath: join(root, 'pki/ca.key') };
+  await makeCertificate({ ...ca, hosts: [], commonName: 'chain CA', isCa: true });
+  tls = { cert: join(root, 'pki/server.crt'), key: join(root, 'pki/server.key') };
+  await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: ['127.0.0.1'], commonName: 'receivers', ca });
+  caCert = ca.certPath;
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) c.kill('SIGKILL');
+    await c.exited;
+  }
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function rollup(s: ServerDir): Promise<Awaited<ReturnType<typeof runRollup>>> {
+  const config: Config = await loadConfig(s.configPath);
+  const keys = await loadKeyPair(config.keys.private, config.keys.public);
+  return runRollup(config, { log: new MemoryLog(), keys });
+}
+
+const zipsIn = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.zip')).sort();
+const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+describe('leaf → intermediate-db → root', () => {
+  it('every .str reaches the root database once, byte for byte', async () => {
+    // Each Receiver trusts the leaf: the origin, whose signature travels up.
+    const leafKeys = generateKeyPair();
+    const leafKey = leafKeys.publicKey;
+
+    const rootSrv = await writeServer(join(root, 'root'), { role: 'root', server: 'ROOT1', trust: [leafKey], tls });
+    const rootProc = new Serve(rootSrv.configPath);
+    children.push(rootProc);
+    const rootUrl = await rootProc.url();
+
+    const int = await writeServer(join(root, 'int'), {
+      role: 'intermediate-db', server: 'INT1', trust: [leafKey], tls, parent: { url: rootUrl, ca: caCert },
+    });
+    const intProc = new Serve(int.configPath);
+    children.push(intProc);
+    const intUrl = await intProc.url();
+
+    const leafDir = join(root, 'leaf');
+    const leaf = await writeServer(leafDir, { role: 'leaf', server: 'LEAF_1', trust: [], keys: leafKeys, parent: { url: intUrl, ca: caCert } });
+    const scans = new Map<string, string>();
+    for (let i = 1; i <= 120; i++) {
+      const name = `ws${String(i).padStart(3, '0')}.str`;
+      const content = `workstation ${i}\n${'inventory line\n'.repeat(i)}`;
+      scans.set(name, sha(content));
+      await writeFile(join(leafDir, 'entmergedir', name), content);
+    }
+
+    const fromLeaf = await rollup(leaf);
+    expect(fromLeaf.sent.map((s) => s.status)).toEqual([201, 201, 201]);
+    expect(fromLeaf.left).toEqual([]);
+    for (const s of fromLeaf.sent) await intProc.promoted(s.zip, 'dbdir');
+
+    const fromInt = await rollup(int);
+    expect(fromInt.sent.map((s) => s.status)).toEqual([201, 201, 201]);
+    for (const s of fromInt.sent) await rootProc.promoted(s.zip, 'dbdir');
+
+    // The root's database: three zips from LEAF_1, renamed for this tree, status 2 (stored below).
+    const atRoot = await zipsIn(rootSrv.dbdir);
+    expect(atRoot).toHaveLength(3);
+    expect(atRoot.every((n) => /^\d{17}_LEAF%5F1_ACME_2\.zip$/.test(n))).toBe(true);
+    const trust = new TrustStore();
+    trust.add(leafKey, 'leaf');
+    const arrived = new Map<string, string>();
+    for (const name of atRoot) {
+      const v = await verifyOuterZip(join(rootSrv.dbdir, name), { trust: trust.lookup });
+      for (const f of v.files) {
+        expect(arrived.has(f.name), `${f.name} arrived twice`).toBe(false);
+        arrived.set(f.name, f.sha256);
+      }
+    }
+    expect(arrived).toEqual(scans);
+    // The intermediate's database stored them first (status 1); the same bytes went up.
+    const atInt = await zipsIn(int.dbdir);
+    expect(atInt.map((n) => n.replace(/_1\.zip$/, '_2.zip'))).toEqual(atRoot);
+    for (const name of atInt) {
+      expect(await readFile(join(int.dbdir, name))).toEqual(await readFile(join(rootSrv.dbdir, name.replace(/_1\.zip$/, '_2.zip'))));
+    }
+    // Nothing waits anywhere: entmergedir, entpushdirs and zipdirs are empty of scans and zips.
+    expect(await readdir(join(leafDir, 'entmergedir'))).toEqual([]);
+    for (const s of [leaf, int, rootSrv]) expect(await zipsIn(s.entpushdir)).toEqual([]);
+    for (const s of [int, rootSrv]) expect(await readdir(s.zipdir)).toEqual([]);
+
+    // A second round sends nothing and changes nothing.
+    expect((await rollup(leaf)).sent).toEqual([]);
+    expect((await rollup(int)).sent).toEqual([]);
+    expect(await zipsIn(rootSrv.dbdir)).toEqual(atRoot);
+
+    for (const p of [intProc, rootProc]) p.kill('SIGTERM');
+    expect((await intProc.exited).code).toBe(0);
+    expect((await rootProc.exited).code).toBe(0);
+  });
+});

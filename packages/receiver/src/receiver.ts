@@ -1,0 +1,155 @@
+/**
+ * `startReceiver`: recover what a crash left, then listen (SPEC §4). The
+ * caller (`zenroll serve`) owns the lock on the folders and the log.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  ZenrollError,
+  ensureDir,
+  freeSpace as realFreeSpace,
+  roleInfo,
+  splitHostPort,
+  type Config,
+  type FreeSpace,
+  type ReceiverInfo,
+  type RollupLog,
+} from '@zenroll/core';
+import { silentLogger, type Logger } from './logger.js';
+import { Promoter, type PromoteTargetDir } from './promote.js';
+import { ReceiptStore } from './receipts.js';
+import { recover } from './recovery.js';
+import { createReceiverServer } from './server.js';
+import { UploadSlots } from './slots.js';
+import { currentTrust, type ExtraKeySource } from './trust.js';
+import type { UploadContext } from './upload.js';
+
+export interface ReceiverDeps {
+  log: RollupLog;
+  logger?: Logger;
+  now?: () => number;
+  /** Keys published elsewhere (the directory), asked for a signer the trust store does not know. */
+  extraKeys?: ExtraKeySource;
+  /** The discard scan data time to announce; default `receiver.discardBefore` (the directory's value wins, SPEC §6). */
+  discardBefore?: () => Promise<string | null>;
+  /** Default: the file system's own figure. */
+  freeSpace?: (dir: string) => Promise<FreeSpace>;
+  /** How often expired receipts are swept and failed promotions tried again; default 10 minutes. */
+  maintenanceMs?: number;
+}
+
+export interface RunningReceiver {
+  url: string;
+  port: number;
+  /** Resolves when no upload is in flight and every queued promotion is done. */
+  idle(): Promise<void>;
+  /** Stop accepting, abort uploads still receiving (no partial file stays), finish the current promotion, close every socket. */
+  close(): Promise<void>;
+}
+
+function required(value: string | null, key: string, role: string): string {
+  if (value === null) throw new ZenrollError('CONFIG_INVALID', `${key} is required for role "${role}"`);
+  return value;
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) =>
+      reject(new ZenrollError('CONFIG_INVALID', `receiver.listen: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startReceiver(config: Config, deps: ReceiverDeps): Promise<RunningReceiver> {
+  const role = roleInfo(config.role);
+  if (!role.receiver) throw new ZenrollError('CONFIG_INVALID', `role "${config.role}" has no Receiver (SPEC §2)`);
+  const r = config.receiver;
+  const logger = deps.logger ?? silentLogger;
+  const now = deps.now ?? Date.now;
+  const freeSpace = deps.freeSpace ?? realFreeSpace;
+  const zipdir = required(config.dirs.zipdir, 'dirs.entpushdir', config.role);
+  const targets: PromoteTargetDir[] = role.promotesTo.map((target) => ({
+    target,
+    dir: required(config.dirs[target], `dirs.${target}`, config.role),
+  }));
+  const listen = splitHostPort(r.listen);
+  if (listen === null) throw new ZenrollError('CONFIG_INVALID', `receiver.listen ${JSON.stringify(r.listen)} is not HOST:PORT`);
+  const trust = { trustDir: r.trustDir, ownPublicKey: config.keys.public, ...(deps.extraKeys === undefined ? {} : { extraKeys: deps.extraKeys }) };
+  // A missing own key or a bad file in trustDir would refuse every upload: say so now.
+  await currentTrust(trust);
+  for (const dir of [zipdir, config.dirs.statedir, ...targets.map((t) => t.dir), ...(r.quarantineDir === null ? [] : [r.quarantineDir])]) {
+    await ensureDir(dir);
+  }
+  const receipts = await ReceiptStore.open(join(config.dirs.statedir, 'receipts'), { receiptDays: r.receiptDays, now });
+  const promoter = new Promoter({
+    server: config.server, tree: config.tree, hasDatabase: role.hasDatabase, zipdir, targets, receipts, log: deps.log, logger, now,
+  });
+  const sweep = async () => {
+    const { removed, problems } = await receipts.sweepExpired();
+    if (removed.length > 0) logger.info({ receipts: removed.length }, 'expired receipts removed');
+    for (const err of problems) logger.warn({ err }, 'a receipt could not be read');
+  };
+
+  let closing = false;
+  const slots = new UploadSlots(r.maxConcurrentUploads);
+  const upload: UploadContext = {
+    server: config.server, zipdir, promotionTargets: targets.length, maxZipBytes: r.maxZipBytes, minFreeBytes: r.minFreeBytes,
+    idleMs: r.requestTimeoutMs, quarantineDir: r.quarantineDir, receipts, promoter, slots, trust,
+    freeSpace, log: deps.log, logger, now, closing: () => closing,
+  };
+  const info = async (): Promise<ReceiverInfo> => ({
+    server: config.server, tree: config.tree, role: config.role,
+    discardBefore: deps.discardBefore === undefined ? r.discardBefore : await deps.discardBefore(), maxZipBytes: r.maxZipBytes,
+  });
+  // Made (TLS files read) before recovery starts promotions, listening once recovery is done.
+  const server = await createReceiverServer({ upload, info, freeSpace, logger }, { tls: r.tls, timeoutMs: r.requestTimeoutMs });
+  let address: AddressInfo;
+  try {
+    await recover({ zipdir, targets, tree: config.tree, hasDatabase: role.hasDatabase, quarantineDir: r.quarantineDir, receipts, promoter, logger });
+    await sweep();
+    address = await listenOn(server, listen.host, listen.port);
+  } catch (err) {
+    await promoter.stop();
+    throw err;
+  }
+  const timer = setInterval(() => {
+    promoter.retryFailed();
+    sweep().catch((err: unknown) => logger.error({ err }, 'sweeping expired receipts failed'));
+  }, deps.maintenanceMs ?? 600_000);
+  timer.unref();
+
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const url = `${r.tls === false ? 'http' : 'https'}://${host}:${address.port}`;
+  logger.info({ url, zipdir, targets: targets.map((t) => t.dir), mutualTls: r.tls !== false && r.tls.clientCa !== null }, 'receiver listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    async idle() {
+      // An upload queues its promotion before its handler ends: wait for both until neither has work.
+      while (slots.inFlight > 0 || promoter.pending > 0) {
+        await slots.settled();
+        await promoter.idle();
+      }
+    },
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        clearInterval(timer);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await slots.abortAll();
+        server.closeAllConnections();
+        await promoter.stop();
+        await stopped;
+        logger.info({ url }, 'receiver stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * An upload's body into a temporary file, never into memory: counted against
+ * the size limit and hashed as it streams, flushed to disk at the end. On any
+ * failure the temporary file is gone before the error reaches the caller.
+ */
+import { createHash } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { fsError } from '@zenroll/core';
+import { UploadError } from './answer.js';
+
+export interface StoredBody {
+  bytes: number;
+  sha256: Buffer;
+}
+
+export interface StoreBodyOptions {
+  /** More bytes than this is 413, as soon as they arrive. */
+  maxBytes: number;
+  /** Bytes announced by Content-Length; a body that ends short of them is an aborted upload. */
+  expectedBytes: number;
+  /** Nothing received for this long is a stalled client: 408. */
+  idleMs: number;
+  /** Called once the temp file exists. */
+  onOpen?: () => void;
+  /** How the temp file is created; default `open(path, 'wx')`. Tests give a device that is always full. */
+  create?: (path: string) => Promise<FileHandle>;
+}
+
+export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOptions): Promise<StoredBody> {
+  let handle: FileHandle | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  let stalled = false;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      stalled = true;
+      body.destroy(new UploadError(408, 'REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`));
+    }, o.idleMs);
+  };
+  try {
+    try {
+      handle = await (o.create ?? ((p: string) => open(p, 'wx', 0o644)))(tempFile);
+    } catch (err) {
+      throw fsError(err, 'create the upload file', tempFile);
+    }
+    o.onOpen?.();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    arm();
+    // Not destroyed on an early exit: the caller drains the rest, so the client can read its answer.
+    for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      arm();
+      bytes += chunk.length;
+      if (bytes > o.maxBytes) {
+        throw new UploadError(413, 'ZIP_TOO_LARGE', `the body is over the limit of ${o.maxBytes} bytes`);
+      }
+      hash.update(chunk);
+      try {
+        await handle.write(chunk);
+      } catch (err) {
+        throw fsError(err, 'write the upload file', tempFile);
+      }
+    }
+    clearTimeout(idle);
+    if (bytes !== o.expectedBytes) {
+      throw new UploadError(400, 'UPLOAD_INVALID', `the body has ${bytes} bytes; Content-Length said ${o.expectedBytes}`);
+    }
+    try {
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+    } catch (err) {
+      throw fsError(err, 'flush the upload file', tempFile);
+    }
+    return { bytes, sha256: hash.digest() };
+  } catch (err) {
+    clearTimeout(idle);
+    if (handle !== undefined) {
+      await handle.close().catch(() => undefined);
+      // Ours to remove only if we created it. The first error is the one worth
+      // reporting; a temp left anyway is swept at the next start.
+      await unlink(tempFile).catch(() => undefined);
+    }
+    if (stalled && !(err instanceof UploadError && err.code === 'REQUEST_TIMEOUT')) {
+      throw new UploadError(408, 'REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`, { cause: err });
+    }
+    throw err;
+  }
+}

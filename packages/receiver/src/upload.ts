@@ -1,0 +1,216 @@
+/**
+ * `PUT /v1/zips/<name>` (SPEC §4), step by step (docs/DESIGN.md "Receive"):
+ * check the request, answer a retry from its receipt, take a slot, check the
+ * free space, stream the body into a temp file in zipdir, check its digest,
+ * verify it, rename it into zipdir, write the receipt, answer 201, queue the
+ * promotion. Any refusal removes the temp (or quarantines it) before the
+ * answer goes out.
+ *
+ * Choices: the same name while it is being uploaded is `503 UPLOAD_IN_PROGRESS`
+ * with Retry-After (the first upload may still fail; once it is stored the
+ * retry is answered 200). A refusal before the body is read is answered at
+ * once, with keep-alive; Node discards the rest of the body, which keeps the
+ * answer readable for undici and node:http clients that are still sending
+ * (`Connection: close` makes undici lose it to EPIPE over TLS).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  crashPoint,
+  isZenrollError,
+  moveDurable,
+  parseOuterName,
+  tempPath,
+  type FreeSpace,
+  type RollupLog,
+} from '@zenroll/core';
+import { UploadError, sendError, sendJson, statusOfCode } from './answer.js';
+import type { Logger } from './logger.js';
+import type { Promoter } from './promote.js';
+import { closeIfNoBody, drainRest, expectsContinue } from './body-flow.js';
+import { setAside } from './quarantine.js';
+import type { ReceiptStore } from './receipts.js';
+import { writeRecord } from './records.js';
+import { checkUploadRequest, type UploadRequest } from './request-checks.js';
+import type { UploadSlots } from './slots.js';
+import { storeBody } from './store-body.js';
+import { verifyUpload, type TrustOptions } from './trust.js';
+
+export interface UploadContext {
+  server: string;
+  zipdir: string;
+  /** Copies promotion makes of each zip (the free-space check counts them). */
+  promotionTargets: number;
+  maxZipBytes: number;
+  minFreeBytes: number;
+  /** A body that sends nothing for this long is cut. */
+  idleMs: number;
+  quarantineDir: string | null;
+  receipts: ReceiptStore;
+  promoter: Promoter;
+  slots: UploadSlots;
+  trust: TrustOptions;
+  freeSpace: (dir: string) => Promise<FreeSpace>;
+  log: RollupLog;
+  logger: Logger;
+  now: () => number;
+  closing: () => boolean;
+}
+
+const RETRY_AFTER_S = { busy: 5, inProgress: 15, stopping: 30 } as const;
+
+type Outcome = 'stored' | 'already-received' | 'refused' | 'busy' | 'aborted' | 'failed';
+
+function outcomeOf(e: UploadError): Outcome {
+  if (e.options.aborted === true || e.status === 408 || e.code === 'SHUTTING_DOWN') return 'aborted';
+  if (e.status === 503) return 'busy';
+  return e.status >= 500 && e.status !== 507 ? 'failed' : 'refused';
+}
+
+function toUploadError(err: unknown, req: IncomingMessage, ctx: UploadContext): UploadError {
+  if (err instanceof UploadError) return err;
+  if (isZenrollError(err)) {
+    return new UploadError(statusOfCode(err.code), err.code, err.message, { cause: err });
+  }
+  if (!req.complete) {
+    return ctx.closing()
+      ? new UploadError(503, 'SHUTTING_DOWN', 'the Receiver stopped during the upload', { cause: err, retryAfterS: RETRY_AFTER_S.stopping })
+      : new UploadError(400, 'UPLOAD_INVALID', 'the connection closed before the body was complete', { cause: err, aborted: true });
+  }
+  return new UploadError(500, 'INTERNAL', `the upload failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+async function checkSpace(ctx: UploadContext, length: number): Promise<void> {
+  const { availableBytes } = await ctx.freeSpace(ctx.zipdir);
+  const need = length * (1 + ctx.promotionTargets) + ctx.minFreeBytes;
+  if (availableBytes < need) {
+    throw new UploadError(
+      507,
+      'FS_NO_SPACE',
+      `zipdir has ${availableBytes} bytes free; this upload needs ${need} (the zip, ${ctx.promotionTargets} promoted copies and minFreeBytes ${ctx.minFreeBytes})`,
+    );
+  }
+}
+
+interface UploadState {
+  /** Our temp file in zipdir, while there is one. */
+  temp: string | null;
+  bytes: number;
+  /** Let the next upload of this name in (idempotent). */
+  releaseName: () => void;
+  /** 100 Continue was sent: the client sends its body. */
+  continued: boolean;
+}
+
+async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResponse, r: UploadRequest, state: UploadState): Promise<Outcome> {
+  const receipt = await ctx.receipts.get(r.name);
+  if (receipt !== null) {
+    if (receipt.sha256 !== r.digest.toString('hex')) {
+      throw new UploadError(409, 'ZIP_CONFLICT', `zip ${r.name} was received on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`);
+    }
+    sendJson(res, 200, { status: 'already-received', zip: r.name, sha256: receipt.sha256, bytes: receipt.bytes, receivedAt: receipt.receivedAt }, closeIfNoBody(req, state.continued));
+    return 'already-received';
+  }
+  if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
+  if (!ctx.slots.claimBody()) {
+    throw new UploadError(503, 'BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may`, { retryAfterS: RETRY_AFTER_S.busy });
+  }
+  try {
+    await checkSpace(ctx, r.length);
+    // Every check that needs no body passed: now ask for it (curl sends `Expect: 100-continue` for large bodies).
+    if (expectsContinue(req)) {
+      res.writeContinue();
+      state.continued = true;
+    }
+    const temp = tempPath(join(ctx.zipdir, r.name));
+    // storeBody removes its file when it fails; from here on the file is ours to remove.
+    const body = await storeBody(req, temp, {
+      maxBytes: ctx.maxZipBytes, expectedBytes: r.length, idleMs: ctx.idleMs,
+      onOpen: () => ctx.logger.debug({ zip: r.name, bytes: r.length, temp }, 'receiving'),
+    });
+    state.temp = temp;
+    state.bytes = body.bytes;
+    if (!body.sha256.equals(r.digest)) {
+      throw new UploadError(400, 'DIGEST_MISMATCH', `the body's SHA-256 is ${body.sha256.toString('base64')}; Repr-Digest says ${r.digest.toString('base64')}`);
+    }
+    let files: number;
+    try {
+      files = (await verifyUpload(temp, r.name, { maxZipBytes: ctx.maxZipBytes }, ctx.trust)).files.length;
+    } catch (err) {
+      const e = toUploadError(err, req, ctx);
+      if (e.status === 401 || e.status === 403 || e.status === 422) {
+        state.temp = null;
+        const reason = {
+          status: e.status, error: e.code, message: e.message, receivedAt: new Date(ctx.now()).toISOString(),
+          bytes: body.bytes, sha256: body.sha256.toString('hex'), remoteAddress: req.socket.remoteAddress ?? null,
+        };
+        await setAside(temp, r.name, reason, ctx);
+      }
+      throw e;
+    }
+    await moveDurable(temp, join(ctx.zipdir, r.name));
+    state.temp = null;
+    crashPoint('receive-after-store');
+    const stored = await ctx.receipts.create({ name: r.name, sha256: body.sha256.toString('hex'), bytes: body.bytes, files });
+    // From here the receipt answers a retry (200): one sent the moment it reads our 201 must not get 503.
+    state.releaseName();
+    sendJson(res, 201, { status: 'stored', zip: r.name, sha256: stored.sha256, bytes: stored.bytes, files });
+    await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: parseOuterName(r.name).server, to: ctx.server });
+    ctx.promoter.enqueue(r.name);
+    return 'stored';
+  } finally {
+    ctx.slots.releaseBody();
+  }
+}
+
+/** Handle one upload; never rejects. */
+export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res: ServerResponse, segment: string): Promise<void> {
+  const started = ctx.now();
+  let name: string | undefined;
+  let claimed = false;
+  const state: UploadState = {
+    temp: null,
+    bytes: 0,
+    continued: false,
+    releaseName: () => {
+      if (claimed && name !== undefined) ctx.slots.releaseName(name);
+      claimed = false;
+    },
+  };
+  let outcome: Outcome = 'failed';
+  let error: UploadError | undefined;
+  try {
+    const r = checkUploadRequest(segment, req.headers, ctx.maxZipBytes);
+    name = r.name;
+    if (!ctx.slots.claimName(r.name)) {
+      throw new UploadError(503, 'UPLOAD_IN_PROGRESS', `zip ${r.name} is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });
+    }
+    claimed = true;
+    outcome = await receive(ctx, req, res, r, state);
+  } catch (err) {
+    error = toUploadError(err, req, ctx);
+    outcome = outcomeOf(error);
+    if (state.temp !== null) await unlink(state.temp).catch(() => undefined);
+    sendError(res, error, closeIfNoBody(req, state.continued));
+  } finally {
+    state.releaseName();
+  }
+  if (!req.complete && !req.destroyed) drainRest(req, ctx.idleMs);
+  // Refusals are worth a `rejected` record; busy, aborted and our own failures go to the operational log only.
+  if (error !== undefined && outcome === 'refused') {
+    const transient = error.code === 'DIGEST_MISMATCH' || error.code === 'FS_NO_SPACE';
+    await writeRecord(ctx, {
+      event: 'rejected', severity: transient ? 'warning' : 'error', zip: name ?? segment.slice(0, 200),
+      bytes: state.bytes, from: name === undefined ? '' : parseOuterName(name).server, to: ctx.server, message: `${error.status} ${error.code}: ${error.message}`,
+    });
+  }
+  const line = {
+    zip: name ?? segment.slice(0, 200), bytes: state.bytes, ms: ctx.now() - started, outcome,
+    status: error?.status ?? res.statusCode, ...(error === undefined ? {} : { error: error.code, message: error.message }),
+    remote: req.socket.remoteAddress,
+  };
+  if (outcome === 'failed') ctx.logger.error({ ...line, err: error?.cause }, 'upload');
+  else if (error !== undefined) ctx.logger.warn(line, 'upload');
+  else ctx.logger.info(line, 'upload');
+}
