@@ -1,0 +1,186 @@
+/**
+ * The LDAP side of SPEC §7: roll-up records as values of `zeninvRollUpLog`
+ * on each server's Inventory Service object, and the readers of that object.
+ *
+ * `apply` makes one modify per record: add the value, delete the replaced one
+ * (zipped → sent) and the oldest beyond `keep`. To know which are the oldest
+ * without a search per record, it keeps each object's values in memory,
+ * read once and refreshed every `refreshMs` (other servers add `sent`
+ * records to the same objects) and whenever a modify finds the values
+ * different from what it expected.
+ */
+import { Attribute, Change, type Entry } from 'ldapts';
+import { escapeDnValue, parseRecord, serializeRecord, shown, ZenrollError, type LogWrite, type RollupRecord } from '@zenroll/core';
+import { parseGeneralizedTime } from './gtime.js';
+import { resultCodeOf } from './ldap-errors.js';
+import { LdapSession, type ClientFactory, type LdapSettings } from './ldap-session.js';
+import { baseOfTemplate, serverOfDn } from './dn.js';
+import { oldestFirst, planModify, timeMs, type TimedValue } from './records.js';
+import { silentLogger, type Logger } from './logger.js';
+
+export const LOG_ATTR = 'zeninvRollUpLog';
+export const DISCARD_ATTR = 'zeninvDiscardScanDataTime';
+export const KEY_ATTR = 'zenrollPublicKey';
+
+export interface LdapDirectoryOptions extends LdapSettings {
+  /** The Inventory Service object of a server; `{server}` is replaced by its name. */
+  serviceDN: string;
+  /** Values kept per object (directory.keep). */
+  keep: number;
+  /** Re-read an object's values after this long; default 60 s. */
+  refreshMs?: number;
+  createClient?: ClientFactory;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface Cached {
+  values: TimedValue[];
+  readAt: number;
+}
+
+function valuesOf(entry: Entry | undefined, attr: string): string[] {
+  if (entry === undefined) return [];
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  const raw = key === undefined ? [] : entry[key];
+  const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+}
+
+export class LdapDirectory {
+  readonly session: LdapSession;
+  private readonly cache = new Map<string, Cached>();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(readonly options: LdapDirectoryOptions) {
+    this.session = new LdapSession(options, options.createClient);
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+  }
+
+  dnOf(server: string): string {
+    return this.options.serviceDN.replaceAll('{server}', escapeDnValue(server));
+  }
+
+  /** Apply one journaled write; applying it again changes nothing (a retry after a lost answer). */
+  async apply(write: LogWrite): Promise<void> {
+    const dn = this.dnOf(write.record.server);
+    const add = { value: serializeRecord(write.record), time: timeMs(write.record.time) };
+    const replaces = write.replaces ? serializeRecord(write.replaces) : null;
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.values(dn, attempt > 0);
+      const plan = planModify(current, add, replaces, this.options.keep);
+      if (plan.add === null && plan.remove.length === 0) return;
+      const changes: Change[] = [];
+      if (plan.remove.length > 0) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: LOG_ATTR, values: plan.remove }) }));
+      if (plan.add !== null) changes.push(new Change({ operation: 'add', modification: new Attribute({ type: LOG_ATTR, values: [plan.add] }) }));
+      try {
+        await this.session.run('write', dn, (c) => c.modify(dn, changes));
+        this.cache.set(dn, { values: plan.after, readAt: this.cache.get(dn)?.readAt ?? this.now() });
+        return;
+      } catch (err) {
+        this.cache.delete(dn);
+        // 20 (value exists) or 16 (no such value): the object is not as
+        // remembered (another writer, or our own modify applied before its
+        // answer was lost). Plan again from a fresh read, once.
+        const code = resultCodeOf(err);
+        if ((code === 20 || code === 16) && attempt === 0) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async values(dn: string, fresh: boolean): Promise<TimedValue[]> {
+    const cached = this.cache.get(dn);
+    const refreshMs = this.options.refreshMs ?? 60_000;
+    if (!fresh && cached !== undefined && this.now() - cached.readAt < refreshMs) return cached.values;
+    const raw = valuesOf(await this.readEntry(dn, [LOG_ATTR], 'write'), LOG_ATTR);
+    const values = oldestFirst(raw.map((value) => ({ value, time: this.valueTime(value, dn) })), (v) => v.time);
+    this.cache.set(dn, { values, readAt: this.now() });
+    return values;
+  }
+
+  // A value that is not one of our records sorts as the oldest, so trimming removes it first.
+  private valueTime(value: string, dn: string): number {
+    try {
+      return timeMs(parseRecord(value).time);
+    } catch {
+      this.logger.warn({ dn, value: value.slice(0, 120) }, `${LOG_ATTR} holds a value that is not a zenroll record`);
+      return Number.NEGATIVE_INFINITY;
+    }
+  }
+
+  private async readEntry(dn: string, attributes: string[], action: 'read' | 'write' = 'read'): Promise<Entry | undefined> {
+    return this.session.run(action, dn, async (c) => {
+      const { searchEntries } = await c.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes });
+      return searchEntries[0];
+    });
+  }
+
+  /** All records on one server's object, oldest first (value order breaks ties). */
+  async readAll(server: string): Promise<RollupRecord[]> {
+    const dn = this.dnOf(server);
+    const records: RollupRecord[] = [];
+    for (const value of valuesOf(await this.readEntry(dn, [LOG_ATTR]), LOG_ATTR)) {
+      try {
+        records.push(parseRecord(value));
+      } catch {
+        this.logger.warn({ dn, value: value.slice(0, 120) }, `${LOG_ATTR} holds a value that is not a zenroll record`);
+      }
+    }
+    return oldestFirst(records, (r) => timeMs(r.time));
+  }
+
+  /** Records on one server's object, newest first. */
+  async readRecords(server: string, limit: number): Promise<RollupRecord[]> {
+    return (await this.readAll(server)).reverse().slice(0, Math.max(0, limit));
+  }
+
+  /** The discard scan data time on a server's object (the Sender reads its parent's), or null when unset. */
+  async readDiscardBefore(server: string): Promise<Date | null> {
+    const dn = this.dnOf(server);
+    const [text] = valuesOf(await this.readEntry(dn, [DISCARD_ATTR]), DISCARD_ATTR);
+    if (text === undefined) return null;
+    const date = parseGeneralizedTime(text);
+    if (date === null) {
+      throw new ZenrollError('DIRECTORY_READ_FAILED', `${DISCARD_ATTR} of ${shown(dn, 200)} is ${shown(text)}, not a GeneralizedTime such as "20261122103000Z"`);
+    }
+    return date;
+  }
+
+  /** The PEM public key a server published, or null. */
+  async readPublicKey(server: string): Promise<string | null> {
+    const [pem] = valuesOf(await this.readEntry(this.dnOf(server), [KEY_ATTR]), KEY_ATTR);
+    return pem ?? null;
+  }
+
+  /** Publish a server's PEM public key on its own object (the ACL lets only the object itself write it). */
+  async publishPublicKey(server: string, pem: string): Promise<void> {
+    const dn = this.dnOf(server);
+    const change = new Change({ operation: 'replace', modification: new Attribute({ type: KEY_ATTR, values: [pem] }) });
+    await this.session.run('write', dn, (c) => c.modify(dn, change));
+  }
+
+  /** Every published key under the base of serviceDN, with the server each belongs to. */
+  async listPublicKeys(): Promise<{ server: string; pem: string }[]> {
+    const base = baseOfTemplate(this.options.serviceDN);
+    const entries = await this.session.run('read', base, async (c) => {
+      const filter = `(&(objectClass=zeninvRollUpTarget)(${KEY_ATTR}=*))`;
+      const { searchEntries } = await c.search(base, { scope: 'sub', filter, attributes: [KEY_ATTR], paged: { pageSize: 500 } });
+      return searchEntries;
+    });
+    const keys: { server: string; pem: string }[] = [];
+    for (const entry of entries) {
+      const server = serverOfDn(this.options.serviceDN, entry.dn);
+      const [pem] = valuesOf(entry, KEY_ATTR);
+      if (server !== null && pem !== undefined) keys.push({ server, pem });
+    }
+    return keys.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+    await this.session.close();
+  }
+}

@@ -1,0 +1,122 @@
+// The files of a private slapd (scripts/lib/slapd.mjs): slapd.conf with the
+// ACLs of SPEC §7 and the LDIF of a demo tree. Pure text; no I/O here.
+import { createHash, randomBytes } from 'node:crypto';
+
+export const SCHEMA_DIR = '/etc/ldap/schema';
+export const MODULE_DIR = '/usr/lib/ldap';
+export const GROUP_CN = 'zenroll-servers';
+
+/** RFC 4514 escaping of one DN value. */
+export function escapeDn(value) {
+  return value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
+}
+
+export const suffixOf = (tree) => `o=${escapeDn(tree)}`;
+export const groupDnOf = (tree) => `cn=${GROUP_CN},${suffixOf(tree)}`;
+/** The Inventory Service object of a server: its log target and its bind identity. */
+export const serverDnOf = (tree, server) => `cn=${escapeDn(`${server}_ZenInvService`)},${suffixOf(tree)}`;
+
+/** A salted SHA-1 hash, the strongest scheme slapd 2.5 knows without extra modules. */
+export function sshaHash(password) {
+  const salt = randomBytes(8);
+  const digest = createHash('sha1').update(password).update(salt).digest();
+  return `{SSHA}${Buffer.concat([digest, salt]).toString('base64')}`;
+}
+
+// LDIF wants base64 (`attr:: …`) for values that are not plain safe ASCII.
+function ldifLine(attr, value) {
+  const safe = /^[\x21-\x39\x3b\x3d-\x7e][\x20-\x7e]*$/.test(value) && !value.endsWith(' ');
+  return safe ? `${attr}: ${value}` : `${attr}:: ${Buffer.from(value, 'utf8').toString('base64')}`;
+}
+
+/**
+ * slapd.conf. `schema` false leaves out our schema (and the ACL rules naming
+ * its attributes) so that a test can load zenroll.ldif into cn=config later.
+ */
+export function slapdConf(o) {
+  const group = `group/groupOfNames/member="${groupDnOf(o.tree)}"`;
+  const lines = [
+    '# A private slapd for zenroll tests and the demo (scripts/lib/slapd.mjs). Generated.',
+    `include ${SCHEMA_DIR}/core.schema`,
+    `include ${SCHEMA_DIR}/cosine.schema`,
+    `include ${SCHEMA_DIR}/inetorgperson.schema`,
+    ...(o.schemaFile ? [`include ${o.schemaFile}`] : []),
+    `pidfile ${o.dir}/slapd.pid`,
+    `argsfile ${o.dir}/slapd.args`,
+    `modulepath ${MODULE_DIR}`,
+    'moduleload back_mdb',
+    ...(o.tls ? [`TLSCertificateFile ${o.tls.cert}`, `TLSCertificateKeyFile ${o.tls.key}`] : []),
+    // SPEC §7: no anonymous access at all.
+    'disallow bind_anon',
+    'require authc',
+    '',
+  ];
+  if (o.configPasswordHash) {
+    lines.push(
+      'database config',
+      'rootdn "cn=admin,cn=config"',
+      `rootpw ${o.configPasswordHash}`,
+      // `ldapadd -Y EXTERNAL -H ldapi:///` as the user who started slapd may manage cn=config.
+      `access to * by dn.exact="gidNumber=${o.gid}+uidNumber=${o.uid},cn=peercred,cn=external,cn=auth" manage by * none`,
+      '',
+    );
+  }
+  lines.push(
+    'database mdb',
+    'maxsize 1073741824',
+    `suffix "${suffixOf(o.tree)}"`,
+    `rootdn "${o.rootDN}"`,
+    `rootpw ${o.rootPasswordHash}`,
+    `directory ${o.dir}/data`,
+    'index objectClass eq',
+    'index cn eq',
+    'index member eq',
+    'access to attrs=userPassword',
+    '  by anonymous auth',
+    '  by * none',
+  );
+  if (o.schemaFile) {
+    lines.push(
+      // Roll-up servers write the log of any Inventory Service object (a `sent`
+      // record goes on the origin's object, SPEC §7) …
+      'access to filter=(objectClass=zeninvRollUpTarget) attrs=zeninvRollUpLog',
+      `  by ${group} write`,
+      '  by * none',
+      // … and publish their own public key only.
+      'access to filter=(objectClass=zeninvRollUpTarget) attrs=zenrollPublicKey',
+      '  by self write',
+      `  by ${group} read`,
+      '  by * none',
+    );
+  }
+  lines.push('access to *', `  by ${group} read`, '  by * none', '');
+  return lines.join('\n');
+}
+
+/** The suffix, one Inventory Service object per server, and the group of roll-up servers. */
+export function baseLdif(o) {
+  const entries = [[`dn: ${suffixOf(o.tree)}`, 'objectClass: organization', ldifLine('o', o.tree)]];
+  for (const s of o.servers) entries.push(serverEntry(o.tree, s.name, s.passwordHash, o.schema));
+  // groupOfNames needs a member: with no servers, the root DN holds the place.
+  const members = o.servers.length > 0 ? o.servers.map((s) => serverDnOf(o.tree, s.name)) : [o.rootDN];
+  entries.push([`dn: ${groupDnOf(o.tree)}`, 'objectClass: groupOfNames', `cn: ${GROUP_CN}`,
+    ...members.map((m) => ldifLine('member', m))]);
+  return `${entries.map((e) => e.join('\n')).join('\n\n')}\n`;
+}
+
+export function serverEntry(tree, server, passwordHash, withClass = true) {
+  return [
+    ldifLine('dn', serverDnOf(tree, server)),
+    'objectClass: applicationProcess',
+    'objectClass: simpleSecurityObject',
+    ...(withClass ? ['objectClass: zeninvRollUpTarget'] : []),
+    ldifLine('cn', `${server}_ZenInvService`),
+    `userPassword: ${passwordHash}`,
+  ];
+}
+
+/** ldapmodify input that adds servers to the group. */
+export function groupAddLdif(tree, servers) {
+  return [`dn: ${groupDnOf(tree)}`, 'changetype: modify', 'add: member',
+    ...servers.map((s) => ldifLine('member', serverDnOf(tree, s))), ''].join('\n');
+}

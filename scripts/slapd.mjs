@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// A private slapd for zenroll (see scripts/lib/slapd.mjs), from the shell:
+//   node scripts/slapd.mjs start --dir D [--port P] [--tree ACME] [--servers LEAF1,LEAF2,INT1,ROOT] [--cn-config]
+//   node scripts/slapd.mjs stop --dir D
+//   node scripts/slapd.mjs status --dir D
+// `start` leaves slapd running detached and writes D/slapd.json (url, pid,
+// DNs, password files); starting a folder again reuses its data and passwords.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { slapdAlive as alive, startSlapd, stopPid } from './lib/slapd.mjs';
+
+const usage = 'usage: node scripts/slapd.mjs start|stop|status --dir D [--port P] [--tree T] [--servers A,B] [--cn-config]';
+
+function fail(message, code = 2) {
+  process.stderr.write(`slapd.mjs: ${message}\n`);
+  process.exit(code);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      dir: { type: 'string' }, port: { type: 'string' }, tree: { type: 'string' },
+      servers: { type: 'string' }, 'cn-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (err) {
+  fail(`${err.message}\n${usage}`);
+}
+const { values: o, positionals } = parsed;
+const [command] = positionals;
+if (o.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+if (!['start', 'stop', 'status'].includes(command ?? '') || !o.dir) fail(usage);
+const dir = resolve(o.dir);
+const stateFile = join(dir, 'slapd.json');
+const readState = () => (existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : null);
+
+if (command === 'start') {
+  const before = readState();
+  if (before && alive(before.pid)) fail(`slapd already runs for ${dir} (pid ${before.pid}, ${before.url})`, 1);
+  const port = o.port === undefined ? undefined : Number(o.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) fail(`--port ${o.port} is not a port number`);
+  try {
+    const s = await startSlapd({
+      dir, port, tree: o.tree, servers: o.servers?.split(',').map((x) => x.trim()).filter(Boolean),
+      cnConfig: o['cn-config'] === true, detached: true,
+    });
+    process.stdout.write(`slapd ${s.url} pid ${s.pid} suffix ${s.suffix}\n`);
+    for (const server of s.servers) {
+      process.stdout.write(`  ${server}: ${s.serverDN(server)}  password file ${s.serverPasswordFile(server)}\n`);
+    }
+    process.stdout.write(`details: ${stateFile}\nstop with: node scripts/slapd.mjs stop --dir ${dir}\n`);
+  } catch (err) {
+    fail(err.message, 1);
+  }
+} else {
+  const state = readState();
+  if (!state) fail(`no slapd.json in ${dir}: nothing was started there`, 1);
+  const running = state.pid > 0 && alive(state.pid);
+  if (command === 'status') {
+    process.stdout.write(running ? `running: ${state.url} pid ${state.pid}\n` : `stopped (was ${state.url})\n`);
+    process.exit(running ? 0 : 1);
+  }
+  if (running) await stopPid(state.pid);
+  process.stdout.write(running ? `stopped slapd pid ${state.pid}\n` : `slapd for ${dir} was not running\n`);
+}
