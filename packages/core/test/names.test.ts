@@ -392,7 +392,7 @@ describe('compareOuterNames', () => {
           const a = sorted[i - 1] as string;
           const b = sorted[i] as string;
           expect(compareOuterNames(a, b)).toBeLessThanOrEqual(0);
-          expect(Math.sign(compareOuterNames(b, a))).toBe(-Math.sign(compareOuterNames(a, b)));
+          expect(Math.sign(compareOuterNames(b, a)) + Math.sign(compareOuterNames(a, b))).toBe(0);
           expect(parseOuterName(a).scheduledtime <= parseOuterName(b).scheduledtime).toBe(true);
         }
         for (const n of names) expect(compareOuterNames(n, n)).toBe(0);
