@@ -9,6 +9,12 @@ import type { Io } from './io.js';
 import { registerInit } from './commands/init.js';
 import { registerVerify } from './commands/verify.js';
 import { registerDemo } from './commands/demo.js';
+import { registerTrust } from './commands/trust.js';
+import { registerStatus } from './commands/status.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerServe } from './commands/serve.js';
+import { registerRollup } from './commands/rollup.js';
+import { registerLog } from './commands/log.js';
 
 export type CommandResult = number | void;
 
@@ -43,6 +49,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   registerInit(ctx);
   registerVerify(ctx);
   registerDemo(ctx);
+  registerTrust(ctx);
+  registerStatus(ctx);
+  registerDoctor(ctx);
+  registerServe(ctx);
+  registerRollup(ctx);
+  registerLog(ctx);
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
 
   try {

@@ -177,7 +177,10 @@ const configShape = obj({
     }
   }).nullable().default(null).describe('the LDAP directory (SPEC §7); absent: the local journal is the log'),
   admin: obj({
-    listen: hostPort('a loopback HOST:PORT (127.x.x.x, localhost or [::1])', isLoopback).default('127.0.0.1:7098').describe('loopback address of the admin endpoint'),
+    listen: hostPort('a loopback HOST:PORT (127.x.x.x, localhost or [::1])', isLoopback)
+      .nullable()
+      .default(null)
+      .describe('loopback HOST:PORT serving the admin routes and /metrics over TCP (for Prometheus); null: only the Unix socket statedir/admin.sock'),
   }).prefault({}).describe('the admin endpoint of `zenroll serve`'),
 });
 

@@ -89,7 +89,7 @@ describe('parseConfig', () => {
       });
       expect(c.keys).toEqual({ private: '/etc/zenroll/keys/server.key', public: '/etc/zenroll/keys/server.pub' });
       expect(c.directory).toBeNull();
-      expect(c.admin).toEqual({ listen: '127.0.0.1:7098' });
+      expect(c.admin).toEqual({ listen: null });
     });
   }
 

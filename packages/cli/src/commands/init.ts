@@ -11,6 +11,7 @@ import {
   formatConfigErrors,
   generateKeyPair,
   makeCertificate,
+  publicKeyPem,
   parseConfig,
   roleInfo,
   saveKeyPair,
@@ -18,6 +19,7 @@ import {
   type Config,
   type Role,
 } from '@zenroll/core';
+import { openDirectory } from '@zenroll/directory';
 import { usageError, type Program } from '../main.js';
 
 export interface InitOptions {
@@ -29,6 +31,11 @@ export interface InitOptions {
   listen?: string;
   tls: boolean;
   force?: boolean;
+  /** The parent's CA or self-signed certificate, for `sender.tls.ca`. */
+  parentCa?: string;
+  /** A directory to log to; `init` then publishes the new public key on the server's object. */
+  directory?: { url: string; bindDN: string; passwordFile: string; serviceDN?: string };
+  retry?: { baseMs: number; factor: number; tries: number };
 }
 
 /** The config a new server starts with: only what its role needs, every path relative to the folder. */
@@ -39,7 +46,15 @@ export function initialConfig(o: InitOptions): Record<string, unknown> {
   if (info.sender || info.receiver) dirs.entpushdir = 'entpushdir';
   if (info.promotesTo.includes('dbdir')) dirs.dbdir = 'dbdir';
   const json: Record<string, unknown> = { server: o.server, tree: o.tree, role: o.role, dirs };
-  if (info.sender) json.sender = { parent: o.parent ?? null, schedule: '0 2 * * *', timezone: 'UTC' };
+  if (info.sender) {
+    json.sender = {
+      parent: o.parent ?? null,
+      schedule: '0 2 * * *',
+      timezone: 'UTC',
+      ...(o.retry ? { retry: o.retry } : {}),
+      ...(o.parentCa ? { tls: { ca: resolve(o.parentCa) } } : {}),
+    };
+  }
   if (info.receiver) {
     json.receiver = {
       listen: o.listen ?? '0.0.0.0:7099',
@@ -48,6 +63,14 @@ export function initialConfig(o: InitOptions): Record<string, unknown> {
     };
   }
   json.keys = { private: 'keys/server.key', public: 'keys/server.pub' };
+  if (o.directory) {
+    json.directory = {
+      url: o.directory.url,
+      bindDN: o.directory.bindDN,
+      passwordFile: resolve(o.directory.passwordFile),
+      ...(o.directory.serviceDN ? { serviceDN: o.directory.serviceDN } : {}),
+    };
+  }
   return json;
 }
 
@@ -87,7 +110,8 @@ export async function init(o: InitOptions): Promise<Config> {
   folders.push(dirname(config.keys.private), dirname(config.keys.public));
   for (const folder of folders) if (folder) await mkdir(folder, { recursive: true });
 
-  await saveKeyPair(generateKeyPair(), config.keys.private, config.keys.public);
+  const pair = generateKeyPair();
+  await saveKeyPair(pair, config.keys.private, config.keys.public);
   const tls = config.receiver.tls;
   if (info.receiver && tls !== false) {
     const host = config.receiver.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
@@ -95,6 +119,15 @@ export async function init(o: InitOptions): Promise<Config> {
     await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: [...new Set(hosts)], commonName: o.server });
   }
   await writeFileDurable(configPath, `${JSON.stringify(json, null, 2)}\n`);
+  // SPEC §4: Receivers trust keys published on Inventory Service objects.
+  const directory = openDirectory(config);
+  if (directory !== null) {
+    try {
+      await directory.publishPublicKey(config.server, publicKeyPem(pair.publicKey));
+    } finally {
+      await directory.close();
+    }
+  }
   return config;
 }
 
@@ -110,10 +143,19 @@ export function registerInit(p: Program): void {
     .option('--listen <host:port>', 'where the Receiver listens, for roles that receive', '0.0.0.0:7099')
     .option('--no-tls', 'serve plain HTTP (only inside a trusted network)')
     .option('--force', 'overwrite an existing zenroll.json and keys')
+    .option('--parent-ca <file>', "the parent's CA (or self-signed) certificate, for sender.tls.ca")
+    .option('--ldap-url <url>', 'log to this LDAP directory (ldap:// or ldaps://) and publish the public key there')
+    .option('--bind-dn <dn>', "the server's DN in the directory (with --ldap-url)")
+    .option('--password-file <file>', 'a file holding the bind password (with --ldap-url)')
     .addHelpText('after', '\nExample:\n  zenroll init --role leaf --server LEAF1 --tree ACME --dir /srv/zenroll --parent https://int1.acme.example:7099\n')
     .action(
-      p.action(async (o: InitOptions) => {
+      p.action(async (o: InitOptions & { ldapUrl?: string; bindDn?: string; passwordFile?: string }) => {
         o.dir = resolve(p.io.cwd, o.dir);
+        if (o.parentCa) o.parentCa = resolve(p.io.cwd, o.parentCa);
+        if (o.ldapUrl) {
+          if (!o.bindDn || !o.passwordFile) throw usageError('--ldap-url needs --bind-dn and --password-file');
+          o.directory = { url: o.ldapUrl, bindDN: o.bindDn, passwordFile: resolve(p.io.cwd, o.passwordFile) };
+        }
         const config = await init(o);
         const rel = (path: string | null) => path ?? '-';
         p.io.out(

@@ -1,17 +1,21 @@
 /**
  * `zenroll rollup [--now] [--json]` (SPEC §5): one roll-up for the config's
- * server, run in this process (asking a running `zenroll serve` comes with
- * the service). It holds `statedir/rollup.lock`; a second one started
+ * server. When `zenroll serve` runs for these folders it is asked (its
+ * admin socket) and this waits for the result: a scheduled roll-up running
+ * there finishes first, then the forced one runs. Otherwise the roll-up runs
+ * in this process, holding `statedir/rollup.lock`; a second one started
  * meanwhile does not wait: it exits 1 with LOCK_HELD. A lock left by a
  * process that died is taken over.
  */
 import { resolve } from 'node:path';
 import { ZenrollError, isZenrollError, loadConfig, loadKeyPair, type Config } from '@zenroll/core';
-import { openLog } from '@zenroll/directory';
 import { runRollup, type RollupResult, type SenderEvent } from '@zenroll/sender';
 import { EXIT_FAILED, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { Io } from '../io.js';
 import type { Program } from '../main.js';
+import { openLogFor } from '../context.js';
+import { directorySources } from '../directory-sources.js';
+import { askService } from '../service/admin.js';
 
 interface RollupOptions {
   config: string;
@@ -112,10 +116,11 @@ class Reporter {
 
 async function rollupOnce(config: Config, io: Io, json: boolean): Promise<RollupResult> {
   const keys = await loadKeyPair(config.keys.private, config.keys.public);
-  const log = await openLog(config);
+  const log = await openLogFor(config);
+  const sources = directorySources(config, { warn: (obj, msg) => io.err(`zenroll: ${msg} (${JSON.stringify(obj)})\n`) });
   const reporter = new Reporter(io, json);
   try {
-    return await runRollup(config, { log, keys, onEvent: (e) => reporter.on(e) });
+    return await runRollup(config, { log, keys, discardSource: sources.discardSource, onEvent: (e) => reporter.on(e) });
   } catch (err) {
     if (isZenrollError(err, 'LOCK_HELD')) {
       throw new ZenrollError('LOCK_HELD', `another roll-up of ${config.server} is running (${err.message}); zenroll rollup does not wait: try again when it has finished`, { cause: err, details: err.details });
@@ -123,6 +128,7 @@ async function rollupOnce(config: Config, io: Io, json: boolean): Promise<Rollup
     throw err;
   } finally {
     reporter.end();
+    await sources.close();
     // Without a directory the journal is the log and this returns at once.
     if (!(await log.drain(DRAIN_MS))) {
       io.err(`zenroll: the directory did not take every record within ${DRAIN_MS / 1000} s; the rest stays in the journal and is applied later\n`);
@@ -131,12 +137,22 @@ async function rollupOnce(config: Config, io: Io, json: boolean): Promise<Rollup
   }
 }
 
+/** The lines of a roll-up the service ran, from its result (the service saw the events, not this process). */
+function resultEvents(r: RollupResult): SenderEvent[] {
+  return [
+    ...r.zipped.map((z): SenderEvent => ({ type: 'zipped', ...z })),
+    ...r.discarded.map((zip): SenderEvent => ({ type: 'discarded', zip })),
+    ...r.sent.map((z): SenderEvent => ({ type: 'sent', ...z })),
+    ...r.rejected.map((z): SenderEvent => ({ type: 'rejected', ...z })),
+  ];
+}
+
 export function registerRollup(p: Program): void {
   p.command
     .command('rollup')
     .description('run one roll-up now: collect, zip, discard, send; print what happened to each zip')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
-    .option('--now', 'start at once (the only way today; kept for the running service, which comes later)')
+    .option('--now', 'start at once (the service runs it as soon as a running roll-up is done; without a service it runs here)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -156,7 +172,14 @@ export function registerRollup(p: Program): void {
         const config = await loadConfig(resolve(p.io.cwd, o.config));
         let result: RollupResult;
         try {
-          result = await rollupOnce(config, p.io, o.json === true);
+          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup');
+          if (viaService !== null && !o.json) {
+            for (const e of resultEvents(viaService)) {
+              const line = eventLine(e);
+              if (line !== undefined) p.io.out(`${line}\n`);
+            }
+          }
+          result = viaService ?? (await rollupOnce(config, p.io, o.json === true));
         } catch (err) {
           if (!o.json || !isZenrollError(err)) throw err;
           p.io.out(`${JSON.stringify({ ok: false, server: config.server, error: err.code, message: err.message })}\n`);

@@ -1,0 +1,24 @@
+/**
+ * The demo runs from a clone of the repository: it uses the private slapd
+ * launcher and the scan-file generator under scripts/, which tests and
+ * benchmarks share.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** packages/cli/dist/commands → the repository's root. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+export async function loadScript<T>(relative: string): Promise<T> {
+  return (await import(pathToFileURL(join(REPO_ROOT, relative)).href)) as T;
+}
+
+/** What the demo uses of scripts/lib/slapd.mjs. */
+export interface DemoSlapd {
+  url: string;
+  rootDN: string;
+  rootPasswordFile: string;
+  serverDN(server: string): string;
+  serverPasswordFile(server: string): string;
+  destroy(): Promise<void>;
+}

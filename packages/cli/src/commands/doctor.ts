@@ -1,0 +1,170 @@
+/**
+ * `zenroll doctor`: one line per check, ok or what to fix (SPEC §5). Each
+ * check is independent: one failing does not hide the others.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { request } from 'undici';
+import { TrustStore, freeSpace, loadConfig, loadKeyPair, roleInfo, type Config } from '@zenroll/core';
+import { openDirectory } from '@zenroll/directory';
+import { makeDispatcher } from '@zenroll/sender';
+import { EXIT_FAILED, EXIT_OK } from '../exit.js';
+import type { Program } from '../main.js';
+import { checkSchedule } from '../service/scheduler.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** What was found, or what to fix. */
+  detail: string;
+  /** Worth knowing but not a failure. */
+  warning?: boolean;
+}
+
+type CheckFn = () => Promise<Omit<Check, 'name'>>;
+
+const MB = 1024 * 1024;
+
+function folders(config: Config): [string, string][] {
+  const d = config.dirs;
+  const list: [string, string | null][] = [
+    ['entmergedir', d.entmergedir],
+    ['entpushdir', d.entpushdir],
+    ['zipdir', d.entpushdir ? d.zipdir : null],
+    ['dbdir', d.dbdir],
+    ['statedir', d.statedir],
+  ];
+  return list.filter((e): e is [string, string] => e[1] !== null);
+}
+
+async function writable(dir: string): Promise<string | null> {
+  try {
+    if (!(await stat(dir)).isDirectory()) return `${dir} is not a folder`;
+  } catch {
+    return `${dir} does not exist: create it (mkdir -p ${dir}) or fix dirs in the config`;
+  }
+  const probe = join(dir, `.zenroll-doctor-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(probe, 'x');
+    await rm(probe);
+    return null;
+  } catch (err) {
+    return `${dir} is not writable (${(err as Error).message}): give the service's user write access`;
+  }
+}
+
+export function doctorChecks(config: Config): [string, CheckFn][] {
+  const role = roleInfo(config.role);
+  const checks: [string, CheckFn][] = [];
+  for (const [key, dir] of folders(config)) {
+    checks.push([`folder ${key}`, async () => {
+      const problem = await writable(dir);
+      return problem ? { ok: false, detail: problem } : { ok: true, detail: dir };
+    }]);
+  }
+  if (config.dirs.entpushdir && config.dirs.dbdir && role.promotesTo.length === 2) {
+    checks.push(['entpushdir and dbdir on one filesystem', async () => {
+      const [a, b] = await Promise.all([stat(config.dirs.entpushdir as string), stat(config.dirs.dbdir as string)]);
+      return a.dev === b.dev
+        ? { ok: true, detail: 'yes: a promotion hard-links the zip into both, no copy' }
+        : { ok: true, warning: true, detail: 'no: every promotion copies the zip (one more write and fsync per zip); put them on one filesystem to avoid it' };
+    }]);
+  }
+  checks.push(['free space', async () => {
+    const low: string[] = [];
+    for (const [key, dir] of folders(config)) {
+      const { availableBytes } = await freeSpace(dir);
+      if (availableBytes < config.receiver.minFreeBytes) low.push(`${key} has ${Math.floor(availableBytes / MB)} MB free`);
+    }
+    return low.length ? { ok: false, detail: `${low.join('; ')}; at least ${Math.floor(config.receiver.minFreeBytes / MB)} MB needed` } : { ok: true, detail: 'enough in every folder' };
+  }]);
+  checks.push(['keys', async () => {
+    await loadKeyPair(config.keys.private, config.keys.public);
+    return { ok: true, detail: `${config.keys.private} and its public key match` };
+  }]);
+  if (role.receiver) {
+    checks.push(['trust store', async () => {
+      const store = await TrustStore.fromDir(config.receiver.trustDir);
+      return store.size === 0
+        ? { ok: false, detail: `${config.receiver.trustDir} holds no *.pub: no child can send yet; run zenroll trust add CHILD.pub` }
+        : { ok: true, detail: `${store.size} trusted key(s) in ${config.receiver.trustDir}` };
+    }]);
+    const tls = config.receiver.tls;
+    checks.push(['receiver TLS', async () => {
+      if (tls === false) return { ok: true, warning: true, detail: 'receiver.tls is false: uploads travel in plain HTTP' };
+      createSecureContext({ cert: await readFile(tls.cert), key: await readFile(tls.key), ...(tls.clientCa ? { ca: await readFile(tls.clientCa) } : {}) });
+      return { ok: true, detail: `${tls.cert}${tls.clientCa ? ', client certificates required' : ''}` };
+    }]);
+  }
+  if (role.sender) {
+    checks.push(['schedule', async () => {
+      checkSchedule(config.sender.schedule);
+      return { ok: true, detail: `"${config.sender.schedule}" in ${config.sender.timezone}` };
+    }]);
+    checks.push(['parent', async () => {
+      const url = `${config.sender.parent}/v1/info`;
+      const dispatcher = await makeDispatcher(config.sender);
+      try {
+        const res = await request(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
+        const body = (await res.body.json()) as { server?: string };
+        if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
+        const date = res.headers['date'];
+        const skewMs = typeof date === 'string' ? Math.abs(Date.now() - Date.parse(date)) : 0;
+        const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
+        return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${body.server}${clock}` };
+      } catch (err) {
+        const cause = (err as { cause?: Error }).cause;
+        return { ok: false, detail: `${config.sender.parent} does not answer: ${cause?.message ?? (err as Error).message}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
+      } finally {
+        await dispatcher.close();
+      }
+    }]);
+  }
+  if (config.directory) {
+    checks.push(['directory', async () => {
+      const dir = openDirectory(config);
+      if (dir === null) return { ok: true, detail: 'none configured' };
+      try {
+        const key = await dir.readPublicKey(config.server);
+        return { ok: true, detail: `bound as ${config.directory!.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
+      } catch (err) {
+        return { ok: false, detail: `${(err as Error).message}; check directory.url, bindDN, passwordFile and serviceDN` };
+      } finally {
+        await dir.close();
+      }
+    }]);
+  }
+  return checks;
+}
+
+export async function doctor(config: Config): Promise<Check[]> {
+  const results: Check[] = [];
+  for (const [name, fn] of doctorChecks(config)) {
+    try {
+      results.push({ name, ...(await fn()) });
+    } catch (err) {
+      results.push({ name, ok: false, detail: (err as Error).message });
+    }
+  }
+  return results;
+}
+
+export function registerDoctor(p: Program): void {
+  p.command
+    .command('doctor')
+    .description('check folders, free space, keys, trust, TLS, clock, parent, directory and schedule; one line each')
+    .option('-c, --config <file>', 'config file', 'zenroll.json')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  zenroll doctor -c /srv/zenroll/zenroll.json\n')
+    .action(
+      p.action(async (o: { config: string; json?: boolean }) => {
+        const config = await loadConfig(resolve(p.io.cwd, o.config));
+        const checks = await doctor(config);
+        if (o.json) p.io.out(`${JSON.stringify(checks)}\n`);
+        else for (const c of checks) p.io.out(`${c.ok ? (c.warning ? 'warn' : 'ok  ') : 'FAIL'}  ${c.name}: ${c.detail}\n`);
+        return checks.every((c) => c.ok) ? EXIT_OK : EXIT_FAILED;
+      }),
+    );
+}

@@ -1,0 +1,74 @@
+/**
+ * `zenroll serve` (SPEC §5): the long-running service of a server — the
+ * Receiver, the scheduled Sender and the admin endpoint, as its role needs
+ * (service/service.ts). Structured logs (pino, one JSON object a line) go to
+ * stdout; SIGTERM or SIGINT stops it cleanly with exit code 0.
+ */
+import { resolve } from 'node:path';
+import { pino, type Logger as PinoLogger } from 'pino';
+import { loadConfig, roleInfo, ZenrollError, type Config } from '@zenroll/core';
+import { startService } from '../service/service.js';
+import type { Io } from '../io.js';
+import type { Program } from '../main.js';
+
+export interface ServeOptions {
+  config: string;
+}
+
+/** The pino logger of the service, writing through the command's stdout. */
+export function serviceLogger(io: Io, config: Pick<Config, 'server' | 'role'>): PinoLogger {
+  const level = io.env.ZENROLL_LOG_LEVEL ?? 'info';
+  return pino({ level, base: { server: config.server, role: config.role } }, { write: (line: string) => io.out(line) });
+}
+
+/** Resolves on the first SIGTERM or SIGINT; `dispose` removes the handlers. */
+function stopSignal(): { stopped: Promise<NodeJS.Signals>; dispose: () => void } {
+  let dispose = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    const on = (signal: NodeJS.Signals) => resolve(signal);
+    process.once('SIGTERM', on);
+    process.once('SIGINT', on);
+    dispose = () => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+    };
+  });
+  return { stopped, dispose };
+}
+
+/** Start the service of the config's role; run until `stopped` resolves; then stop it cleanly. */
+export async function runService(config: Config, logger: PinoLogger, stopped: Promise<unknown>): Promise<void> {
+  const role = roleInfo(config.role);
+  if (!role.receiver && !role.sender) {
+    throw new ZenrollError('USAGE', `role "${config.role}" neither sends nor receives (SPEC §2): there is no service to run`);
+  }
+  const service = await startService(config, logger);
+  try {
+    logger.info({ pid: process.pid, url: service.receiver?.url ?? null, admin: service.admin.socket }, 'serving');
+    const signal = await stopped;
+    logger.info({ signal }, 'stopping');
+  } finally {
+    await service.close();
+  }
+  logger.info({}, 'stopped');
+}
+
+export function registerServe(p: Program): void {
+  p.command
+    .command('serve')
+    .description('run the service for the role: the Receiver (HTTPS, SPEC §4), the scheduled Sender, the admin endpoint; stops on SIGTERM/SIGINT')
+    .option('-c, --config <file>', 'config file', 'zenroll.json')
+    .addHelpText('after', '\nExample:\n  zenroll serve -c /srv/zenroll/zenroll.json\n\nLogs are JSON lines on stdout (ZENROLL_LOG_LEVEL=debug for more).\n')
+    .action(
+      p.action(async (o: ServeOptions) => {
+        const config = await loadConfig(resolve(p.io.cwd, o.config));
+        const logger = serviceLogger(p.io, config);
+        const { stopped, dispose } = stopSignal();
+        try {
+          await runService(config, logger, stopped);
+        } finally {
+          dispose();
+        }
+      }),
+    );
+}

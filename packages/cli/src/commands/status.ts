@@ -1,0 +1,99 @@
+/**
+ * `zenroll status`: backlog per folder, the last roll-up, whether the parent
+ * answers, the journal backlog. Asks the running service when there is one;
+ * reads the folders itself otherwise.
+ */
+import { resolve } from 'node:path';
+import { loadConfig, roleInfo, type Config } from '@zenroll/core';
+import { createParentClient, makeDispatcher } from '@zenroll/sender';
+import type { Program } from '../main.js';
+import { openLogFor } from '../context.js';
+import { askService } from '../service/admin.js';
+import { readBacklog } from '../service/backlog.js';
+import { readLastRollup } from '../service/runner.js';
+import type { ServiceStatus } from '../service/service.js';
+
+export interface StatusReport {
+  server: string;
+  role: string;
+  service: { running: boolean; pid?: number; receiver?: string | null; rollupRunning?: boolean; nextRollup?: string | null };
+  backlog: ServiceStatus['backlog'];
+  lastRollup: ServiceStatus['lastRollup'];
+  journalBacklog: number;
+  parent: { url: string; reachable: boolean; server?: string; error?: string } | null;
+}
+
+async function parentState(config: Config): Promise<StatusReport['parent']> {
+  if (!roleInfo(config.role).sender || config.sender.parent === null) return null;
+  const url = config.sender.parent;
+  try {
+    const client = createParentClient(config.sender, await makeDispatcher(config.sender), { ownsDispatcher: true });
+    try {
+      const info = await client.info(AbortSignal.timeout(Math.min(config.sender.timeoutMs, 10_000)));
+      return { url, reachable: true, server: info.server };
+    } finally {
+      await client.close();
+    }
+  } catch (err) {
+    return { url, reachable: false, error: (err as Error).message };
+  }
+}
+
+export async function status(config: Config): Promise<StatusReport> {
+  const running = await askService<ServiceStatus>(config.dirs.statedir, 'GET', '/v1/status').catch(() => null);
+  let journalBacklog: number;
+  if (running) {
+    journalBacklog = running.journalBacklog;
+  } else {
+    const log = await openLogFor(config, { readOnly: true });
+    try {
+      journalBacklog = log.backlog();
+    } finally {
+      await log.close();
+    }
+  }
+  return {
+    server: config.server,
+    role: config.role,
+    service: running
+      ? { running: true, pid: running.pid, receiver: running.receiver, rollupRunning: running.rollupRunning, nextRollup: running.schedule?.next ?? null }
+      : { running: false },
+    backlog: running?.backlog ?? (await readBacklog(config)),
+    lastRollup: running?.lastRollup ?? (await readLastRollup(config.dirs.statedir)),
+    journalBacklog,
+    parent: await parentState(config),
+  };
+}
+
+function describe(r: StatusReport): string {
+  const b = r.backlog;
+  const n = (v: number | null) => (v === null ? '-' : String(v));
+  const lines = [
+    `${r.server} (${r.role}): service ${r.service.running ? `running, pid ${r.service.pid}${r.service.rollupRunning ? ', roll-up in progress' : ''}` : 'not running'}`,
+    ...(r.service.receiver ? [`  receiver      ${r.service.receiver}`] : []),
+    ...(r.service.nextRollup ? [`  next roll-up  ${r.service.nextRollup}`] : []),
+    `  backlog       entmergedir ${n(b.entmergedir)} .str, entpushdir ${n(b.entpushdir)} zips, zipdir ${n(b.zipdir)}, rejected ${n(b.rejected)}, quarantined ${n(b.quarantine)}`,
+    r.lastRollup
+      ? `  last roll-up  ${r.lastRollup.finishedAt} (${r.lastRollup.reason}): ${r.lastRollup.ok ? 'ok' : 'INCOMPLETE'}; zipped ${r.lastRollup.zipped}, sent ${r.lastRollup.sent}, discarded ${r.lastRollup.discarded}, rejected ${r.lastRollup.rejected}, left ${r.lastRollup.left}${r.lastRollup.error ? ` — ${r.lastRollup.error}` : ''}`
+      : '  last roll-up  none yet',
+    ...(r.parent ? [`  parent        ${r.parent.url}: ${r.parent.reachable ? `answers (${r.parent.server})` : `NOT reachable: ${r.parent.error}`}`] : []),
+    `  journal       ${r.journalBacklog} record(s) waiting for the directory`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerStatus(p: Program): void {
+  p.command
+    .command('status')
+    .description('backlog per folder, the last roll-up, whether the parent answers, the journal backlog')
+    .option('-c, --config <file>', 'config file', 'zenroll.json')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  zenroll status -c /srv/zenroll/zenroll.json --json\n')
+    .action(
+      p.action(async (o: { config: string; json?: boolean }) => {
+        const config = await loadConfig(resolve(p.io.cwd, o.config));
+        const r = await status(config);
+        p.io.out(o.json ? `${JSON.stringify(r)}\n` : describe(r));
+      }),
+    );
+}

@@ -1,0 +1,83 @@
+/**
+ * What the directory gives the Sender and the Receiver besides the log
+ * (SPEC §4, §6, §7): the parent's discard scan data time, this server's own
+ * (announced on `/v1/info`; the directory's value wins over the config's),
+ * and the public keys published on Inventory Service objects. Without a
+ * directory all three fall back to the config and `GET /v1/info`.
+ */
+import type { KeyObject } from 'node:crypto';
+import { keyIdOf, parsePublicKeyPem, type Config } from '@zenroll/core';
+import { openDirectory, type LdapDirectory } from '@zenroll/directory';
+import type { ExtraKeySource } from '@zenroll/receiver';
+import { infoDiscardSource, type DiscardSource } from '@zenroll/sender';
+
+export interface WarnLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export interface DirectorySources {
+  discardSource: DiscardSource;
+  /** For the Receiver's `/v1/info`. */
+  discardBefore: () => Promise<string | null>;
+  extraKeys: ExtraKeySource | undefined;
+  close(): Promise<void>;
+}
+
+/** How long the published keys are remembered before LDAP is asked again. */
+const KEYS_TTL_MS = 60_000;
+
+function publishedKeys(dir: LdapDirectory, logger: WarnLogger, now: () => number): ExtraKeySource {
+  let cache: { at: number; keys: Map<string, KeyObject> } | null = null;
+  return {
+    async lookup(keyId) {
+      if (cache === null || now() - cache.at > KEYS_TTL_MS || !cache.keys.has(keyId)) {
+        const keys = new Map<string, KeyObject>();
+        for (const { server, pem } of await dir.listPublicKeys()) {
+          try {
+            const key = parsePublicKeyPem(pem, `the public key published for ${server}`);
+            keys.set(keyIdOf(key), key);
+          } catch (err) {
+            logger.warn({ server, err: (err as Error).message }, 'a published public key is not usable');
+          }
+        }
+        cache = { at: now(), keys };
+      }
+      return cache.keys.get(keyId);
+    },
+  };
+}
+
+export function directorySources(config: Config, logger: WarnLogger, now: () => number = Date.now): DirectorySources {
+  const dir = openDirectory(config);
+  if (dir === null) {
+    return {
+      discardSource: infoDiscardSource,
+      discardBefore: async () => config.receiver.discardBefore,
+      extraKeys: undefined,
+      close: async () => {},
+    };
+  }
+  return {
+    // SPEC §7: the Sender reads the discard time from its parent's object; /v1/info when the directory does not answer.
+    async discardSource(ctx) {
+      const parent = await ctx.parentInfo();
+      try {
+        return await dir.readDiscardBefore(parent.server);
+      } catch (err) {
+        logger.warn({ parent: parent.server, err: (err as Error).message }, "the parent's discard time could not be read from the directory; using its /v1/info");
+        return infoDiscardSource(ctx);
+      }
+    },
+    async discardBefore() {
+      try {
+        const at = await dir.readDiscardBefore(config.server);
+        return at?.toISOString() ?? config.receiver.discardBefore;
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'the discard time could not be read from the directory; announcing the configured one');
+        return config.receiver.discardBefore;
+      }
+    },
+    extraKeys: publishedKeys(dir, logger, now),
+    close: () => dir.close(),
+  };
+}

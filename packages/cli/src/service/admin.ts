@@ -1,0 +1,130 @@
+/**
+ * The service's admin endpoint: HTTP on a Unix socket in `statedir` (only
+ * users who may open the state folder reach it; no port to configure), and
+ * the same routes on `admin.listen` (loopback TCP) for Prometheus.
+ *   GET  /v1/status   the service's status (JSON)
+ *   POST /v1/rollup   a forced roll-up; answers when it is done, with its result
+ *   GET  /metrics     Prometheus text
+ */
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { ZenrollError, errnoCode, splitHostPort } from '@zenroll/core';
+
+export function adminSocketPath(statedir: string): string {
+  return join(statedir, 'admin.sock');
+}
+
+export interface AdminRoutes {
+  status(): Promise<unknown>;
+  rollup(): Promise<unknown>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function handler(routes: AdminRoutes) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const route = `${req.method} ${req.url}`;
+    const answer = async () => {
+      switch (route) {
+        case 'GET /v1/status':
+          return send(res, 200, await routes.status());
+        case 'POST /v1/rollup':
+          return send(res, 200, await routes.rollup());
+        case 'GET /metrics': {
+          const m = await routes.metrics();
+          res.writeHead(200, { 'content-type': m.contentType });
+          return res.end(m.body);
+        }
+        default:
+          return send(res, 404, { error: 'NOT_FOUND', message: `no admin route ${route}` });
+      }
+    };
+    req.resume();
+    answer().catch((err: unknown) => {
+      const e = err as { code?: string; message?: string };
+      if (!res.headersSent) send(res, 500, { error: e.code ?? 'INTERNAL', message: e.message ?? String(err) });
+      else res.destroy();
+    });
+  };
+}
+
+async function listen(server: Server, target: string | { host: string; port: number }): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (typeof target === 'string') server.listen(target, resolve);
+    else server.listen(target.port, target.host, resolve);
+  });
+}
+
+export interface AdminServer {
+  socket: string;
+  tcp: string | null;
+  close(): Promise<void>;
+}
+
+export async function startAdmin(statedir: string, tcpListen: string | null, routes: AdminRoutes): Promise<AdminServer> {
+  const socket = adminSocketPath(statedir);
+  // The serve lock is held, so a socket file here is left over from a process that died.
+  await rm(socket, { force: true });
+  const servers: Server[] = [];
+  // A forced roll-up answers when it is done, which may take as long as its retries: no request time limit.
+  const unix = createServer({ requestTimeout: 0 }, handler(routes));
+  await listen(unix, socket);
+  servers.push(unix);
+  let tcp: string | null = null;
+  if (tcpListen !== null) {
+    const hp = splitHostPort(tcpListen);
+    if (hp === null) throw new ZenrollError('CONFIG_INVALID', `admin.listen ${JSON.stringify(tcpListen)} is not HOST:PORT`);
+    const server = createServer({ requestTimeout: 0 }, handler(routes));
+    await listen(server, hp);
+    const addr = server.address();
+    tcp = typeof addr === 'object' && addr !== null ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : null;
+    servers.push(server);
+  }
+  return {
+    socket,
+    tcp,
+    async close() {
+      for (const s of servers) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await rm(socket, { force: true });
+    },
+  };
+}
+
+/** Ask the running service; null when none runs for these folders. */
+export async function askService<T>(statedir: string, method: 'GET' | 'POST', path: string): Promise<T | null> {
+  return new Promise<T | null>((resolve, reject) => {
+    const req = request({ socketPath: adminSocketPath(statedir), method, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (cause) {
+          return reject(new ZenrollError('INTERNAL', `the service answered ${path} with something other than JSON`, { cause }));
+        }
+        if (res.statusCode === 200) return resolve(body as T);
+        const e = body as { error?: string; message?: string };
+        reject(new ZenrollError('INTERNAL', `the service answered ${path}: ${e.error ?? res.statusCode}: ${e.message ?? ''}`, { details: { remote: e.error } }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (err) => {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') resolve(null);
+      else reject(err);
+    });
+    req.end();
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * Never two roll-ups at once in one service: a scheduled tick that finds one
+ * running is skipped (and logged); a forced roll-up (`zenroll rollup --now`)
+ * waits for the running one and then runs, since new scans may have come in
+ * meanwhile. Forced requests that arrive during one wait share the next run.
+ */
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { errnoCode, writeFileDurable } from '@zenroll/core';
+import type { RollupResult } from '@zenroll/sender';
+
+export type Reason = 'scheduled' | 'forced' | 'start';
+
+export interface LastRollup {
+  reason: Reason;
+  startedAt: string;
+  finishedAt: string;
+  ok: boolean;
+  zipped: number;
+  discarded: number;
+  sent: number;
+  rejected: number;
+  left: number;
+  error?: string;
+}
+
+export interface RunnerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export function summarize(reason: Reason, startedAt: Date, finishedAt: Date, r: RollupResult | null, error?: unknown): LastRollup {
+  return {
+    reason,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    ok: r !== null && error === undefined && r.left.filter((l) => l.kind === 'zip').length === 0 && r.rejected.length === 0 && !r.stopped,
+    zipped: r?.zipped.length ?? 0,
+    discarded: r?.discarded.length ?? 0,
+    sent: r?.sent.length ?? 0,
+    rejected: r?.rejected.length ?? 0,
+    left: r?.left.length ?? 0,
+    ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+  };
+}
+
+export function lastRollupPath(statedir: string): string {
+  return join(statedir, 'last-rollup.json');
+}
+
+export async function readLastRollup(statedir: string): Promise<LastRollup | null> {
+  try {
+    return JSON.parse(await readFile(lastRollupPath(statedir), 'utf8')) as LastRollup;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export class RollupRunner {
+  #current: Promise<RollupResult> | null = null;
+  #pendingForced: Promise<RollupResult> | null = null;
+  readonly #rollup: () => Promise<RollupResult>;
+  readonly #statedir: string;
+  readonly #logger: RunnerLogger;
+  readonly #now: () => number;
+  #lastSuccessMs: number | null = null;
+
+  constructor(options: { rollup: () => Promise<RollupResult>; statedir: string; logger: RunnerLogger; now?: () => number }) {
+    this.#rollup = options.rollup;
+    this.#statedir = options.statedir;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get busy(): boolean {
+    return this.#current !== null;
+  }
+
+  get lastSuccessMs(): number | null {
+    return this.#lastSuccessMs;
+  }
+
+  /** A scheduled tick: skipped (resolves null) when a roll-up is running. */
+  async tick(): Promise<RollupResult | null> {
+    if (this.#current !== null) {
+      this.#logger.warn({ reason: 'scheduled' }, 'roll-up still running: this tick is skipped');
+      return null;
+    }
+    return this.#start('scheduled');
+  }
+
+  /** A forced roll-up: waits for a running one, then runs. */
+  async force(): Promise<RollupResult> {
+    if (this.#current === null) return this.#start('forced');
+    if (this.#pendingForced === null) {
+      const running = this.#current;
+      this.#pendingForced = running
+        .catch(() => undefined)
+        .then(async () => {
+          // Another forced caller may have started one in between; wait for it too.
+          while (this.#current !== null) await this.#current.catch(() => undefined);
+          this.#pendingForced = null;
+          return this.#start('forced');
+        });
+    }
+    return this.#pendingForced;
+  }
+
+  /** Resolves once no roll-up runs (for shutdown). */
+  async idle(): Promise<void> {
+    while (this.#current !== null || this.#pendingForced !== null) {
+      await (this.#pendingForced ?? this.#current)?.catch(() => undefined);
+    }
+  }
+
+  #start(reason: Reason): Promise<RollupResult> {
+    const startedAt = new Date(this.#now());
+    this.#logger.info({ reason }, 'roll-up started');
+    const run = this.#rollup().then(
+      async (result) => {
+        const last = summarize(reason, startedAt, new Date(this.#now()), result);
+        if (last.ok) this.#lastSuccessMs = this.#now();
+        this.#logger.info({ ...last }, 'roll-up finished');
+        await this.#remember(last);
+        return result;
+      },
+      async (err: unknown) => {
+        const last = summarize(reason, startedAt, new Date(this.#now()), null, err);
+        this.#logger.error({ ...last, code: (err as { code?: string }).code }, 'roll-up failed');
+        await this.#remember(last);
+        throw err;
+      },
+    );
+    this.#current = run;
+    const clear = () => {
+      if (this.#current === run) this.#current = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async #remember(last: LastRollup): Promise<void> {
+    try {
+      await writeFileDurable(lastRollupPath(this.#statedir), `${JSON.stringify(last)}\n`);
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not record the last roll-up');
+    }
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The long-running service of one server (SPEC §5 `serve`): what its role
+ * needs — the Receiver, the scheduled Sender — plus the admin endpoint and
+ * metrics. All its state lives in its folders; `statedir/serve.lock` keeps a
+ * second process (on this node or another node sharing the folders) out.
+ */
+import { join } from 'node:path';
+import {
+  acquireLock,
+  ensureDir,
+  loadKeyPair,
+  roleInfo,
+  type Config,
+  type Lock,
+} from '@zenroll/core';
+import type { ZenrollLog } from '@zenroll/directory';
+import { openLogFor } from '../context.js';
+import { directorySources } from '../directory-sources.js';
+import { startReceiver, type RunningReceiver } from '@zenroll/receiver';
+import { runRollup, type RollupResult } from '@zenroll/sender';
+import type { Logger as PinoLogger } from 'pino';
+import { startAdmin, type AdminServer } from './admin.js';
+import { readBacklog } from './backlog.js';
+import { createMetrics } from './metrics.js';
+import { RollupRunner, readLastRollup } from './runner.js';
+import { startSchedule, type Schedule } from './scheduler.js';
+
+export interface ServiceStatus {
+  server: string;
+  tree: string;
+  role: string;
+  pid: number;
+  receiver: string | null;
+  schedule: { expression: string; timezone: string; next: string | null } | null;
+  rollupRunning: boolean;
+  backlog: Awaited<ReturnType<typeof readBacklog>>;
+  lastRollup: Awaited<ReturnType<typeof readLastRollup>>;
+  journalBacklog: number;
+}
+
+export interface RunningService {
+  receiver: RunningReceiver | null;
+  admin: AdminServer;
+  runner: RollupRunner | null;
+  status(): Promise<ServiceStatus>;
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: PinoLogger): Promise<RunningService> {
+  const role = roleInfo(config.role);
+  await ensureDir(config.dirs.statedir);
+  const lock: Lock = await acquireLock(join(config.dirs.statedir, 'serve.lock'), { purpose: 'zenroll serve' });
+  const stack: (() => Promise<void>)[] = [() => lock.release()];
+  const closeAll = async () => {
+    for (const close of stack.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while stopping');
+      }
+    }
+    stack.length = 0;
+  };
+  try {
+    let runner: RollupRunner | null = null;
+    const metrics = createMetrics(config, {
+      lastSuccessMs: () => runner?.lastSuccessMs ?? null,
+      journalBacklog: () => log.backlog(),
+    });
+    const log: ZenrollLog = metrics.instrument(await openLogFor(config, { logger }));
+    stack.push(() => log.close());
+
+    const sources = directorySources(config, logger);
+    stack.push(() => sources.close());
+
+    let receiver: RunningReceiver | null = null;
+    if (role.receiver) {
+      receiver = await startReceiver(config, {
+        log,
+        logger,
+        discardBefore: sources.discardBefore,
+        ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}),
+      });
+      const r = receiver;
+      stack.push(() => r.close());
+    }
+
+    let schedule: Schedule | null = null;
+    if (role.sender) {
+      const keys = await loadKeyPair(config.keys.private, config.keys.public);
+      const rollup = (): Promise<RollupResult> =>
+        runRollup(config, {
+          log,
+          keys,
+          discardSource: sources.discardSource,
+          onEvent: (ev) => {
+            if (ev.type === 'retry') metrics.retry();
+            logger.info(ev, `sender ${ev.type}`);
+          },
+        });
+      const r = new RollupRunner({ rollup, statedir: config.dirs.statedir, logger });
+      runner = r;
+      stack.push(() => r.idle());
+      schedule = startSchedule({
+        expression: config.sender.schedule,
+        timezone: config.sender.timezone,
+        randomizeMinutes: config.sender.randomizeMinutes,
+        tick: () => r.tick().catch(() => null),
+      });
+      const s = schedule;
+      stack.push(() => s.stop());
+      logger.info({ schedule: config.sender.schedule, timezone: config.sender.timezone, next: s.nextRun() }, 'sender scheduled');
+    }
+
+    const status = async (): Promise<ServiceStatus> => ({
+      server: config.server,
+      tree: config.tree,
+      role: config.role,
+      pid: process.pid,
+      receiver: receiver?.url ?? null,
+      schedule: schedule
+        ? { expression: config.sender.schedule, timezone: config.sender.timezone, next: schedule.nextRun()?.toISOString() ?? null }
+        : null,
+      rollupRunning: runner?.busy ?? false,
+      backlog: await readBacklog(config),
+      lastRollup: await readLastRollup(config.dirs.statedir),
+      journalBacklog: log.backlog(),
+    });
+    const admin = await startAdmin(config.dirs.statedir, config.admin.listen, {
+      status,
+      rollup: async () => {
+        if (runner === null) throw new Error(`role ${config.role} sends nothing: there is nothing to roll up`);
+        return runner.force();
+      },
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    });
+    stack.push(() => admin.close());
+    logger.info({ socket: admin.socket, metrics: admin.tcp ? `${admin.tcp}/metrics` : null }, 'admin endpoint ready');
+    return { receiver, admin, runner, status, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
