@@ -146,7 +146,7 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
     const unique = new Set(atRoot).size;
     out(`\nROOT's dbdir: ${await countFiles(root.dirs.dbdir, '.zip')} zips holding ${atRoot.length} .str (${unique} distinct) of the ${expected} generated, in ${seconds} s\n`);
     out(`INT1's dbdir: ${atInt.length} .str (stored status 1: INT1's database stored them first; ROOT's copies have 2)\n`);
-    out(`\nwhere to look:\n`);
+    out(o.keep ? `\nwhere to look:\n` : `\nwith --keep the tree and slapd stay up, to look around with:\n`);
     out(`  ls ${root.dirs.dbdir}\n`);
     out(`  node ${BIN} log -c ${join(node('LEAF1').dir, 'zenroll.json')}\n`);
     out(`  node ${BIN} status -c ${join(int1.dirs.statedir, '..', '..', 'zenroll.json')}\n`);
