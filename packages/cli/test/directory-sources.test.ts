@@ -1,0 +1,123 @@
+/**
+ * What the directory gives besides the log (SPEC §4, §6, §7), against a real
+ * private slapd: the parent's discard time for the Sender, the Receiver's own
+ * for /v1/info, the public keys published on Inventory Service objects, and
+ * `zenroll init --ldap-url` publishing a new server's key.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, keyIdOf, loadConfig, loadPublicKey, parseConfig, publicKeyPem, type Config, type ReceiverInfo } from '@zenroll/core';
+import { ldapUtil, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
+import { directorySources } from '../src/directory-sources.js';
+import { captureIo, run } from '../src/index.js';
+
+let slapd: Slapd;
+let dir: string;
+const warnings: string[] = [];
+const logger = { warn: (_o: object, msg: string) => void warnings.push(msg) };
+
+beforeAll(async () => {
+  slapd = await startSlapd({ servers: ['LEAF1', 'INT1', 'ROOT'] });
+  dir = await mkdtemp(join(tmpdir(), 'zenroll-dirsrc-'));
+});
+afterAll(async () => {
+  await slapd?.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function configOf(server: string, withDirectory = true): Config {
+  const parsed = parseConfig(
+    {
+      server,
+      tree: 'ACME',
+      role: 'intermediate',
+      dirs: { entpushdir: 'push' },
+      sender: { parent: 'https://parent.invalid:7099' },
+      receiver: { tls: false, discardBefore: '2026-01-01T00:00:00Z' },
+      ...(withDirectory
+        ? { directory: { url: slapd.url, bindDN: slapd.serverDN(server), passwordFile: slapd.serverPasswordFile(server) } }
+        : {}),
+    },
+    join(dir, server),
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return parsed.config;
+}
+
+async function setDiscardTime(server: string, generalizedTime: string): Promise<void> {
+  await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN(server)}\nchangetype: modify\nreplace: zeninvDiscardScanDataTime\nzeninvDiscardScanDataTime: ${generalizedTime}\n`);
+}
+
+const parentInfo = (server: string, discardBefore: string | null) => async (): Promise<ReceiverInfo> => ({
+  server, tree: 'ACME', role: 'intermediate-db', discardBefore, maxZipBytes: 1,
+});
+
+describe('directory sources', () => {
+  it("gives the Sender its parent's discard time from the parent's object, not /v1/info", async () => {
+    await setDiscardTime('INT1', '20261120083000Z');
+    const s = directorySources(configOf('LEAF1'), logger);
+    try {
+      const at = await s.discardSource({ parentInfo: parentInfo('INT1', '2020-01-01T00:00:00.000Z') });
+      expect(at?.toISOString()).toBe('2026-11-20T08:30:00.000Z');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("falls back to the parent's /v1/info when the directory cannot be read", async () => {
+    const config = configOf('LEAF1');
+    const broken = { ...config, directory: { ...config.directory!, url: 'ldap://127.0.0.1:1', timeoutMs: 2000 } } as Config;
+    const s = directorySources(broken, logger);
+    try {
+      const at = await s.discardSource({ parentInfo: parentInfo('INT1', '2025-05-05T00:00:00.000Z') });
+      expect(at?.toISOString()).toBe('2025-05-05T00:00:00.000Z');
+      expect(warnings.some((w) => w.includes('/v1/info'))).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("announces the Receiver's own discard time from its object (the directory's value wins over the config's)", async () => {
+    await setDiscardTime('ROOT', '20261121000000Z');
+    const withDir = directorySources(configOf('ROOT'), logger);
+    const without = directorySources(configOf('ROOT', false), logger);
+    try {
+      expect(await withDir.discardBefore()).toBe('2026-11-21T00:00:00.000Z');
+      expect(await without.discardBefore()).toBe('2026-01-01T00:00:00Z');
+    } finally {
+      await withDir.close();
+      await without.close();
+    }
+  });
+
+  it('finds a key published on an Inventory Service object by its key id, and nothing for an unknown one', async () => {
+    const pair = generateKeyPair();
+    await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN('LEAF1')}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey:: ${Buffer.from(publicKeyPem(pair.publicKey)).toString('base64')}\n`);
+    const s = directorySources(configOf('ROOT'), logger);
+    try {
+      const found = await s.extraKeys?.lookup(keyIdOf(pair.publicKey));
+      expect(found && keyIdOf(found)).toBe(keyIdOf(pair.publicKey));
+      expect(await s.extraKeys?.lookup(keyIdOf(generateKeyPair().publicKey))).toBeUndefined();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('zenroll init --ldap-url publishes the new public key on the server object', async () => {
+    const io = captureIo(dir);
+    const code = await run(
+      ['init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf1', '--parent', 'https://int1:7099',
+        '--ldap-url', slapd.url, '--bind-dn', slapd.serverDN('LEAF1'), '--password-file', slapd.serverPasswordFile('LEAF1')],
+      io,
+    );
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(0);
+    const config = await loadConfig(join(dir, 'leaf1', 'zenroll.json'));
+    expect(config.directory?.bindDN).toBe(slapd.serverDN('LEAF1'));
+    const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', 'zenrollPublicKey']);
+    const b64 = /zenrollPublicKey:: ([\s\S]+)/.exec(out)?.[1]?.replace(/\n /g, '').trim() ?? '';
+    expect(Buffer.from(b64, 'base64').toString('utf8')).toBe(publicKeyPem(await loadPublicKey(config.keys.public)));
+  });
+});
