@@ -55,6 +55,31 @@ async function writable(dir: string): Promise<string | null> {
   }
 }
 
+/** The keys a Receiver trusts: its trust folder and, with a directory, the keys published there (SPEC §4). */
+async function trustCheck(config: Config): Promise<Omit<Check, 'name'>> {
+  const trustDir = config.receiver.trustDir;
+  const store = await TrustStore.fromDir(trustDir);
+  const dir = openDirectory(config);
+  if (dir === null) {
+    return store.size === 0
+      ? { ok: false, detail: `${trustDir} holds no *.pub: no child can send yet; run zenroll trust add CHILD.pub` }
+      : { ok: true, detail: `${store.size} trusted key(s) in ${trustDir}` };
+  }
+  const local = store.size === 0 ? `no key in ${trustDir}` : `${store.size} trusted key(s) in ${trustDir}`;
+  try {
+    const published = await dir.listPublicKeys();
+    const servers = published.length > 0 ? ` (${published.map((k) => k.server).join(', ')})` : '';
+    const ok = store.size + published.length > 0;
+    const fix = ok ? '' : ': no child can send yet; run zenroll trust add CHILD.pub, or zenroll init each child with --ldap-url to publish its key';
+    return { ok, detail: `${local}; ${published.length} key(s) published in the directory${servers}${fix}` };
+  } catch (err) {
+    // The directory check names the cause; this one only says what it costs.
+    return { ok: true, warning: true, detail: `${local}; the keys published in the directory could not be read (${(err as Error).message})` };
+  } finally {
+    await dir.close();
+  }
+}
+
 export function doctorChecks(config: Config): [string, CheckFn][] {
   const role = roleInfo(config.role);
   const checks: [string, CheckFn][] = [];
@@ -75,6 +100,8 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
   checks.push(['free space', async () => {
     const low: string[] = [];
     for (const [key, dir] of folders(config)) {
+      // A missing folder is its own check's failure, not a second one here.
+      if ((await stat(dir).catch(() => null)) === null) continue;
       const { availableBytes } = await freeSpace(dir);
       if (availableBytes < config.receiver.minFreeBytes) low.push(`${key} has ${Math.floor(availableBytes / MB)} MB free`);
     }
@@ -85,12 +112,7 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
     return { ok: true, detail: `${config.keys.private} and its public key match` };
   }]);
   if (role.receiver) {
-    checks.push(['trust store', async () => {
-      const store = await TrustStore.fromDir(config.receiver.trustDir);
-      return store.size === 0
-        ? { ok: false, detail: `${config.receiver.trustDir} holds no *.pub: no child can send yet; run zenroll trust add CHILD.pub` }
-        : { ok: true, detail: `${store.size} trusted key(s) in ${config.receiver.trustDir}` };
-    }]);
+    checks.push(['trust store', () => trustCheck(config)]);
     const tls = config.receiver.tls;
     checks.push(['receiver TLS', async () => {
       if (tls === false) return { ok: true, warning: true, detail: 'receiver.tls is false: uploads travel in plain HTTP' };
@@ -130,7 +152,9 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
         const key = await dir.readPublicKey(config.server);
         return { ok: true, detail: `bound as ${config.directory!.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
       } catch (err) {
-        return { ok: false, detail: `${(err as Error).message}; check directory.url, bindDN, passwordFile and serviceDN` };
+        const message = (err as Error).message;
+        // The LDAP errors often name the keys to check already.
+        return { ok: false, detail: /\bcheck directory\./.test(message) ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
       } finally {
         await dir.close();
       }

@@ -1,18 +1,40 @@
 /** `zenroll trust add PUBKEY.pem`: a child's public key into this server's trust store (SPEC §4). */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { keyIdOf, loadConfig, parsePublicKeyPem, publicKeyPem, writeFileDurable, TrustStore, fsError, ensureDir } from '@zenroll/core';
-import type { Program } from '../main.js';
+import {
+  ZenrollError,
+  ensureDir,
+  fsError,
+  isZenrollError,
+  keyIdOf,
+  loadConfig,
+  parsePublicKeyPem,
+  publicKeyPem,
+  roleInfo,
+  writeFileDurable,
+  TrustStore,
+} from '@zenroll/core';
+import { usageError, type Program } from '../main.js';
 
 export async function trustAdd(configPath: string, pemPath: string, name?: string): Promise<{ keyId: string; path: string; already: boolean }> {
   const config = await loadConfig(configPath);
+  // A trust store only matters to a Receiver; on any other role the key would sit there unused.
+  if (!roleInfo(config.role).receiver) {
+    throw usageError(`${config.server} is a ${config.role}, which receives nothing: add the key on its parent, the server that receives its zips`);
+  }
   let pem: string;
   try {
     pem = await readFile(pemPath, 'utf8');
   } catch (err) {
     throw fsError(err, 'read public key', pemPath);
   }
-  const key = parsePublicKeyPem(pem, `public key ${pemPath}`);
+  let key;
+  try {
+    key = parsePublicKeyPem(pem, `public key ${pemPath}`);
+  } catch (err) {
+    if (!isZenrollError(err, 'KEY_INVALID')) throw err;
+    throw new ZenrollError('KEY_INVALID', `${err.message}: give the child's public key file (keys/server.pub in its folder)`, { cause: err });
+  }
   const keyId = keyIdOf(key);
   const dir = config.receiver.trustDir;
   await ensureDir(dir);
@@ -25,7 +47,10 @@ export async function trustAdd(configPath: string, pemPath: string, name?: strin
 }
 
 export function registerTrust(p: Program): void {
-  const trust = p.command.command('trust').description("manage this server's trust store (the keys whose zips it accepts)");
+  const trust = p.command
+    .command('trust')
+    .description("manage this server's trust store (the keys whose zips it accepts)")
+    .addHelpText('after', '\nExample:\n  zenroll trust add -c /srv/zenroll/zenroll.json --name LEAF1 leaf1-server.pub\n');
   trust
     .command('add')
     .description("trust a child server's public key (its keys/server.pub)")

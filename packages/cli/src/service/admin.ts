@@ -15,6 +15,17 @@ export function adminSocketPath(statedir: string): string {
   return join(statedir, 'admin.sock');
 }
 
+/**
+ * A Unix socket's path holds at most 107 bytes on Linux (103 on macOS and
+ * the BSDs). Node cuts a longer one short without a word and binds the
+ * socket somewhere else, where two servers' sockets could even meet.
+ */
+export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
+
+function socketFits(socket: string): boolean {
+  return Buffer.byteLength(socket) <= MAX_SOCKET_PATH_BYTES;
+}
+
 export interface AdminRoutes {
   status(): Promise<unknown>;
   rollup(): Promise<unknown>;
@@ -70,6 +81,10 @@ export interface AdminServer {
 
 export async function startAdmin(statedir: string, tcpListen: string | null, routes: AdminRoutes): Promise<AdminServer> {
   const socket = adminSocketPath(statedir);
+  if (!socketFits(socket)) {
+    throw new ZenrollError('CONFIG_INVALID',
+      `the admin socket ${socket} would be ${Buffer.byteLength(socket)} bytes long, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have: set dirs.statedir to a shorter folder`);
+  }
   // The serve lock is held, so a socket file here is left over from a process that died.
   await rm(socket, { force: true });
   const servers: Server[] = [];
@@ -102,6 +117,8 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
 
 /** Ask the running service; null when none runs for these folders. */
 export async function askService<T>(statedir: string, method: 'GET' | 'POST', path: string): Promise<T | null> {
+  // No service can listen there (startAdmin refuses): none runs.
+  if (!socketFits(adminSocketPath(statedir))) return null;
   return new Promise<T | null>((resolve, reject) => {
     const req = request({ socketPath: adminSocketPath(statedir), method, path }, (res) => {
       const chunks: Buffer[] = [];

@@ -35,13 +35,18 @@ export function summarize(reason: Reason, startedAt: Date, finishedAt: Date, r: 
     reason,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    ok: r !== null && error === undefined && r.left.filter((l) => l.kind === 'zip').length === 0 && r.rejected.length === 0 && !r.stopped,
+    // A .str still being written waits for the next roll-up as a matter of course; a zip left, a rejection or a failed step does not.
+    ok: r !== null && error === undefined && r.left.filter((l) => l.kind === 'zip').length === 0 && r.rejected.length === 0 && r.errors.length === 0 && !r.stopped,
     zipped: r?.zipped.length ?? 0,
     discarded: r?.discarded.length ?? 0,
     sent: r?.sent.length ?? 0,
     rejected: r?.rejected.length ?? 0,
     left: r?.left.length ?? 0,
-    ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+    ...(error !== undefined
+      ? { error: error instanceof Error ? error.message : String(error) }
+      : r !== null && r.errors.length > 0
+        ? { error: r.errors.map((e) => `${e.step}: ${e.code}: ${e.message}`).join('; ') }
+        : {}),
   };
 }
 
@@ -95,6 +100,7 @@ export class RollupRunner {
   async force(): Promise<RollupResult> {
     if (this.#current === null) return this.#start('forced');
     if (this.#pendingForced === null) {
+      this.#logger.info({ reason: 'forced' }, 'forced roll-up waits for the running one');
       const running = this.#current;
       this.#pendingForced = running
         .catch(() => undefined)

@@ -3,8 +3,41 @@
  * `sender.randomizeMinutes`) on node-cron 4. Overlaps are the runner's
  * business (it skips and logs them), so every tick goes to it.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import { ZenrollError } from '@zenroll/core';
+
+/** What the schedule logs (the service's pino logger). */
+export interface ScheduleLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * node-cron logs coloured text through console by default; in the service
+ * every line is one JSON object (pino), so its messages go there.
+ */
+function cronLogger(logger: ScheduleLogger): CronLogger {
+  const at = (level: 'debug' | 'error') => (message: string | Error, err?: Error) => {
+    const e = message instanceof Error ? message : err;
+    logger[level]({ source: 'node-cron', ...(e ? { err: e } : {}) }, message instanceof Error ? message.message : message);
+  };
+  return {
+    info: (message) => logger.info({ source: 'node-cron' }, message),
+    warn: (message) => logger.warn({ source: 'node-cron' }, message),
+    error: at('error'),
+    debug: at('debug'),
+  };
+}
+
+/**
+ * How late a tick may still start. node-cron's default (1 s) drops a tick
+ * whenever the process is busy or paused for a moment at that second — a
+ * whole day's roll-up for a nightly schedule. A roll-up a few minutes late
+ * is fine; a tick is still never run once the next one is due.
+ */
+export const MISSED_TICK_TOLERANCE_MS = 5 * 60_000;
 
 export interface Schedule {
   stop(): Promise<void>;
@@ -24,6 +57,7 @@ export function startSchedule(options: {
   timezone: string;
   randomizeMinutes: number;
   tick: () => Promise<unknown>;
+  logger: ScheduleLogger;
 }): Schedule {
   checkSchedule(options.expression);
   const task: ScheduledTask = cron.schedule(
@@ -35,6 +69,8 @@ export function startSchedule(options: {
       timezone: options.timezone,
       maxRandomDelay: options.randomizeMinutes * 60_000,
       name: 'zenroll-rollup',
+      missedExecutionTolerance: MISSED_TICK_TOLERANCE_MS,
+      logger: cronLogger(options.logger),
     },
   );
   return {

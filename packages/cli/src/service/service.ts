@@ -86,6 +86,16 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
     }
 
     let schedule: Schedule | null = null;
+    // SIGTERM must not wait for a roll-up's retries (up to ~23 h, SPEC §1): the
+    // Sender stops at its next step or wait, and what is left stays for the next one.
+    const stopping = new AbortController();
+    let rollupsStopped: Promise<void> | null = null;
+    const stopRollups = () =>
+      (rollupsStopped ??= (async () => {
+        await schedule?.stop();
+        stopping.abort();
+        await runner?.idle();
+      })());
     if (role.sender) {
       const keys = await loadKeyPair(config.keys.private, config.keys.public);
       const rollup = (): Promise<RollupResult> =>
@@ -93,6 +103,7 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
           log,
           keys,
           discardSource: sources.discardSource,
+          signal: stopping.signal,
           onEvent: (ev) => {
             if (ev.type === 'retry') metrics.retry();
             logger.info(ev, `sender ${ev.type}`);
@@ -100,15 +111,15 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
         });
       const r = new RollupRunner({ rollup, statedir: config.dirs.statedir, logger });
       runner = r;
-      stack.push(() => r.idle());
       schedule = startSchedule({
         expression: config.sender.schedule,
         timezone: config.sender.timezone,
         randomizeMinutes: config.sender.randomizeMinutes,
         tick: () => r.tick().catch(() => null),
+        logger,
       });
       const s = schedule;
-      stack.push(() => s.stop());
+      stack.push(stopRollups);
       logger.info({ schedule: config.sender.schedule, timezone: config.sender.timezone, next: s.nextRun() }, 'sender scheduled');
     }
 
@@ -135,6 +146,8 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     });
     stack.push(() => admin.close());
+    // Closed in reverse: the roll-ups stop first, so that a `zenroll rollup --now` waiting on the admin socket gets its answer.
+    stack.push(stopRollups);
     logger.info({ socket: admin.socket, metrics: admin.tcp ? `${admin.tcp}/metrics` : null }, 'admin endpoint ready');
     return { receiver, admin, runner, status, close: closeAll };
   } catch (err) {

@@ -1,0 +1,83 @@
+/**
+ * Set-up shared by the service tests: servers made with `zenroll init` (run
+ * in this process, which is quicker than a child and runs the same code),
+ * real `zenroll serve` children that are always stopped, and waiting for a
+ * condition with a deadline (a hung test, never a timed assertion).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig } from '@zenroll/core';
+import { captureIo, run } from '../../src/index.js';
+import { Serve, type LogLine } from '../serve-helpers.js';
+import type { ServerFolder } from './server-dir.js';
+
+/** `zenroll init ARGS… --dir DIR` in this process; throws with its output when it fails. */
+export async function initHere(dir: string, args: string[]): Promise<ServerFolder> {
+  const io = captureIo();
+  const code = await run(['init', '--dir', dir, ...args], io);
+  if (code !== 0) throw new Error(`zenroll init ${args.join(' ')} failed (${code}): ${io.stderr()}${io.stdout()}`);
+  const configPath = join(dir, 'zenroll.json');
+  const folder: ServerFolder = {
+    dir,
+    configPath,
+    config: await loadConfig(configPath),
+    async edit(change) {
+      const json = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+      change(json);
+      await writeFile(configPath, `${JSON.stringify(json, null, 2)}\n`);
+      folder.config = await loadConfig(configPath);
+    },
+  };
+  return folder;
+}
+
+/** Set keys of one section of zenroll.json (the `sender`, `receiver`, …). */
+export function section(json: Record<string, unknown>, key: string): Record<string, unknown> {
+  const s = (json[key] ??= {}) as Record<string, unknown>;
+  return s;
+}
+
+/** `zenroll serve` children of one test file, stopped (SIGKILL if still up) by `stopAll`. */
+export class Services {
+  readonly all: Serve[] = [];
+
+  start(configPath: string, env: Record<string, string> = {}): Serve {
+    const s = new Serve(configPath, env);
+    this.all.push(s);
+    return s;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const s of this.all.splice(0)) {
+      if (s.child.exitCode === null && s.child.signalCode === null) s.kill('SIGKILL');
+      await s.exited;
+    }
+  }
+}
+
+/** Stop a service with SIGTERM; resolves with how it exited. */
+export async function terminate(s: Serve): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  s.kill('SIGTERM');
+  return s.exited;
+}
+
+/** Poll `fn` until it returns something truthy; throw naming `what` after `timeoutMs`. */
+export async function waitUntil<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The log lines of a service with this message (and these fields). */
+export function linesOf(s: Serve, msg: string, fields: Record<string, unknown> = {}): LogLine[] {
+  return s.lines.filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
+}

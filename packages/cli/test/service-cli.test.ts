@@ -1,0 +1,339 @@
+/**
+ * The commands around the service (SPEC §5, issue 6), as an operator runs
+ * them: `zenroll status` with and without a running service, `zenroll trust
+ * add`, `/metrics` on `admin.listen`, `--help` with an example for every
+ * command, and the exit codes 0 / 1 / 2.
+ */
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPair, keyIdOf, publicKeyPem, saveKeyPair } from '@zenroll/core';
+import { captureIo, run } from '../src/index.js';
+import { makeZip, put } from './serve-helpers.js';
+import { runCli } from './helpers/cli.js';
+import { writeScans } from './helpers/scans.js';
+import { tempDir, type ServerFolder } from './helpers/server-dir.js';
+import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
+import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let parent: TestReceiver;
+const services = new Services();
+
+beforeEach(async () => {
+  tmp = await tempDir('zenroll-cli-svc-');
+  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+});
+
+afterEach(async () => {
+  await services.stopAll();
+  await parent.close();
+  await tmp.remove();
+});
+
+const RARELY = '0 0 1 1 *';
+
+async function newLeaf(edit: (json: Record<string, unknown>) => void = () => {}): Promise<ServerFolder> {
+  const leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url]);
+  await leaf.edit((json) => {
+    Object.assign(section(json, 'sender'), { schedule: RARELY, stableMs: 0 });
+    edit(json);
+  });
+  return leaf;
+}
+
+async function newRoot(edit: (json: Record<string, unknown>) => void = () => {}): Promise<ServerFolder> {
+  const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+  await root.edit((json) => {
+    section(json, 'receiver').minFreeBytes = 0;
+    edit(json);
+  });
+  return root;
+}
+
+interface StatusJson {
+  server: string;
+  role: string;
+  service: { running: boolean; pid?: number; receiver?: string | null; rollupRunning?: boolean; nextRollup?: string | null };
+  backlog: Record<string, number | null>;
+  lastRollup: Record<string, unknown> | null;
+  journalBacklog: number;
+  parent: { url: string; reachable: boolean; server?: string; error?: string } | null;
+}
+
+async function status(folder: ServerFolder): Promise<{ text: string; json: StatusJson }> {
+  const text = await runCli(['status', '-c', folder.configPath]);
+  expect({ code: text.code, stderr: text.stderr }).toEqual({ code: 0, stderr: '' });
+  const json = await runCli(['status', '--json', '-c', folder.configPath]);
+  expect(json.code).toBe(0);
+  return { text: text.stdout, json: JSON.parse(json.stdout) as StatusJson };
+}
+
+describe('zenroll status', () => {
+  it('reads the folders itself when no service runs', async () => {
+    const leaf = await newLeaf();
+    await writeScans(leaf.config.dirs.entmergedir as string, 3);
+    const s = await status(leaf);
+    expect(s.json).toEqual({
+      server: 'LEAF1',
+      role: 'leaf',
+      service: { running: false },
+      backlog: { entmergedir: 3, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null },
+      lastRollup: null,
+      journalBacklog: 0,
+      parent: { url: parent.url, reachable: true, server: 'INT1' },
+    });
+    expect(s.text).toBe([
+      'LEAF1 (leaf): service not running',
+      '  backlog       entmergedir 3 .str, entpushdir 0 zips, zipdir 0, rejected 0, quarantined -',
+      '  last roll-up  none yet',
+      `  parent        ${parent.url}: answers (INT1)`,
+      '  journal       0 record(s) waiting for the directory',
+      '',
+    ].join('\n'));
+
+    expect((await runCli(['rollup', '-c', leaf.configPath])).code).toBe(0);
+    expect((await status(leaf)).json.backlog).toEqual({ entmergedir: 0, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null });
+  });
+
+  it('says when the parent does not answer (and still exits 0: status reports, it does not judge)', async () => {
+    const leaf = await newLeaf();
+    await parent.close();
+    const s = await status(leaf);
+    expect(s.json.parent).toMatchObject({ url: parent.url, reachable: false });
+    expect(s.json.parent?.error).toMatch(/ECONNREFUSED|did not answer/);
+    expect(s.text).toMatch(new RegExp(`^  parent {8}${parent.url.replace(/\./g, '\\.')}: NOT reachable: `, 'm'));
+  });
+
+  it('asks the running service: pid, next roll-up, the last roll-up', async () => {
+    const leaf = await newLeaf();
+    const svc = services.start(leaf.configPath);
+    await svc.waitFor((l) => l.msg === 'admin endpoint ready');
+    await writeScans(leaf.config.dirs.entmergedir as string, 2);
+    expect((await runCli(['rollup', '--now', '-c', leaf.configPath])).code).toBe(0);
+
+    const s = await status(leaf);
+    expect(s.json.service).toEqual({ running: true, pid: svc.child.pid, receiver: null, rollupRunning: false, nextRollup: expect.stringMatching(/^\d{4}-01-01T00:00:00\.000Z$/) });
+    expect(s.json.lastRollup).toMatchObject({ reason: 'forced', ok: true, zipped: 1, sent: 1, left: 0 });
+    expect(s.json.backlog).toEqual({ entmergedir: 0, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null });
+    expect(s.text).toMatch(new RegExp(`^LEAF1 \\(leaf\\): service running, pid ${svc.child.pid}\\n  next roll-up  \\d{4}-01-01T00:00:00\\.000Z\\n`));
+    expect(s.text).toMatch(/^ {2}last roll-up {2}\S+ \(forced\): ok; zipped 1, sent 1, discarded 0, rejected 0, left 0$/m);
+    expect(await terminate(svc)).toEqual({ code: 0, signal: null });
+  });
+
+  it('shows a receiver’s URL and its backlog', async () => {
+    const root = await newRoot();
+    const svc = services.start(root.configPath);
+    const url = await svc.url();
+    const s = await status(root);
+    expect(s.json).toMatchObject({ role: 'root', service: { running: true, receiver: url, nextRollup: null }, parent: null, lastRollup: null });
+    expect(s.text).toContain(`  receiver      ${url}\n`);
+    expect(s.text).not.toContain('parent');
+  });
+});
+
+describe('zenroll trust add', () => {
+  it('adds a child’s key once, and says so the second time', async () => {
+    const root = await newRoot();
+    const child = generateKeyPair();
+    const pub = join(tmp.path, 'leaf1-server.pub');
+    const priv = join(tmp.path, 'leaf1-server.key');
+    await saveKeyPair(child, priv, pub);
+    const keyId = keyIdOf(child.publicKey);
+
+    const first = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', pub]);
+    const file = join(root.config.receiver.trustDir, 'LEAF1.pub');
+    expect(first).toMatchObject({ code: 0, stderr: '', stdout: `trusted key ${keyId}: ${file}\n` });
+    expect(await readFile(file, 'utf8')).toBe(publicKeyPem(child.publicKey));
+
+    // Again, under another name or none: nothing new.
+    for (const extra of [[], ['--name', 'OTHER']]) {
+      const again = await runCli(['trust', 'add', '-c', root.configPath, ...extra, pub]);
+      expect(again).toMatchObject({ code: 0, stdout: `key ${keyId} is trusted already (${file})\n` });
+    }
+    expect(await readdir(root.config.receiver.trustDir)).toEqual(['LEAF1.pub']);
+
+    // Without --name the key id names the file.
+    const other = generateKeyPair();
+    await writeFile(join(tmp.path, 'other.pub'), publicKeyPem(other.publicKey));
+    expect((await runCli(['trust', 'add', '-c', root.configPath, join(tmp.path, 'other.pub')])).code).toBe(0);
+    expect((await readdir(root.config.receiver.trustDir)).sort()).toEqual(['LEAF1.pub', `${keyIdOf(other.publicKey)}.pub`].sort());
+
+    // The Receiver takes zips signed by it.
+    const svc = services.start(root.configPath);
+    const zip = await makeZip(tmp.path, child);
+    expect((await put(await svc.url(), zip)).status).toBe(201);
+  });
+
+  it.each([
+    ['a private key', () => generateKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /is a private key; only public keys belong there: give the child's public key file/],
+    ['an RSA key', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /is a rsa key; zenroll signs with Ed25519/],
+    ['no PEM at all', () => 'hello\n', /is not a PEM public key/],
+  ])('refuses %s (exit 1, KEY_INVALID) and writes nothing', async (_what, pem, message) => {
+    const root = await newRoot();
+    const file = join(tmp.path, 'given.pem');
+    await writeFile(file, pem());
+    const r = await runCli(['trust', 'add', '-c', root.configPath, file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^zenroll: KEY_INVALID: public key /);
+    expect(r.stderr).toMatch(message);
+    expect(await readdir(root.config.receiver.trustDir)).toEqual([]);
+  });
+
+  it('refuses on a role that receives nothing (exit 2), and a file that is not there (exit 1)', async () => {
+    const leaf = await newLeaf();
+    const pub = join(tmp.path, 'k.pub');
+    await writeFile(pub, publicKeyPem(generateKeyPair().publicKey));
+    const r = await runCli(['trust', 'add', '-c', leaf.configPath, pub]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/USAGE: LEAF1 is a leaf, which receives nothing: add the key on its parent/);
+
+    const root = await newRoot();
+    const missing = await runCli(['trust', 'add', '-c', root.configPath, join(tmp.path, 'nope.pub')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/FS_FAILED: cannot read public key .*nope\.pub.*ENOENT/);
+  });
+});
+
+/** The samples of a Prometheus text exposition: `name{a="b",…}` → value. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (m === null) continue;
+    const labels = (m[2] ?? '').split(',').filter(Boolean).filter((l) => !l.startsWith('server=')).sort().join(',');
+    out.set(labels ? `${m[1]}{${labels}}` : m[1]!, Number(m[3]));
+  }
+  return out;
+}
+
+async function scrape(url: string): Promise<{ contentType: string | null; text: string; samples: Map<string, number> }> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return { contentType: res.headers.get('content-type'), text, samples: samples(text) };
+}
+
+describe('/metrics on admin.listen', () => {
+  it('counts what a Receiver received and promoted, and shows its backlog', async () => {
+    const leafKeys = generateKeyPair();
+    const root = await newRoot((json) => {
+      json.admin = { listen: '127.0.0.1:0' };
+    });
+    await writeFile(join(root.config.receiver.trustDir, 'leaf.pub'), publicKeyPem(leafKeys.publicKey));
+    const svc = services.start(root.configPath);
+    const ready = await svc.waitFor((l) => l.msg === 'admin endpoint ready');
+    expect(ready.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const metricsUrl = ready.metrics as string;
+
+    const before = await scrape(metricsUrl);
+    expect(before.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(before.text).toContain('# TYPE zenroll_backlog_files gauge');
+    expect(before.text).toContain('# TYPE zenroll_zips_total counter');
+    expect(before.text).toMatch(/^zenroll_backlog_files\{folder="zipdir",server="ROOT"\} 0$/m);
+    expect(before.samples.get('zenroll_backlog_files{folder="entpushdir"}')).toBe(0);
+    expect(before.samples.has('zenroll_backlog_files{folder="entmergedir"}')).toBe(false);
+    expect(before.samples.get('zenroll_journal_backlog_records')).toBe(0);
+
+    const zip = await makeZip(tmp.path, leafKeys);
+    expect((await put(await svc.url(), zip)).status).toBe(201);
+    // The counters follow the log records, written just after the promotion's log line.
+    const after = await waitUntil('the promotion to be counted', async () => {
+      const m = await scrape(metricsUrl);
+      return m.samples.get('zenroll_zips_total{event="promoted"}') === 1 ? m : null;
+    });
+    expect(after.samples.get('zenroll_zips_total{event="received"}')).toBe(1);
+    expect(after.samples.get('zenroll_zips_total{event="promoted"}')).toBe(1);
+    expect(after.samples.get('zenroll_bytes_total{event="received"}')).toBe(zip.data.length);
+    expect(after.samples.get('zenroll_backlog_files{folder="zipdir"}')).toBe(0);
+    // A root promotes to dbdir only: nothing waits to be sent.
+    expect(after.samples.get('zenroll_backlog_files{folder="entpushdir"}')).toBe(0);
+
+    // The same admin routes answer on TCP; nothing else does.
+    const base = metricsUrl.replace(/\/metrics$/, '');
+    expect(await (await fetch(`${base}/v1/status`)).json()).toMatchObject({ server: 'ROOT', role: 'root', pid: svc.child.pid });
+    expect((await fetch(`${base}/v1/nothing`)).status).toBe(404);
+    expect(await terminate(svc)).toEqual({ code: 0, signal: null });
+  });
+
+  it('counts a Sender’s zips, retries and last success', async () => {
+    const leaf = await newLeaf((json) => {
+      json.admin = { listen: '127.0.0.1:0' };
+      section(json, 'sender').retry = { baseMs: 20, factor: 1, tries: 3 };
+    });
+    await writeScans(leaf.config.dirs.entmergedir as string, 3);
+    const svc = services.start(leaf.configPath);
+    const metricsUrl = (await svc.waitFor((l) => l.msg === 'admin endpoint ready')).metrics as string;
+    const before = await scrape(metricsUrl);
+    expect(before.samples.get('zenroll_backlog_files{folder="entmergedir"}')).toBe(3);
+    expect(before.samples.get('zenroll_last_successful_rollup_timestamp_seconds')).toBe(0);
+    expect(before.samples.has('zenroll_zips_total{event="sent"}')).toBe(false);
+
+    parent.failNext(1, { kind: 'drop' });
+    const startedAt = Date.now() / 1000;
+    expect((await runCli(['rollup', '--now', '-c', leaf.configPath])).code).toBe(0);
+    const after = await scrape(metricsUrl);
+    expect(after.samples.get('zenroll_backlog_files{folder="entmergedir"}')).toBe(0);
+    expect(after.samples.get('zenroll_backlog_files{folder="entpushdir"}')).toBe(0);
+    expect(after.samples.get('zenroll_zips_total{event="zipped"}')).toBe(1);
+    expect(after.samples.get('zenroll_zips_total{event="sent"}')).toBe(1);
+    expect(after.samples.get('zenroll_bytes_total{event="sent"}')).toBe(parent.stored[0]?.bytes);
+    expect(after.samples.get('zenroll_send_retries_total')).toBe(1);
+    expect(after.samples.get('zenroll_last_successful_rollup_timestamp_seconds')).toBeGreaterThanOrEqual(Math.floor(startedAt));
+    expect(await terminate(svc)).toEqual({ code: 0, signal: null });
+  });
+
+  it('refuses an admin.listen that is not loopback (exit 2, naming the key)', async () => {
+    const leaf = await newLeaf();
+    const json = JSON.parse(await readFile(leaf.configPath, 'utf8')) as Record<string, unknown>;
+    json.admin = { listen: '0.0.0.0:9100' };
+    await writeFile(leaf.configPath, JSON.stringify(json));
+    const svc = services.start(leaf.configPath);
+    expect((await svc.exited).code).toBe(2);
+    expect(svc.stderr).toMatch(/CONFIG_INVALID.*admin\.listen: expected a loopback HOST:PORT/s);
+  });
+});
+
+describe('every command', () => {
+  const commands = [['init'], ['verify'], ['demo'], ['trust'], ['trust', 'add'], ['status'], ['doctor'], ['serve'], ['rollup'], ['log']];
+
+  it.each(commands.map((c) => [c.join(' '), c]))('%s --help shows an example (exit 0)', async (_name, command) => {
+    const io = captureIo(tmp.path);
+    expect(await run([...(command as string[]), '--help'], io)).toBe(0);
+    expect(io.stdout()).toMatch(/^Usage: zenroll /);
+    expect(io.stdout()).toMatch(/\nExamples?:\n {2}zenroll \S/);
+  });
+
+  it('exits 0 on success, 1 on a failure of the work, 2 on bad usage or a bad config', async () => {
+    const leaf = await newLeaf();
+    expect((await runCli(['status', '-c', leaf.configPath])).code).toBe(0);
+
+    const missing = await runCli(['status', '-c', join(tmp.path, 'none.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/CONFIG_NOT_FOUND.*\nCreate one with `zenroll init`, or name it with -c FILE\./s);
+
+    const unknownOption = await runCli(['status', '--frobnicate', '-c', leaf.configPath]);
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toMatch(/unknown option '--frobnicate'\n\(add --help for usage and an example\)/);
+
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+
+    const json = JSON.parse(await readFile(leaf.configPath, 'utf8')) as Record<string, unknown>;
+    section(json, 'sender').batchSize = 51;
+    await writeFile(join(tmp.path, 'bad.json'), JSON.stringify({ ...json, colour: 'blue' }));
+    const bad = await runCli(['doctor', '-c', join(tmp.path, 'bad.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/sender\.batchSize/);
+    expect(bad.stderr).toMatch(/colour: is not a known key/);
+
+    // A failure of the work: a parent that does not answer.
+    await parent.close();
+    await leaf.edit((j) => {
+      section(j, 'sender').retry = { baseMs: 1, factor: 1, tries: 1 };
+    });
+    await writeScans(leaf.config.dirs.entmergedir as string, 1);
+    expect((await runCli(['rollup', '-c', leaf.configPath])).code).toBe(1);
+    expect((await runCli(['doctor', '-c', leaf.configPath])).code).toBe(1);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * `zenroll doctor` (SPEC §5, issue 6) as the real executable against a real
+ * parent and a private slapd: on a good config every check is ok (exit 0);
+ * on a broken one — a missing folder, a parent that does not answer, a wrong
+ * LDAP password — it names each problem on one FAIL line of its own (exit 1).
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
+import { runCli } from './helpers/cli.js';
+import { tempDir, type ServerFolder } from './helpers/server-dir.js';
+import { initHere, section } from './helpers/service.js';
+import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let slapd: Slapd;
+let parent: TestReceiver;
+
+beforeAll(async () => {
+  tmp = await tempDir('zenroll-doctor-');
+  slapd = await startSlapd({ tree: 'ACME', servers: ['LEAF1', 'ROOT'] });
+  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+});
+
+afterAll(async () => {
+  await parent?.close();
+  await slapd?.destroy();
+  await tmp?.remove();
+});
+
+const ldapArgs = (server: string) => ['--ldap-url', slapd.url, '--bind-dn', slapd.serverDN(server), '--password-file', slapd.serverPasswordFile(server)];
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  warning?: boolean;
+}
+
+async function doctor(folder: ServerFolder): Promise<{ code: number | null; lines: string[]; checks: Check[] }> {
+  const text = await runCli(['doctor', '-c', folder.configPath]);
+  expect(text.stderr).toBe('');
+  const json = await runCli(['doctor', '--json', '-c', folder.configPath]);
+  expect(json.code).toBe(text.code);
+  return { code: text.code, lines: text.stdout.trimEnd().split('\n'), checks: JSON.parse(json.stdout) as Check[] };
+}
+
+describe('zenroll doctor', () => {
+  let leaf: ServerFolder;
+
+  beforeAll(async () => {
+    leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url, ...ldapArgs('LEAF1')]);
+  });
+
+  it('passes every check of a good leaf (exit 0)', async () => {
+    const r = await doctor(leaf);
+    expect(r.code).toBe(0);
+    expect(r.lines.filter((l) => !/^ok {2}|^warn/.test(l))).toEqual([]);
+    expect(r.checks.map((c) => c.name)).toEqual([
+      'folder entmergedir', 'folder entpushdir', 'folder zipdir', 'folder statedir', 'free space', 'keys', 'schedule', 'parent', 'directory',
+    ]);
+    expect(r.lines).toContain('ok    schedule: "0 2 * * *" in UTC');
+    expect(r.lines.find((l) => l.includes('parent:'))).toMatch(new RegExp(`^ok {4}parent: ${parent.url} answers as INT1$`));
+    expect(r.lines.find((l) => l.includes('directory:'))).toBe(`ok    directory: bound as ${slapd.serverDN('LEAF1')}; object of LEAF1 found, public key published`);
+  });
+
+  it('names a missing folder, an unreachable parent and a wrong LDAP password, one FAIL line each (exit 1)', async () => {
+    const closedPort = await freePort();
+    const wrongPassword = join(tmp.path, 'wrong.pw');
+    await writeFile(wrongPassword, 'not-the-password');
+    await rm(leaf.config.dirs.entmergedir as string, { recursive: true });
+    await leaf.edit((json) => {
+      section(json, 'sender').parent = `http://127.0.0.1:${closedPort}`;
+      section(json, 'directory').passwordFile = wrongPassword;
+    });
+
+    const r = await doctor(leaf);
+    expect(r.code).toBe(1);
+    const fails = r.lines.filter((l) => l.startsWith('FAIL'));
+    expect(fails).toHaveLength(3);
+    expect(fails[0]).toBe(`FAIL  folder entmergedir: ${leaf.config.dirs.entmergedir} does not exist: create it (mkdir -p ${leaf.config.dirs.entmergedir}) or fix dirs in the config`);
+    expect(fails[1]).toMatch(new RegExp(`^FAIL {2}parent: http://127\\.0\\.0\\.1:${closedPort} does not answer: .*ECONNREFUSED.*; check the URL, the firewall`));
+    expect(fails[2]).toMatch(/^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\)$/);
+    // The rest still ran, and passed.
+    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'free space', 'keys', 'schedule']);
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['folder entmergedir', 'parent', 'directory']);
+  });
+
+  it('checks a root’s receiver side: trust (its own and the keys published in the directory) and TLS', async () => {
+    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', ...ldapArgs('ROOT')]);
+    const r = await doctor(root);
+    expect(r.code).toBe(0);
+    expect(r.lines.find((l) => l.includes('trust store:'))).toMatch(/^ok {4}trust store: no key in .*trust.*; 2 key\(s\) published in the directory \(LEAF1, ROOT\)$/);
+    expect(r.lines.find((l) => l.includes('receiver TLS:'))).toBe(`ok    receiver TLS: ${join(root.dir, 'tls', 'server.crt')}`);
+    expect(r.checks.map((c) => c.name)).not.toContain('parent');
+
+    // Without a directory nothing else vouches for a child: an empty trust store is a failure.
+    await root.edit((json) => {
+      delete json.directory;
+    });
+    const alone = await doctor(root);
+    expect(alone.code).toBe(1);
+    expect(alone.lines.filter((l) => l.startsWith('FAIL'))).toEqual([
+      `FAIL  trust store: ${root.config.receiver.trustDir} holds no *.pub: no child can send yet; run zenroll trust add CHILD.pub`,
+    ]);
+  });
+
+  it('exits 2 on a bad config, naming the key', async () => {
+    const folder = await initHere(join(tmp.path, 'BAD'), ['--role', 'leaf', '--server', 'BAD', '--tree', 'ACME', '--parent', parent.url]);
+    const json = JSON.parse(await readFile(folder.configPath, 'utf8')) as Record<string, unknown>;
+    section(json, 'sender').schedule = 'every night';
+    await writeFile(folder.configPath, JSON.stringify(json));
+    const r = await runCli(['doctor', '-c', folder.configPath]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/CONFIG_INVALID.*sender\.schedule/s);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The Sender's schedule on node-cron (service/scheduler.ts): a six-field
+ * expression ticks every second, node-cron's own messages go to the
+ * service's logger (never to the console, which would break the one-JSON-
+ * object-a-line log), and a tick the process was too busy to start on the
+ * second still runs late instead of being dropped.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isZenrollError } from '@zenroll/core';
+import { checkSchedule, startSchedule, type Schedule, type ScheduleLogger } from '../src/service/scheduler.js';
+import { waitUntil } from './helpers/service.js';
+
+interface Line {
+  level: string;
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+function memoryLogger(): ScheduleLogger & { lines: Line[] } {
+  const lines: Line[] = [];
+  const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: { ...obj }, msg });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+let schedule: Schedule | null = null;
+afterEach(async () => {
+  await schedule?.stop();
+  schedule = null;
+  vi.restoreAllMocks();
+});
+
+describe('checkSchedule', () => {
+  it.each(['0 2 * * *', '*/2 * * * * *', '30 1 * * 1-5'])('takes %s', (expression) => {
+    expect(() => checkSchedule(expression)).not.toThrow();
+  });
+
+  it.each([
+    ['61 * * * *', /minute/],
+    ['* * 32 * *', /day/],
+    ['0 2 * * mon-xyz', /weekday|week/i],
+  ])('refuses %s with CONFIG_INVALID naming sender.schedule and the field', (expression, field) => {
+    let error: unknown;
+    try {
+      checkSchedule(expression);
+    } catch (err) {
+      error = err;
+    }
+    expect(isZenrollError(error, 'CONFIG_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(new RegExp(`^sender\\.schedule "${expression.replace(/\*/g, '\\*')}" is not a valid cron expression \\(`));
+    expect((error as Error).message).toMatch(field);
+  });
+});
+
+describe('startSchedule', () => {
+  it('ticks on a six-field schedule and tells the next run in its time zone', async () => {
+    let ticks = 0;
+    const logger = memoryLogger();
+    schedule = startSchedule({ expression: '* * * * * *', timezone: 'Europe/Berlin', randomizeMinutes: 0, logger, tick: async () => void ticks++ });
+    const next = schedule.nextRun();
+    expect(next).toBeInstanceOf(Date);
+    expect(next!.getTime() - Date.now()).toBeLessThanOrEqual(1000);
+    await waitUntil('two ticks', () => ticks >= 2, 10_000);
+    await schedule.stop();
+    schedule = null;
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('runs a tick late when the process was busy on its second, instead of dropping it', async () => {
+    const ticks: number[] = [];
+    const logger = memoryLogger();
+    schedule = startSchedule({ expression: '*/3 * * * * *', timezone: 'UTC', randomizeMinutes: 0, logger, tick: async () => void ticks.push(Date.now()) });
+    await waitUntil('the first tick', () => ticks.length >= 1, 10_000);
+    // Busy from shortly before the next tick (3 s later) until well after it:
+    // node-cron's default would drop that tick as missed (it counts whole
+    // seconds: 2 s late) and wait for the one after.
+    const first = ticks[0]!;
+    await new Promise((r) => setTimeout(r, first + 2400 - Date.now()));
+    const blockedUntil = first + 5500;
+    while (Date.now() < blockedUntil) {
+      // busy
+    }
+    await waitUntil('the late tick', () => ticks.length >= 2, 10_000);
+    // Not dropped as missed (and so run as soon as the process was free, not at the following tick).
+    expect(logger.lines.filter((l) => /missed/.test(l.msg))).toEqual([]);
+  });
+
+  it('logs ticks it had to drop through the logger, not the console', async () => {
+    const consoleSpies = [vi.spyOn(globalThis.console, 'warn'), vi.spyOn(globalThis.console, 'info'), vi.spyOn(globalThis.console, 'error')];
+    const ticks: number[] = [];
+    const logger = memoryLogger();
+    schedule = startSchedule({ expression: '* * * * * *', timezone: 'UTC', randomizeMinutes: 0, logger, tick: async () => void ticks.push(Date.now()) });
+    await waitUntil('the first tick', () => ticks.length >= 1, 10_000);
+    // Block the event loop across more than one tick, as a long synchronous task would.
+    const blockedUntil = Date.now() + 2200;
+    while (Date.now() < blockedUntil) {
+      // busy
+    }
+    const before = ticks.length;
+    await waitUntil('a tick after the busy spell', () => ticks.length > before, 10_000);
+    const missed = logger.lines.filter((l) => l.level === 'warn' && /missed execution/.test(l.msg));
+    expect(missed.length).toBeGreaterThanOrEqual(1);
+    expect(missed[0]?.obj).toEqual({ source: 'node-cron' });
+    for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
+  });
+});
