@@ -103,6 +103,8 @@ export interface PlaceOptions {
   overwrite?: boolean;
   /** Take the copy path even on one file system (lets tests exercise the EXDEV branch). */
   forceCopy?: boolean;
+  /** moveDurable across file systems: called once the copy is in place, before src is removed (a crash point). */
+  afterCopy?: () => void;
 }
 
 // Copy into a temp beside dest, fsync, rename into place, fsync dest's folder.
@@ -141,6 +143,7 @@ export async function moveDurable(src: string, dest: string, opts: PlaceOptions 
     }
   }
   await copyIntoPlace(src, dest);
+  opts.afterCopy?.();
   await removeDurable(src);
 }
 

@@ -47,11 +47,19 @@ async function readHolder(path: string): Promise<LockInfo | null> {
   }
 }
 
+/**
+ * A holder writes its JSON right after creating the file and never again, so
+ * a lock still unreadable after this long is what a process killed between
+ * the two left behind (kill -9 at that moment leaves an empty file), not one
+ * being written: it blocks nobody for staleMs.
+ */
+export const UNREADABLE_LOCK_GRACE_MS = 5_000;
+
 async function isStale(path: string, staleMs: number, now: number): Promise<boolean> {
   const holder = await readHolder(path);
   if (holder !== null && holder.host === hostname()) return holder.pid !== process.pid && !alive(holder.pid);
   try {
-    return now - (await stat(path)).mtimeMs > staleMs;
+    return now - (await stat(path)).mtimeMs > (holder === null ? Math.min(staleMs, UNREADABLE_LOCK_GRACE_MS) : staleMs);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return true;
     throw fsError(err, 'check lock', path);

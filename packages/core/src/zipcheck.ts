@@ -49,6 +49,7 @@ const FLAG_ENCRYPTED = 0x1;
 const FLAG_DESCRIPTOR = 0x8;
 const FLAG_UTF8 = 0x800;
 const DESCRIPTOR_SIG = 0x08074b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
 
 export interface EntryCheck {
   /** Largest uncompressed size accepted (ZIP_TOO_LARGE above it). */
@@ -108,6 +109,12 @@ export class CheckedZip {
   // which no zenroll zip needs.
   async #checkEnd(): Promise<void> {
     const eocd = this.#size - 22 - this.#zf.comment.length;
+    // yauzl goes zip64 whenever a locator signature precedes the end record,
+    // even one hidden in the last central record's comment, where the sizes
+    // below still add up; other readers then see another zip (or none).
+    if (eocd >= 20 && (await this.#readUInt32(eocd - 20)) === ZIP64_LOCATOR_SIG) {
+      throw fail('ZIP_UNREADABLE', `${this.label}: it has zip64 end records, which no zenroll zip needs`);
+    }
     const cdSize = await this.#readUInt32(eocd + 12);
     if (cdSize === undefined || this.#cdStart + cdSize !== eocd) {
       throw fail('ZIP_UNREADABLE', `${this.label}: the central directory does not end where the end record begins (truncated, or zip64)`);

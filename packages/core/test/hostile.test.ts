@@ -11,7 +11,7 @@ import { TrustStore, generateKeyPair } from '../src/keys.js';
 import { innerZipName, prpName } from '../src/names.js';
 import { verifyOuterZip } from '../src/verify.js';
 import { TIME, buildOuter, failure, openFds, sha256, str, useTempDir, writeOuter, type Outer, type OuterParts, type Str } from './helpers/outer.js';
-import { buildZip, localRecord, type RawEntry } from './helpers/rawzip.js';
+import { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from './helpers/rawzip.js';
 
 const keys = generateKeyPair();
 const stranger = generateKeyPair();
@@ -121,6 +121,19 @@ const cases: Case[] = [
   { title: 'uncompressed size says more', code: 'ZIP_SIZE_MISMATCH', build: () => outer({ innerEntries: innerWith(0, { uncompressedSize: 4100 }) }) },
   { title: 'stored sizes disagree', code: 'ZIP_SIZE_MISMATCH', build: () => outer({ innerEntries: innerWith(0, { method: 0, uncompressedSize: 3000 }) }) },
   { title: 'corrupt deflate data', code: 'ZIP_UNREADABLE', build: () => outer({ innerEntries: innerWith(0, { raw: Buffer.alloc(500, 0xff) }) }) },
+  // zip64: no zenroll zip needs it, and readers disagree about it
+  { title: 'zip64 end records in the outer zip', code: 'ZIP_UNREADABLE', build: () => rebuiltOuter({ zip64: {} }) },
+  {
+    title: 'zip64 end records hidden in the last central record comment (unzip sees another zip)',
+    code: 'ZIP_UNREADABLE',
+    build: () => rebuiltOuter({ zip64: { inComment: true } }),
+  },
+  { title: 'zip64 end records in the inner zip', code: 'ZIP_UNREADABLE', build: () => outer({ innerEntries: undefined, innerZip: buildZip(plain(strs), { zip64: { inComment: true } }) }) },
+  {
+    title: 'zip64 extra field: a .str of 1 TiB',
+    code: 'ZIP_TOO_LARGE',
+    build: () => outer({ innerEntries: innerWith(0, { uncompressedSize: 0xffffffff, extra: zip64Extra(2n ** 40n) }) }),
+  },
   // the signed manifest
   { title: 'signed by an untrusted key', code: 'PRP_SIGNER_UNKNOWN', build: () => buildOuter({ keys: stranger, strs }) },
   { title: 'tampered .prp byte', code: 'PRP_SIGNATURE_INVALID', build: () => outer({ prpText: (t) => t.replace('tree=ACME', 'tree=ACMF') }) },
@@ -143,6 +156,12 @@ const cases: Case[] = [
   { title: 'outer file renamed to another server', code: 'ZIP_NAME_MISMATCH', build: () => outer(), name: `${TIME}_OTHER_ACME_0.zip` },
   { title: 'outer name not canonical', code: 'NAME_INVALID', build: () => outer(), name: `${TIME}_LEAF1_ACME_3.zip` },
 ];
+
+/** The default outer zip written again with these options of the raw writer. */
+function rebuiltOuter(opts: ZipOptions): Outer {
+  const o = outer();
+  return { ...o, zip: buildZip(innerAndPrp(o), opts) };
+}
 
 function innerAndPrp(o: Outer): [RawEntry, RawEntry] {
   return [

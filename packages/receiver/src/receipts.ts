@@ -10,9 +10,11 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ZenrollError,
+  encodeName,
   ensureDir,
   errnoCode,
   fsError,
+  parseOuterName,
   removeDurable,
   shown,
   sweepTemps,
@@ -47,6 +49,12 @@ export interface ReceiptStoreOptions {
 
 const DAY_MS = 86_400_000;
 
+/** `scheduledtime_server_` of an outer name: its batch (SPEC §3: the server part holds no `_`). */
+export function batchStem(name: string): string {
+  const n = parseOuterName(name);
+  return `${n.scheduledtime}_${encodeName(n.server)}_`;
+}
+
 function corrupt(path: string, why: string, cause?: unknown): ZenrollError {
   return new ZenrollError('FS_FAILED', `receipt ${shown(path, 200)} ${why}; remove it if its zip is no longer expected`, {
     cause,
@@ -71,6 +79,12 @@ export class ReceiptStore {
   readonly #keepMs: number;
   readonly #now: () => number;
 
+  /**
+   * Batch → the name its receipt is under, for findBatch without listing the
+   * folder on every upload: one process owns the folder (the serve lock).
+   */
+  readonly #batches = new Map<string, string>();
+
   private constructor(dir: string, options: ReceiptStoreOptions) {
     this.dir = dir;
     this.#keepMs = options.receiptDays * DAY_MS;
@@ -81,7 +95,23 @@ export class ReceiptStore {
   static async open(dir: string, options: ReceiptStoreOptions): Promise<ReceiptStore> {
     await ensureDir(dir);
     await sweepTemps(dir);
-    return new ReceiptStore(dir, options);
+    const store = new ReceiptStore(dir, options);
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (err) {
+      throw fsError(err, 'list the receipts in', dir);
+    }
+    for (const f of files.filter((x) => x.endsWith('.zip.json'))) store.#index(f.slice(0, -'.json'.length));
+    return store;
+  }
+
+  #index(name: string): void {
+    try {
+      this.#batches.set(batchStem(name), name);
+    } catch {
+      // Not an outer name: no zip of ours would ever look it up.
+    }
   }
 
   #path(name: string): string {
@@ -108,6 +138,17 @@ export class ReceiptStore {
     return receipt;
   }
 
+  /**
+   * The receipt of the same batch under another name, if any. A batch is
+   * its scheduled time and origin server, the part of the name its `.prp`
+   * signs; tree and stored status change from hop to hop, so a replay under
+   * another of them must not be stored (and promoted) a second time.
+   */
+  async findBatch(name: string): Promise<Receipt | null> {
+    const other = this.#batches.get(batchStem(name));
+    return other === undefined || other === name ? null : this.get(other);
+  }
+
   async put(receipt: Receipt): Promise<void> {
     await writeFileDurable(this.#path(receipt.name), `${JSON.stringify(receipt)}\n`);
   }
@@ -116,6 +157,7 @@ export class ReceiptStore {
   async create(fields: Pick<Receipt, 'name' | 'sha256' | 'bytes' | 'files'>): Promise<Receipt> {
     const receipt: Receipt = { v: 1, ...fields, receivedAt: new Date(this.#now()).toISOString(), targets: {}, promotedAt: null };
     await this.put(receipt);
+    this.#index(receipt.name);
     return receipt;
   }
 
@@ -156,6 +198,7 @@ export class ReceiptStore {
         const receipt = await this.get(name);
         if (receipt === null || receipt.promotedAt === null || Date.parse(receipt.receivedAt) > cutoff) continue;
         await removeDurable(this.#path(name));
+        if (this.#batches.get(batchStem(name)) === name) this.#batches.delete(batchStem(name));
         removed.push(name);
       } catch (err) {
         problems.push(err instanceof ZenrollError ? err : fsError(err, 'sweep the receipt', this.#path(name)));

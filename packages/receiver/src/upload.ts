@@ -21,6 +21,7 @@ import {
   isZenrollError,
   moveDurable,
   parseOuterName,
+  removeDurable,
   tempPath,
   type FreeSpace,
   type RollupLog,
@@ -30,7 +31,7 @@ import type { Logger } from './logger.js';
 import type { Promoter } from './promote.js';
 import { closeIfNoBody, drainRest, expectsContinue } from './body-flow.js';
 import { setAside } from './quarantine.js';
-import type { ReceiptStore } from './receipts.js';
+import { batchStem, type ReceiptStore } from './receipts.js';
 import { writeRecord } from './records.js';
 import { checkUploadRequest, type UploadRequest } from './request-checks.js';
 import type { UploadSlots } from './slots.js';
@@ -104,12 +105,14 @@ interface UploadState {
 }
 
 async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResponse, r: UploadRequest, state: UploadState): Promise<Outcome> {
-  const receipt = await ctx.receipts.get(r.name);
+  // The same batch under another tree or stored status (a replay) is the same zip: never stored twice.
+  const receipt = (await ctx.receipts.get(r.name)) ?? (await ctx.receipts.findBatch(r.name));
   if (receipt !== null) {
+    const as = receipt.name === r.name ? '' : ` as ${receipt.name}`;
     if (receipt.sha256 !== r.digest.toString('hex')) {
-      throw new UploadError(409, 'ZIP_CONFLICT', `zip ${r.name} was received on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`);
+      throw new UploadError(409, 'ZIP_CONFLICT', `zip ${r.name} was received${as} on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`);
     }
-    sendJson(res, 200, { status: 'already-received', zip: r.name, sha256: receipt.sha256, bytes: receipt.bytes, receivedAt: receipt.receivedAt }, closeIfNoBody(req, state.continued));
+    sendJson(res, 200, { status: 'already-received', zip: r.name, ...(as ? { receivedAs: receipt.name } : {}), sha256: receipt.sha256, bytes: receipt.bytes, receivedAt: receipt.receivedAt }, closeIfNoBody(req, state.continued));
     return 'already-received';
   }
   if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
@@ -149,13 +152,19 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
       }
       throw e;
     }
-    await moveDurable(temp, join(ctx.zipdir, r.name));
+    const stored = join(ctx.zipdir, r.name);
+    await moveDurable(temp, stored);
     state.temp = null;
     crashPoint('receive-after-store');
-    const stored = await ctx.receipts.create({ name: r.name, sha256: body.sha256.toString('hex'), bytes: body.bytes, files });
+    const receipt = await ctx.receipts.create({ name: r.name, sha256: body.sha256.toString('hex'), bytes: body.bytes, files }).catch(async (err: unknown) => {
+      // A zip in zipdir without its receipt would make every retry of its name fail (it exists) until a restart
+      // recovers it: take it back, so that the answer (507 on a full disk) means what it says, nothing stored.
+      await removeDurable(stored).catch((cause: unknown) => ctx.logger.error({ zip: r.name, err: cause }, 'could not take back a zip whose receipt failed; the next start recovers it'));
+      throw err;
+    });
     // From here the receipt answers a retry (200): one sent the moment it reads our 201 must not get 503.
     state.releaseName();
-    sendJson(res, 201, { status: 'stored', zip: r.name, sha256: stored.sha256, bytes: stored.bytes, files });
+    sendJson(res, 201, { status: 'stored', zip: r.name, sha256: receipt.sha256, bytes: receipt.bytes, files });
     await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: parseOuterName(r.name).server, to: ctx.server });
     ctx.promoter.enqueue(r.name);
     return 'stored';
@@ -168,14 +177,15 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
 export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res: ServerResponse, segment: string): Promise<void> {
   const started = ctx.now();
   let name: string | undefined;
-  let claimed = false;
+  /** The batch claimed in the slots: one upload of a batch at a time, whatever name it comes under. */
+  let claimed: string | undefined;
   const state: UploadState = {
     temp: null,
     bytes: 0,
     continued: false,
     releaseName: () => {
-      if (claimed && name !== undefined) ctx.slots.releaseName(name);
-      claimed = false;
+      if (claimed !== undefined) ctx.slots.releaseName(claimed);
+      claimed = undefined;
     },
   };
   let outcome: Outcome = 'failed';
@@ -183,10 +193,11 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
   try {
     const r = checkUploadRequest(segment, req.headers, ctx.maxZipBytes);
     name = r.name;
-    if (!ctx.slots.claimName(r.name)) {
-      throw new UploadError(503, 'UPLOAD_IN_PROGRESS', `zip ${r.name} is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });
+    const batch = batchStem(r.name);
+    if (!ctx.slots.claimName(batch)) {
+      throw new UploadError(503, 'UPLOAD_IN_PROGRESS', `zip ${r.name} (or its batch under another name) is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });
     }
-    claimed = true;
+    claimed = batch;
     outcome = await receive(ctx, req, res, r, state);
   } catch (err) {
     error = toUploadError(err, req, ctx);

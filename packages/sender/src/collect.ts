@@ -8,7 +8,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, checkStrName, errnoCode, fsError, isZenrollError, moveDurable, removeDurable } from '@zenroll/core';
+import { DEFAULT_LIMITS, checkStrName, crashPoint, errnoCode, fsError, isZenrollError, moveDurable, removeDurable } from '@zenroll/core';
 import { sameBytes } from './digest.js';
 import type { LeftItem } from './events.js';
 import { isStrName } from './plan.js';
@@ -77,7 +77,8 @@ export async function collect(opts: CollectOptions): Promise<CollectResult> {
     }
     const dest = join(opts.to, name);
     try {
-      await moveDurable(src, dest);
+      // Within one file system the move is one rename, and the crash point is never reached.
+      await moveDurable(src, dest, { afterCopy: () => crashPoint('collect-after-copy') });
       out.moved.push(name);
     } catch (err) {
       if (!isZenrollError(err) || err.details.errno !== 'EEXIST') throw err;

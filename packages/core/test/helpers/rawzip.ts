@@ -1,7 +1,8 @@
 /**
  * A tiny raw ZIP writer for hostile zips: local headers, central directory
  * and end record, each field overridable, so a test changes exactly one
- * thing of an otherwise valid zip. No data descriptors, no zip64.
+ * thing of an otherwise valid zip. No data descriptors; zip64 only as
+ * far as a hostile zip needs it (extra fields, the zip64 end records).
  */
 import { crc32, deflateRawSync } from 'node:zlib';
 
@@ -23,6 +24,10 @@ export interface RawEntry {
   local?: { name?: string; method?: number; crc?: number };
   /** Only a central record pointing at this offset; no local header or data written for it. */
   centralOnlyAt?: number;
+  /** Extra field of the central record (e.g. `zip64Extra(…)`). */
+  extra?: Buffer;
+  /** Extra field of the local header. */
+  localExtra?: Buffer;
 }
 
 export interface ZipOptions {
@@ -30,6 +35,24 @@ export interface ZipOptions {
   count?: number;
   /** Bytes put before the first entry. */
   prefix?: Buffer;
+  /** Override the end record's central directory size and offset (0xffffffff: "see zip64"). */
+  cdSize?: number;
+  cdOffset?: number;
+  /**
+   * Write a zip64 end record and its locator between the central directory
+   * and the end record (or, `inComment`, as the file comment of the last
+   * central record); each field defaults to the true value.
+   */
+  zip64?: { count?: bigint; cdSize?: bigint; cdOffset?: bigint; recordOffset?: bigint; disk?: number; inComment?: boolean };
+}
+
+/** A zip64 extended-information extra field (0x0001) holding these 8-byte values, in the order of the spec. */
+export function zip64Extra(...values: bigint[]): Buffer {
+  const b = Buffer.alloc(4 + 8 * values.length);
+  b.writeUInt16LE(0x0001, 0);
+  b.writeUInt16LE(8 * values.length, 2);
+  values.forEach((v, i) => b.writeBigUInt64LE(v, 4 + 8 * i));
+  return b;
 }
 
 const UTF8 = 0x800;
@@ -79,8 +102,9 @@ export function localRecord(e: RawEntry): Buffer {
   h.writeUInt32LE(f.csize, 18);
   h.writeUInt32LE(f.usize, 22);
   h.writeUInt16LE(name.length, 26);
-  h.writeUInt16LE(0, 28);
-  return Buffer.concat([h, name, f.raw]);
+  const extra = e.localExtra ?? Buffer.alloc(0);
+  h.writeUInt16LE(extra.length, 28);
+  return Buffer.concat([h, name, extra, f.raw]);
 }
 
 function centralRecord(e: RawEntry, offset: number): Buffer {
@@ -97,13 +121,14 @@ function centralRecord(e: RawEntry, offset: number): Buffer {
   h.writeUInt32LE(f.csize, 20);
   h.writeUInt32LE(f.usize, 24);
   h.writeUInt16LE(f.name.length, 28);
-  h.writeUInt16LE(0, 30);
+  const extra = e.extra ?? Buffer.alloc(0);
+  h.writeUInt16LE(extra.length, 30);
   h.writeUInt16LE(0, 32);
   h.writeUInt16LE(0, 34);
   h.writeUInt16LE(0, 36);
   h.writeUInt32LE((e.externalAttrs ?? (0o100644 << 16)) >>> 0, 38);
   h.writeUInt32LE(offset, 42);
-  return Buffer.concat([h, f.name]);
+  return Buffer.concat([h, f.name, extra]);
 }
 
 export function buildZip(entries: RawEntry[], opts: ZipOptions = {}): Buffer {
@@ -120,13 +145,43 @@ export function buildZip(entries: RawEntry[], opts: ZipOptions = {}): Buffer {
     if (e.centralOnlyAt === undefined) push(localRecord(e));
   }
   const cdStart = at;
-  entries.forEach((e, i) => push(centralRecord(e, offsets[i] as number)));
+  const central = entries.map((e, i) => centralRecord(e, offsets[i] as number));
+  const z = opts.zip64;
+  // The zip64 end record and locator: 76 bytes, right before the end record.
+  const zip64Records = (recordAt: number, cdSize: number): Buffer => {
+    const record = Buffer.alloc(56);
+    record.writeUInt32LE(0x06064b50, 0);
+    record.writeBigUInt64LE(44n, 4);
+    record.writeUInt16LE(45, 12);
+    record.writeUInt16LE(45, 14);
+    record.writeUInt32LE(z?.disk ?? 0, 16);
+    record.writeBigUInt64LE(z?.count ?? BigInt(entries.length), 24);
+    record.writeBigUInt64LE(z?.count ?? BigInt(entries.length), 32);
+    record.writeBigUInt64LE(z?.cdSize ?? BigInt(cdSize), 40);
+    record.writeBigUInt64LE(z?.cdOffset ?? BigInt(cdStart), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(z?.recordOffset ?? BigInt(recordAt), 8);
+    locator.writeUInt32LE(1, 16);
+    return Buffer.concat([record, locator]);
+  };
+  const cdBytes = central.reduce((n, b) => n + b.length, 0);
+  if (z?.inComment === true && central.length > 0) {
+    // Hidden as the file comment of the last central record: the sizes still add up.
+    const last = central.length - 1;
+    const rec = Buffer.from(central[last] as Buffer);
+    rec.writeUInt16LE(76, 32);
+    central[last] = Buffer.concat([rec, zip64Records(cdStart + cdBytes, cdBytes + 76)]);
+  }
+  central.forEach(push);
+  const cdSize = at - cdStart;
+  if (z !== undefined && z.inComment !== true) push(zip64Records(at, cdSize));
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
   end.writeUInt16LE(opts.count ?? entries.length, 8);
   end.writeUInt16LE(opts.count ?? entries.length, 10);
-  end.writeUInt32LE(at - cdStart, 12);
-  end.writeUInt32LE(cdStart, 16);
+  end.writeUInt32LE(opts.cdSize ?? cdSize, 12);
+  end.writeUInt32LE(opts.cdOffset ?? cdStart, 16);
   push(end);
   return Buffer.concat(parts);
 }
