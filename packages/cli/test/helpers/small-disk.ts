@@ -1,25 +1,18 @@
 /**
  * A small file system for the disk-full tests: a tmpfs of `bytes` mounted on
  * a folder when this process may mount (root, as in the CI container), else
- * an injected fault: the fs calls zenroll writes through (FileHandle writes,
- * the write streams' fs.write, copyFile, statfs) are wrapped so that writes
- * under the folder fail with ENOSPC once `bytes` have been written there.
+ * an injected fault (helpers/fs-fault.ts): writes under the folder fail
+ * with ENOSPC once `bytes` have been written there.
  * `kind` says which one a run used. Data folders go inside `dir`; the filler
  * that takes the space lives beside them, not in them.
  */
 import { execFile } from 'node:child_process';
-import type * as FsModule from 'node:fs';
-import type * as FsPromisesModule from 'node:fs/promises';
-import { mkdir, rm, statfs } from 'node:fs/promises';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { fsErrno, injectFsFault } from './fs-fault.js';
 
 const run = promisify(execFile);
-// The modules' own objects (an ESM namespace cannot be changed): wrapped below, then synced into the ESM bindings.
-const require = createRequire(import.meta.url);
-const fs = require('node:fs') as typeof FsModule;
-const fsp = require('node:fs/promises') as typeof FsPromisesModule;
 
 export interface SmallDisk {
   dir: string;
@@ -60,7 +53,7 @@ export async function smallDisk(dir: string, bytes: number): Promise<SmallDisk> 
       async fill(leaveBytes) {
         await rm(filler, { force: true });
         const take = (await available()) - leaveBytes;
-        if (take > 0) await fsp.writeFile(filler, Buffer.alloc(take));
+        if (take > 0) await writeFile(filler, Buffer.alloc(take));
       },
       free: () => rm(filler, { force: true }),
       async close() {
@@ -72,99 +65,22 @@ export async function smallDisk(dir: string, bytes: number): Promise<SmallDisk> 
   return injectedDisk(resolve(dir), bytes);
 }
 
-/** The fallback: a byte budget for writes under `dir`, enforced by wrapping fs. */
+/** The fallback: a byte budget for writes under `dir`, enforced by wrapping fs (helpers/fs-fault.ts). */
 function injectedDisk(dir: string, bytes: number): SmallDisk {
   let used = 0;
   let filled = 0;
-  const under = (p: unknown) => typeof p === 'string' && resolve(p).startsWith(`${dir}/`);
-  const enospc = (p: string) => Object.assign(new Error(`ENOSPC: no space left on device, write '${p}'`), { code: 'ENOSPC', errno: -28, syscall: 'write', path: p });
-  const charge = (p: string, n: number) => {
-    if (used + filled + n > bytes) throw enospc(p);
-    used += n;
-  };
-  const fdPaths = new Map<number, string>();
-  const orig = {
-    open: fsp.open, copyFile: fsp.copyFile, statfs: fsp.statfs, link: fsp.link, rename: fsp.rename, fsOpen: fs.open, fsWrite: fs.write, fsWritev: fs.writev,
-  };
-  // Another file system: no hard link or rename across its border.
-  const exdev = (a: FsModule.PathLike, b: FsModule.PathLike) => {
-    if (under(String(a)) !== under(String(b))) throw Object.assign(new Error(`EXDEV: cross-device link not permitted, '${String(a)}' -> '${String(b)}'`), { code: 'EXDEV', errno: -18 });
-  };
-  fsp.link = (async (a: FsModule.PathLike, b: FsModule.PathLike) => {
-    exdev(a, b);
-    return orig.link(a, b);
-  }) as typeof fsp.link;
-  fsp.rename = (async (a: FsModule.PathLike, b: FsModule.PathLike) => {
-    exdev(a, b);
-    return orig.rename(a, b);
-  }) as typeof fsp.rename;
-  fsp.open = (async (p: FsModule.PathLike, ...rest: unknown[]) => {
-    const h = await (orig.open as (...a: unknown[]) => Promise<FsPromisesModule.FileHandle>)(p, ...rest);
-    if (under(String(p))) {
-      const write = h.write.bind(h) as (...a: unknown[]) => Promise<unknown>;
-      const writeFile = h.writeFile.bind(h);
-      const appendFile = h.appendFile.bind(h);
-      const size = (d: unknown) => (typeof d === 'string' ? Buffer.byteLength(d) : (d as Uint8Array).byteLength);
-      Object.assign(h, {
-        write: async (d: unknown, ...a: unknown[]) => {
-          charge(String(p), size(d));
-          return write(d, ...a);
-        },
-        writeFile: async (d: string | Uint8Array, o?: unknown) => {
-          charge(String(p), size(d));
-          return writeFile(d, o as never);
-        },
-        appendFile: async (d: string | Uint8Array, o?: unknown) => {
-          charge(String(p), size(d));
-          return appendFile(d, o as never);
-        },
-      });
-    }
-    return h;
-  }) as typeof fsp.open;
-  fsp.copyFile = (async (src: FsModule.PathLike, dest: FsModule.PathLike, mode?: number) => {
-    if (under(String(dest))) charge(String(dest), (await fsp.stat(src)).size);
-    return orig.copyFile(src, dest, mode);
-  }) as typeof fsp.copyFile;
-  fsp.statfs = (async (p: FsModule.PathLike, o?: never) => {
-    const s = await orig.statfs(p, o);
-    if (!under(`${String(p)}/x`) && !under(String(p))) return s;
-    const left = Math.max(0, bytes - used - filled);
-    return { ...s, bavail: Math.floor(left / s.bsize), bfree: Math.floor(left / s.bsize) };
-  }) as typeof fsp.statfs;
-  // Write streams (archiver's output) go through the callback API.
-  fs.open = ((p: FsModule.PathLike, ...rest: unknown[]) => {
-    const cb = rest.pop() as (err: unknown, fd?: number) => void;
-    (orig.fsOpen as (...a: unknown[]) => void)(p, ...rest, (err: unknown, fd?: number) => {
-      if (!err && fd !== undefined && under(String(p))) fdPaths.set(fd, String(p));
-      cb(err, fd);
-    });
-  }) as typeof fs.open;
-  fs.write = ((fd: number, buf: Uint8Array, ...rest: unknown[]) => {
-    const p = fdPaths.get(fd);
-    if (p !== undefined) {
-      try {
-        charge(p, typeof buf === 'string' ? Buffer.byteLength(buf) : buf.byteLength);
-      } catch (err) {
-        (rest.pop() as (e: unknown) => void)(err);
-        return;
-      }
-    }
-    (orig.fsWrite as (...a: unknown[]) => void)(fd, buf, ...rest);
-  }) as typeof fs.write;
-  fs.writev = ((fd: number, bufs: ArrayBufferView[], ...rest: unknown[]) => {
-    const p = fdPaths.get(fd);
-    if (p !== undefined) {
-      try {
-        charge(p, bufs.reduce((n, b) => n + b.byteLength, 0));
-      } catch (err) {
-        (rest.pop() as (e: unknown) => void)(err);
-        return;
-      }
-    }
-    (orig.fsWritev as (...a: unknown[]) => void)(fd, bufs, ...rest);
-  }) as typeof fs.writev;
-  syncBuiltinESMExports();
+  const restore = injectFsFault(
+    dir,
+    (path, op, n) => {
+      if (op === 'sync') return;
+      if (used + filled + n > bytes) throw fsErrno('ENOSPC', 'write', path);
+      used += n;
+    },
+    (s) => {
+      const left = Math.max(0, bytes - used - filled);
+      return { ...s, bavail: Math.floor(left / s.bsize), bfree: Math.floor(left / s.bsize) };
+    },
+  );
   return {
     dir,
     kind: 'injected',
@@ -177,9 +93,7 @@ function injectedDisk(dir: string, bytes: number): SmallDisk {
       used = 0;
     },
     async close() {
-      Object.assign(fsp, { open: orig.open, copyFile: orig.copyFile, statfs: orig.statfs, link: orig.link, rename: orig.rename });
-      Object.assign(fs, { open: orig.fsOpen, write: orig.fsWrite, writev: orig.fsWritev });
-      syncBuiltinESMExports();
+      restore();
       await rm(dir, { recursive: true, force: true });
     },
   };
