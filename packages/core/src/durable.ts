@@ -189,6 +189,42 @@ export async function removeDurable(path: string): Promise<boolean> {
   return true;
 }
 
+export interface RemoveManyOptions {
+  /** Called after the first file is unlinked, before any folder is fsynced (a crash point). */
+  afterFirst?: () => void;
+}
+
+/**
+ * Remove several files, then fsync each of their folders once: one folder
+ * fsync for a batch of `.str` instead of one per file. Until the fsync a
+ * crash may bring back any of the names, so a caller that needs them gone
+ * keeps a durable record of what it removes (the pack intent does). Returns,
+ * per path, false when it was already gone. Stops at the first other error,
+ * having fsynced the folders of what it removed so far.
+ */
+export async function removeManyDurable(paths: readonly string[], opts: RemoveManyOptions = {}): Promise<boolean[]> {
+  const removed: boolean[] = [];
+  const dirs = new Set<string>();
+  try {
+    for (const path of paths) {
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw fsError(err, 'remove', path);
+        removed.push(false);
+        continue;
+      }
+      removed.push(true);
+      const first = dirs.size === 0;
+      dirs.add(dirname(path));
+      if (first) opts.afterFirst?.();
+    }
+  } finally {
+    for (const dir of dirs) await fsyncDir(dir);
+  }
+  return removed;
+}
+
 export interface FreeSpace {
   /** Bytes an unprivileged process may still write. */
   availableBytes: number;

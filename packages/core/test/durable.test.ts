@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   linkOrCopyDurable,
   moveDurable,
   removeDurable,
+  removeManyDurable,
   sweepTemps,
   tempPath,
   writeFileDurable,
@@ -195,6 +196,31 @@ describe('removeDurable, fsync, ensureDir', () => {
     expect(existsSync(join(dir, 'a'))).toBe(false);
     const err = await failure(removeDurable(dir));
     expect(err.code).toBe('FS_FAILED');
+  });
+
+  it('removes several files in two folders, says which were already gone, and calls afterFirst once', async () => {
+    await mkdir(join(dir, 'sub'));
+    for (const n of ['a', 'c', 'sub/d']) await writeFile(join(dir, n), 'x');
+    const seen: string[][] = [];
+    const removed = await removeManyDurable([join(dir, 'a'), join(dir, 'b'), join(dir, 'c'), join(dir, 'sub', 'd')], {
+      afterFirst: () => seen.push(readdirSync(dir).sort()),
+    });
+    expect(removed).toEqual([true, false, true, true]);
+    // afterFirst ran once, right after the first unlink: the others were still there.
+    expect(seen).toEqual([['c', 'sub']]);
+    expect(readdirSync(dir)).toEqual(['sub']);
+    expect(readdirSync(join(dir, 'sub'))).toEqual([]);
+  });
+
+  it('stops at the first error other than a missing file, keeping what it removed', async () => {
+    await writeFile(join(dir, 'a'), 'x');
+    await writeFile(join(dir, 'c'), 'x');
+    await mkdir(join(dir, 'b'));
+    const err = await failure(removeManyDurable([join(dir, 'a'), join(dir, 'b'), join(dir, 'c')]));
+    expect(err.code).toBe('FS_FAILED');
+    expect(err.message).toContain(join(dir, 'b'));
+    expect(readdirSync(dir).sort()).toEqual(['b', 'c']);
+    expect(await removeManyDurable([])).toEqual([]);
   });
 
   it('fsyncs files and folders, and reports a missing one', async () => {

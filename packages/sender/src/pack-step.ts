@@ -15,7 +15,7 @@ import {
   makeRecord,
   packBatch,
   parseScheduledTime,
-  removeDurable,
+  removeManyDurable,
   roleInfo,
   type PrpFile,
   type RollupRecord,
@@ -59,12 +59,14 @@ async function finishBatch(ctx: StepContext, intent: Intent, bytes: number, tota
     // Kept before it is logged: the `sent` record replaces this exact text.
     await ctx.records.put({ v: 1, zip: intent.zip, zipped, pending: null });
   }
-  for (const [i, file] of intent.files.entries()) {
+  // One folder fsync for the batch: until it, a crash may bring back some
+  // `.str`, and the intent (removed only after) settles them at the next start.
+  const gone: string[] = [];
+  for (const file of intent.files) {
     const path = join(ctx.paths.entpushdir, file.name);
-    if (recovering && !(await stillSame(path, file))) continue;
-    await removeDurable(path);
-    if (i === 0) crashPoint('pack-mid-delete');
+    if (!recovering || (await stillSame(path, file))) gone.push(path);
   }
+  await removeManyDurable(gone, { afterFirst: () => crashPoint('pack-mid-delete') });
   if (!recovering || !(await logHolds(ctx.log, zipped))) await ctx.log.write({ record: zipped });
   await removeIntent(ctx.paths.intents, intent.batchId);
   return { zip: intent.zip, files: intent.files.length, bytes, recovered: recovering };
