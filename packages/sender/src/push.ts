@@ -70,26 +70,35 @@ interface Push {
   parent: string;
 }
 
-export async function pushZips(ctx: StepContext, client: ParentClient, parent: string, zips: readonly string[]): Promise<PushOutcome> {
-  const out: PushOutcome = { sent: [], rejected: [], left: [], stopped: false };
-  const p: Push = { ctx, client, parent };
-  for (const [i, zip] of zips.entries()) {
-    if (ctx.signal?.aborted === true) {
-      out.left.push(...zips.slice(i).map((name) => ({ kind: 'zip' as const, name, reason: 'the roll-up was stopped before this zip' })));
-      break;
+/**
+ * Pushes zips one at a time, in the order given (the caller gives them oldest
+ * first). Once the parent stopped answering through every try, or the
+ * roll-up was stopped, each further zip is only reported as left.
+ */
+export class Pusher {
+  readonly out: PushOutcome = { sent: [], rejected: [], left: [], stopped: false };
+  readonly #p: Push;
+
+  constructor(ctx: StepContext, client: ParentClient, parent: string) {
+    this.#p = { ctx, client, parent };
+  }
+
+  async push(zip: string): Promise<void> {
+    const { out } = this;
+    if (out.stopped) {
+      out.left.push({ kind: 'zip', name: zip, reason: 'not tried: the roll-up stopped when the parent did not answer' });
+      return;
     }
-    const r = await pushOne(p, zip);
+    if (this.#p.ctx.signal?.aborted === true) {
+      out.left.push({ kind: 'zip', name: zip, reason: 'the roll-up was stopped before this zip' });
+      return;
+    }
+    const r = await pushOne(this.#p, zip);
     if (r.kind === 'sent') out.sent.push(r.sent);
     else if (r.kind === 'rejected') out.rejected.push(r.rejected);
     else out.left.push({ kind: 'zip', name: zip, reason: r.reason });
-    if (r.kind === 'stop') {
-      out.stopped = true;
-      const why = 'not tried: the roll-up stopped when the parent did not answer';
-      out.left.push(...zips.slice(i + 1).map((name) => ({ kind: 'zip' as const, name, reason: why })));
-      break;
-    }
+    if (r.kind === 'stop') out.stopped = true;
   }
-  return out;
 }
 
 async function pushOne(p: Push, zip: string): Promise<OneResult> {

@@ -13,6 +13,7 @@ import {
   errnoCode,
   fsError,
   isZenrollError,
+  parseOuterName,
   roleInfo,
   sweepTemps,
   type Config,
@@ -21,16 +22,17 @@ import {
   type RollupLog,
 } from '@zenroll/core';
 import { createParentClient, makeDispatcher, type ParentClient } from './client.js';
+import { Channel } from './channel.js';
 import { collect } from './collect.js';
 import type { StepContext } from './context.js';
 import { discardZips, infoDiscardSource, type DiscardSource } from './discard.js';
 import type { LeftItem, RollupResult, SenderEvent, StepError } from './events.js';
 import { packOne, settleIntents } from './pack-step.js';
-import { planBatches, planDiscard } from './plan.js';
-import { pushZips } from './push.js';
+import { planBatches, planDiscard, type PushdirContents, type StrEntry } from './plan.js';
+import { Pusher } from './push.js';
 import { listDir, listDirIfExists, readPushdir, statStrs } from './read.js';
 import { RecordStore, recoverRecords } from './records.js';
-import { loadClock, saveClock } from './sender-clock.js';
+import { ClockKeeper, loadClock } from './sender-clock.js';
 import { ensureStateDirs, senderPaths, type SenderPaths } from './state.js';
 import { sweepOwnTemps, sweepPushdir } from './sweep.js';
 import { realTimers, type Timers } from './timers.js';
@@ -87,13 +89,17 @@ function emptyResult(): RollupResult {
 
 /** A failed step is reported and the roll-up goes on; a bug is not a step failure. */
 async function step(result: RollupResult, name: StepError['step'], body: () => Promise<void>): Promise<boolean> {
+  return (await stepValue(result, name, async () => { await body(); return true; })) ?? false;
+}
+
+/** `step` for a step that computes something: its value, or null when it failed. */
+async function stepValue<T>(result: RollupResult, name: StepError['step'], body: () => Promise<T>): Promise<T | null> {
   try {
-    await body();
-    return true;
+    return await body();
   } catch (err) {
     if (!isZenrollError(err)) throw err;
     result.errors.push({ step: name, code: err.code, message: err.message });
-    return false;
+    return null;
   }
 }
 
@@ -112,7 +118,8 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
   };
   const result = emptyResult();
   await recover(ctx, result);
-  if (roleInfo(config.role).ownScans && paths.entmergedir !== null) {
+  const ownScans = roleInfo(config.role).ownScans && paths.entmergedir !== null;
+  if (ownScans && paths.entmergedir !== null) {
     const from = paths.entmergedir;
     await step(result, 'collect', async () => {
       const c = await collect({ from, to: paths.entpushdir, stableMs: config.sender.stableMs, now: ctx.now });
@@ -120,11 +127,28 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
       result.ignored.push(...c.ignored);
       ctx.emit({ type: 'collected', moved: c.moved.length + c.duplicates.length, waiting: c.waiting.length, ignored: c.ignored.length });
     });
-    await step(result, 'pack', () => pack(ctx, result));
   }
-  const queue = await readQueue(ctx, result);
-  // Nothing queued: nothing to discard or send, and no reason to ask the parent anything.
-  if (queue.length > 0) await discardAndPush(ctx, client, deps.discardSource ?? infoDiscardSource, queue, result);
+  const contents = await readPushdir(paths.entpushdir);
+  const queue = readQueue(ctx, contents, result);
+  const plan = ownScans ? await stepValue(result, 'pack', () => planPack(ctx, contents)) : null;
+  // Packing and pushing overlap: each new zip is sent as soon as it is made,
+  // after the zips already queued (all older: the clock has seen them).
+  const fresh = new Channel<string>();
+  const stopPacking = new AbortController();
+  const packing = (async () => {
+    try {
+      if (plan !== null) await step(result, 'pack', () => packAll(ctx, plan, fresh, stopPacking.signal, result));
+    } finally {
+      fresh.close();
+    }
+  })();
+  const source = deps.discardSource ?? infoDiscardSource;
+  const work: PushWork = { queue, fresh, expected: plan?.batches.length ?? 0, keeper: plan?.keeper ?? null };
+  const pushing = discardAndPush(ctx, client, source, work, result)
+    .finally(() => stopPacking.abort());
+  const [packed, pushed] = await Promise.allSettled([packing, pushing]);
+  if (pushed.status === 'rejected') throw pushed.reason;
+  if (packed.status === 'rejected') throw packed.reason;
   return result;
 }
 
@@ -144,9 +168,8 @@ async function recover(ctx: StepContext, result: RollupResult): Promise<void> {
 }
 
 /** The zips to send, in send order; what cannot be sent is reported as left. */
-async function readQueue(ctx: StepContext, result: RollupResult): Promise<string[]> {
+function readQueue(ctx: StepContext, contents: PushdirContents, result: RollupResult): string[] {
   const { config } = ctx;
-  const contents = await readPushdir(ctx.paths.entpushdir);
   result.left.push(...contents.invalid.map(({ name, reason }): LeftItem => ({ kind: /\.zip$/i.test(name) ? 'zip' : 'str', name, reason })));
   if (!roleInfo(config.role).ownScans) {
     const why = `role ${config.role} does not zip .str files of its own; this one waits for an operator`;
@@ -155,46 +178,92 @@ async function readQueue(ctx: StepContext, result: RollupResult): Promise<string
   return contents.zips;
 }
 
-async function discardAndPush(ctx: StepContext, client: ParentClient, source: DiscardSource, zips: string[], result: RollupResult): Promise<void> {
-  let info: Promise<ReceiverInfo> | undefined;
-  const parentInfo = () => (info ??= client.info(ctx.signal));
-  let queue = zips;
-  await step(result, 'discard', async () => {
-    const before = await source({ parentInfo });
-    const plan = planDiscard(queue, before?.getTime() ?? null);
-    ctx.emit({ type: 'queued', zips: plan.keep.length, discard: plan.discard.length });
-    if (before !== null) result.discarded.push(...(await discardZips(ctx, plan.discard, before)));
-    queue = plan.keep;
-  });
-  if (queue.length === 0) return;
-  // The parent's name for the records' `to`; its address when it did not say.
-  const parent = await parentInfo().then((i) => i.server, () => new URL(client.url).host);
-  const pushed = await pushZips(ctx, client, parent, queue);
-  result.sent.push(...pushed.sent);
-  result.rejected.push(...pushed.rejected);
-  result.left.push(...pushed.left);
-  result.stopped = pushed.stopped;
+interface PushWork {
+  /** The zips in entpushdir before packing, in send order. */
+  queue: string[];
+  /** The zips packed by this roll-up, as they are made. */
+  fresh: Channel<string>;
+  /** How many zips packing should make. */
+  expected: number;
+  keeper: ClockKeeper | null;
 }
 
-/** Plan the batches of the `.str` in entpushdir and pack them, oldest scans first. */
-async function pack(ctx: StepContext, result: RollupResult): Promise<void> {
+async function discardAndPush(ctx: StepContext, client: ParentClient, source: DiscardSource, work: PushWork, result: RollupResult): Promise<void> {
+  const { fresh, keeper } = work;
+  let first: string | undefined;
+  // Nothing queued: nothing to discard or send, and no reason to ask the parent anything.
+  if (work.queue.length === 0 && (first = await fresh.next()) === undefined) return;
+  const seen = new Set<string>(work.queue);
+  let info: Promise<ReceiverInfo> | undefined;
+  const parentInfo = () => (info ??= client.info(ctx.signal));
+  let queue = work.queue;
+  let before: Date | null = null;
+  await step(result, 'discard', async () => {
+    const at = await source({ parentInfo });
+    const plan = planDiscard(queue, at?.getTime() ?? null);
+    ctx.emit({ type: 'queued', zips: plan.keep.length + work.expected, discard: plan.discard.length });
+    if (at !== null) result.discarded.push(...(await discardZips(ctx, plan.discard, at)));
+    queue = plan.keep;
+    before = at;
+  });
+  // The parent's name for the records' `to`; its address when it did not say.
+  const parent = await parentInfo().then((i) => i.server, () => new URL(client.url).host);
+  const pusher = new Pusher(ctx, client, parent);
+  const discardOrPush = async (zip: string) => {
+    seen.add(zip);
+    const at: Date | null = before;
+    if (at !== null && planDiscard([zip], at.getTime()).discard.length > 0) {
+      const done = await step(result, 'discard', async () => { result.discarded.push(...(await discardZips(ctx, [zip], at))); });
+      if (done) return;
+    }
+    await pusher.push(zip);
+  };
+  for (const zip of queue) await pusher.push(zip);
+  for (let zip = first ?? (await fresh.next()); zip !== undefined; zip = await fresh.next()) {
+    // Its time is remembered before the zip can be gone (SPEC §3: never used twice).
+    await keeper?.cover(parseOuterName(zip).scheduledtime);
+    await discardOrPush(zip);
+  }
+  if (work.expected > 0) {
+    // What a child's Receiver promoted while this roll-up packed (an -ws
+    // intermediate) is sent now rather than at the next roll-up.
+    const late = (await readPushdir(ctx.paths.entpushdir)).zips.filter((z) => !seen.has(z));
+    for (const zip of late) await discardOrPush(zip);
+  }
+  result.sent.push(...pusher.out.sent);
+  result.rejected.push(...pusher.out.rejected);
+  result.left.push(...pusher.out.left);
+  result.stopped = pusher.out.stopped;
+}
+
+interface PackPlan {
+  batches: StrEntry[][];
+  keeper: ClockKeeper;
+}
+
+/** Plan the batches of the `.str` in entpushdir, oldest scans first; null when there is nothing to pack. */
+async function planPack(ctx: StepContext, contents: PushdirContents): Promise<PackPlan | null> {
   const { paths, config } = ctx;
-  const contents = await readPushdir(paths.entpushdir);
   const batches = planBatches(await statStrs(paths.entpushdir, contents.strs), config.sender.batchSize);
   ctx.emit({ type: 'planned', strs: contents.strs.length, batches: batches.length });
-  if (batches.length === 0) return;
+  if (batches.length === 0) return null;
   const rejected = (await listDirIfExists(paths.rejecteddir)) ?? [];
   const onDisk = [...contents.zips, ...rejected.map((e) => e.name)];
   const clock = await loadClock(paths.clock, config.server, onDisk, ctx.now);
+  return { batches, keeper: new ClockKeeper(paths.clock, clock) };
+}
+
+/** Pack the planned batches one after another, handing each zip to the pusher as it is made. */
+async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<string>, stop: AbortSignal, result: RollupResult): Promise<void> {
   try {
-    for (const batch of batches) {
-      if (ctx.signal?.aborted === true) break;
-      const zipped = await packOne(ctx, clock, batch);
+    for (const batch of plan.batches) {
+      if (ctx.signal?.aborted === true || stop.aborted) break;
+      const zipped = await packOne(ctx, plan.keeper.clock, batch);
       result.zipped.push(zipped);
       ctx.emit({ type: 'zipped', ...zipped });
+      out.put(zipped.zip);
     }
   } finally {
-    // Before any of these zips can be sent and gone.
-    await saveClock(paths.clock, clock);
+    await plan.keeper.save();
   }
 }

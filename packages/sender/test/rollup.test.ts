@@ -58,6 +58,59 @@ describe('a roll-up', () => {
     expect(await readdir(join(s.config.dirs.statedir, 'zip-records'))).toEqual([]);
   });
 
+  it('pushes the first zip while later batches are still being packed, still oldest first', async () => {
+    await writeStrs(s.entmergedir, 130);
+    // The log of the second batch's `zipped` record waits until the parent
+    // has stored a zip: only a Sender that pushes while it packs gets past it
+    // before the time-out.
+    class GatedLog extends MemoryLog {
+      zippedSeen = 0;
+      storedBeforeSecondBatch: number | null = null;
+      override async write(entry: Parameters<MemoryLog['write']>[0]): Promise<void> {
+        if (entry.record.event === 'zipped' && ++this.zippedSeen === 2) {
+          for (let i = 0; i < 500 && receiver.stored.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+          this.storedBeforeSecondBatch = receiver.stored.length;
+        }
+        await super.write(entry);
+      }
+    }
+    const gated = new GatedLog();
+    const events: string[] = [];
+    const result = await runRollup(s.config, { log: gated, keys: s.keys, onEvent: (e) => events.push(`${e.type}${'zip' in e ? ` ${e.zip}` : ''}`) });
+
+    expect(gated.storedBeforeSecondBatch).toBe(1);
+    const names = result.zipped.map((z) => z.zip);
+    expect(names).toHaveLength(3);
+    // The first zip was sent before the last one was made...
+    expect(events.indexOf(`sent ${names[0]}`)).toBeLessThan(events.indexOf(`zipped ${names[2]}`));
+    // ...and every zip still arrived oldest first, each once, with its records.
+    expect(receiver.stored.map((z) => z.name)).toEqual(sendOrder(names));
+    expect(result.sent.map((z) => z.zip)).toEqual(names);
+    expect(gated.writes.filter((w) => w.record.event === 'sent').map((w) => w.record.zip)).toEqual(names);
+    expect(result.left).toEqual([]);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+    // The clock remembers the newest time handed out, now that its zip is gone.
+    const saved = JSON.parse(await readFile(join(s.config.dirs.statedir, 'sender-clock.json'), 'utf8')) as { last: string };
+    expect(saved.last).toBe(parseOuterName(names[2] ?? '').scheduledtime);
+  });
+
+  it('sends the zips left by an earlier roll-up before the ones it packs now', async () => {
+    receiver.failNext(14, { kind: 'drop' });
+    await writeStrs(s.entmergedir, 60);
+    const old = await run({ timers: fakeTimers() });
+    expect(old.stopped).toBe(true);
+    expect(old.left.map((l) => l.name)).toEqual(old.zipped.map((z) => z.zip));
+    receiver.faults.length = 0;
+
+    await writeStrs(s.entmergedir, 60, { startIndex: 60 });
+    const result = await run();
+    const all = [...old.zipped, ...result.zipped].map((z) => z.zip);
+    expect(all).toHaveLength(4);
+    expect(receiver.stored.map((z) => z.name)).toEqual(all);
+    expect(sendOrder(all)).toEqual(all);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+  });
+
   it('logs each zip as zipped, then replaces that record with its sent record (SPEC §7)', async () => {
     await writeStrs(s.entmergedir, 60);
     const result = await run();
