@@ -17,7 +17,8 @@ import type { ZenrollLog } from '@zenroll/directory';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import { startReceiver, type RunningReceiver } from '@zenroll/receiver';
-import { runRollup, type RollupResult } from '@zenroll/sender';
+import { makeDispatcher, runRollup, type RollupResult } from '@zenroll/sender';
+import type { Dispatcher } from 'undici';
 import type { Logger as PinoLogger } from 'pino';
 import { startAdmin, type AdminServer } from './admin.js';
 import { readBacklog } from './backlog.js';
@@ -98,10 +99,24 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
       })());
     if (role.sender) {
       const keys = await loadKeyPair(config.keys.private, config.keys.public);
-      const rollup = (): Promise<RollupResult> =>
+      // One dispatcher for the service's life: its TLS context (the system CAs
+      // plus sender.tls.ca, ~30 ms to build) and its connection to the parent
+      // serve every roll-up. One that could not be made is tried again next time.
+      let made: Promise<Dispatcher> | null = null;
+      const dispatcher = () =>
+        (made ??= makeDispatcher(config.sender).catch((err: unknown) => {
+          made = null;
+          throw err;
+        }));
+      stack.push(async () => {
+        const d = await made?.catch(() => null);
+        await d?.close();
+      });
+      const rollup = async (): Promise<RollupResult> =>
         runRollup(config, {
           log,
           keys,
+          dispatcher: await dispatcher(),
           discardSource: sources.discardSource,
           signal: stopping.signal,
           onEvent: (ev) => {
