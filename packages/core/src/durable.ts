@@ -39,6 +39,11 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** fsyncDir each of `dirs`, once each. */
+export async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
+  for (const dir of new Set(dirs)) await fsyncDir(dir);
+}
+
 /** Flush a file's content to disk. */
 export async function fsyncFile(path: string): Promise<void> {
   let handle;
@@ -105,6 +110,14 @@ export interface PlaceOptions {
   forceCopy?: boolean;
   /** moveDurable across file systems: called once the copy is in place, before src is removed (a crash point). */
   afterCopy?: () => void;
+  /**
+   * moveDurable within one file system: add both folders to this set instead
+   * of fsyncing them, for a caller that moves many files and then fsyncs each
+   * folder once (`fsyncDirs`). Until then a crash may undo some renames, never
+   * half-do one. A move across file systems still fsyncs at once: its source
+   * may only go once the copy is durable.
+   */
+  syncLater?: Set<string>;
 }
 
 // Copy into a temp beside dest, fsync, rename into place, fsync dest's folder.
@@ -135,6 +148,10 @@ export async function moveDurable(src: string, dest: string, opts: PlaceOptions 
   if (opts.forceCopy !== true) {
     try {
       await rename(src, dest);
+      if (opts.syncLater !== undefined) {
+        opts.syncLater.add(resolve(dirname(dest))).add(resolve(dirname(src)));
+        return;
+      }
       await fsyncDir(dirname(dest));
       if (resolve(dirname(src)) !== resolve(dirname(dest))) await fsyncDir(dirname(src));
       return;

@@ -8,6 +8,7 @@ import {
   ensureDir,
   freeSpace,
   fsyncDir,
+  fsyncDirs,
   fsyncFile,
   isTempName,
   linkOrCopyDurable,
@@ -86,6 +87,25 @@ describe('writeFileDurable', () => {
 });
 
 describe('moveDurable', () => {
+  it('with syncLater, leaves the folder fsyncs to the caller on one file system, not across', async () => {
+    await mkdir(join(dir, 'a'));
+    await mkdir(join(dir, 'b'));
+    for (const n of ['1.str', '2.str', '3.str']) await writeFile(join(dir, 'a', n), n);
+    const syncLater = new Set<string>();
+    await moveDurable(join(dir, 'a', '1.str'), join(dir, 'b', '1.str'), { syncLater });
+    await moveDurable(join(dir, 'a', '2.str'), join(dir, 'b', '2.str'), { syncLater });
+    expect([...syncLater].sort()).toEqual([join(dir, 'a'), join(dir, 'b')]);
+    // The copy path fsyncs at once: its source goes only once the copy is durable.
+    const across = new Set<string>();
+    await moveDurable(join(dir, 'a', '3.str'), join(dir, 'b', '3.str'), { syncLater: across, forceCopy: true });
+    expect(across.size).toBe(0);
+    await fsyncDirs(syncLater);
+    expect(readdirSync(join(dir, 'a'))).toEqual([]);
+    expect(readdirSync(join(dir, 'b')).sort()).toEqual(['1.str', '2.str', '3.str']);
+    const exists = await failure(moveDurable(join(dir, 'b', '1.str'), join(dir, 'b', '2.str'), { syncLater }));
+    expect(exists.details['errno']).toBe('EEXIST');
+  });
+
   for (const forceCopy of [false, true]) {
     it(`moves a file between folders (forceCopy: ${forceCopy})`, async () => {
       await mkdir(join(dir, 'a'));

@@ -6,9 +6,10 @@
  * move: the source goes; with other bytes it waits. Anything else is left
  * where it is and reported.
  */
+import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, checkStrName, crashPoint, errnoCode, fsError, isZenrollError, moveDurable, removeDurable } from '@zenroll/core';
+import { DEFAULT_LIMITS, checkStrName, crashPoint, errnoCode, fsError, fsyncDirs, isZenrollError, moveDurable, removeDurable } from '@zenroll/core';
 import { sameBytes } from './digest.js';
 import type { LeftItem } from './events.js';
 import { isStrName } from './plan.js';
@@ -48,6 +49,21 @@ export async function collect(opts: CollectOptions): Promise<CollectResult> {
     throw fsError(err, 'list', opts.from);
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The renames are fsynced once per folder at the end, not twice per .str
+  // (0.75 ms each, 3.8 s for 5,000 in the bench): a crash before that leaves
+  // each .str in one folder or the other, and the roll-up has relied on none yet.
+  const syncLater = new Set<string>();
+  try {
+    await moveAll(opts, entries, out, syncLater);
+  } catch (err) {
+    await fsyncDirs(syncLater).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDirs(syncLater);
+  return out;
+}
+
+async function moveAll(opts: CollectOptions, entries: Dirent[], out: CollectResult, syncLater: Set<string>): Promise<void> {
   for (const entry of entries) {
     const name = entry.name;
     if (!entry.isFile() || !isStrName(name)) {
@@ -78,7 +94,7 @@ export async function collect(opts: CollectOptions): Promise<CollectResult> {
     const dest = join(opts.to, name);
     try {
       // Within one file system the move is one rename, and the crash point is never reached.
-      await moveDurable(src, dest, { afterCopy: () => crashPoint('collect-after-copy') });
+      await moveDurable(src, dest, { afterCopy: () => crashPoint('collect-after-copy'), syncLater });
       out.moved.push(name);
     } catch (err) {
       if (!isZenrollError(err) || err.details.errno !== 'EEXIST') throw err;
@@ -90,5 +106,4 @@ export async function collect(opts: CollectOptions): Promise<CollectResult> {
       }
     }
   }
-  return out;
 }
