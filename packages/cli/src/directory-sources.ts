@@ -9,7 +9,10 @@ import type { KeyObject } from 'node:crypto';
 import { keyIdOf, parsePublicKeyPem, type Config } from '@zenroll/core';
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
 import type { ExtraKeySource } from '@zenroll/receiver';
-import { infoDiscardSource, type DiscardSource } from '@zenroll/sender';
+import type { DiscardSource } from '@zenroll/sender';
+
+// Loaded by the roll-up that calls it: a Receiver-only service never loads the Sender (undici).
+const infoDiscardSource: DiscardSource = async (ctx) => (await import('@zenroll/sender')).infoDiscardSource(ctx);
 
 export interface WarnLogger {
   warn(obj: object, msg: string): void;

@@ -119,7 +119,11 @@ describe('network faults', () => {
   });
 
   it('a stall in the middle of a body: the Sender times out and retries; the Receiver cuts the stalled body and removes it', async () => {
-    const p = await pair({ sender: { timeoutMs: 800 }, receiver: { requestTimeoutMs: 800 } });
+    // The Receiver's limit is the shorter one, so that it cuts the body before
+    // the Sender gives up and closes the connection (equal limits raced: the
+    // Sender's timer starts first); the stalled proxy swallows its 408, so the
+    // Sender still times out on its own.
+    const p = await pair({ sender: { timeoutMs: 1600 }, receiver: { requestTimeoutMs: 800 } });
     p.proxy.next({ kind: 'stall-after', bytes: 20_000 });
     faults.injected += 1;
     const r = await p.leaf.rollup();

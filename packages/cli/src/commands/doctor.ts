@@ -6,10 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { request } from 'undici';
 import { TrustStore, freeSpace, loadConfig, loadKeyPair, roleInfo, type Config } from '@zenroll/core';
 import { openDirectory } from '@zenroll/directory';
-import { makeDispatcher } from '@zenroll/sender';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
 import { checkSchedule } from '../service/scheduler.js';
@@ -127,6 +125,7 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
     }]);
     checks.push(['parent', async () => {
       const url = `${config.sender.parent}/v1/info`;
+      const [{ makeDispatcher }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
       const dispatcher = await makeDispatcher(config.sender);
       try {
         const res = await request(url, { dispatcher, signal: AbortSignal.timeout(10_000) });

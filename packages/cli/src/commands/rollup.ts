@@ -9,7 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { ZenrollError, isZenrollError, loadConfig, loadKeyPair, type Config } from '@zenroll/core';
-import { runRollup, type RollupResult, type SenderEvent } from '@zenroll/sender';
+import type { RollupResult, SenderEvent } from '@zenroll/sender';
 import { EXIT_FAILED, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { Io } from '../io.js';
 import type { Program } from '../main.js';
@@ -120,6 +120,7 @@ async function rollupOnce(config: Config, io: Io, json: boolean): Promise<Rollup
   const sources = directorySources(config, { warn: (obj, msg) => io.err(`zenroll: ${msg} (${JSON.stringify(obj)})\n`) });
   const reporter = new Reporter(io, json);
   try {
+    const { runRollup } = await import('@zenroll/sender');
     return await runRollup(config, { log, keys, discardSource: sources.discardSource, onEvent: (e) => reporter.on(e) });
   } catch (err) {
     if (isZenrollError(err, 'LOCK_HELD')) {

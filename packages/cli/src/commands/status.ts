@@ -5,7 +5,6 @@
  */
 import { resolve } from 'node:path';
 import { loadConfig, roleInfo, type Config } from '@zenroll/core';
-import { createParentClient, makeDispatcher } from '@zenroll/sender';
 import type { Program } from '../main.js';
 import { openLogFor } from '../context.js';
 import { askService } from '../service/admin.js';
@@ -27,6 +26,7 @@ async function parentState(config: Config): Promise<StatusReport['parent']> {
   if (!roleInfo(config.role).sender || config.sender.parent === null) return null;
   const url = config.sender.parent;
   try {
+    const { createParentClient, makeDispatcher } = await import('@zenroll/sender');
     const client = createParentClient(config.sender, await makeDispatcher(config.sender), { ownsDispatcher: true });
     try {
       const info = await client.info(AbortSignal.timeout(Math.min(config.sender.timeoutMs, 10_000)));

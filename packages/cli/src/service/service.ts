@@ -16,8 +16,8 @@ import {
 import type { ZenrollLog } from '@zenroll/directory';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
-import { startReceiver, type RunningReceiver } from '@zenroll/receiver';
-import { makeDispatcher, runRollup, type RollupResult } from '@zenroll/sender';
+import type { RunningReceiver } from '@zenroll/receiver';
+import type { RollupResult } from '@zenroll/sender';
 import type { Dispatcher } from 'undici';
 import type { Logger as PinoLogger } from 'pino';
 import { startAdmin, type AdminServer } from './admin.js';
@@ -75,7 +75,9 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
     stack.push(() => sources.close());
 
     let receiver: RunningReceiver | null = null;
+    // Each side is loaded only by a role that runs it (a leaf never loads the Receiver, a root never the Sender and undici).
     if (role.receiver) {
+      const { startReceiver } = await import('@zenroll/receiver');
       receiver = await startReceiver(config, {
         log,
         logger,
@@ -98,6 +100,7 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
         await runner?.idle();
       })());
     if (role.sender) {
+      const { makeDispatcher, runRollup } = await import('@zenroll/sender');
       const keys = await loadKeyPair(config.keys.private, config.keys.public);
       // One dispatcher for the service's life: its TLS context (the system CAs
       // plus sender.tls.ca, ~30 ms to build) and its connection to the parent
