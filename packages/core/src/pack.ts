@@ -1,20 +1,22 @@
 /**
  * Pack one batch of .str files into an outer zip (SPEC §3): the inner zip
  * (deflated .str under their base names) and the signed .prp, both stored.
- * A batch is at most 50 files, so it is held in memory once; the outer zip
- * is streamed to a temp file and put in place durably (STYLE.md).
+ * A batch is at most 50 files, so it is held in memory once. Every .str is
+ * deflated by one zlib call of its own, so the batch's entries compress at
+ * the same time on the thread pool (both cores); zipwrite.ts lays out the
+ * zips; the outer zip is put in place durably (STYLE.md).
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ZipArchive } from 'archiver';
-import { fromBuffer, type Entry, type ZipFile } from 'yauzl';
-import { fsyncDir, fsyncFile, tempPath } from './durable.js';
+import { promisify } from 'node:util';
+import { crc32, deflateRaw } from 'node:zlib';
+import { fsyncDir, tempPath } from './durable.js';
 import { ZenrollError, errnoCode, fsError, shown } from './errors.js';
 import { formatOuterName, innerZipName, prpName } from './names.js';
 import { MAX_FILES, checkStrName, signPrp, type PrpFile } from './prp.js';
 import { DEFAULT_LIMITS, type Limits } from './zipcheck.js';
+import { chooseEntry, partsLength, zipParts, type ZipEntry } from './zipwrite.js';
 
 export interface PackOptions {
   /** 1 to 50 `.str` paths; they go into the inner zip in this order. */
@@ -33,6 +35,12 @@ export interface PackOptions {
   extra?: [string, string][];
   /** The Receiver's limits, so that no zip is made that it would refuse; default DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /**
+   * Called once every .str is read and hashed, before anything is written,
+   * with what the .prp will list (e.g. for the Sender's crash intent). If it
+   * throws, packBatch throws that error and writes nothing.
+   */
+  onRead?: (files: PrpFile[]) => Promise<void>;
 }
 
 export interface PackResult {
@@ -43,12 +51,10 @@ export interface PackResult {
   inner: { name: string; size: number; sha256: string };
 }
 
-interface Source {
-  name: string;
-  data: Buffer;
-  /** Store instead of deflate: deflated it would exceed the Receiver's ratio cap. */
-  store: boolean;
-}
+
+/** How many .str are read at once; their deflates run on the thread pool meanwhile. */
+const READ_LANES = 4;
+const deflateRawAsync = promisify(deflateRaw);
 
 function invalid(message: string, cause?: unknown): ZenrollError {
   return new ZenrollError('PACK_INPUT_INVALID', message, { cause });
@@ -72,8 +78,9 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
     } catch (cause) {
       throw invalid((cause as Error).message, cause);
     }
-    // archiver drops a leading `word:` from entry names, and verify refuses DEL.
-    if (/[:\u007f]/.test(name)) throw invalid(`.str name ${shown(name)} holds ":" or DEL, which a zip entry name may not`);
+    // The Receiver refuses longer entry names (zipcheck.ts).
+    const bytes = Buffer.byteLength(name);
+    if (bytes > limits.maxNameLength) throw invalid(`.str name ${shown(name)} is ${bytes} bytes; the Receiver takes names up to ${limits.maxNameLength}`);
   }
   // Letter case aside: the names would collide on a case-insensitive file system.
   const folded = names.map((n) => n.toLowerCase());
@@ -83,32 +90,86 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   const path = join(opts.outDir, name);
   if (await exists(path)) throw invalid(`${shown(path, 200)} already exists; a scheduled time is used once per server`);
 
-  const sources: Source[] = [];
-  for (const [i, file] of opts.files.entries()) {
-    sources.push({ name: names[i] as string, data: await readSource(file, limits.maxStrBytes), store: false });
-  }
-  const files = sources.map((s) => ({ name: s.name, size: s.data.length, sha256: sha256(s.data) }));
-
-  let innerZip = await zipToBuffer(sources, level, created);
-  const tooCompressible = overRatio(await listEntries(innerZip, names), limits);
-  if (tooCompressible.size > 0) {
-    for (const s of sources) s.store = tooCompressible.has(s.name);
-    innerZip = await zipToBuffer(sources, level, created);
-    await listEntries(innerZip, names);
-  }
-  sources.length = 0; // the .str data is in innerZip now; let it go
+  const { files, entries } = await readAndDeflate(opts.files, names, level, limits, opts.onRead);
+  const innerZip = Buffer.concat(zipParts(entries, created));
+  entries.length = 0; // the .str data is in innerZip now; let it go
   const inner = { name: innerZipName(opts.scheduledtime, opts.server), size: innerZip.length, sha256: sha256(innerZip) };
-  const prp = signPrp(
-    { scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, created: created.toISOString(), inner, files, extra: opts.extra ?? [] },
-    opts.keys.privateKey,
-    opts.keys.publicKey,
+  const prp = Buffer.from(
+    signPrp(
+      { scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, created: created.toISOString(), inner, files, extra: opts.extra ?? [] },
+      opts.keys.privateKey,
+      opts.keys.publicKey,
+    ),
+    'utf8',
   );
-  const outer = [
-    { name: inner.name, data: innerZip, store: true },
-    { name: prpName(opts.scheduledtime, opts.server), data: Buffer.from(prp, 'utf8'), store: true },
-  ];
-  const bytes = await writeZipDurable(path, outer, created, limits.maxZipBytes);
+  const outer = zipParts(
+    [
+      { name: inner.name, method: 0, data: innerZip, crc32: crc32(innerZip), size: innerZip.length },
+      { name: prpName(opts.scheduledtime, opts.server), method: 0, data: prp, crc32: crc32(prp), size: prp.length },
+    ],
+    created,
+  );
+  const bytes = partsLength(outer);
+  if (bytes > limits.maxZipBytes) {
+    throw invalid(`the zip would be ${bytes} bytes; the Receiver takes at most ${limits.maxZipBytes}: make smaller batches`);
+  }
+  await writeDurable(path, outer);
   return { name, path, bytes, files, inner };
+}
+
+/**
+ * Read, hash and deflate every .str of the batch: READ_LANES reads at a
+ * time, each .str's deflate started as soon as it is read, `onRead` once all
+ * are read and hashed (the deflates go on meanwhile). On a failure nothing
+ * is left running, and the error is that of the first failing file in batch
+ * order, as if they had been read one by one.
+ */
+async function readAndDeflate(
+  paths: string[],
+  names: string[],
+  level: number,
+  limits: Limits,
+  onRead: PackOptions['onRead'],
+): Promise<{ files: PrpFile[]; entries: ZipEntry[] }> {
+  const files: PrpFile[] = new Array<PrpFile>(paths.length);
+  const pending: Promise<ZipEntry>[] = new Array<Promise<ZipEntry>>(paths.length);
+  const failures: [number, unknown][] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (failures.length === 0 && next < paths.length) {
+      const i = next++;
+      try {
+        const content = await readSource(paths[i] as string, limits.maxStrBytes);
+        const crc = crc32(content);
+        files[i] = { name: names[i] as string, size: content.length, sha256: sha256(content) };
+        pending[i] = deflateEntry(names[i] as string, content, crc, level, limits);
+        // Settled later, all together; this keeps a failure meanwhile from being unhandled.
+        pending[i].catch(() => undefined);
+      } catch (err) {
+        failures.push([i, err]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_LANES, paths.length) }, lane));
+  try {
+    if (failures.length > 0) throw failures.sort((a, b) => a[0] - b[0])[0]?.[1];
+    await onRead?.(files);
+    return { files, entries: await Promise.all(pending) };
+  } finally {
+    await Promise.allSettled(pending.filter((p) => p !== undefined));
+  }
+}
+
+async function deflateEntry(name: string, content: Buffer, crc: number, level: number, limits: Limits): Promise<ZipEntry> {
+  if (level === 0) return chooseEntry(name, content, undefined, limits, crc);
+  let deflated: Buffer;
+  try {
+    // One thread-pool job for a typical .str: an output chunk about as large as what it deflates to.
+    deflated = await deflateRawAsync(content, { level, chunkSize: Math.min(Math.max(content.length >>> 2, 16 * 1024), 1024 * 1024) });
+  } catch (err) {
+    throw new ZenrollError('PACK_FAILED', `cannot deflate ${shown(name)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return chooseEntry(name, content, deflated, limits, crc);
 }
 
 function sha256(data: Buffer): string {
@@ -145,94 +206,26 @@ async function readSource(file: string, maxBytes: number): Promise<Buffer> {
   }
 }
 
-function archiveFor(level: number): ZipArchive {
-  return new ZipArchive(level === 0 ? { store: true } : { zlib: { level } });
-}
-
-function appendAll(archive: ZipArchive, sources: Source[], date: Date): void {
-  for (const s of sources) {
-    // `store` only when set: zip-stream spreads it over the archive's default.
-    archive.append(s.data, { name: s.name, date, mode: 0o644, ...(s.store ? { store: true } : {}) });
-  }
-}
-
-function archiverError(err: unknown): ZenrollError {
-  const reason = err instanceof Error ? err.message : String(err);
-  return new ZenrollError('PACK_FAILED', `archiver failed: ${reason}`, { cause: err });
-}
-
-async function zipToBuffer(sources: Source[], level: number, date: Date): Promise<Buffer> {
-  const archive = archiveFor(level);
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    archive.on('data', (chunk: Buffer) => chunks.push(chunk));
-    archive.on('end', resolve);
-    archive.on('error', (err) => reject(archiverError(err)));
-    archive.on('warning', (err) => reject(archiverError(err)));
-    appendAll(archive, sources, date);
-    archive.finalize().catch((err: unknown) => reject(archiverError(err)));
-  });
-  return Buffer.concat(chunks);
-}
-
 /**
- * The central directory of a zip we just made, checked to hold exactly
- * `names` in order: archiver rewrites some names (normalize-path), and a zip
- * whose names differ from its .prp would be refused upstream forever.
+ * Write the zip's parts to `path`: a temp name in the same folder, write,
+ * fsync, rename, fsync the folder. On any failure nothing stays behind, not
+ * even the renamed file.
  */
-async function listEntries(zip: Buffer, names: string[]): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  const zf = await new Promise<ZipFile>((resolve, reject) =>
-    fromBuffer(zip, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
-  );
-  await new Promise<void>((resolve, reject) => {
-    zf.on('entry', (e: Entry) => {
-      entries.push(e);
-      zf.readEntry();
-    });
-    zf.on('end', resolve);
-    zf.on('error', reject);
-    zf.readEntry();
-  }).catch((err: unknown) => {
-    throw new ZenrollError('PACK_FAILED', `archiver wrote a zip yauzl cannot read: ${String(err)}`, { cause: err });
-  });
-  const got = entries.map((e) => e.fileName);
-  if (got.length !== names.length || got.some((n, i) => n !== names[i])) {
-    throw new ZenrollError('PACK_FAILED', `archiver wrote entries ${shown(got.join(', '))}; expected ${shown(names.join(', '))}`);
-  }
-  return entries;
-}
-
-/** Names of entries whose deflated ratio the Receiver would refuse. */
-function overRatio(entries: Entry[], limits: Limits): Set<string> {
-  const big = entries.filter((e) => e.uncompressedSize > limits.ratioMinBytes && e.uncompressedSize > limits.maxRatio * e.compressedSize);
-  return new Set(big.map((e) => e.fileName));
-}
-
-/**
- * Write a zip to `path`: a temp name in the same folder, wait for the file's
- * `close` (archiver's finalize() resolves earlier), fsync, rename, fsync the
- * folder. On any failure nothing stays behind, not even the renamed file.
- */
-async function writeZipDurable(path: string, sources: Source[], date: Date, maxBytes: number): Promise<number> {
+async function writeDurable(path: string, parts: Buffer[]): Promise<void> {
   const temp = tempPath(path);
-  const out = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
-  const archive = archiveFor(0);
+  let fh: FileHandle | undefined;
   let renamed = false;
   try {
-    await new Promise<void>((resolve, reject) => {
-      out.on('error', (err) => reject(fsError(err, 'write', path)));
-      out.on('close', resolve);
-      archive.on('error', (err) => reject(archiverError(err)));
-      archive.on('warning', (err) => reject(archiverError(err)));
-      archive.pipe(out);
-      appendAll(archive, sources, date);
-      archive.finalize().catch((err: unknown) => reject(archiverError(err)));
-    });
-    if (out.bytesWritten > maxBytes) {
-      throw invalid(`the zip would be ${out.bytesWritten} bytes; the Receiver takes at most ${maxBytes}: make smaller batches`);
+    try {
+      fh = await open(temp, 'wx', 0o644);
+      // The small parts in one write; the inner zip, most of the bytes, as it is.
+      for (const part of coalesce(parts)) await writeAll(fh, part);
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+    } catch (err) {
+      throw fsError(err, 'write', path);
     }
-    await fsyncFile(temp);
     try {
       await rename(temp, path);
     } catch (err) {
@@ -240,14 +233,34 @@ async function writeZipDurable(path: string, sources: Source[], date: Date, maxB
     }
     renamed = true;
     await fsyncDir(dirname(path));
-    return out.bytesWritten;
   } catch (err) {
-    archive.abort().destroy();
-    if (!out.closed) {
-      await new Promise<void>((resolve) => out.destroy().once('close', () => resolve()));
-    }
+    await fh?.close().catch(() => undefined);
     // The first error is the one to report; a leftover temp is swept at the next start.
     await unlink(renamed ? path : temp).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Runs of small buffers joined, so that a zip goes out in a few writes. */
+function coalesce(parts: Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  for (const p of parts) {
+    if (p.length < 64 * 1024) {
+      run.push(p);
+      continue;
+    }
+    if (run.length > 0) out.push(Buffer.concat(run));
+    run = [];
+    out.push(p);
+  }
+  if (run.length > 0) out.push(Buffer.concat(run));
+  return out;
+}
+
+async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    const { bytesWritten } = await fh.write(data, at, data.length - at);
+    at += bytesWritten;
   }
 }

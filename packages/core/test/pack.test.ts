@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -139,13 +140,72 @@ describe('packBatch', () => {
   });
 });
 
+describe('packBatch onRead', () => {
+  it('is called once with the digests, after every .str is read and before anything is written', async () => {
+    const strs = Array.from({ length: 12 }, (_, i) => generateStr(5, i));
+    const calls: { files: unknown; out: string[] }[] = [];
+    const r = await pack(await sources(strs), {
+      onRead: async (files) => {
+        calls.push({ files: structuredClone(files), out: await outFiles() });
+      },
+    });
+    expect(calls).toEqual([{ files: r.files, out: [] }]);
+    expect(r.files).toEqual(strs.map((s) => ({ name: s.name, size: s.data.length, sha256: sha256(s.data) })));
+    await verifyOuterZip(r.path, { trust: trust.lookup });
+  });
+
+  it('throwing: packBatch throws that error and writes nothing', async () => {
+    const boom = new Error('intent not written');
+    const fds = openFds();
+    const err = await pack(await sources([str(1), str(2)]), { onRead: () => Promise.reject(boom) }).catch((e: unknown) => e);
+    expect(err).toBe(boom);
+    expect(await outFiles()).toEqual([]);
+    expect(openFds()).toBe(fds);
+  });
+
+  it('is not called when a .str cannot be read', async () => {
+    let called = false;
+    const files = [...(await sources([str(1)])), join(dir(), 'merge', 'GONE.str')];
+    const err = await failure(pack(files, { onRead: async () => void (called = true) }));
+    expect([err.code, called]).toEqual(['PACK_SOURCE_UNREADABLE', false]);
+  });
+});
+
+describe('packBatch odd .str', () => {
+  it('packs an empty .str and an incompressible one (both stored) into a zip that verifies and Info-ZIP reads', async () => {
+    const strs = [{ name: 'EMPTY.str', data: Buffer.alloc(0) }, { name: 'RANDOM.str', data: randomBytes(50_000) }, str(3)];
+    const r = await pack(await sources(strs));
+    expect((await verifyOuterZip(r.path, { trust: trust.lookup })).files).toEqual(r.files);
+    expect(python(r.path).inner.map(([n, method, , size]) => [n, method, size])).toEqual([
+      ['EMPTY.str', 0, 0],
+      ['RANDOM.str', 0, 50_000],
+      [strs[2]?.name, 8, 4000],
+    ]);
+    await infoZip(r.path, strs);
+  });
+
+  it('reports the first unreadable .str of the batch, whichever read fails first', async () => {
+    const good = await sources(Array.from({ length: 8 }, (_, i) => str(i)));
+    const files = [...good.slice(0, 3), join(dir(), 'merge', 'GONE1.str'), ...good.slice(3), join(dir(), 'merge', 'GONE2.str')];
+    const err = await failure(pack(files));
+    expect(err.code).toBe('PACK_SOURCE_UNREADABLE');
+    expect(err.message).toContain('GONE1.str');
+  });
+
+  it('refuses a .str name longer than the Receiver takes', async () => {
+    const err = await failure(pack(await sources([{ name: `${'w'.repeat(20)}.str`, data: Buffer.from('x') }]), { limits: { maxNameLength: 10 } }));
+    expect(err.code).toBe('PACK_INPUT_INVALID');
+    expect(await outFiles()).toEqual([]);
+  });
+});
+
 describe('packBatch refuses, leaving nothing in outDir', () => {
   const cases: [string, string, () => Promise<string[]>][] = [
     ['51 files', 'PACK_INPUT_INVALID', () => sources(Array.from({ length: 51 }, (_, i) => str(i, 100)))],
     ['no file', 'PACK_INPUT_INVALID', async () => []],
     ['two files of one base name', 'PACK_INPUT_INVALID', async () => [...(await sources([str(1)], 'a')), ...(await sources([str(1)], 'b'))]],
     ['a name not ending in .str', 'PACK_INPUT_INVALID', () => sources([{ name: 'WS-1.txt', data: Buffer.from('x') }])],
-    ['a name archiver would change', 'PACK_INPUT_INVALID', () => sources([{ name: 'ws:1.str', data: Buffer.from('x') }])],
+    ['a name with ":", which no zip entry may hold', 'PACK_INPUT_INVALID', () => sources([{ name: 'ws:1.str', data: Buffer.from('x') }])],
     ['a vanished file', 'PACK_SOURCE_UNREADABLE', async () => [...(await sources([str(1)])), join(dir(), 'merge', 'GONE.str')]],
     ['a folder named .str', 'PACK_SOURCE_UNREADABLE', async () => {
       await mkdir(join(dir(), 'DIR.str'));
