@@ -1,9 +1,10 @@
 /**
  * Verify an outer zip (SPEC §3) before anything trusts it: structure, sizes,
  * CRCs, the signed .prp, the inner zip's digest and every .str against the
- * manifest. Every byte is read; memory stays a few 64 KiB buffers whatever
- * the zip's size, because the inner zip (stored, never deflated) is read in
- * place inside the outer file.
+ * manifest. Every byte is read; memory stays a few entries whatever the
+ * zip's size: the inner zip (stored, never deflated) is read in place inside
+ * the outer file, a few of its .str at a time (on both cores), each in one
+ * read and one inflate (zipcheck.ts), and a large entry streamed.
  *
  * Codes: see ERROR_CODES. Choices worth knowing: overlapping entries and a
  * local header that disagrees with the central directory are
@@ -141,6 +142,15 @@ function unexpectedNames(label: string, entries: Entry[], want: { zip: string; p
   return new ZenrollError('ZIP_ENTRY_UNEXPECTED', `${label} holds ${found}; expected ${want.zip} and ${want.prp}`);
 }
 
+/** Inner entries whose data is read, inflated and hashed at once: both cores inflate, memory stays a few entries. */
+const DATA_LANES = 4;
+
+/**
+ * The inner zip's entries: each one's structure and place in the manifest
+ * in order, and its data (read, inflated, CRC, SHA-256) in DATA_LANES
+ * concurrent lanes meanwhile. A failure stops new work; the error reported
+ * is the one checking one entry after the other would have met first.
+ */
 async function checkInner(
   fh: FileHandle,
   start: number,
@@ -150,40 +160,72 @@ async function checkInner(
   label: string,
 ): Promise<PrpFile[]> {
   const zip = await CheckedZip.open(fh, start, size, limits, label);
+  // [position in one-by-one order, error]: entry i's structure is 2i, its data 2i + 1.
+  const failures: [number, unknown][] = [];
+  const running = new Set<Promise<void>>();
   try {
     if (zip.entryCount > MAX_FILES) {
       throw new ZenrollError('ZIP_TOO_MANY_FILES', `${label} holds ${zip.entryCount} entries; at most ${MAX_FILES} .str files`);
     }
     const files: PrpFile[] = [];
     let total = 0;
-    for (let e = await zip.next(); e !== undefined; e = await zip.next()) {
-      await zip.check(e, { maxBytes: limits.maxStrBytes, checkName: (n) => within(label, () => checkStrName(n)) });
-      total += e.uncompressedSize;
-      if (total > limits.maxInnerUncompressedBytes) {
-        throw new ZenrollError('ZIP_TOO_LARGE', `${label} holds over ${limits.maxInnerUncompressedBytes} bytes uncompressed`);
+    let count = 0;
+    while (failures.length === 0) {
+      const i = count;
+      let e: Entry | undefined;
+      let expected: PrpFile | undefined;
+      try {
+        e = await zip.next();
+        if (e === undefined) break;
+        await zip.check(e, { maxBytes: limits.maxStrBytes, checkName: (n) => within(label, () => checkStrName(n)) });
+        total += e.uncompressedSize;
+        if (total > limits.maxInnerUncompressedBytes) {
+          throw new ZenrollError('ZIP_TOO_LARGE', `${label} holds over ${limits.maxInnerUncompressedBytes} bytes uncompressed`);
+        }
+        expected = prp.files[i];
+        if (expected?.name !== e.fileName) {
+          throw new ZenrollError(
+            'ZIP_MANIFEST_MISMATCH',
+            `${label}: entry ${i + 1} is ${shown(e.fileName)}; the .prp lists ${expected === undefined ? 'no more files' : shown(expected.name)}`,
+          );
+        }
+      } catch (err) {
+        failures.push([2 * i, err]);
+        break;
       }
-      const expected = prp.files[files.length];
-      if (expected?.name !== e.fileName) {
-        throw new ZenrollError(
-          'ZIP_MANIFEST_MISMATCH',
-          `${label}: entry ${files.length + 1} is ${shown(e.fileName)}; the .prp lists ${expected === undefined ? 'no more files' : shown(expected.name)}`,
-        );
-      }
-      const d = await zip.digest(e);
-      if (d.size !== expected.size || d.sha256 !== expected.sha256) {
-        throw new ZenrollError(
-          'ZIP_MANIFEST_MISMATCH',
-          `${label}: ${shown(e.fileName)} is ${d.size} bytes with SHA-256 ${d.sha256}; the .prp says ${expected.size} bytes, ${expected.sha256}`,
-        );
-      }
-      files.push({ name: e.fileName, size: d.size, sha256: d.sha256 });
+      count++;
+      const task: Promise<void> = checkData(zip, e, expected, label)
+        .then((file) => {
+          files[i] = file;
+        })
+        .catch((err: unknown) => {
+          failures.push([2 * i + 1, err]);
+        })
+        .finally(() => running.delete(task));
+      running.add(task);
+      if (running.size >= DATA_LANES) await Promise.race(running);
     }
-    if (files.length !== prp.files.length) {
-      throw new ZenrollError('ZIP_MANIFEST_MISMATCH', `${label} holds ${files.length} .str files; the .prp lists ${prp.files.length}`);
+    await Promise.all(running);
+    if (failures.length > 0) throw failures.sort((a, b) => a[0] - b[0])[0]?.[1];
+    if (count !== prp.files.length) {
+      throw new ZenrollError('ZIP_MANIFEST_MISMATCH', `${label} holds ${count} .str files; the .prp lists ${prp.files.length}`);
     }
     zip.finish();
     return files;
   } finally {
+    await Promise.all(running);
     zip.close();
   }
+}
+
+/** One .str's data against its manifest line. */
+async function checkData(zip: CheckedZip, e: Entry, expected: PrpFile, label: string): Promise<PrpFile> {
+  const d = await zip.digest(e);
+  if (d.size !== expected.size || d.sha256 !== expected.sha256) {
+    throw new ZenrollError(
+      'ZIP_MANIFEST_MISMATCH',
+      `${label}: ${shown(e.fileName)} is ${d.size} bytes with SHA-256 ${d.sha256}; the .prp says ${expected.size} bytes, ${expected.sha256}`,
+    );
+  }
+  return { name: e.fileName, size: d.size, sha256: d.sha256 };
 }

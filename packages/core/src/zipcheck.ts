@@ -7,7 +7,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { ZenrollError, shown, type ErrorCode } from './errors.js';
-import { digestStream, openZipRange, type Digest } from './zipread.js';
+import { decodeEntry, digestBuffer, digestStream, openZipRange, readExact, type Digest, type FileRangeReader } from './zipread.js';
 
 // peek.ts and verify.ts map errors with it; it lives with the reader.
 export { zipError } from './zipread.js';
@@ -50,6 +50,14 @@ const FLAG_DESCRIPTOR = 0x8;
 const FLAG_UTF8 = 0x800;
 const DESCRIPTOR_SIG = 0x08074b50;
 const ZIP64_LOCATOR_SIG = 0x07064b50;
+/**
+ * Entries up to this size (compressed and uncompressed) are read in one
+ * read and inflated in one zlib call; larger ones, far beyond any real .str,
+ * are streamed so that memory stays bounded whatever a zip claims.
+ */
+const WHOLE_ENTRY_MAX = 8 * 1024 * 1024;
+/** Bytes of a local header's extra field that the read ahead of an entry makes room for. */
+const LOCAL_EXTRA_ROOM = 64;
 
 export interface EntryCheck {
   /** Largest uncompressed size accepted (ZIP_TOO_LARGE above it). */
@@ -62,6 +70,7 @@ export interface EntryCheck {
 export class CheckedZip {
   readonly #fh: FileHandle;
   readonly #zf: ZipFile;
+  readonly #reader: FileRangeReader;
   readonly #base: number;
   readonly #size: number;
   readonly #cdStart: number;
@@ -71,11 +80,14 @@ export class CheckedZip {
   readonly #names = new Set<string>();
   /** [first byte, end, what] of each entry: local header, data, data descriptor. */
   readonly #ranges: [number, number, string][] = [];
+  /** Where each checked entry's data starts, from its local header. */
+  readonly #dataStarts = new WeakMap<Entry, number>();
   #lateError: unknown;
 
-  private constructor(fh: FileHandle, zf: ZipFile, base: number, size: number, limits: Limits, label: string) {
+  private constructor(fh: FileHandle, zf: ZipFile, reader: FileRangeReader, base: number, size: number, limits: Limits, label: string) {
     this.#fh = fh;
     this.#zf = zf;
+    this.#reader = reader;
     this.#base = base;
     this.#size = size;
     this.#limits = limits;
@@ -92,8 +104,8 @@ export class CheckedZip {
   }
 
   static async open(fh: FileHandle, base: number, size: number, limits: Limits, label: string): Promise<CheckedZip> {
-    const zf = await openZipRange(fh, base, size);
-    const zip = new CheckedZip(fh, zf, base, size, limits, label);
+    const { zf, reader } = await openZipRange(fh, base, size);
+    const zip = new CheckedZip(fh, zf, reader, base, size, limits, label);
     try {
       await zip.#checkEnd();
     } catch (err) {
@@ -186,6 +198,10 @@ export class CheckedZip {
   // agree with the central record, and no byte may belong to two entries
   // (overlapping entries are the "better zip bomb"), so both are UNSAFE.
   async #checkLocalHeader(entry: Entry, what: string): Promise<void> {
+    // The local header and the data after it in one read, for the checks below and digest().
+    if (entry.compressedSize <= WHOLE_ENTRY_MAX) {
+      await this.#reader.load(entry.relativeOffsetOfLocalHeader, 30 + entry.fileNameRaw.length + LOCAL_EXTRA_ROOM + entry.compressedSize);
+    }
     const local = await this.#zf.readLocalFileHeaderPromise(entry);
     const flags = FLAG_ENCRYPTED | FLAG_UTF8;
     const sizesInLocal = (local.generalPurposeBitFlag & FLAG_DESCRIPTOR) === 0;
@@ -207,6 +223,7 @@ export class CheckedZip {
       if (start < e && s < end) throw fail('ZIP_ENTRY_UNSAFE', `${what} (bytes ${start}–${end}) overlaps ${other}`);
     }
     this.#ranges.push([start, end, `entry ${shown(entry.fileName)}`]);
+    this.#dataStarts.set(entry, local.fileDataStart);
   }
 
   async #readUInt32(pos: number): Promise<number | undefined> {
@@ -216,10 +233,23 @@ export class CheckedZip {
     return bytesRead === 4 ? buf.readUInt32LE(0) : undefined;
   }
 
-  /** Decoded data of a checked entry: inflated, length-checked by yauzl, CRC-checked here. */
+  /**
+   * Decoded data of a checked entry, its length and CRC-32 checked: read
+   * whole and inflated in one zlib call, or streamed through yauzl if large.
+   * Several may run at once (verify.ts checks a few entries concurrently).
+   */
   async digest(entry: Entry, keep?: Buffer[]): Promise<Digest> {
-    const stream = await this.#zf.openReadStreamPromise(entry);
-    const d = await digestStream(stream, keep);
+    const start = this.#dataStarts.get(entry);
+    let d: Digest;
+    if (start !== undefined && entry.compressedSize <= WHOLE_ENTRY_MAX && entry.uncompressedSize <= WHOLE_ENTRY_MAX) {
+      // The block check() loaded with the local header, unless another entry has been loaded since.
+      const raw = this.#reader.cached(start, entry.compressedSize) ?? (await readExact(this.#fh, this.#base + start, entry.compressedSize));
+      const data = await decodeEntry(raw, entry.compressionMethod, entry.uncompressedSize);
+      d = digestBuffer(data);
+      keep?.push(data);
+    } else {
+      d = await digestStream(await this.#zf.openReadStreamPromise(entry), keep);
+    }
     if (d.crc32 !== entry.crc32 >>> 0) {
       throw fail('ZIP_CRC_MISMATCH', `${this.label}: entry ${shown(entry.fileName)} has CRC-32 ${hex(d.crc32)}; the zip says ${hex(entry.crc32)}`);
     }

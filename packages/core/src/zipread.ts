@@ -1,13 +1,15 @@
 /**
  * Reading a zip that lies in a byte range of an open file, for verify.ts:
  * yauzl over a FileHandle (so the stored inner zip is read in place inside
- * the outer one, and the handle stays the caller's to close), CRC-32 and
- * SHA-256 of entry data, and the one mapping of read errors to codes.
+ * the outer one, and the handle stays the caller's to close), entry data
+ * read and inflated whole, CRC-32 and SHA-256 of it, and the one mapping of
+ * read errors to codes.
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, inflateRaw } from 'node:zlib';
 import { RandomAccessReader, fromRandomAccessReader, type Options, type ZipFile } from 'yauzl';
 import { ZenrollError, fsError, type ErrorCode } from './errors.js';
 
@@ -33,7 +35,7 @@ export function zipError(err: unknown, where: string, path: string): ZenrollErro
   return new ZenrollError(mapped ?? 'ZIP_UNREADABLE', `${where}: ${message}`, { cause: err });
 }
 
-const CHUNK = 64 * 1024;
+const CHUNK = 256 * 1024;
 
 /** Reads [start, end) of a file and fails, rather than ending early, at `limit`. */
 class RangeStream extends Readable {
@@ -73,11 +75,21 @@ class RangeStream extends Readable {
   }
 }
 
-/** yauzl's view of [base, base + size) of the file; it can never read outside it. */
-class FileRangeReader extends RandomAccessReader {
+/** What a read that misses the block fetches: yauzl's headers come in runs (the central directory). */
+const READ_AHEAD = 32 * 1024;
+
+/**
+ * yauzl's view of [base, base + size) of the file; it can never read
+ * outside it. It keeps the last block it read: yauzl's small header reads
+ * are served from it, and CheckedZip loads an entry's local header and data
+ * as one block, so that checking and reading an entry costs one read.
+ */
+export class FileRangeReader extends RandomAccessReader {
   readonly #fh: FileHandle;
   readonly #base: number;
   readonly #size: number;
+  #block: Buffer = Buffer.alloc(0);
+  #blockAt = 0;
 
   constructor(fh: FileHandle, base: number, size: number) {
     super();
@@ -90,13 +102,42 @@ class FileRangeReader extends RandomAccessReader {
     return new RangeStream(this.#fh, this.#base + start, this.#base + end, this.#base + this.#size);
   }
 
+  /** [position, position + length) of the range, if the block holds it; the block's own memory, never changed. */
+  cached(position: number, length: number): Buffer | undefined {
+    const at = position - this.#blockAt;
+    if (at < 0 || at + length > this.#block.length) return undefined;
+    return this.#block.subarray(at, at + length);
+  }
+
+  /** Read up to `length` bytes at `position` of the range (fewer at its end) and keep them as the block. */
+  async load(position: number, length: number): Promise<Buffer> {
+    const want = Math.max(0, Math.min(length, this.#size - position));
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await this.#fh.read(buf, got, want - got, this.#base + position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    this.#block = buf.subarray(0, got);
+    this.#blockAt = position;
+    return this.#block;
+  }
+
   // yauzl's own read() builds a stream of four pipes for every 30- or
-  // 46-byte header; one positioned read does it. yauzl wants bytesRead back.
+  // 46-byte header; the block or one positioned read does it. yauzl wants bytesRead back.
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
     const done = callback as (err: Error | null, bytesRead?: number) => void;
     const want = Math.max(0, Math.min(length, this.#size - position));
-    this.#fh.read(buffer, offset, want, this.#base + position).then(
-      ({ bytesRead }) => done(null, bytesRead),
+    const hit = this.cached(position, want);
+    if (hit !== undefined) {
+      hit.copy(buffer, offset);
+      process.nextTick(done, null, want);
+      return;
+    }
+    // The block this load returns, not this.#block: another load may replace that meanwhile.
+    this.load(position, Math.max(want, READ_AHEAD)).then(
+      (block) => done(null, block.copy(buffer, offset, 0, Math.min(want, block.length))),
       (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
     );
   }
@@ -127,10 +168,55 @@ export async function digestStream(stream: Readable, keep?: Buffer[]): Promise<D
   return { size, sha256: hash.digest('hex'), crc32: crc };
 }
 
-/** yauzl over [base, base + size) of `fh`, with names checked strictly and sizes validated. */
-export function openZipRange(fh: FileHandle, base: number, size: number): Promise<ZipFile> {
+/** CRC-32, SHA-256 and size of data in memory. */
+export function digestBuffer(data: Buffer): Digest {
+  return { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), crc32: crc32(data) };
+}
+
+/** Exactly `length` bytes at `pos` of `fh`, in one read (fails with "unexpected EOF" if the file ends first). */
+export async function readExact(fh: FileHandle, pos: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  for (let at = 0; at < length; ) {
+    const { bytesRead } = await fh.read(buf, at, length - at, pos + at);
+    if (bytesRead === 0) throw new Error('unexpected EOF');
+    at += bytesRead;
+  }
+  return buf;
+}
+
+const inflateRawAsync = promisify(inflateRaw);
+
+/**
+ * An entry's content from its raw bytes: stored as is, deflated inflated in
+ * one zlib call (one thread-pool job), never more than `size` bytes of
+ * output. A size other than `size` fails with yauzl's own messages
+ * (validateEntrySizes), so zipError maps it alike.
+ */
+export async function decodeEntry(raw: Buffer, method: number, size: number): Promise<Buffer> {
+  let data = raw;
+  if (method === 8) {
+    try {
+      // An output chunk one byte larger than the content: zlib finds the end in the same job.
+      data = await inflateRawAsync(raw, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, 4 * 1024 * 1024), 64) });
+    } catch (err) {
+      if (errorCode(err) !== 'ERR_BUFFER_TOO_LARGE') throw err;
+      throw new Error(`too many bytes in the stream. expected ${size}. got at least ${Math.max(size, 1) + 1}`, { cause: err });
+    }
+  }
+  if (data.length > size) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${data.length}`);
+  if (data.length < size) throw new Error(`not enough bytes in the stream. expected ${size}. got only ${data.length}`);
+  return data;
+}
+
+function errorCode(err: unknown): unknown {
+  return err !== null && typeof err === 'object' && 'code' in err ? err.code : undefined;
+}
+
+/** yauzl over [base, base + size) of `fh`, with names checked strictly and sizes validated, and its reader. */
+export function openZipRange(fh: FileHandle, base: number, size: number): Promise<{ zf: ZipFile; reader: FileRangeReader }> {
   const options: Options = { lazyEntries: true, strictFileNames: true, validateEntrySizes: true, autoClose: false };
+  const reader = new FileRangeReader(fh, base, size);
   return new Promise((resolve, reject) => {
-    fromRandomAccessReader(new FileRangeReader(fh, base, size), size, options, (err, zf) => (err ? reject(err) : resolve(zf)));
+    fromRandomAccessReader(reader, size, options, (err, zf) => (err ? reject(err) : resolve({ zf, reader })));
   });
 }
