@@ -27,12 +27,43 @@ export interface StoreBodyOptions {
   create?: (path: string) => Promise<FileHandle>;
 }
 
+/** How much of a body is gathered before it is written (memory per upload in flight). */
+const WRITE_BYTES = 256 * 1024;
+
+/**
+ * Write every byte of `chunks`. A write may be short (the disk filled up part
+ * way): the rest is written again, and that write says why it cannot.
+ */
+async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
+  let rest = chunks;
+  let left = rest.reduce((n, c) => n + c.length, 0);
+  while (left > 0) {
+    const { bytesWritten } = await file.writev(rest);
+    left -= bytesWritten;
+    let skip = bytesWritten;
+    while (skip > 0 && rest.length > 0) {
+      const first = rest[0] as Buffer;
+      if (skip >= first.length) {
+        skip -= first.length;
+        rest = rest.slice(1);
+      } else {
+        rest = [first.subarray(skip), ...rest.slice(1)];
+        skip = 0;
+      }
+    }
+  }
+}
+
 export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOptions): Promise<StoredBody> {
   let handle: FileHandle | undefined;
   let idle: NodeJS.Timeout | undefined;
   let stalled = false;
+  // One timer, pushed back by each chunk (refresh), not a new one per chunk.
   const arm = () => {
-    clearTimeout(idle);
+    if (idle !== undefined) {
+      idle.refresh();
+      return;
+    }
     idle = setTimeout(() => {
       stalled = true;
       body.destroy(new UploadError(408, 'REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`));
@@ -47,6 +78,21 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
     o.onOpen?.();
     const hash = createHash('sha256');
     let bytes = 0;
+    // The body comes in TLS-record-sized chunks (~16 KB): they are written
+    // WRITE_BYTES at a time, one thread-pool job each, not one per chunk.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const file = handle;
+    const flush = async () => {
+      const chunks = pending;
+      pending = [];
+      pendingBytes = 0;
+      try {
+        await writeAll(file, chunks);
+      } catch (err) {
+        throw fsError(err, 'write the upload file', tempFile);
+      }
+    };
     arm();
     // Not destroyed on an early exit: the caller drains the rest, so the client can read its answer.
     for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -56,13 +102,12 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
         throw new UploadError(413, 'ZIP_TOO_LARGE', `the body is over the limit of ${o.maxBytes} bytes`);
       }
       hash.update(chunk);
-      try {
-        await handle.write(chunk);
-      } catch (err) {
-        throw fsError(err, 'write the upload file', tempFile);
-      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BYTES) await flush();
     }
     clearTimeout(idle);
+    if (pendingBytes > 0) await flush();
     if (bytes !== o.expectedBytes) {
       throw new UploadError(400, 'UPLOAD_INVALID', `the body has ${bytes} bytes; Content-Length said ${o.expectedBytes}`);
     }

@@ -48,6 +48,26 @@ describe('storeBody', () => {
     expect(await readFile(path)).toEqual(data);
   });
 
+  it('writes every byte when the disk takes only part of a write (a short write)', async () => {
+    const path = join(dir, 'shortwrite.tmp');
+    let calls = 0;
+    const stored = await storeBody(chunks(700_000, 16_384), path, {
+      maxBytes: 1_000_000, expectedBytes: 700_000, idleMs: 10_000,
+      create: async (p) => {
+        const h = await open(p, 'wx');
+        const writev = h.writev.bind(h);
+        // Every other write takes only its first 1,000 bytes.
+        return Object.assign(h, {
+          writev: async (buffers: Buffer[]) => writev(++calls % 2 === 1 ? [Buffer.concat(buffers).subarray(0, 1000)] : buffers),
+        });
+      },
+    });
+    expect(stored.bytes).toBe(700_000);
+    expect(calls).toBeGreaterThan(3);
+    expect((await readFile(path)).length).toBe(700_000);
+    expect(createHash('sha256').update(await readFile(path)).digest()).toEqual(stored.sha256);
+  });
+
   it('413 as soon as the body passes maxBytes, the partial file removed', async () => {
     const path = join(dir, 'big.tmp');
     const err = await failure(storeBody(chunks(50_000), path, { maxBytes: 20_000, expectedBytes: 20_000, idleMs: 10_000 }));

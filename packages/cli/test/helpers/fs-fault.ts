@@ -1,7 +1,7 @@
 /**
  * Injected file-system faults for the disk suites, where the machine cannot
  * make them for real: the fs calls zenroll writes through (FileHandle
- * write/writeFile/appendFile/sync/datasync, the write streams' fs.write and
+ * write/writev/writeFile/appendFile/sync/datasync, the write streams' fs.write and
  * fs.writev, fs.fsync, copyFile) are wrapped, and for a path under `dir`
  * each asks `fault(path, op, bytes)`, which throws the error to inject (or
  * returns to let the call through). link and rename across the folder's
@@ -56,6 +56,7 @@ export function injectFsFault(dir: string, fault: FaultCheck, statfs?: (real: Fs
     if (under(String(p))) {
       const path = String(p);
       const write = h.write.bind(h) as (...a: unknown[]) => Promise<unknown>;
+      const writev = h.writev.bind(h) as (...a: unknown[]) => Promise<unknown>;
       const writeFile = h.writeFile.bind(h);
       const appendFile = h.appendFile.bind(h);
       const sync = h.sync.bind(h);
@@ -64,6 +65,10 @@ export function injectFsFault(dir: string, fault: FaultCheck, statfs?: (real: Fs
         write: async (d: unknown, ...a: unknown[]) => {
           fault(path, 'write', size(d));
           return write(d, ...a);
+        },
+        writev: async (d: unknown[], ...a: unknown[]) => {
+          fault(path, 'write', d.reduce((n: number, b) => n + size(b), 0));
+          return writev(d, ...a);
         },
         writeFile: async (d: string | Uint8Array, o?: unknown) => {
           fault(path, 'write', size(d));
