@@ -7,6 +7,7 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ZenrollError,
   createdStatus,
   crashPoint,
   errnoCode,
@@ -101,21 +102,16 @@ export async function settleIntents(ctx: StepContext): Promise<ZippedZip[]> {
 export async function packOne(ctx: StepContext, clock: ScheduledClock, batch: readonly StrEntry[]): Promise<ZippedZip> {
   const { config, paths } = ctx;
   const started = ctx.timers.now();
-  const files: PrpFile[] = [];
-  for (const { name } of batch) {
-    const d = await digestFile(join(paths.entpushdir, name));
-    files.push({ name, size: d.bytes, sha256: d.sha256.toString('hex') });
-  }
   const scheduledtime = clock.next();
   // A server creates its own zips with 0, or 2 when it has a database (SPEC §3).
   const status = createdStatus(roleInfo(config.role).hasDatabase) as 0 | 2;
   const zip = formatOuterName({ scheduledtime, server: config.server, tree: config.tree, status });
-  const intent: Intent = { v: 1, batchId: ctx.newId(), zip, files };
-  await writeIntent(paths.intents, intent);
+  const batchId = ctx.newId();
+  const made: { intent?: Intent } = {};
   let packed;
   try {
     packed = await packBatch({
-      files: files.map((f) => join(paths.entpushdir, f.name)),
+      files: batch.map(({ name }) => join(paths.entpushdir, name)),
       outDir: paths.entpushdir,
       server: config.server,
       tree: config.tree,
@@ -124,18 +120,22 @@ export async function packOne(ctx: StepContext, clock: ScheduledClock, batch: re
       keys: ctx.keys,
       level: config.sender.compressionLevel,
       created: new Date(parseScheduledTime(scheduledtime)),
-      extra: [['batch.id', intent.batchId]],
+      extra: [['batch.id', batchId]],
+      // The intent lists exactly what the packer read and hashed (one read of
+      // each .str), and is durable before the zip is written.
+      onRead: async (files) => {
+        made.intent = { v: 1, batchId, zip, files };
+        await writeIntent(paths.intents, made.intent);
+      },
     });
   } catch (err) {
-    // packBatch leaves nothing behind when it fails; neither does the intent.
-    await removeIntent(paths.intents, intent.batchId);
+    // packBatch leaves nothing behind when it fails; neither does the intent. One
+    // that cannot be removed now is dropped at the next start (its zip does not exist).
+    if (made.intent !== undefined) await removeIntent(paths.intents, batchId).catch(() => undefined);
     throw err;
   }
+  const intent = made.intent;
+  if (intent === undefined) throw new ZenrollError('INTERNAL', `packBatch made ${zip} without calling onRead: no intent covers it`);
   crashPoint('pack-after-zip');
-  // The intent must list what the zip holds. Nothing but this roll-up touches
-  // entpushdir's .str, so this only fires if something else did meanwhile.
-  const same = packed.files.every((f, i) => f.name === files[i]?.name && f.sha256 === files[i]?.sha256);
-  const settled = same ? intent : { ...intent, files: packed.files };
-  if (!same) await writeIntent(paths.intents, settled);
-  return finishBatch(ctx, settled, packed.bytes, Math.round(ctx.timers.now() - started), false);
+  return finishBatch(ctx, intent, packed.bytes, Math.round(ctx.timers.now() - started), false);
 }
