@@ -58,6 +58,12 @@ const ZIP64_LOCATOR_SIG = 0x07064b50;
 const WHOLE_ENTRY_MAX = 8 * 1024 * 1024;
 /** Bytes of a local header's extra field that the read ahead of an entry makes room for. */
 const LOCAL_EXTRA_ROOM = 64;
+/**
+ * Entries up to this size are read with their local header: a .str. The
+ * stored inner zip is not, because its block would be gone (the .prp's
+ * replaces it) before verify.ts reads the inner zip.
+ */
+const READ_WITH_HEADER_MAX = 1024 * 1024;
 
 export interface EntryCheck {
   /** Largest uncompressed size accepted (ZIP_TOO_LARGE above it). */
@@ -199,7 +205,7 @@ export class CheckedZip {
   // (overlapping entries are the "better zip bomb"), so both are UNSAFE.
   async #checkLocalHeader(entry: Entry, what: string): Promise<void> {
     // The local header and the data after it in one read, for the checks below and digest().
-    if (entry.compressedSize <= WHOLE_ENTRY_MAX) {
+    if (entry.compressedSize <= READ_WITH_HEADER_MAX) {
       await this.#reader.load(entry.relativeOffsetOfLocalHeader, 30 + entry.fileNameRaw.length + LOCAL_EXTRA_ROOM + entry.compressedSize);
     }
     const local = await this.#zf.readLocalFileHeaderPromise(entry);
