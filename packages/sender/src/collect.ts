@@ -63,47 +63,73 @@ export async function collect(opts: CollectOptions): Promise<CollectResult> {
   return out;
 }
 
+/** How many `.str` are looked at and moved at once (each is a few thread-pool round trips). */
+const LANES = 4;
+
+type Outcome = { to: 'moved' | 'duplicates'; name: string } | { to: 'waiting' | 'ignored'; item: LeftItem } | null;
+
+/**
+ * Move the entries, LANES at a time; the result lists stay in name order.
+ * On a failure the lanes stop taking entries and the first failure in name
+ * order is thrown, as if they had been moved one by one.
+ */
 async function moveAll(opts: CollectOptions, entries: Dirent[], out: CollectResult, syncLater: Set<string>): Promise<void> {
-  for (const entry of entries) {
-    const name = entry.name;
-    if (!entry.isFile() || !isStrName(name)) {
-      if (!entry.isDirectory()) out.ignored.push({ kind: 'str', name, reason: entry.isFile() ? 'not a .str file' : 'not a regular file' });
-      continue;
-    }
-    const src = join(opts.from, name);
-    let st;
-    try {
-      st = await lstat(src);
-    } catch (err) {
-      // Taken away between the listing and now (by its scanner, say): not ours any more.
-      if (errnoCode(err) === 'ENOENT') continue;
-      throw fsError(err, 'look at', src);
-    }
-    const bad = unpackable(name, st.size);
-    if (bad !== null) {
-      out.ignored.push({ kind: 'str', name, reason: bad });
-      continue;
-    }
-    const age = opts.now() - st.mtimeMs;
-    // A file is being written when it changed just now; a future mtime more
-    // than stableMs ahead is a skewed clock, not a writer.
-    if (Math.abs(age) < opts.stableMs) {
-      out.waiting.push({ kind: 'str', name, reason: `changed ${Math.round(Math.abs(age))} ms ago; waits until unchanged for ${opts.stableMs} ms` });
-      continue;
-    }
-    const dest = join(opts.to, name);
-    try {
-      // Within one file system the move is one rename, and the crash point is never reached.
-      await moveDurable(src, dest, { afterCopy: () => crashPoint('collect-after-copy'), syncLater });
-      out.moved.push(name);
-    } catch (err) {
-      if (!isZenrollError(err) || err.details.errno !== 'EEXIST') throw err;
-      if (await sameBytes(src, dest)) {
-        await removeDurable(src);
-        out.duplicates.push(name);
-      } else {
-        out.waiting.push({ kind: 'str', name, reason: 'a different file of this name is still in entpushdir; it waits until that one is zipped' });
+  const outcomes: Outcome[] = new Array<Outcome>(entries.length).fill(null);
+  const failures: [number, unknown][] = [];
+  let next = 0;
+  const lane = async () => {
+    while (failures.length === 0 && next < entries.length) {
+      const i = next++;
+      try {
+        outcomes[i] = await collectOne(opts, entries[i] as Dirent, syncLater);
+      } catch (err) {
+        failures.push([i, err]);
       }
     }
+  };
+  await Promise.all(Array.from({ length: LANES }, lane));
+  for (const o of outcomes) {
+    if (o === null) continue;
+    if ('name' in o) out[o.to].push(o.name);
+    else out[o.to].push(o.item);
+  }
+  if (failures.length > 0) throw failures.sort((a, b) => a[0] - b[0])[0]?.[1];
+}
+
+async function collectOne(opts: CollectOptions, entry: Dirent, syncLater: Set<string>): Promise<Outcome> {
+  const name = entry.name;
+  if (!entry.isFile() || !isStrName(name)) {
+    if (entry.isDirectory()) return null;
+    return { to: 'ignored', item: { kind: 'str', name, reason: entry.isFile() ? 'not a .str file' : 'not a regular file' } };
+  }
+  const src = join(opts.from, name);
+  let st;
+  try {
+    st = await lstat(src);
+  } catch (err) {
+    // Taken away between the listing and now (by its scanner, say): not ours any more.
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw fsError(err, 'look at', src);
+  }
+  const bad = unpackable(name, st.size);
+  if (bad !== null) return { to: 'ignored', item: { kind: 'str', name, reason: bad } };
+  const age = opts.now() - st.mtimeMs;
+  // A file is being written when it changed just now; a future mtime more
+  // than stableMs ahead is a skewed clock, not a writer.
+  if (Math.abs(age) < opts.stableMs) {
+    return { to: 'waiting', item: { kind: 'str', name, reason: `changed ${Math.round(Math.abs(age))} ms ago; waits until unchanged for ${opts.stableMs} ms` } };
+  }
+  const dest = join(opts.to, name);
+  try {
+    // Within one file system the move is one rename, and the crash point is never reached.
+    await moveDurable(src, dest, { afterCopy: () => crashPoint('collect-after-copy'), syncLater });
+    return { to: 'moved', name };
+  } catch (err) {
+    if (!isZenrollError(err) || err.details.errno !== 'EEXIST') throw err;
+    if (await sameBytes(src, dest)) {
+      await removeDurable(src);
+      return { to: 'duplicates', name };
+    }
+    return { to: 'waiting', item: { kind: 'str', name, reason: 'a different file of this name is still in entpushdir; it waits until that one is zipped' } };
   }
 }

@@ -70,6 +70,24 @@ describe('collect', () => {
     expect(await readFile(join(to, 'dup.str'), 'utf8')).toBe('old scan');
   });
 
+  it('moves many at once yet reports them in name order, and fails on the first bad one in that order', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}.str`);
+    for (const n of names) await put(from, n, n);
+    const r = await run();
+    expect(r.moved).toEqual(names);
+    expect((await readdir(to)).sort()).toEqual(names);
+
+    // Two names entpushdir holds as folders: reading them to compare fails.
+    for (const n of ['t10.str', 't30.str']) await mkdir(join(to, n));
+    for (let i = 0; i < 40; i++) await put(from, `t${String(i).padStart(2, '0')}.str`, 'x');
+    const err = await run().then(() => null, (e: unknown) => e as Error);
+    expect(err?.message).toContain('t10.str');
+    // Everything before the first failure is moved (later ones may be too).
+    const left = await readdir(from);
+    for (let i = 0; i < 10; i++) expect(left).not.toContain(`t${String(i).padStart(2, '0')}.str`);
+    expect(left).toContain('t10.str');
+  });
+
   it('leaves a .str no zip may hold where it is (a name with a backslash)', async () => {
     await put(from, 'a\\b.str', 'x');
     const r = await run();
