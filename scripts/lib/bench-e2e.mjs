@@ -77,8 +77,11 @@ const logSize = async (node) => (await stat(join(node.dir, 'serve.log')).catch((
 
 /**
  * Where the leaf's roll-up spent the run, from its own log (ms from the
- * forced start): collect, plan, pack, ask the parent (discard time), push,
- * then the tail until the last zip is in ROOT's dbdir.
+ * forced start): collect, plan, then pack and push, which overlap (the first
+ * zip is pushed while the next batches are packed): pack runs from the plan
+ * to the last zip made, push from the plan to the last zip sent, and
+ * `pushAfterPackMs` is how long pushing went on once packing was done; then
+ * the tail until the last zip is in ROOT's dbdir.
  */
 function leafPhases(lines, t0Epoch, endMs) {
   const at = (pred) => lines.find(pred)?.time;
@@ -87,7 +90,6 @@ function leafPhases(lines, t0Epoch, endMs) {
   const collected = at((l) => l.type === 'collected');
   const planned = at((l) => l.type === 'planned');
   const lastZipped = last((l) => l.type === 'zipped');
-  const queued = at((l) => l.type === 'queued');
   const lastSent = last((l) => l.type === 'sent');
   const sent = lines.filter((l) => l.type === 'sent');
   return {
@@ -95,8 +97,8 @@ function leafPhases(lines, t0Epoch, endMs) {
     collectMs: collected - started,
     planMs: planned - collected,
     packMs: lastZipped - planned,
-    parentInfoMs: queued - lastZipped,
-    pushMs: lastSent - queued,
+    pushMs: lastSent - planned,
+    pushAfterPackMs: lastSent - lastZipped,
     pushTransferSumMs: sent.reduce((s, l) => s + (l.transferMs ?? 0), 0),
     tailMs: endMs - (lastSent - t0Epoch),
   };

@@ -62,7 +62,7 @@ export function table(r) {
     row(`3 end to end LEAF1→INT1→ROOT, ${e.zips} zips`, `${sec(e.medianMs)} (${f1(e.mbPerS)} MB/s)`, `zip -q -6 sequential: ${sec(r.pack?.sequential.zip6.medianMs)}`, ratio(e.ratioToZip6Sequential));
     row('3   leaf roll-up / log all in slapd', `${sec(e.leafRollupMs)} / ${sec(e.logDrainedMs)}`, `INT1 forced ${e.int1Forces}×`, '');
     const ph = e.leafPhasesMs;
-    row('3   leaf: collect / pack / push', `${sec(ph.collectMs)} / ${sec(ph.packMs)} / ${sec(ph.pushMs)}`, `then ${sec(ph.tailMs)} to ROOT's dbdir`, '');
+    row('3   leaf: collect / pack / push', `${sec(ph.collectMs)} / ${sec(ph.packMs)} / ${sec(ph.pushMs)} (overlapped)`, `push ends ${sec(ph.pushAfterPackMs)} after pack; then ${sec(ph.tailMs)} to ROOT's dbdir`, '');
     const s1 = (ms) => (ms === undefined ? '–' : (ms / 1000).toFixed(1));
     row('3   CPU s per process (main thread)', Object.entries(e.cpuMs).map(([n, ms]) => `${n} ${s1(ms)} (${s1(e.mainThreadCpuMs?.[n])})`).join(', '), '', '');
   }
@@ -73,7 +73,7 @@ export function table(r) {
       const label = phase === 'endToEnd' ? '4 peak RSS, end to end' : `4 peak RSS, backlog ${phase.slice(7)} small .str`;
       row(label, Object.entries(peaks).map(([n, v]) => `${n} ${f1(v)}`).join(', ') + ' MB', runInfo ? `${runInfo.zips} zips in ${sec(runInfo.ms)}` : '', '');
       const ph = runInfo?.leafPhasesMs;
-      if (ph) row('4   leaf: collect / pack / push', `${sec(ph.collectMs)} / ${sec(ph.packMs)} / ${sec(ph.pushMs)}`, `then ${sec(ph.tailMs)} to ROOT's dbdir`, '');
+      if (ph) row('4   leaf: collect / pack / push', `${sec(ph.collectMs)} / ${sec(ph.packMs)} / ${sec(ph.pushMs)} (overlapped)`, `push ends ${sec(ph.pushAfterPackMs)} after pack; then ${sec(ph.tailMs)} to ROOT's dbdir`, '');
     }
   }
   if (r.load) {

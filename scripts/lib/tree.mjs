@@ -14,6 +14,7 @@ import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@zenroll/core';
+import { SERVE_NODE_FLAGS } from '@zenroll/cli';
 import { freePort } from './slapd.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -89,7 +90,7 @@ export async function initTree({ dir, slapd, plan, tree = 'ACME', patch = () => 
  */
 export async function startServe(node, { nodeArgs = [], env = process.env, track = () => {}, timeoutMs = 30_000 } = {}) {
   const log = createWriteStream(join(node.dir, 'serve.log'), { flags: 'a' });
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '-c', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: node.dir });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, ...nodeArgs, BIN, 'serve', '-c', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: node.dir });
   track(child);
   child.stdout.pipe(log);
   child.stderr.pipe(log);

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// The flag: SERVE_NODE_FLAGS (node-flags.ts).
 import { run } from './main.js';
 import { processIo } from './io.js';
 

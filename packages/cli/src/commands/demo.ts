@@ -16,6 +16,7 @@ import { REPO_ROOT, loadScript, type DemoSlapd } from './demo-support.js';
 import { init } from './init.js';
 import { trustAdd } from './trust.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
+import { SERVE_NODE_FLAGS } from '../node-flags.js';
 
 interface DemoOptions {
   dir: string;
@@ -119,7 +120,7 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
 
     for (const n of nodes) {
       const log = createWriteStream(join(n.dir, 'serve.log'));
-      n.child = spawn(process.execPath, [BIN, 'serve', '-c', join(n.dir, 'zenroll.json')], { stdio: ['ignore', 'pipe', 'pipe'], detached: o.keep });
+      n.child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '-c', join(n.dir, 'zenroll.json')], { stdio: ['ignore', 'pipe', 'pipe'], detached: o.keep });
       n.child.stdout?.pipe(log);
       n.child.stderr?.pipe(log);
       await waitFor(`${n.name} to start (see ${join(n.dir, 'serve.log')})`, () => askService(n.config.dirs.statedir, 'GET', '/v1/status'));
