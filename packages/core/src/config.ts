@@ -8,6 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errnoCode, fsError, shown, ZenrollError } from './errors.js';
+import { MAX_ENCODED_NAME, encodeName } from './names.js';
 
 export const ROLES = ['leaf', 'leaf-db', 'intermediate', 'intermediate-ws', 'intermediate-db',
   'intermediate-db-ws', 'root', 'root-ws', 'standalone'] as const;
@@ -75,7 +76,10 @@ function int(min: number, max?: number) {
 }
 const obj = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: expecting('an object') });
 const hasControl = (s: string) => /[\u0000-\u001f\u007f]/.test(s);
-const name = () => str('a name of 1 to 64 characters without control characters', (s) => s.length > 0 && s.length <= 64 && !hasControl(s));
+// The name codec's own limit (names.ts): a name must fit every zip name it goes into.
+const name = () =>
+  str(`a name of 1 to 64 characters without control characters, at most ${MAX_ENCODED_NAME} once percent-encoded`, (s) =>
+    s.length > 0 && s.length <= 64 && !hasControl(s) && encodeName(s).length <= MAX_ENCODED_NAME);
 const filePath = () => str('a non-empty path', (s) => s.length > 0 && !s.includes('\0'));
 const optPath = (doc: string) => filePath().nullable().default(null).describe(doc);
 const url = (what: string, protocols: string[]) => str(what, (s) => URL.canParse(s) && protocols.includes(new URL(s).protocol));

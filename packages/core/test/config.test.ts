@@ -144,6 +144,9 @@ describe('parseConfig', () => {
     ['empty tree', { ...leaf, tree: '' }, 'tree'],
     ['long server', { ...leaf, server: 'S'.repeat(65) }, 'server'],
     ['control char in server', { ...leaf, server: 'A\nB' }, 'server'],
+    // 64 characters, but 192 once percent-encoded: no zip name could hold it.
+    ['server too long once encoded', { ...leaf, server: '日'.repeat(64) }, 'server', /at most 110 once percent-encoded/],
+    ['tree too long once encoded', { ...leaf, tree: '_'.repeat(40) }, 'tree', /once percent-encoded/],
     ['unknown role', { ...leaf, role: 'branch' }, 'role', /expected one of leaf, .*found "branch"/],
     ['leaf without entmergedir', { ...leaf, dirs: { entpushdir: 'p' } }, 'dirs.entmergedir', /role "leaf"/],
     ['intermediate without entpushdir', { ...minimal('intermediate'), dirs: {} }, 'dirs.entpushdir', /role "intermediate"/],
