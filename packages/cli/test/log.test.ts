@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig, makeRecord, serializeRecord, type RollupRecord } from '@zenroll/core';
 import { openLog } from '@zenroll/directory';
 import { startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
+import { ldapsearchValues } from './helpers/ldapsearch.js';
 import { captureIo, run } from '../src/index.js';
 
 let dir: string;
@@ -97,6 +98,9 @@ describe('zenroll log with a directory (a private slapd)', { timeout: 60_000 }, 
     const { code, out, err } = await cli(['log', '--server', 'LEAF2', '--json']);
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(out).toBe(`${records.map(serializeRecord).reverse().join('\n')}\n`);
+    // The command the README gives an operator shows the same values, byte for byte.
+    const shown = await ldapsearchValues(slapd, 'LEAF2');
+    expect([...shown].sort()).toEqual(records.map(serializeRecord).sort());
   });
 
   it('falls back to the local journal, saying why, while the directory is down', async () => {
