@@ -14,6 +14,10 @@ export interface LockInfo {
   host: string;
   purpose: string;
   since: string;
+  /** `/proc/sys/kernel/random/boot_id` of the holder's host; null where unreadable, absent in older lock files. */
+  bootId?: string | null;
+  /** The holder's start time, field 22 of `/proc/<pid>/stat` (clock ticks since boot); null where unreadable, absent in older lock files. */
+  startTime?: string | null;
 }
 
 export interface LockOptions {
@@ -38,6 +42,29 @@ function alive(pid: number): boolean {
   }
 }
 
+async function readBootId(): Promise<string | null> {
+  try {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || null;
+  } catch {
+    // Not Linux, or /proc not mounted: the pid and the heartbeat still judge.
+    return null;
+  }
+}
+
+/** A process's start time (field 22 of /proc/<pid>/stat), or null when it cannot be read. */
+export async function processStartTime(pid: number): Promise<string | null> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Field 2, the command, is in parentheses and may hold spaces and ")": fields 3 on follow the last ")".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const start = fields[22 - 3];
+  return start !== undefined && /^\d+$/.test(start) ? start : null;
+}
+
 async function readHolder(path: string): Promise<LockInfo | null> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
@@ -55,9 +82,19 @@ async function readHolder(path: string): Promise<LockInfo | null> {
  */
 export const UNREADABLE_LOCK_GRACE_MS = 5_000;
 
-async function isStale(path: string, staleMs: number, now: number): Promise<boolean> {
+/** Whether a holder on this host is gone: the host rebooted since, its pid is free, or the pid is another process now. */
+async function holderGone(holder: LockInfo, bootId: string | null): Promise<boolean> {
+  if (typeof holder.bootId === 'string' && bootId !== null && holder.bootId !== bootId) return true;
+  if (holder.pid !== process.pid && !alive(holder.pid)) return true;
+  // Older lock files have no start time; then a live pid is taken for the holder, and the heartbeat judges.
+  if (typeof holder.startTime !== 'string') return false;
+  const started = await processStartTime(holder.pid);
+  return started !== null && started !== holder.startTime;
+}
+
+async function isStale(path: string, staleMs: number, now: number, bootId: string | null): Promise<boolean> {
   const holder = await readHolder(path);
-  if (holder !== null && holder.host === hostname()) return holder.pid !== process.pid && !alive(holder.pid);
+  if (holder !== null && holder.host === hostname() && (await holderGone(holder, bootId))) return true;
   try {
     return now - (await stat(path)).mtimeMs > (holder === null ? Math.min(staleMs, UNREADABLE_LOCK_GRACE_MS) : staleMs);
   } catch (err) {
@@ -70,7 +107,15 @@ async function isStale(path: string, staleMs: number, now: number): Promise<bool
 export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
   const staleMs = options.staleMs ?? 60_000;
   const now = options.now ?? Date.now;
-  const info: LockInfo = { pid: process.pid, host: hostname(), purpose: options.purpose, since: new Date(now()).toISOString() };
+  const bootId = await readBootId();
+  const info: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    purpose: options.purpose,
+    since: new Date(now()).toISOString(),
+    bootId,
+    startTime: await processStartTime(process.pid),
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await open(path, 'wx');
@@ -83,7 +128,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       break;
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw fsError(err, 'create lock', path);
-      if (!(await isStale(path, staleMs, now()))) {
+      if (!(await isStale(path, staleMs, now(), bootId))) {
         const holder = await readHolder(path);
         const who = holder ? `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})` : 'another process';
         throw new ZenrollError('LOCK_HELD', `${path} is held by ${who}`, { details: { holder } });

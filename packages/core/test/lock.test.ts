@@ -4,13 +4,14 @@
  * at once, and an empty lock file — kill -9 between creating the file and
  * writing its holder — after UNREADABLE_LOCK_GRACE_MS instead of staleMs.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { isZenrollError } from '../src/errors.js';
-import { UNREADABLE_LOCK_GRACE_MS, acquireLock } from '../src/lock.js';
+import { UNREADABLE_LOCK_GRACE_MS, acquireLock, processStartTime, type LockInfo } from '../src/lock.js';
 import { useTempDir } from './helpers/outer.js';
 
 const dir = useTempDir('zenroll-lock-');
@@ -61,4 +62,129 @@ process.send('ready');\n`);
     }
     expect(found.none + found.empty + found.written).toBe(30);
   }, 60_000);
+});
+
+const linux = existsSync('/proc/self/stat') && existsSync('/proc/sys/kernel/random/boot_id');
+
+/** A real process that lives until killed. */
+async function spawnSleeper(): Promise<ChildProcess & { pid: number }> {
+  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' });
+  await new Promise((resolve, reject) => c.once('spawn', resolve).once('error', reject));
+  return c as ChildProcess & { pid: number };
+}
+
+async function kill(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((resolve) => c.once('exit', resolve));
+  c.kill('SIGKILL');
+  await exited;
+}
+
+async function bootId(): Promise<string> {
+  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+}
+
+/** A lock file as a holder of this host would have written it, with its heartbeat at `mtime`. */
+async function writeLock(path: string, holder: Partial<LockInfo> & { pid: number }, mtime = new Date()): Promise<void> {
+  await writeFile(path, JSON.stringify({ host: hostname(), purpose: 'holder', since: new Date().toISOString(), ...holder }));
+  await utimes(path, mtime, mtime);
+}
+
+async function outcome(path: string): Promise<'taken' | 'LOCK_HELD'> {
+  try {
+    const lock = await acquireLock(path, { purpose: 'next' });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, purpose: 'next' });
+    await lock.release();
+    return 'taken';
+  } catch (err) {
+    if (isZenrollError(err, 'LOCK_HELD')) return 'LOCK_HELD';
+    throw err;
+  }
+}
+
+describe.skipIf(!linux)('a lock names its holder by boot and start time, so that a reused pid does not hold it', () => {
+  it('records the boot id and its start time, and a second acquire in the same process is refused', async () => {
+    const path = join(dir(), 'own.lock');
+    const lock = await acquireLock(path, { purpose: 'test' });
+    try {
+      const info = JSON.parse(await readFile(path, 'utf8')) as LockInfo;
+      expect(info.bootId).toBe(await bootId());
+      expect(info.startTime).toBe(await processStartTime(process.pid));
+      expect(info.startTime).toMatch(/^\d+$/);
+      expect(await outcome(path)).toBe('LOCK_HELD');
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('a live holder with a fresh heartbeat keeps the lock, in a lock file of today or of an older version', async () => {
+    const c = await spawnSleeper();
+    try {
+      const path = join(dir(), 'live.lock');
+      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) });
+      expect(await outcome(path)).toBe('LOCK_HELD');
+      // Older lock files have neither field: the live pid and the heartbeat judge.
+      await writeLock(path, { pid: c.pid });
+      expect(await outcome(path)).toBe('LOCK_HELD');
+    } finally {
+      await kill(c);
+    }
+  });
+
+  it('takes over when the holder has died (its pid is gone)', async () => {
+    const c = await spawnSleeper();
+    const path = join(dir(), 'dead.lock');
+    await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) });
+    expect(await outcome(path)).toBe('LOCK_HELD');
+    await kill(c);
+    await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) });
+    expect(await outcome(path)).toBe('taken');
+  });
+
+  it('takes over when the pid is alive but is another process (its start time differs)', async () => {
+    const c = await spawnSleeper();
+    try {
+      const started = await processStartTime(c.pid);
+      expect(started).not.toBeNull();
+      const path = join(dir(), 'reused.lock');
+      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: String(Number(started) + 1) });
+      expect(await outcome(path)).toBe('taken');
+      // This very process may be the one that got the pid again: the same goes.
+      await writeLock(path, { pid: process.pid, bootId: await bootId(), startTime: String(Number(await processStartTime(process.pid)) + 1) });
+      expect(await outcome(path)).toBe('taken');
+    } finally {
+      await kill(c);
+    }
+  });
+
+  it('takes over when the host has rebooted since (the boot id differs), whoever has the pid now', async () => {
+    const c = await spawnSleeper();
+    try {
+      const path = join(dir(), 'reboot.lock');
+      const other = (await bootId()).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
+      await writeLock(path, { pid: c.pid, bootId: other, startTime: await processStartTime(c.pid) });
+      expect(await outcome(path)).toBe('taken');
+      await writeLock(path, { pid: process.pid, bootId: other, startTime: await processStartTime(process.pid) });
+      expect(await outcome(path)).toBe('taken');
+    } finally {
+      await kill(c);
+    }
+  });
+
+  it('takes over a live pid whose heartbeat is older than staleMs: pid 1 with a lock from 2020, in an old lock file too', async () => {
+    const c = await spawnSleeper();
+    try {
+      const path = join(dir(), 'old.lock');
+      const y2020 = new Date('2020-06-01T00:00:00Z');
+      await writeLock(path, { pid: 1 }, y2020);
+      expect(await outcome(path)).toBe('taken');
+      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) }, y2020);
+      expect(await outcome(path)).toBe('taken');
+      // Just inside staleMs it is still held.
+      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) }, new Date(Date.now() - 50_000));
+      expect(await outcome(path)).toBe('LOCK_HELD');
+    } finally {
+      await kill(c);
+    }
+  });
 });
