@@ -6,11 +6,11 @@
  * roll-up bottom-up and prints where everything went.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readOuterPrp, type Config } from '@zenroll/core';
-import type { Program } from '../main.js';
+import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
 import { REPO_ROOT, loadScript, type DemoSlapd } from './demo-support.js';
 import { init } from './init.js';
@@ -68,7 +68,7 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
     await stopLeftovers(dir);
     await rm(dir, { recursive: true, force: true });
   } else if ((await readdir(dir).catch(() => [])).length > 0) {
-    throw new Error(`${dir} exists and is not a demo folder; name another with --dir`);
+    throw usageError(`${dir} exists and is not a demo folder; name another with --dir`);
   }
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, MARKER), 'made by zenroll demo\n');
@@ -119,10 +119,13 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
     }
 
     for (const n of nodes) {
-      const log = createWriteStream(join(n.dir, 'serve.log'));
-      n.child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '-c', join(n.dir, 'zenroll.json')], { stdio: ['ignore', 'pipe', 'pipe'], detached: o.keep });
-      n.child.stdout?.pipe(log);
-      n.child.stderr?.pipe(log);
+      // The log file itself as stdout and stderr, no pipe: a --keep tree outlives this process.
+      const log = openSync(join(n.dir, 'serve.log'), 'a');
+      try {
+        n.child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '-c', join(n.dir, 'zenroll.json')], { stdio: ['ignore', log, log], detached: o.keep });
+      } finally {
+        closeSync(log);
+      }
       await waitFor(`${n.name} to start (see ${join(n.dir, 'serve.log')})`, () => askService(n.config.dirs.statedir, 'GET', '/v1/status'));
     }
     out(`started 4 zenroll serve processes (pids ${nodes.map((n) => n.child?.pid).join(', ')})\n\n`);
@@ -155,6 +158,7 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
     const ok = atRoot.length === expected && unique === expected;
     if (!ok) out(`\nFAILED: expected ${expected} distinct .str at ROOT\n`);
     if (o.keep) {
+      for (const n of nodes) n.child?.unref();
       out(`\nthe tree keeps running. Stop it with: node ${BIN} demo --stop --dir ${dir}\n`);
     }
     return ok;
@@ -222,7 +226,7 @@ export function registerDemo(p: Program): void {
           return EXIT_OK;
         }
         const files = Number(o.files);
-        if (!Number.isInteger(files) || files < 1 || files > 100_000) throw new Error(`--files ${o.files} is not a whole number from 1 to 100000`);
+        if (!Number.isInteger(files) || files < 1 || files > 100_000) throw usageError(`--files ${o.files} is not a whole number from 1 to 100000`);
         const ok = await runDemo({ dir, keep: o.keep === true, files, out: (s) => p.io.out(s) });
         return ok ? EXIT_OK : EXIT_FAILED;
       }),
