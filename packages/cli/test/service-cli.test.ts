@@ -9,9 +9,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdOf, publicKeyPem, saveKeyPair } from '@zenroll/core';
-import { captureIo, run } from '../src/index.js';
+import { execFile } from 'node:child_process';
+import { SERVE_NODE_FLAGS, VERSION, captureIo, run } from '../src/index.js';
 import { makeZip, put } from './serve-helpers.js';
-import { runCli } from './helpers/cli.js';
+import { CLI_BIN, runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
@@ -303,6 +304,15 @@ describe('every command', () => {
     expect(await run([...(command as string[]), '--help'], io)).toBe(0);
     expect(io.stdout()).toMatch(/^Usage: zenroll /);
     expect(io.stdout()).toMatch(/\nExamples?:\n {2}zenroll \S/);
+  });
+
+  it('the built dist/bin.js runs as an executable (what npm link and the systemd unit start), with the serve flags', async () => {
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      // The file itself, not `node FILE`: its mode and its shebang (`env -S node --max-semi-space-size=2`).
+      execFile(CLI_BIN, ['--version'], (err, out) => (err && typeof err.code !== 'number' ? reject(err) : resolve({ code: err ? (err.code as number) : 0, stdout: out })));
+    });
+    expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: VERSION });
+    expect((await readFile(CLI_BIN, 'utf8')).split('\n')[0]).toBe(`#!/usr/bin/env -S node ${SERVE_NODE_FLAGS.join(' ')}`);
   });
 
   it('exits 0 on success, 1 on a failure of the work, 2 on bad usage or a bad config', async () => {
