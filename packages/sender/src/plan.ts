@@ -21,19 +21,41 @@ export function compareArrival(a: StrEntry, b: StrEntry): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** A `.str` name as a case-insensitive file system sees it; the packer refuses two equal ones in one batch. */
+export function foldedName(name: string): string {
+  return name.toLowerCase();
+}
+
 /**
  * Batches of at most `batchSize` `.str` (and never more than 50, SPEC §1), in
- * arrival order: the oldest scans travel in the oldest zip.
+ * arrival order: the oldest scans travel in the oldest zip. Two names that
+ * are equal letter case aside (`A.str`, `a.str`) never share a batch, since
+ * an inner zip unpacked on a case-insensitive file system could not hold
+ * both: each `.str` goes into the first batch with room and without its
+ * name, so the second one travels in a later zip.
  */
 export function planBatches<T extends StrEntry>(files: readonly T[], batchSize: number): T[][] {
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new ZenrollError('INTERNAL', `batch size ${batchSize} is not a whole number from 1 to ${MAX_FILES}`);
   }
   const size = Math.min(batchSize, MAX_FILES);
-  const ordered = [...files].sort(compareArrival);
-  const batches: T[][] = [];
-  for (let i = 0; i < ordered.length; i += size) batches.push(ordered.slice(i, i + size));
-  return batches;
+  type Batch = { files: T[]; names: Set<string> };
+  const batches: Batch[] = [];
+  // Batches before `open` are full; only a name collision leaves room behind it.
+  let open = 0;
+  for (const file of [...files].sort(compareArrival)) {
+    const name = foldedName(file.name);
+    let target: Batch | undefined;
+    for (let i = open; i < batches.length && target === undefined; i++) {
+      const b = batches[i];
+      if (b !== undefined && b.files.length < size && !b.names.has(name)) target = b;
+    }
+    if (target === undefined) batches.push((target = { files: [], names: new Set() }));
+    target.files.push(file);
+    target.names.add(name);
+    while ((batches[open]?.files.length ?? 0) >= size) open++;
+  }
+  return batches.map((b) => b.files);
 }
 
 /** Send order (SPEC §1): oldest scheduled time first, then by name. */

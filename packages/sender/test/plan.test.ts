@@ -41,6 +41,37 @@ describe('planBatches', () => {
     expect([...files].sort(compareArrival).map((f) => f.name)).toEqual(['z.str', 'c.str', 'a.str', 'b.str']);
   });
 
+  it('never puts two names equal letter case aside into one batch: the second goes into a later one', () => {
+    // A.str, a.str and 60 others, all of one mtime: arrival order is by name.
+    const files: StrEntry[] = [{ name: 'A.str', mtimeMs: 1 }, { name: 'a.str', mtimeMs: 1 }, ...strs(60).map((f) => ({ ...f, mtimeMs: 1 }))];
+    const batches = planBatches(files, 50);
+    expect(batches.map((b) => b.length)).toEqual([50, 12]);
+    const where = (name: string) => batches.findIndex((b) => b.some((f) => f.name === name));
+    expect(where('A.str')).toBe(0);
+    expect(where('a.str')).toBe(1);
+    // Nothing lost or doubled, and each batch is in arrival order.
+    expect(batches.flat().map((f) => f.name).sort()).toEqual(files.map((f) => f.name).sort());
+    for (const b of batches) expect([...b].sort(compareArrival)).toEqual(b);
+  });
+
+  it('fills the room a collision left with the next files, and spreads three of one name over three batches', () => {
+    const files: StrEntry[] = [
+      { name: 'X.STR', mtimeMs: 1 },
+      { name: 'x.str', mtimeMs: 2 },
+      { name: 'b.str', mtimeMs: 3 },
+      { name: 'X.str', mtimeMs: 4 },
+      { name: 'c.str', mtimeMs: 5 },
+      { name: 'd.str', mtimeMs: 6 },
+    ];
+    expect(planBatches(files, 2).map((b) => b.map((f) => f.name))).toEqual([
+      ['X.STR', 'b.str'],
+      ['x.str', 'c.str'],
+      ['X.str', 'd.str'],
+    ]);
+    // Names that differ in more than letter case share a batch as before.
+    expect(planBatches([{ name: 'a.str', mtimeMs: 1 }, { name: 'a.str.str', mtimeMs: 2 }], 50)).toHaveLength(1);
+  });
+
   it('makes no batch of no files and refuses a batch size of 0', () => {
     expect(planBatches([], 50)).toEqual([]);
     expect(() => planBatches(strs(3), 0)).toThrow(/batch size 0/);
