@@ -73,12 +73,17 @@ export async function runRollup(config: Config, deps: RollupDeps): Promise<Rollu
   }
   await ensureStateDirs(paths);
   const lock = await acquireLock(paths.lock, { purpose: `rollup of ${config.server}` });
-  const dispatcher = deps.dispatcher ?? (await makeDispatcher(config.sender));
-  const client = createParentClient(config.sender, dispatcher, { ownsDispatcher: deps.dispatcher === undefined });
+  // Whatever throws from here on (a sender.tls file that cannot be read, say)
+  // releases the lock: a library caller's next roll-up must not find it held.
   try {
-    return await rollUp(config, paths, client, deps);
+    const dispatcher = deps.dispatcher ?? (await makeDispatcher(config.sender));
+    const client = createParentClient(config.sender, dispatcher, { ownsDispatcher: deps.dispatcher === undefined });
+    try {
+      return await rollUp(config, paths, client, deps);
+    } finally {
+      await client.close();
+    }
   } finally {
-    await client.close();
     await lock.release();
   }
 }

@@ -166,6 +166,17 @@ describe('the lock', () => {
     }
   });
 
+  it('releases the lock when the roll-up throws before it starts (a sender.tls.ca that cannot be read)', async () => {
+    const broken = { ...s.config, sender: { ...s.config.sender, tls: { ...s.config.sender.tls, ca: join(s.root, 'missing-ca.pem') } } };
+    const err: unknown = await runRollup(broken, { log, keys: s.keys }).then(() => null, (e: unknown) => e);
+    expect(isZenrollError(err)).toBe(true);
+    expect(isZenrollError(err, 'LOCK_HELD')).toBe(false);
+    expect((await readdir(s.config.dirs.statedir)).includes('rollup.lock')).toBe(false);
+    // The next roll-up of this process is not refused by a lock left behind.
+    await writeStrs(s.entmergedir, 2);
+    expect((await runRollup(s.config, { log, keys: s.keys })).sent).toHaveLength(1);
+  });
+
   it('takes over a lock left by a process that died', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     await writeFile(paths().lock, JSON.stringify({ pid: Number(dead.stdout), host: hostname(), purpose: 'crashed', since: new Date().toISOString() }));
