@@ -13,3 +13,5 @@ export * from './lock.js';
 export * from './crash.js';
 export * from './wire.js';
 export * from './peek.js';
+export * from './tlsnames.js';
+export * from './pem.js';
