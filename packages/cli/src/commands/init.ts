@@ -2,19 +2,24 @@
  * `zenroll init`: a new server's config, key pair, TLS certificate and
  * folders, in one folder that is all its state (SPEC §5).
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   ROLES,
   ZenrollError,
+  certificateNames,
   checkName,
+  fsError,
   formatConfigErrors,
   generateKeyPair,
+  machineNames,
   makeCertificate,
+  parsePemCertificates,
   publicKeyPem,
   parseConfig,
   roleInfo,
   saveKeyPair,
+  tlsNameProblem,
   writeFileDurable,
   type Config,
   type Role,
@@ -30,13 +35,18 @@ export interface InitOptions {
   parent?: string;
   listen?: string;
   tls: boolean;
+  /** Names the Receiver's certificate is valid for besides the default ones (DNS names or IP addresses). */
+  tlsName?: string[];
   force?: boolean;
-  /** The parent's CA or self-signed certificate, for `sender.tls.ca`. */
+  /** The parent's CA or self-signed certificate; copied to `tls/parent-ca.crt` for `sender.tls.ca`. */
   parentCa?: string;
   /** A directory to log to; `init` then publishes the new public key on the server's object. */
   directory?: { url: string; bindDN: string; passwordFile: string; serviceDN?: string };
   retry?: { baseMs: number; factor: number; tries: number };
 }
+
+/** Where `init` keeps its copy of `--parent-ca`, relative to the folder: the original may live in /tmp. */
+export const PARENT_CA_PATH = 'tls/parent-ca.crt';
 
 /** The config a new server starts with: only what its role needs, every path relative to the folder. */
 export function initialConfig(o: InitOptions): Record<string, unknown> {
@@ -52,7 +62,7 @@ export function initialConfig(o: InitOptions): Record<string, unknown> {
       schedule: '0 2 * * *',
       timezone: 'UTC',
       ...(o.retry ? { retry: o.retry } : {}),
-      ...(o.parentCa ? { tls: { ca: resolve(o.parentCa) } } : {}),
+      ...(o.parentCa ? { tls: { ca: PARENT_CA_PATH } } : {}),
     };
   }
   if (info.receiver) {
@@ -81,7 +91,31 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+export interface InitResult {
+  config: Config;
+  /** What the Receiver's new certificate lists in subjectAltName; null without one. */
+  certificateNames: string[] | null;
+}
+
+/** The certificates of `--parent-ca`, checked before anything is written. */
+async function readParentCa(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const e = fsError(err, 'read --parent-ca', path);
+    throw new ZenrollError('USAGE', e.message, { cause: err });
+  }
+  const parsed = parsePemCertificates(text);
+  if (!parsed.ok) throw usageError(`--parent-ca ${JSON.stringify(path)} is not a PEM certificate: ${parsed.problem}`);
+  return parsed.pem;
+}
+
 export async function init(o: InitOptions): Promise<Config> {
+  return (await initServer(o)).config;
+}
+
+export async function initServer(o: InitOptions): Promise<InitResult> {
   if (!(ROLES as readonly string[]).includes(o.role)) {
     throw usageError(`role ${JSON.stringify(o.role)} is not one of ${ROLES.join(', ')}`);
   }
@@ -93,6 +127,16 @@ export async function init(o: InitOptions): Promise<Config> {
   }
   const info = roleInfo(o.role as Role);
   if (info.sender && !o.parent) throw usageError(`role ${o.role} sends to a parent: give --parent https://HOST:7099`);
+  const given = o.tlsName ?? [];
+  if (given.length > 0 && (!info.receiver || !o.tls)) {
+    throw usageError(`--tls-name names the Receiver's certificate, and role ${o.role}${info.receiver ? ' with --no-tls' : ''} has none`);
+  }
+  for (const name of given) {
+    const problem = tlsNameProblem(name);
+    if (problem !== null) throw usageError(`--tls-name ${problem}`);
+  }
+  if (o.parentCa && !info.sender) throw usageError(`--parent-ca is for roles that send, and role ${o.role} has no parent`);
+  const parentCaPem = o.parentCa ? await readParentCa(o.parentCa) : null;
   const dir = resolve(o.dir);
   const configPath = join(dir, 'zenroll.json');
   if (!o.force && (await exists(configPath))) {
@@ -113,10 +157,15 @@ export async function init(o: InitOptions): Promise<Config> {
   const pair = generateKeyPair();
   await saveKeyPair(pair, config.keys.private, config.keys.public);
   const tls = config.receiver.tls;
+  let names: string[] | null = null;
   if (info.receiver && tls !== false) {
-    const host = config.receiver.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    const hosts = ['localhost', '127.0.0.1', '::1', ...(host === '0.0.0.0' || host === '::' ? [] : [host])];
-    await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: [...new Set(hosts)], commonName: o.server });
+    const listenHost = config.receiver.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    names = certificateNames({ given, machine: await machineNames(), listenHost });
+    await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: names, commonName: o.server });
+  }
+  if (parentCaPem !== null && config.sender.tls.ca !== null) {
+    await mkdir(dirname(config.sender.tls.ca), { recursive: true });
+    await writeFileDurable(config.sender.tls.ca, parentCaPem);
   }
   await writeFileDurable(configPath, `${JSON.stringify(json, null, 2)}\n`);
   // SPEC §4: Receivers trust keys published on Inventory Service objects.
@@ -128,7 +177,7 @@ export async function init(o: InitOptions): Promise<Config> {
       await directory.close();
     }
   }
-  return config;
+  return { config, certificateNames: names };
 }
 
 export function registerInit(p: Program): void {
@@ -142,8 +191,14 @@ export function registerInit(p: Program): void {
     .option('--parent <url>', "the parent Receiver's URL, for roles that send (https://HOST:7099)")
     .option('--listen <host:port>', 'where the Receiver listens, for roles that receive', '0.0.0.0:7099')
     .option('--no-tls', 'serve plain HTTP (only inside a trusted network)')
+    .option(
+      '--tls-name <name>',
+      "a DNS name or IP address children use to reach this Receiver, for its certificate (repeatable; the host name, the --listen host and localhost are in anyway)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--force', 'overwrite an existing zenroll.json and keys')
-    .option('--parent-ca <file>', "the parent's CA (or self-signed) certificate, for sender.tls.ca")
+    .option('--parent-ca <file>', `the parent's CA (or self-signed) certificate; copied to DIR/${PARENT_CA_PATH} for sender.tls.ca`)
     .option('--ldap-url <url>', 'log to this LDAP directory (ldap:// or ldaps://) and publish the public key there')
     .option('--bind-dn <dn>', "the server's DN in the directory (with --ldap-url)")
     .option('--password-file <file>', 'a file holding the bind password (with --ldap-url)')
@@ -156,8 +211,9 @@ export function registerInit(p: Program): void {
           if (!o.bindDn || !o.passwordFile) throw usageError('--ldap-url needs --bind-dn and --password-file');
           o.directory = { url: o.ldapUrl, bindDN: o.bindDn, passwordFile: resolve(p.io.cwd, o.passwordFile) };
         }
-        const config = await init(o);
+        const { config, certificateNames: names } = await initServer(o);
         const rel = (path: string | null) => path ?? '-';
+        const tls = config.receiver.tls;
         p.io.out(
           [
             `initialised ${config.role} ${config.server} (tree ${config.tree}) in ${resolve(o.dir)}`,
@@ -166,6 +222,8 @@ export function registerInit(p: Program): void {
             `  entmergedir  ${rel(config.dirs.entmergedir)}`,
             `  entpushdir   ${rel(config.dirs.entpushdir)}`,
             `  dbdir        ${rel(config.dirs.dbdir)}`,
+            ...(names !== null && tls !== false ? [`  certificate  ${tls.cert}   (valid for ${names.join(', ')}; more with --tls-name)`] : []),
+            ...(config.sender.tls.ca !== null ? [`  parent CA    ${config.sender.tls.ca}   (a copy of --parent-ca)`] : []),
             '',
           ].join('\n'),
         );
