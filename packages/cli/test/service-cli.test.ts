@@ -95,7 +95,11 @@ describe('zenroll status', () => {
     ].join('\n'));
 
     expect((await runCli(['rollup', '-c', leaf.configPath])).code).toBe(0);
-    expect((await status(leaf)).json.backlog).toEqual({ entmergedir: 0, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null });
+    const after = await status(leaf);
+    expect(after.json.backlog).toEqual({ entmergedir: 0, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null });
+    // The roll-up that ran in the rollup command's own process is the last one, as one the service ran would be.
+    expect(after.json.lastRollup).toMatchObject({ reason: 'forced', ok: true, zipped: 1, sent: 1, discarded: 0, rejected: 0, left: 0 });
+    expect(after.text).toMatch(/^ {2}last roll-up {2}\S+ \(forced\): ok; zipped 1, sent 1, discarded 0, rejected 0, left 0$/m);
   });
 
   it('says when the parent does not answer (and still exits 0: status reports, it does not judge)', async () => {

@@ -16,6 +16,7 @@ import type { Program } from '../main.js';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import { askService } from '../service/admin.js';
+import { summarize, writeLastRollup, type LastRollup } from '../service/runner.js';
 
 interface RollupOptions {
   config: string;
@@ -114,15 +115,27 @@ class Reporter {
   }
 }
 
+/** What `zenroll status` shows as the last roll-up; not being able to write it fails nothing. */
+async function remember(config: Config, io: Io, last: LastRollup): Promise<void> {
+  await writeLastRollup(config.dirs.statedir, last).catch((err: unknown) => {
+    io.err(`zenroll: could not record the last roll-up for zenroll status: ${err instanceof Error ? err.message : String(err)}\n`);
+  });
+}
+
 async function rollupOnce(config: Config, io: Io, json: boolean): Promise<RollupResult> {
   const keys = await loadKeyPair(config.keys.private, config.keys.public);
   const log = await openLogFor(config);
   const sources = directorySources(config, { warn: (obj, msg) => io.err(`zenroll: ${msg} (${JSON.stringify(obj)})\n`) });
   const reporter = new Reporter(io, json);
+  const startedAt = new Date();
   try {
     const { runRollup } = await import('@zenroll/sender');
-    return await runRollup(config, { log, keys, discardSource: sources.discardSource, onEvent: (e) => reporter.on(e) });
+    const result = await runRollup(config, { log, keys, discardSource: sources.discardSource, onEvent: (e) => reporter.on(e) });
+    await remember(config, io, summarize('forced', startedAt, new Date(), result));
+    return result;
   } catch (err) {
+    // A roll-up that another one kept from starting changed nothing worth recording.
+    if (!isZenrollError(err, 'LOCK_HELD')) await remember(config, io, summarize('forced', startedAt, new Date(), null, err));
     if (isZenrollError(err, 'LOCK_HELD')) {
       throw new ZenrollError('LOCK_HELD', `another roll-up of ${config.server} is running (${err.message}); zenroll rollup does not wait: try again when it has finished`, { cause: err, details: err.details });
     }

@@ -54,6 +54,11 @@ export function lastRollupPath(statedir: string): string {
   return join(statedir, 'last-rollup.json');
 }
 
+/** Record a roll-up for `zenroll status`, whoever ran it (the service or `zenroll rollup` in-process). */
+export async function writeLastRollup(statedir: string, last: LastRollup): Promise<void> {
+  await writeFileDurable(lastRollupPath(statedir), `${JSON.stringify(last)}\n`);
+}
+
 export async function readLastRollup(statedir: string): Promise<LastRollup | null> {
   try {
     return JSON.parse(await readFile(lastRollupPath(statedir), 'utf8')) as LastRollup;
@@ -149,7 +154,7 @@ export class RollupRunner {
 
   async #remember(last: LastRollup): Promise<void> {
     try {
-      await writeFileDurable(lastRollupPath(this.#statedir), `${JSON.stringify(last)}\n`);
+      await writeLastRollup(this.#statedir, last);
     } catch (err) {
       this.#logger.warn({ err }, 'could not record the last roll-up');
     }
