@@ -3,7 +3,9 @@
  * expression ticks every second, node-cron's own messages go to the
  * service's logger (never to the console, which would break the one-JSON-
  * object-a-line log), and a tick the process was too busy to start on the
- * second still runs late instead of being dropped.
+ * second still runs late instead of being dropped; `sender.randomizeMinutes`
+ * starts each tick at a random delay below it (under fake timers, with
+ * Math.random controlled).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isZenrollError } from '@zenroll/core';
@@ -26,6 +28,7 @@ let schedule: Schedule | null = null;
 afterEach(async () => {
   await schedule?.stop();
   schedule = null;
+  vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
@@ -101,5 +104,28 @@ describe('startSchedule', () => {
     expect(missed.length).toBeGreaterThanOrEqual(1);
     expect(missed[0]?.obj).toEqual({ source: 'node-cron' });
     for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('starts each tick of randomizeMinutes N after a delay in [0, N min) that follows Math.random', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T00:00:00Z'));
+    // node-cron draws one number per tick: delay = floor(random × N min).
+    const draws = [0.5, 0.999, 0];
+    const random = vi.spyOn(Math, 'random').mockImplementation(() => {
+      const next = draws.shift();
+      if (next === undefined) throw new Error('Math.random called more often than once a tick');
+      return next;
+    });
+    const at: string[] = [];
+    const logger = memoryLogger();
+    schedule = startSchedule({ expression: '0 2 * * *', timezone: 'UTC', randomizeMinutes: 30, logger, tick: async () => void at.push(new Date().toISOString()) });
+    for (let step = 0; step < 3 * 24 * 6; step++) await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(at).toEqual([
+      '2026-12-01T02:15:00.000Z', // 0.5 × 30 min
+      '2026-12-02T02:29:58.200Z', // floor(0.999 × 1 800 000 ms): just under 30 min
+      '2026-12-03T02:00:00.000Z', // 0: at once
+    ]);
+    expect(random).toHaveBeenCalledTimes(3);
+    expect(logger.lines.filter((l) => l.level !== 'debug')).toEqual([]);
   });
 });
