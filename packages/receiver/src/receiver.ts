@@ -96,7 +96,7 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   };
 
   let closing = false;
-  const slots = new UploadSlots(r.maxConcurrentUploads);
+  const slots = new UploadSlots(r.maxConcurrentUploads, { queue: r.maxQueuedUploads, waitMs: r.queueWaitMs });
   const upload: UploadContext = {
     server: config.server, zipdir, promotionTargets: targets.length, maxZipBytes: r.maxZipBytes, minFreeBytes: r.minFreeBytes,
     idleMs: r.requestTimeoutMs, quarantineDir: r.quarantineDir, receipts, promoter, slots, trust,

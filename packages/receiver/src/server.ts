@@ -56,7 +56,7 @@ async function health(ctx: ServerContext, res: ServerResponse): Promise<void> {
     sendError(res, new UploadError(503, 'UNHEALTHY', problem));
     return;
   }
-  sendJson(res, 200, { status: 'ok', freeBytes, uploads: u.slots.active, promotionsPending: u.promoter.pending });
+  sendJson(res, 200, { status: 'ok', freeBytes, uploads: u.slots.active, waiting: u.slots.waiting, promotionsPending: u.promoter.pending });
 }
 
 export function requestHandler(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => Promise<void> {

@@ -116,10 +116,13 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     return 'already-received';
   }
   if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
-  if (!ctx.slots.claimBody()) {
-    throw new UploadError(503, 'BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may`, { retryAfterS: RETRY_AFTER_S.busy });
+  if (!(await ctx.slots.waitForBody(req))) {
+    if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
+    throw new UploadError(503, 'BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`, { retryAfterS: RETRY_AFTER_S.busy });
   }
   try {
+    // A slot given up while we waited in line for it (shutting down) is not ours to use.
+    if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
     await checkSpace(ctx, r.length);
     // Every check that needs no body passed: now ask for it (curl sends `Expect: 100-continue` for large bodies).
     if (expectsContinue(req)) {

@@ -196,7 +196,7 @@ describe('401, 403, 422: the zip itself is refused', () => {
   it('trusts its own key and a key from the extra source', async () => {
     const published = generateKeyPair();
     const { setup, dir, receiver: r } = await receiver({}, {
-      extraKeys: { lookup: async (id) => (id === keyIdOf(published.publicKey) ? published.publicKey : undefined) },
+      extraKeys: { lookup: async (id) => (id === keyIdOf(published.publicKey) ? { key: published.publicKey, grants: [{ server: 'LEAF9', source: 'directory' }] } : undefined) },
     });
     const own = await makeZip({ dir, keys: setup.keys, server: 'INT1' });
     expect((await put(r.url, own.name, own.data, { tls: tls() })).status).toBe(201);
@@ -262,8 +262,8 @@ describe('409, 413, 503, 507', () => {
     expect(await names(zipdirOf(setup))).toEqual([]);
   });
 
-  it('503 BUSY with Retry-After over maxConcurrentUploads, 503 UPLOAD_IN_PROGRESS for the same name', async () => {
-    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1 } });
+  it('503 BUSY with Retry-After over maxConcurrentUploads (no line to wait in), 503 UPLOAD_IN_PROGRESS for the same name', async () => {
+    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1, maxQueuedUploads: 0 } });
     const slow = await makeZip({ dir, keys: leaf });
     const other = await makeZip({ dir, keys: leaf });
     const upload = await partialUpload(r.url, slow.name, slow.data, 100, { tls: tls() });
@@ -282,6 +282,50 @@ describe('409, 413, 503, 507', () => {
     const done = await upload.done;
     expect(done).toMatchObject({ status: 201 });
     expect((await put(r.url, other.name, other.data, { tls: tls() })).status).toBe(201);
+    await r.idle();
+    expect(await names(zipdirOf(setup))).toEqual([]);
+  });
+
+  it('over maxConcurrentUploads an upload waits in line for a slot: stored once the slot frees; a full line or a wait past queueWaitMs gets 503', async () => {
+    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1, maxQueuedUploads: 1, queueWaitMs: 30_000 } });
+    const slow = await makeZip({ dir, keys: leaf });
+    const queued = await makeZip({ dir, keys: leaf });
+    const third = await makeZip({ dir, keys: leaf });
+    const upload = await partialUpload(r.url, slow.name, slow.data, 100, { tls: tls() });
+    await logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === slow.name);
+
+    // The second waits (its body unread) while the first holds the one slot…
+    let queuedAnswer: Awaited<ReturnType<typeof put>> | undefined;
+    const waiting = put(r.url, queued.name, queued.data, { tls: tls() }).then((a) => (queuedAnswer = a));
+    const until = Date.now() + 10_000;
+    while ((await call(r.url, { path: '/v1/health', tls: tls() })).body.waiting !== 1 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    expect(queuedAnswer).toBeUndefined();
+    // …so the line is full and a third is sent away at once.
+    const busy = await put(r.url, third.name, third.data, { tls: tls() });
+    expect(busy.status).toBe(503);
+    expect(busy.body.error).toBe('BUSY');
+    expect(busy.body.message).toMatch(/receiving 1 uploads, as many as it may, and 1 more wait for one/);
+
+    upload.finish();
+    expect(await upload.done).toMatchObject({ status: 201 });
+    await waiting;
+    expect(queuedAnswer?.status).toBe(201);
+    await r.idle();
+    expect(await names(zipdirOf(setup))).toEqual([]);
+  });
+
+  it('an upload that waited queueWaitMs in line for a slot gets 503 BUSY and leaves nothing', async () => {
+    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1, maxQueuedUploads: 4, queueWaitMs: 300 } });
+    const slow = await makeZip({ dir, keys: leaf });
+    const other = await makeZip({ dir, keys: leaf });
+    const upload = await partialUpload(r.url, slow.name, slow.data, 100, { tls: tls() });
+    await logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === slow.name);
+    const busy = await put(r.url, other.name, other.data, { tls: tls() });
+    expect(busy.status).toBe(503);
+    expect(busy.body.error).toBe('BUSY');
+    expect(Number(busy.headers['retry-after'])).toBeGreaterThan(0);
+    upload.finish();
+    expect(await upload.done).toMatchObject({ status: 201 });
     await r.idle();
     expect(await names(zipdirOf(setup))).toEqual([]);
   });
