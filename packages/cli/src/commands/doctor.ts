@@ -11,6 +11,7 @@ import { openDirectory } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
 import { checkSchedule } from '../service/scheduler.js';
+import { parentTlsProblem } from './tls-problem.js';
 
 export interface Check {
   name: string;
@@ -136,6 +137,8 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
         const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
         return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${body.server}${clock}` };
       } catch (err) {
+        const tls = parentTlsProblem(err, config.sender.tls.ca);
+        if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
         const cause = (err as { cause?: Error }).cause;
         return { ok: false, detail: `${config.sender.parent} does not answer: ${cause?.message ?? (err as Error).message}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
       } finally {

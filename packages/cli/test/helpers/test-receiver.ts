@@ -25,7 +25,14 @@ export interface TestReceiver {
 
 const MODULE = new URL('../../../sender/test/helpers/test-receiver.ts', import.meta.url).href;
 
-export async function startTestReceiver(options: { dir: string; server?: string; tree?: string; discardBefore?: string | null }): Promise<TestReceiver> {
+export async function startTestReceiver(options: {
+  dir: string;
+  server?: string;
+  tree?: string;
+  discardBefore?: string | null;
+  /** HTTPS with this certificate (PEM files). */
+  tls?: { cert: string; key: string };
+}): Promise<TestReceiver> {
   const mod = (await import(MODULE)) as { TestReceiver: { start(o: typeof options): Promise<TestReceiver> } };
   return mod.TestReceiver.start(options);
 }

@@ -1,0 +1,137 @@
+/**
+ * `zenroll doctor` (SPEC §5) as the real executable, on what a leaf shares
+ * with others: the parent's clock (the `Date` of its /v1/info answer), the
+ * parent's HTTPS certificate against `sender.tls.ca`, and the server's
+ * Inventory Service object in a private slapd. Each is good on one run (ok)
+ * and wrong on the next (one FAIL line saying what to fix, exit 1).
+ */
+import { request, createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
+import { runCli } from './helpers/cli.js';
+import { makePki, type Pki } from './helpers/fault-setup.js';
+import { tempDir, type ServerFolder } from './helpers/server-dir.js';
+import { initHere, section } from './helpers/service.js';
+import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+
+const HOUR = 3_600_000;
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let parent: TestReceiver;
+let n = 0;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  tmp = await tempDir('zenroll-doctor-parent-');
+  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+});
+
+afterAll(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await parent?.close();
+  await tmp?.remove();
+});
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  warning?: boolean;
+}
+
+async function doctor(folder: ServerFolder): Promise<{ code: number | null; lines: string[]; checks: Check[] }> {
+  const text = await runCli(['doctor', '-c', folder.configPath]);
+  expect(text.stderr).toBe('');
+  const json = await runCli(['doctor', '--json', '-c', folder.configPath]);
+  expect(json.code).toBe(text.code);
+  return { code: text.code, lines: text.stdout.trimEnd().split('\n'), checks: JSON.parse(json.stdout) as Check[] };
+}
+
+const lineOf = (r: { lines: string[] }, check: string) => r.lines.find((l) => l.includes(` ${check}: `));
+const failing = (r: { checks: Check[] }) => r.checks.filter((c) => !c.ok).map((c) => c.name);
+
+async function newLeaf(parentUrl: string): Promise<ServerFolder> {
+  return initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parentUrl]);
+}
+
+/**
+ * The parent as seen through a clock `offsetMs` off: every request goes on
+ * to the real test Receiver, and its answer comes back with the `Date` that
+ * clock would give (HTTP dates have whole seconds, as a real server's do).
+ */
+async function skewedParent(target: string, offsetMs: number): Promise<string> {
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, { ...answer.headers, date: new Date(Date.now() + offsetMs).toUTCString() });
+      answer.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('zenroll doctor: the clock against the parent’s', () => {
+  it('is ok in sync, and a FAIL naming the difference and NTP when the parent is hours ahead or behind', async () => {
+    const inSync = await skewedParent(parent.url, 0);
+    const leaf = await newLeaf(inSync);
+    const good = await doctor(leaf);
+    expect(good.code).toBe(0);
+    expect(lineOf(good, 'parent')).toBe(`ok    parent: ${inSync} answers as INT1`);
+
+    // Half a minute off is within what doctor allows.
+    const slightly = await skewedParent(parent.url, 30_000);
+    await leaf.edit((json) => void (section(json, 'sender').parent = slightly));
+    expect(lineOf(await doctor(leaf), 'parent')).toBe(`ok    parent: ${slightly} answers as INT1`);
+
+    for (const offset of [3 * HOUR, -5 * HOUR]) {
+      const off = await skewedParent(parent.url, offset);
+      await leaf.edit((json) => void (section(json, 'sender').parent = off));
+      const r = await doctor(leaf);
+      expect(r.code).toBe(1);
+      expect(failing(r)).toEqual(['parent']);
+      const seconds = Math.abs(offset) / 1000;
+      // The Date header drops the milliseconds: the difference seen is within a second of the offset.
+      expect(lineOf(r, 'parent')).toMatch(new RegExp(`^FAIL {2}parent: ${off} answers as INT1; clocks differ by (${seconds}|${seconds - 1}|${seconds + 1}) s: set up NTP on both$`));
+    }
+  });
+});
+
+describe('zenroll doctor: an HTTPS parent', () => {
+  let pki: Pki;
+  let tlsParent: TestReceiver;
+
+  beforeAll(async () => {
+    pki = await makePki(join(tmp.path, 'pki'));
+    tlsParent = await startTestReceiver({ dir: join(tmp.path, 'tls-parent'), server: 'INT1', tls: pki.server });
+    closers.push(() => tlsParent.close());
+  });
+
+  it('is ok with the CA that signed its certificate in sender.tls.ca; with another CA or none, a FAIL naming TLS and sender.tls.ca', async () => {
+    const leaf = await newLeaf(tlsParent.url);
+    await leaf.edit((json) => void (section(json, 'sender').tls = { ca: pki.ca }));
+    const good = await doctor(leaf);
+    expect(good.code).toBe(0);
+    expect(lineOf(good, 'parent')).toBe(`ok    parent: ${tlsParent.url} answers as INT1`);
+
+    await leaf.edit((json) => void (section(json, 'sender').tls = { ca: pki.otherCa }));
+    const r = await doctor(leaf);
+    expect(r.code).toBe(1);
+    expect(failing(r)).toEqual(['parent']);
+    // It answered: not "does not answer, check the firewall", but which certificate check failed and the key to fix.
+    expect(lineOf(r, 'parent')).toBe(
+      `FAIL  parent: ${tlsParent.url} answers, but TLS: the parent's certificate is not trusted: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE): `
+      + `it is not signed by sender.tls.ca (${pki.otherCa}); set sender.tls.ca to the CA certificate that signed the parent's`,
+    );
+
+    await leaf.edit((json) => void (section(json, 'sender').tls = { ca: null }));
+    const none = await doctor(leaf);
+    expect(failing(none)).toEqual(['parent']);
+    expect(lineOf(none, 'parent')).toMatch(/ answers, but TLS: the parent's certificate is not trusted: .*: sender\.tls\.ca is not set and no system CA signed it; set sender\.tls\.ca /);
+  });
+});
