@@ -56,8 +56,17 @@ export interface PackResult {
 const READ_LANES = 4;
 const deflateRawAsync = promisify(deflateRaw);
 
-function invalid(message: string, cause?: unknown): ZenrollError {
-  return new ZenrollError('PACK_INPUT_INVALID', message, { cause });
+/**
+ * Why a batch cannot be packed as it is. When one `.str` is to blame,
+ * `details.path` names it and `details.problem` says whether it can never
+ * go into a zip (`name`, `too-large`) or only not beside another of the
+ * batch (`same-name`), so that a caller can pack the rest. (A source that
+ * cannot be read is PACK_SOURCE_UNREADABLE, with its path too.)
+ */
+export type PackProblem = 'name' | 'too-large' | 'same-name';
+
+function invalid(message: string, cause?: unknown, blame?: { path: string; problem: PackProblem }): ZenrollError {
+  return new ZenrollError('PACK_INPUT_INVALID', message, { cause, ...(blame === undefined ? {} : { details: blame }) });
 }
 
 export async function packBatch(opts: PackOptions): Promise<PackResult> {
@@ -72,20 +81,28 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   if (opts.status !== 0 && opts.status !== 2) throw invalid(`stored status ${shown(opts.status)} of a new zip is not 0 or 2`);
   if (Number.isNaN(created.getTime())) throw invalid('created is not a valid date');
   const names = opts.files.map((f) => basename(f));
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    const path = opts.files[i] as string;
     try {
       checkStrName(name);
     } catch (cause) {
-      throw invalid((cause as Error).message, cause);
+      throw invalid((cause as Error).message, cause, { path, problem: 'name' });
     }
     // The Receiver refuses longer entry names (zipcheck.ts).
     const bytes = Buffer.byteLength(name);
-    if (bytes > limits.maxNameLength) throw invalid(`.str name ${shown(name)} is ${bytes} bytes; the Receiver takes names up to ${limits.maxNameLength}`);
+    if (bytes > limits.maxNameLength) {
+      throw invalid(`.str name ${shown(name)} is ${bytes} bytes; the Receiver takes names up to ${limits.maxNameLength}`, undefined, { path, problem: 'name' });
+    }
   }
   // Letter case aside: the names would collide on a case-insensitive file system.
   const folded = names.map((n) => n.toLowerCase());
-  const dupe = names.find((_, i) => folded.indexOf(folded[i] as string) !== i);
-  if (dupe !== undefined) throw invalid(`two files of the batch are named ${shown(dupe)} (letter case aside); an inner zip holds each name once`);
+  const dupeAt = names.findIndex((_, i) => folded.indexOf(folded[i] as string) !== i);
+  if (dupeAt !== -1) {
+    throw invalid(`two files of the batch are named ${shown(names[dupeAt])} (letter case aside); an inner zip holds each name once`, undefined, {
+      path: opts.files[dupeAt] as string,
+      problem: 'same-name',
+    });
+  }
   const name = formatOuterName({ scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, status: opts.status });
   const path = join(opts.outDir, name);
   if (await exists(path)) throw invalid(`${shown(path, 200)} already exists; a scheduled time is used once per server`);
@@ -192,7 +209,9 @@ async function readSource(file: string, maxBytes: number): Promise<Buffer> {
   try {
     fh = await open(file, 'r');
     const { size } = await fh.stat();
-    if (size > maxBytes) throw invalid(`${shown(file, 200)} is ${size} bytes; the Receiver takes .str files up to ${maxBytes}`);
+    if (size > maxBytes) {
+      throw invalid(`${shown(file, 200)} is ${size} bytes; the Receiver takes .str files up to ${maxBytes}`, undefined, { path: file, problem: 'too-large' });
+    }
     return await fh.readFile();
   } catch (err) {
     if (err instanceof ZenrollError) throw err;
