@@ -5,10 +5,10 @@
 //
 // One run: the .str are hard-linked into the leaf's entmergedir (same bytes
 // and mtime each run, no copying), then the clock starts and the leaf's
-// roll-up is forced on its admin socket (POST /v1/rollup). INT1 has no
-// trigger of its own on arrival, so the benchmark polls INT1's entpushdir
-// every 20 ms and forces a roll-up there whenever zips wait and none runs
-// (INT1 forwards while the leaf is still packing and pushing). The clock
+// roll-up is forced on its admin socket (POST /v1/rollup). INT1 runs with
+// sender.forwardOnReceive: each zip it promotes starts a roll-up of its own
+// (or joins the next one), so it forwards while the leaf is still packing
+// and pushing; nothing from outside drives it. The clock
 // stops when the last expected zip appears in ROOT's dbdir (promotion puts
 // it there by an atomic rename, so it is complete and durable).
 import { link, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -51,6 +51,8 @@ export async function buildE2eTree(ctx) {
         json.sender.schedule = '0 0 1 1 *';
         // A parent that is slow to answer must not park the run for the default 10 s, 20 s, …
         json.sender.retry = { baseMs: 500, factor: 2, tries: 8 };
+        // INT1 relays each zip as it arrives (its own trigger; see the top of this file).
+        if (json.role.startsWith('intermediate')) json.sender.forwardOnReceive = true;
       }
     },
   });
@@ -131,6 +133,7 @@ export async function e2eRun(e2e, fixtures, names, { timeoutMs = 900_000 } = {})
   await quiet(e2e.nodes, 120_000);
   const cpu0 = e2e.nodes.map((n) => cpuMsOf(n.pid));
   const logFrom = await logSize(leaf);
+  const intLogFrom = await logSize(int1);
 
   const t0Epoch = Date.now();
   const t0 = performance.now();
@@ -141,19 +144,6 @@ export async function e2eRun(e2e, fixtures, names, { timeoutMs = 900_000 } = {})
     leafMs = performance.now() - t0;
     leafResult = r;
   }, (err) => (failure ??= err));
-  let finished = false;
-  let forces = 0;
-  const forwarding = (async () => {
-    while (!finished) {
-      if ((await zipsIn(int1.config.dirs.entpushdir)).length > 0) {
-        forces++;
-        const r = await askAdmin(int1, 'POST', '/v1/rollup');
-        if (r.left.length > 0 || r.rejected.length > 0) throw new Error(`INT1's roll-up left ${JSON.stringify([...r.left, ...r.rejected]).slice(0, 500)}`);
-      } else {
-        await sleep(20);
-      }
-    }
-  })().catch((err) => (failure ??= err));
   let endMs;
   try {
     await waitUntil(`${expected} zips in ROOT's dbdir`, async () => {
@@ -165,10 +155,8 @@ export async function e2eRun(e2e, fixtures, names, { timeoutMs = 900_000 } = {})
     }, timeoutMs);
     endMs = performance.now() - t0;
   } finally {
-    finished = true;
-    await forwarding;
+    await leafDone;
   }
-  await leafDone;
   if (failure !== null) throw failure;
   await quiet(e2e.nodes, timeoutMs);
   const logMs = performance.now() - t0;
@@ -182,7 +170,8 @@ export async function e2eRun(e2e, fixtures, names, { timeoutMs = 900_000 } = {})
     throw new Error(`end to end: expected ${expected} zips; the leaf zipped ${leafResult.zipped.length} and sent ${leafResult.sent.length}, ROOT's dbdir has ${atRoot}, INT1 still holds ${leftAtInt}`);
   }
   const phases = leafPhases(await logSince(leaf, logFrom), t0Epoch, endMs);
-  return { ms: endMs, leafRollupMs: leafMs, logDrainedMs: logMs, int1Forces: forces, zips: expected, phases, cpuMs: Object.fromEntries(e2e.nodes.map((n, i) => [n.name, cpu[i]])) };
+  const intRollups = (await logSince(int1, intLogFrom)).filter((l) => l.msg === 'roll-up started').length;
+  return { ms: endMs, leafRollupMs: leafMs, logDrainedMs: logMs, int1Rollups: intRollups, zips: expected, phases, cpuMs: Object.fromEntries(e2e.nodes.map((n, i) => [n.name, cpu[i]])) };
 }
 
 function peaks(nodes) {
@@ -202,7 +191,7 @@ export async function benchEndToEnd(ctx) {
   for (let r = 0; r < ctx.runs; r++) {
     const res = await e2eRun(e2e, ctx.fixtures, ctx.names);
     runs.push(res);
-    progress(`  end to end run ${r + 1}/${ctx.runs}: ${(res.ms / 1000).toFixed(2)} s to the last zip at ROOT (leaf roll-up ${(res.leafRollupMs / 1000).toFixed(2)} s, log in slapd after ${(res.logDrainedMs / 1000).toFixed(2)} s, INT1 forced ${res.int1Forces}×)`);
+    progress(`  end to end run ${r + 1}/${ctx.runs}: ${(res.ms / 1000).toFixed(2)} s to the last zip at ROOT (leaf roll-up ${(res.leafRollupMs / 1000).toFixed(2)} s, log in slapd after ${(res.logDrainedMs / 1000).toFixed(2)} s, INT1 rolled up ${res.int1Rollups}×)`);
   }
   const memory = { idleAfterStart: idle, peak: { endToEnd: peaks(e2e.nodes) }, backlogRuns: {} };
   await e2e.stop();
@@ -215,7 +204,7 @@ export async function benchEndToEnd(ctx) {
     ratioToZip6Sequential: ctx.zipSeqMs ? round(ms / ctx.zipSeqMs, 2) : null,
     leafRollupMs: round(median(runs.map((r) => r.leafRollupMs)), 0),
     logDrainedMs: round(median(runs.map((r) => r.logDrainedMs)), 0),
-    int1Forces: median(runs.map((r) => r.int1Forces)),
+    int1Rollups: median(runs.map((r) => r.int1Rollups)),
     cpuMs: Object.fromEntries(e2e.nodes.map((n) => [n.name, round(median(runs.map((r) => r.cpuMs[n.name].total)), 0)])),
     mainThreadCpuMs: Object.fromEntries(e2e.nodes.map((n) => [n.name, round(median(runs.map((r) => r.cpuMs[n.name].main)), 0)])),
     leafPhasesMs: Object.fromEntries(Object.keys(runs[0].phases).map((k) => [k, round(median(runs.map((r) => r.phases[k])), 0)])),

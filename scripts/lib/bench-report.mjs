@@ -60,7 +60,7 @@ export function table(r) {
   if (r.endToEnd) {
     const e = r.endToEnd;
     row(`3 end to end LEAF1→INT1→ROOT, ${e.zips} zips`, `${sec(e.medianMs)} (${f1(e.mbPerS)} MB/s)`, `zip -q -6 sequential: ${sec(r.pack?.sequential.zip6.medianMs)}`, ratio(e.ratioToZip6Sequential));
-    row('3   leaf roll-up / log all in slapd', `${sec(e.leafRollupMs)} / ${sec(e.logDrainedMs)}`, `INT1 forced ${e.int1Forces}×`, '');
+    row('3   leaf roll-up / log all in slapd', `${sec(e.leafRollupMs)} / ${sec(e.logDrainedMs)}`, `INT1 rolled up ${e.int1Rollups}× (on arrival)`, '');
     const ph = e.leafPhasesMs;
     row('3   leaf: collect / pack / push', `${sec(ph.collectMs)} / ${sec(ph.packMs)} / ${sec(ph.pushMs)} (overlapped)`, `push ends ${sec(ph.pushAfterPackMs)} after pack; then ${sec(ph.tailMs)} to ROOT's dbdir`, '');
     const s1 = (ms) => (ms === undefined ? '–' : (ms / 1000).toFixed(1));

@@ -140,6 +140,8 @@ const configShape = obj({
         ctx.addIssue({ code: 'custom', path: [missing], message: `is required when ${set} is set (cert and key go together)` });
       }
     }).prefault({}).describe('TLS towards the parent'),
+    forwardOnReceive: z.boolean({ error: expecting('true or false') }).default(false)
+      .describe('intermediate roles: forward each zip as soon as it is promoted, besides the schedule'),
     stableMs: int(0).default(5000).describe('a .str changed in the last stableMs waits for the next roll-up'),
     timeoutMs: int(1).default(120_000).describe('per-request inactivity timeout'),
   }).prefault({}).describe('the Sender'),
@@ -211,6 +213,9 @@ function roleRules(c: z.output<typeof configShape>, ctx: z.RefinementCtx): void 
   need(info.sender || info.receiver, ['dirs', 'entpushdir'], c.dirs.entpushdir, 'it sends or receives zips');
   need(info.promotesTo.includes('dbdir'), ['dirs', 'dbdir'], c.dirs.dbdir, 'it promotes zips to dbdir');
   need(info.sender, ['sender', 'parent'], c.sender.parent, 'it sends to a parent Receiver');
+  if (c.sender.forwardOnReceive && !(info.sender && info.receiver)) {
+    ctx.addIssue({ code: 'custom', path: ['sender', 'forwardOnReceive'], message: `is only for roles that receive and send (intermediate*), not "${c.role}"` });
+  }
 }
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -43,6 +43,8 @@ export interface PromoterOptions {
   log: RollupLog;
   logger: Logger;
   now: () => number;
+  /** Called once a zip is in every target and gone from zipdir (e.g. to forward it at once). */
+  onPromoted?: (name: string, targets: readonly PromoteTarget[]) => void;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -145,5 +147,6 @@ export class Promoter {
     if (receipt.promotedAt === null) receipt = await o.receipts.markPromoted(receipt);
     crashPoint('promote-before-remove');
     await removeDurable(src);
+    o.onPromoted?.(name, o.targets.map((t) => t.target));
   }
 }

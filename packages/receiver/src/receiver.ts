@@ -18,6 +18,7 @@ import {
 } from '@zenroll/core';
 import { silentLogger, type Logger } from './logger.js';
 import { Promoter, type PromoteTargetDir } from './promote.js';
+import type { PromoteTarget } from '@zenroll/core';
 import { ReceiptStore } from './receipts.js';
 import { recover } from './recovery.js';
 import { createReceiverServer } from './server.js';
@@ -37,6 +38,8 @@ export interface ReceiverDeps {
   freeSpace?: (dir: string) => Promise<FreeSpace>;
   /** How often expired receipts are swept and failed promotions tried again; default 10 minutes. */
   maintenanceMs?: number;
+  /** Called once a zip is promoted to every target of the role. */
+  onPromoted?: (name: string, targets: readonly PromoteTarget[]) => void;
 }
 
 export interface RunningReceiver {
@@ -94,6 +97,7 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     if (removed.length > 0) logger.info({ receipts: removed.length }, 'expired receipts removed');
     for (const err of problems) logger.warn({ err }, 'a receipt could not be read');
   };
+    ...(deps.onPromoted === undefined ? {} : { onPromoted: deps.onPromoted }),
 
   let closing = false;
   const slots = new UploadSlots(r.maxConcurrentUploads, { queue: r.maxQueuedUploads, waitMs: r.queueWaitMs });

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { errnoCode, writeFileDurable } from '@zenroll/core';
 import type { RollupResult } from '@zenroll/sender';
 
-export type Reason = 'scheduled' | 'forced' | 'start';
+/** `received`: an intermediate forwarding what it just promoted (sender.forwardOnReceive). */
+export type Reason = 'scheduled' | 'forced' | 'received' | 'start';
 
 export interface LastRollup {
   reason: Reason;
@@ -102,10 +103,10 @@ export class RollupRunner {
   }
 
   /** A forced roll-up: waits for a running one, then runs. */
-  async force(): Promise<RollupResult> {
-    if (this.#current === null) return this.#start('forced');
+  async force(reason: 'forced' | 'received' = 'forced'): Promise<RollupResult> {
+    if (this.#current === null) return this.#start(reason);
     if (this.#pendingForced === null) {
-      this.#logger.info({ reason: 'forced' }, 'forced roll-up waits for the running one');
+      this.#logger.info({ reason }, 'forced roll-up waits for the running one');
       const running = this.#current;
       this.#pendingForced = running
         .catch(() => undefined)
@@ -113,7 +114,7 @@ export class RollupRunner {
           // Another forced caller may have started one in between; wait for it too.
           while (this.#current !== null) await this.#current.catch(() => undefined);
           this.#pendingForced = null;
-          return this.#start('forced');
+          return this.#start(reason);
         });
     }
     return this.#pendingForced;

@@ -74,6 +74,9 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
     const sources = directorySources(config, logger);
     stack.push(() => sources.close());
 
+    // SIGTERM must not wait for a roll-up's retries (up to ~23 h, SPEC §1): the
+    // Sender stops at its next step or wait, and what is left stays for the next one.
+    const stopping = new AbortController();
     let receiver: RunningReceiver | null = null;
     // Each side is loaded only by a role that runs it (a leaf never loads the Receiver, a root never the Sender and undici).
     if (role.receiver) {
@@ -83,15 +86,21 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
         logger,
         discardBefore: sources.discardBefore,
         ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}),
+        // sender.forwardOnReceive: each zip promoted to entpushdir starts a roll-up (or joins the next one).
+        ...(config.sender.forwardOnReceive
+          ? {
+              onPromoted: (_name: string, targets: readonly string[]) => {
+                if (!targets.includes('entpushdir') || stopping.signal.aborted) return;
+                runner?.force('received').catch((err: unknown) => logger.error({ err }, 'forwarding roll-up failed'));
+              },
+            }
+          : {}),
       });
       const r = receiver;
       stack.push(() => r.close());
     }
 
     let schedule: Schedule | null = null;
-    // SIGTERM must not wait for a roll-up's retries (up to ~23 h, SPEC §1): the
-    // Sender stops at its next step or wait, and what is left stays for the next one.
-    const stopping = new AbortController();
     let rollupsStopped: Promise<void> | null = null;
     const stopRollups = () =>
       (rollupsStopped ??= (async () => {
