@@ -135,3 +135,34 @@ describe('zenroll doctor: an HTTPS parent', () => {
     expect(lineOf(none, 'parent')).toMatch(/ answers, but TLS: the parent's certificate is not trusted: .*: sender\.tls\.ca is not set and no system CA signed it; set sender\.tls\.ca /);
   });
 });
+
+describe('zenroll doctor: the server’s Inventory Service object', () => {
+  let slapd: Slapd;
+
+  beforeAll(async () => {
+    // A directory that knows INT1 only: LEAF1's object was never made.
+    slapd = await startSlapd({ tree: 'ACME', servers: ['INT1'] });
+    closers.push(() => slapd.destroy());
+  });
+
+  it('is a FAIL saying the object is missing and what to do, and ok once it exists', async () => {
+    const leaf = await newLeaf(parent.url);
+    // Bound as the directory's administrator, which can read any object: the bind itself is fine.
+    await leaf.edit((json) => {
+      json.directory = { url: slapd.url, bindDN: slapd.rootDN, passwordFile: slapd.rootPasswordFile };
+    });
+    const r = await doctor(leaf);
+    expect(r.code).toBe(1);
+    expect(failing(r)).toEqual(['directory']);
+    // What is missing (the DN) and the two ways out; not the bind keys, which are right.
+    expect(lineOf(r, 'directory')).toBe(
+      `FAIL  directory: the directory ${slapd.url} refused a read on "cn=LEAF1_ZenInvService,o=ACME": `
+      + 'no such object: create the Inventory Service object or fix directory.serviceDN (LDAP result 32)',
+    );
+
+    await slapd.addServers(['LEAF1']);
+    const fixed = await doctor(leaf);
+    expect(fixed.code).toBe(0);
+    expect(lineOf(fixed, 'directory')).toBe(`ok    directory: bound as ${slapd.rootDN}; object of LEAF1 found`);
+  });
+});

@@ -156,7 +156,7 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
       } catch (err) {
         const message = (err as Error).message;
         // The LDAP errors often name the keys to check already.
-        return { ok: false, detail: /\bcheck directory\./.test(message) ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
+        return { ok: false, detail: /\b(check|fix) directory\./.test(message) ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
       } finally {
         await dir.close();
       }
