@@ -27,6 +27,16 @@ export interface RejectedZip {
   path: string;
 }
 
+/** A `.str` the packer refuses for good, moved out of the way so that the rest is packed. */
+export interface RejectedStr {
+  name: string;
+  /** The packer's error code: PACK_INPUT_INVALID, PACK_SOURCE_UNREADABLE. */
+  code: string;
+  message: string;
+  /** Where it is now, `entpushdir/rejected/…`, with `<that>.json` beside it. */
+  path: string;
+}
+
 export interface LeftItem {
   kind: 'zip' | 'str';
   name: string;
@@ -48,6 +58,7 @@ export type SenderEvent =
   | ({ type: 'sent' } & SentZip)
   | { type: 'retry'; zip: string; tries: number; of: number; delayMs: number; reason: string }
   | ({ type: 'rejected' } & RejectedZip)
+  | ({ type: 'str-rejected' } & RejectedStr)
   | { type: 'send-failed'; zip: string; reason: string; final: boolean };
 
 export interface RollupResult {

@@ -27,12 +27,13 @@ import { collect } from './collect.js';
 import type { StepContext } from './context.js';
 import { discardZips, infoDiscardSource, type DiscardSource } from './discard.js';
 import type { LeftItem, RollupResult, SenderEvent, StepError } from './events.js';
-import { packOne, settleIntents } from './pack-step.js';
-import { planBatches, planDiscard, type PushdirContents, type StrEntry } from './plan.js';
+import { leaveAll, packAll, planPack } from './pack-all.js';
+import { settleIntents } from './pack-step.js';
+import { planDiscard, type PushdirContents } from './plan.js';
 import { Pusher } from './push.js';
-import { listDir, listDirIfExists, readPushdir, statStrs } from './read.js';
+import { listDir, listDirIfExists, readPushdir } from './read.js';
 import { RecordStore, recoverRecords } from './records.js';
-import { ClockKeeper, loadClock } from './sender-clock.js';
+import type { ClockKeeper } from './sender-clock.js';
 import { ensureStateDirs, senderPaths, type SenderPaths } from './state.js';
 import { sweepOwnTemps, sweepPushdir } from './sweep.js';
 import { realTimers, type Timers } from './timers.js';
@@ -135,7 +136,10 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
   }
   const contents = await readPushdir(paths.entpushdir);
   const queue = readQueue(ctx, contents, result);
-  const plan = ownScans ? await stepValue(result, 'pack', () => planPack(ctx, contents)) : null;
+  const planned = ownScans ? await stepValue(result, 'pack', async () => ({ plan: await planPack(ctx, contents) })) : null;
+  // A plan that failed (a damaged clock file, say) packs nothing: every .str stays, and is counted.
+  if (ownScans && planned === null) leaveAll(result, contents.strs, 'not zipped: planning the batches failed (see the pack error); it waits for the next roll-up');
+  const plan = planned?.plan ?? null;
   // Packing and pushing overlap: each new zip is sent as soon as it is made,
   // after the zips already queued (all older: the clock has seen them).
   const fresh = new Channel<string>();
@@ -239,36 +243,4 @@ async function discardAndPush(ctx: StepContext, client: ParentClient, source: Di
   result.rejected.push(...pusher.out.rejected);
   result.left.push(...pusher.out.left);
   result.stopped = pusher.out.stopped;
-}
-
-interface PackPlan {
-  batches: StrEntry[][];
-  keeper: ClockKeeper;
-}
-
-/** Plan the batches of the `.str` in entpushdir, oldest scans first; null when there is nothing to pack. */
-async function planPack(ctx: StepContext, contents: PushdirContents): Promise<PackPlan | null> {
-  const { paths, config } = ctx;
-  const batches = planBatches(await statStrs(paths.entpushdir, contents.strs), config.sender.batchSize);
-  ctx.emit({ type: 'planned', strs: contents.strs.length, batches: batches.length });
-  if (batches.length === 0) return null;
-  const rejected = (await listDirIfExists(paths.rejecteddir)) ?? [];
-  const onDisk = [...contents.zips, ...rejected.map((e) => e.name)];
-  const clock = await loadClock(paths.clock, config.server, onDisk, ctx.now);
-  return { batches, keeper: new ClockKeeper(paths.clock, clock) };
-}
-
-/** Pack the planned batches one after another, handing each zip to the pusher as it is made. */
-async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<string>, stop: AbortSignal, result: RollupResult): Promise<void> {
-  try {
-    for (const batch of plan.batches) {
-      if (ctx.signal?.aborted === true || stop.aborted) break;
-      const zipped = await packOne(ctx, plan.keeper.clock, batch);
-      result.zipped.push(zipped);
-      ctx.emit({ type: 'zipped', ...zipped });
-      out.put(zipped.zip);
-    }
-  } finally {
-    await plan.keeper.save();
-  }
 }

@@ -1,12 +1,15 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryLog, parseOuterName, type RollupRecord } from '@zenroll/core';
+import { DEFAULT_LIMITS, MemoryLog, parseOuterName, saveKeyPair, type RollupRecord } from '@zenroll/core';
+import type { RollupResult, SenderEvent } from '../src/events.js';
 import { runRollup } from '../src/rollup.js';
 import { sendOrder } from '../src/plan.js';
 import { makeSender, fakeTimers, type SenderSetup } from './helpers/setup.js';
-import { filesIn, writeStrs } from './helpers/strs.js';
+import { filesIn, sha256Hex, writeStrs } from './helpers/strs.js';
 import { TestReceiver } from './helpers/test-receiver.js';
 import { digests, verifyAll } from './helpers/verify.js';
 
@@ -270,5 +273,192 @@ describe('what stays', () => {
     expect(result.ignored).toEqual([expect.objectContaining({ name: 'readme.txt' })]);
     expect(await filesIn(s.entmergedir, '.txt')).toEqual(['readme.txt']);
     expect(result.sent).toHaveLength(1);
+  });
+});
+
+/** Every file under `dir` (and `dir` itself) owned by uid:gid. */
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) await chownTree(join(dir, e.name), uid, gid);
+    else await chown(join(dir, e.name), uid, gid);
+  }
+}
+
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+
+/**
+ * Run the roll-up in a child process; as root, as an unprivileged user that
+ * owns the Sender's folders, so that a file only root may read is unreadable
+ * to it (root reads everything).
+ */
+async function runInChild(): Promise<RollupResult> {
+  const keyDir = join(s.root, 'child-keys');
+  await mkdir(keyDir);
+  await saveKeyPair(s.keys, join(keyDir, 'key.pem'), join(keyDir, 'key.pub'));
+  if (asRoot) await chownTree(keyDir, NOBODY, NOBODY);
+  const input = join(s.root, 'child-input.json');
+  await writeFile(input, JSON.stringify({ config: s.config, priv: join(keyDir, 'key.pem'), pub: join(keyDir, 'key.pub') }));
+  const script = join(s.root, 'child.mjs');
+  const dist = (pkg: string) => JSON.stringify(new URL(`../../${pkg}/dist/index.js`, import.meta.url).href);
+  await writeFile(
+    script,
+    `import { readFileSync } from 'node:fs';
+import { MemoryLog, loadKeyPair } from ${dist('core')};
+import { runRollup } from ${dist('sender')};
+const { config, priv, pub } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const result = await runRollup(config, { log: new MemoryLog(), keys: await loadKeyPair(priv, pub) });
+process.stdout.write(JSON.stringify(result));\n`,
+  );
+  const c = spawn(process.execPath, [script, input], { stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}) });
+  let out = '';
+  let err = '';
+  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => c.once('close', resolve));
+  if (code !== 0) throw new Error(`child roll-up exited ${code}: ${err}`);
+  return JSON.parse(out) as RollupResult;
+}
+
+describe('a .str the packer cannot take holds up nothing else', () => {
+  it('sends A.str and a.str (equal letter case aside) in two zips, with 60 others, each exactly once', async () => {
+    const written = await writeStrs(s.entmergedir, 60);
+    const upper = Buffer.from('scan of A\n');
+    const lower = Buffer.from('scan of a\n');
+    await writeFile(join(s.entmergedir, 'A.str'), upper);
+    await writeFile(join(s.entmergedir, 'a.str'), lower);
+    // The oldest of all, so that both fall into the first batch's plan.
+    const old = new Date(Date.UTC(2020, 0, 1));
+    for (const n of ['A.str', 'a.str']) await utimes(join(s.entmergedir, n), old, old);
+
+    const result = await run();
+    expect(result.errors).toEqual([]);
+    expect(result.left).toEqual([]);
+    expect(result.zipped.map((z) => z.files)).toEqual([50, 12]);
+    expect(result.sent.map((z) => z.zip)).toEqual(result.zipped.map((z) => z.zip));
+    const verified = await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey);
+    expect(digests(verified)).toEqual([...written.sha256, sha256Hex(upper), sha256Hex(lower)].sort());
+    const zipOf = (name: string) => verified.findIndex((v) => v.files.some((f) => f.name === name));
+    expect([zipOf('A.str'), zipOf('a.str')]).toEqual([0, 1]);
+    expect(await filesIn(s.entpushdir, '.str')).toEqual([]);
+
+    const again = await run();
+    expect([again.zipped, again.sent, again.left, again.errors]).toEqual([[], [], [], []]);
+    expect(receiver.stored).toHaveLength(2);
+  });
+
+  it('moves a .str over the Receiver\'s maxStrBytes to rejected/ with its reason beside it, and sends the rest', async () => {
+    const written = await writeStrs(s.entmergedir, 5);
+    // Grown past the limit after it was collected (collect leaves such a file in entmergedir).
+    const big = join(s.entpushdir, 'BIG.str');
+    await writeFile(big, '');
+    await truncate(big, DEFAULT_LIMITS.maxStrBytes + 1);
+    const events: SenderEvent[] = [];
+
+    const result = await run({ onEvent: (e) => events.push(e) });
+    const rejected = join(s.entpushdir, 'rejected', 'BIG.str');
+    expect(result.zipped.map((z) => z.files)).toEqual([5]);
+    expect(result.sent).toHaveLength(1);
+    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
+    expect(result.left).toEqual([]);
+    expect(result.errors).toEqual([
+      { step: 'pack', code: 'PACK_INPUT_INVALID', message: expect.stringContaining(`${DEFAULT_LIMITS.maxStrBytes + 1} bytes`) as string },
+    ]);
+    expect(result.errors[0]?.message).toContain(`moved to ${rejected}`);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'str-rejected', name: 'BIG.str', code: 'PACK_INPUT_INVALID', path: rejected }));
+    expect((await readdir(join(s.entpushdir, 'rejected'))).sort()).toEqual(['BIG.str', 'BIG.str.json']);
+    expect((await stat(rejected)).size).toBe(DEFAULT_LIMITS.maxStrBytes + 1);
+    const note = JSON.parse(await readFile(`${rejected}.json`, 'utf8')) as Record<string, unknown>;
+    expect(note).toMatchObject({ str: 'BIG.str', error: 'PACK_INPUT_INVALID', message: expect.stringContaining('the Receiver takes .str files up to') });
+    expect(await filesIn(s.entpushdir, '.str')).toEqual([]);
+    // Nothing about a rejected .str is a SPEC §7 event of the Sender's: the log holds the zip's records only.
+    expect(new Set(log.writes.map((w) => w.record.event))).toEqual(new Set(['zipped', 'sent']));
+
+    // The next roll-up does not trip over it again; a second one of that name keeps the first.
+    await writeFile(big, '');
+    await truncate(big, DEFAULT_LIMITS.maxStrBytes + 1);
+    await writeStrs(s.entmergedir, 1, { startIndex: 100 });
+    const again = await run();
+    expect(again.zipped.map((z) => z.files)).toEqual([1]);
+    expect(again.errors).toEqual([expect.objectContaining({ code: 'PACK_INPUT_INVALID' })]);
+    expect((await readdir(join(s.entpushdir, 'rejected'))).sort()).toEqual(['BIG.2.str', 'BIG.2.str.json', 'BIG.str', 'BIG.str.json']);
+    const third = await run();
+    expect([third.zipped, third.left, third.errors]).toEqual([[], [], []]);
+  });
+
+  it('rejects what turned into a directory or a dangling symlink after planning, reports one that vanished, and sends the rest', async () => {
+    const written = await writeStrs(s.entmergedir, 8);
+    const [dirName, linkName, goneName] = written.names as [string, string, string];
+    const run1 = await run({
+      onEvent: (e) => {
+        if (e.type !== 'planned') return;
+        const at = (n: string) => join(s.entpushdir, n);
+        rmSync(at(dirName));
+        mkdirSync(at(dirName));
+        rmSync(at(linkName));
+        symlinkSync(join(s.root, 'no-such-file'), at(linkName));
+        rmSync(at(goneName));
+      },
+    });
+    expect(run1.zipped.map((z) => z.files)).toEqual([5]);
+    const kept = written.sha256.slice(3).sort();
+    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual(kept);
+    expect(run1.left).toEqual([]);
+    expect(run1.errors.map((e) => [e.code, /moved to/.test(e.message), /gone from entpushdir before it could be zipped/.test(e.message)])).toEqual([
+      ['PACK_SOURCE_UNREADABLE', true, false],
+      ['PACK_SOURCE_UNREADABLE', true, false],
+      ['PACK_SOURCE_UNREADABLE', false, true],
+    ]);
+    const rejected = join(s.entpushdir, 'rejected');
+    expect((await readdir(rejected)).sort()).toEqual([dirName, `${dirName}.json`, linkName, `${linkName}.json`].sort());
+    expect((await lstat(join(rejected, dirName))).isDirectory()).toBe(true);
+    expect((await lstat(join(rejected, linkName))).isSymbolicLink()).toBe(true);
+    expect(await readdir(s.entpushdir)).not.toContain(dirName);
+  });
+
+  it('counts every .str as left when packing cannot even start (a damaged sender clock)', async () => {
+    const written = await writeStrs(s.entmergedir, 3);
+    await mkdir(s.config.dirs.statedir, { recursive: true });
+    await writeFile(join(s.config.dirs.statedir, 'sender-clock.json'), '{"last": 12');
+    const result = await run();
+    expect(result.zipped).toEqual([]);
+    expect(result.errors).toEqual([expect.objectContaining({ step: 'pack' })]);
+    expect(result.left.map((l) => [l.kind, l.name])).toEqual(written.names.map((n) => ['str', n]));
+    expect(result.left[0]?.reason).toMatch(/planning the batches failed/);
+    expect(await filesIn(s.entpushdir, '.str')).toEqual(written.names);
+  });
+
+  it('leaves a .str that cannot be read now (EACCES) for the next roll-up, sends the rest, and counts it as left', async () => {
+    const written = await writeStrs(s.entmergedir, 5);
+    const locked = join(s.entpushdir, 'LOCKED.str');
+    const content = Buffer.from('a scan nobody may read yet\n');
+    await writeFile(locked, content);
+    if (asRoot) {
+      await chownTree(s.root, NOBODY, NOBODY);
+      await chown(locked, 0, 0);
+      await chmod(locked, 0o600);
+    } else {
+      await chmod(locked, 0o000);
+    }
+
+    const first = await runInChild();
+    expect(first.zipped.map((z) => z.files)).toEqual([5]);
+    expect(first.sent).toHaveLength(1);
+    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
+    expect(first.errors).toEqual([]);
+    expect(first.left).toEqual([
+      { kind: 'str', name: 'LOCKED.str', reason: expect.stringMatching(/PACK_SOURCE_UNREADABLE.*EACCES.*stays for the next roll-up/) as string },
+    ]);
+    expect(await filesIn(s.entpushdir, '.str')).toEqual(['LOCKED.str']);
+    expect(await readFile(locked)).toEqual(content);
+    expect((await readdir(s.entpushdir)).includes('rejected')).toBe(false);
+
+    // Readable again: the next roll-up sends it, once.
+    await chmod(locked, 0o644);
+    const second = await run();
+    expect(second.zipped.map((z) => z.files)).toEqual([1]);
+    expect([second.left, second.errors]).toEqual([[], []]);
+    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256, sha256Hex(content)].sort());
   });
 });
