@@ -1,8 +1,8 @@
 /** `zenroll rollup`, run as the real executable against a test parent. */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock } from '@zenroll/core';
+import { DEFAULT_LIMITS, acquireLock } from '@zenroll/core';
 import { run, type Io } from '../src/index.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
@@ -115,6 +115,20 @@ describe('zenroll rollup', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^left {6}copy of a zip\.zip {2}zip name "copy of a zip\.zip" has/m);
     expect(parent.stored).toHaveLength(1);
+  });
+
+  it('moves a .str no zip can hold to rejected/, says so at error (exit 1), and sends the rest', async () => {
+    await writeScans(entmergedir(), 3);
+    const big = join(leaf.config.dirs.entpushdir ?? '', 'BIG.str');
+    await writeFile(big, '');
+    await truncate(big, DEFAULT_LIMITS.maxStrBytes + 1);
+    const r = await rollup();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^rejected {2}BIG\.str {2}PACK_INPUT_INVALID: .* bytes; .* → .*rejected\/BIG\.str$/m);
+    expect(r.stdout).toMatch(/^error {5}pack: PACK_INPUT_INVALID: .*moved to .*rejected\/BIG\.str$/m);
+    expect(r.stdout).toMatch(/^1 zipped, 0 discarded, 1 sent, 0 rejected, nothing left$/m);
+    expect(parent.stored).toHaveLength(1);
+    expect((await readdir(join(leaf.config.dirs.entpushdir ?? '', 'rejected'))).sort()).toEqual(['BIG.str', 'BIG.str.json']);
   });
 
   it('shows a progress line on a terminal when there are many zips, under the per-zip lines', async () => {

@@ -43,6 +43,8 @@ export function eventLine(e: SenderEvent): string | undefined {
       return `${pad('sent')}${e.zip}  ${e.status === 201 ? 'stored' : 'already there'} (${e.status}), ${e.bytes} bytes, try ${e.tries}, ${e.transferMs} ms`;
     case 'rejected':
       return `${pad('rejected')}${e.zip}  ${e.status}${e.error ? ` ${e.error}` : ''}: ${e.message} → ${e.path}`;
+    case 'str-rejected':
+      return `${pad('rejected')}${e.name}  ${e.code}: ${e.message} → ${e.path}`;
     default:
       return undefined;
   }

@@ -133,7 +133,9 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
           signal: stopping.signal,
           onEvent: (ev) => {
             if (ev.type === 'retry') metrics.retry();
-            logger.info(ev, `sender ${ev.type}`);
+            // A .str no zip can hold was moved to rejected/: no SPEC §7 event is the Sender's for it.
+            if (ev.type === 'str-rejected') logger.error(ev, `sender ${ev.type}`);
+            else logger.info(ev, `sender ${ev.type}`);
           },
         });
       const r = new RollupRunner({ rollup, statedir: config.dirs.statedir, logger });
