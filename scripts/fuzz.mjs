@@ -39,7 +39,7 @@ const NAME = '20261122103000000_LEAF1_ACME_0.zip';
 const work = await mkdtemp(join(tmpdir(), 'zenroll-fuzz-'));
 const keys = generateKeyPair();
 const trust = new TrustStore();
-trust.add(keys.publicKey, 'fuzz');
+trust.add(keys.publicKey, 'fuzz', null);
 const verify = (path) => verifyOuterZip(path, { trust: trust.lookup, name: NAME });
 const openFds = async () => (await readdir('/proc/self/fd')).length;
 

@@ -30,7 +30,7 @@ async function pack() {
 
 async function verify() {
   const trust = new TrustStore();
-  for (const path of job.trust) trust.add(await loadPublicKey(path), path);
+  for (const path of job.trust) trust.add(await loadPublicKey(path), path, 'BENCH');
   const t0 = performance.now();
   const checked = await pool(job.zips, job.lanes, (zip) => verifyOuterZip(zip, { trust: trust.lookup }));
   const ms = performance.now() - t0;

@@ -310,7 +310,7 @@ export class CrashSoak {
   /** Which .str a folder of outer zips holds (verified, SHA-256 of the data), by digest → count. */
   async #strsInZips(dir) {
     const trust = new TrustStore();
-    trust.add(this.leafKey, 'LEAF1');
+    trust.add(this.leafKey, 'LEAF1', 'LEAF1');
     const found = new Map();
     for (const name of await this.#zips(dir)) {
       const path = join(dir, name);

@@ -5,8 +5,7 @@
  * and the public keys published on Inventory Service objects. Without a
  * directory all three fall back to the config and `GET /v1/info`.
  */
-import type { KeyObject } from 'node:crypto';
-import { keyIdOf, parsePublicKeyPem, type Config } from '@zenroll/core';
+import { TrustStore, parsePublicKeyPem, type Config } from '@zenroll/core';
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
 import type { ExtraKeySource } from '@zenroll/receiver';
 import type { DiscardSource } from '@zenroll/sender';
@@ -29,23 +28,23 @@ export interface DirectorySources {
 /** How long the published keys are remembered before LDAP is asked again. */
 const KEYS_TTL_MS = 60_000;
 
+/** Each published key bound to the server whose object it is on (SPEC §4: the signature proves the origin). */
 function publishedKeys(dir: LdapDirectory, logger: WarnLogger, now: () => number): ExtraKeySource {
-  let cache: { at: number; keys: Map<string, KeyObject> } | null = null;
+  let cache: { at: number; keys: TrustStore } | null = null;
   return {
     async lookup(keyId) {
-      if (cache === null || now() - cache.at > KEYS_TTL_MS || !cache.keys.has(keyId)) {
-        const keys = new Map<string, KeyObject>();
+      if (cache === null || now() - cache.at > KEYS_TTL_MS || cache.keys.lookup(keyId) === undefined) {
+        const keys = new TrustStore();
         for (const { server, pem } of await dir.listPublicKeys()) {
           try {
-            const key = parsePublicKeyPem(pem, `the public key published for ${server}`);
-            keys.set(keyIdOf(key), key);
+            keys.add(parsePublicKeyPem(pem, `the public key published for ${server}`), `the directory object of ${server}`, server);
           } catch (err) {
             logger.warn({ server, err: (err as Error).message }, 'a published public key is not usable');
           }
         }
         cache = { at: now(), keys };
       }
-      return cache.keys.get(keyId);
+      return cache.keys.lookup(keyId);
     },
   };
 }

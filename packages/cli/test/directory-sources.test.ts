@@ -4,11 +4,28 @@
  * for /v1/info, the public keys published on Inventory Service objects, and
  * `zenroll init --ldap-url` publishing a new server's key.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, keyIdOf, loadConfig, loadPublicKey, parseConfig, publicKeyPem, type Config, type ReceiverInfo } from '@zenroll/core';
+import {
+  MemoryLog,
+  formatReprDigest,
+  generateKeyPair,
+  keyIdOf,
+  loadConfig,
+  loadPublicKey,
+  packBatch,
+  parseConfig,
+  publicKeyPem,
+  saveKeyPair,
+  zipPath,
+  type Config,
+  type KeyPair,
+  type ReceiverInfo,
+} from '@zenroll/core';
+import { startReceiver } from '@zenroll/receiver';
 import { ldapUtil, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
 import { directorySources } from '../src/directory-sources.js';
 import { captureIo, run } from '../src/index.js';
@@ -19,7 +36,7 @@ const warnings: string[] = [];
 const logger = { warn: (_o: object, msg: string) => void warnings.push(msg) };
 
 beforeAll(async () => {
-  slapd = await startSlapd({ servers: ['LEAF1', 'INT1', 'ROOT'] });
+  slapd = await startSlapd({ servers: ['LEAF1', 'LEAF2', 'INT1', 'ROOT'] });
   dir = await mkdtemp(join(tmpdir(), 'zenroll-dirsrc-'));
 });
 afterAll(async () => {
@@ -44,6 +61,28 @@ function configOf(server: string, withDirectory = true): Config {
   );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   return parsed.config;
+}
+
+async function publishKey(server: string, pair: KeyPair): Promise<void> {
+  const pem = Buffer.from(publicKeyPem(pair.publicKey)).toString('base64');
+  await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN(server)}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey:: ${pem}\n`);
+}
+
+/** A real zip of origin `server`, signed with `keys`. */
+async function zipOf(server: string, keys: KeyPair, scheduledtime: string): Promise<{ name: string; data: Buffer }> {
+  const work = await mkdtemp(join(dir, 'zip-'));
+  await writeFile(join(work, 'pc.str'), `scan of ${server}\n`);
+  const packed = await packBatch({ files: [join(work, 'pc.str')], outDir: work, server, tree: 'ACME', status: 0, scheduledtime, keys });
+  return { name: packed.name, data: await readFile(packed.path) };
+}
+
+async function putZip(url: string, z: { name: string; data: Buffer }): Promise<{ status: number; body: { error?: string; message?: string } }> {
+  const res = await fetch(`${url}${zipPath(z.name)}`, {
+    method: 'PUT',
+    body: z.data,
+    headers: { 'repr-digest': formatReprDigest(createHash('sha256').update(z.data).digest()) },
+  });
+  return { status: res.status, body: (await res.json()) as { error?: string; message?: string } };
 }
 
 async function setDiscardTime(server: string, generalizedTime: string): Promise<void> {
@@ -98,10 +137,55 @@ describe('directory sources', () => {
     const s = directorySources(configOf('ROOT'), logger);
     try {
       const found = await s.extraKeys?.lookup(keyIdOf(pair.publicKey));
-      expect(found && keyIdOf(found)).toBe(keyIdOf(pair.publicKey));
+      expect(found && keyIdOf(found.key)).toBe(keyIdOf(pair.publicKey));
+      // Bound to the server whose object it is published on.
+      expect(found?.grants.map((g) => g.server)).toEqual(['LEAF1']);
       expect(await s.extraKeys?.lookup(keyIdOf(generateKeyPair().publicKey))).toBeUndefined();
     } finally {
       await s.close();
+    }
+  });
+
+  it('binds a published key to the server whose object it is on: a real Receiver refuses LEAF2’s key on a batch naming LEAF1 (403)', async () => {
+    const [leaf1, leaf2] = [generateKeyPair(), generateKeyPair()];
+    await publishKey('LEAF1', leaf1);
+    await publishKey('LEAF2', leaf2);
+    const root = join(dir, 'int1-receiver');
+    const parsed = parseConfig(
+      {
+        server: 'INT1', tree: 'ACME', role: 'intermediate',
+        dirs: { entpushdir: 'push' },
+        sender: { parent: 'https://parent.invalid:7099' },
+        receiver: { tls: false, listen: '127.0.0.1:0', minFreeBytes: 0 },
+        directory: { url: slapd.url, bindDN: slapd.serverDN('INT1'), passwordFile: slapd.serverPasswordFile('INT1') },
+      },
+      root,
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const config = parsed.config;
+    await mkdir(join(root, 'keys'), { recursive: true });
+    await saveKeyPair(generateKeyPair(), config.keys.private, config.keys.public);
+    const sources = directorySources(config, logger);
+    const log = new MemoryLog();
+    const receiver = await startReceiver(config, { log, ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}) });
+    try {
+      const forged = await zipOf('LEAF1', leaf2, '20261122103000000');
+      const answer = await putZip(receiver.url, forged);
+      expect(answer.status).toBe(403);
+      expect(answer.body.error).toBe('PRP_SIGNER_MISMATCH');
+      expect(answer.body.message).toContain('origin server "LEAF1"');
+      expect(answer.body.message).toContain('trusted only for "LEAF2" ("the directory object of LEAF2")');
+      expect(await readdir(config.dirs.zipdir!)).toEqual([]);
+      expect((await readdir(config.dirs.entpushdir!)).filter((f) => f.endsWith('.zip'))).toEqual([]);
+      expect(log.events()).toEqual(['rejected']);
+
+      // Each published key still signs for its own server.
+      for (const [server, keys, at] of [['LEAF1', leaf1, '20261122103000001'], ['LEAF2', leaf2, '20261122103000002']] as const) {
+        expect((await putZip(receiver.url, await zipOf(server, keys, at))).status).toBe(201);
+      }
+    } finally {
+      await receiver.close();
+      await sources.close();
     }
   });
 

@@ -127,6 +127,16 @@ describe('zenroll verify', () => {
     expect(untrusted.code).toBe(1);
     expect(untrusted.err).toContain('PRP_SIGNER_UNKNOWN');
 
+    // LEAF1's key, trusted for LEAF2 only: the same refusal as the Receiver's 403, naming both servers.
+    await mkdir(join(dir, 'othertrust'));
+    await copyFile(config.keys.public, join(dir, 'othertrust', 'LEAF2.pub'));
+    const other = await cli(['verify', '--trust', 'othertrust', zip]);
+    expect(other.code).toBe(1);
+    expect(other.err).toContain('PRP_SIGNER_MISMATCH');
+    expect(other.err).toMatch(/\.prp names origin server "LEAF1" but is signed by key [0-9a-f]{32}, which is trusted only for "LEAF2" \(".*othertrust\/LEAF2\.pub"\)/);
+    const otherJson = JSON.parse((await cli(['verify', '--json', '--trust', 'othertrust', zip])).out) as { ok: boolean; error: string };
+    expect(otherJson).toMatchObject({ ok: false, error: 'PRP_SIGNER_MISMATCH' });
+
     const bytes = await readFile(zip);
     const at = Math.floor(bytes.length / 3);
     bytes[at] = (bytes[at] as number) ^ 0xff;

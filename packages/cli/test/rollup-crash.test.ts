@@ -32,7 +32,7 @@ afterEach(async () => {
 
 async function receivedDigests(): Promise<string[]> {
   const key = await loadPublicKey(leaf.config.keys.public);
-  const trust = (id: string) => (id === keyIdOf(key) ? key : undefined);
+  const trust = (id: string) => (id === keyIdOf(key) ? { key, grants: [{ server: 'LEAF1', source: 'leaf' }] } : undefined);
   const out: string[] = [];
   for (const z of parent.stored) out.push(...(await verifyOuterZip(z.path, { trust })).files.map((f) => f.sha256));
   return out.sort();
@@ -66,7 +66,7 @@ const STORED_AFTER_KILL: Record<string, number> = {
 async function scansInPushdir(): Promise<string[]> {
   const dir = leaf.config.dirs.entpushdir ?? '';
   const key = await loadPublicKey(leaf.config.keys.public);
-  const trust = (id: string) => (id === keyIdOf(key) ? key : undefined);
+  const trust = (id: string) => (id === keyIdOf(key) ? { key, grants: [{ server: 'LEAF1', source: 'leaf' }] } : undefined);
   const out: string[] = [];
   for (const name of await filesLeft(dir)) {
     if (name.endsWith('.str')) out.push(createHash('sha256').update(await readFile(join(dir, name))).digest('hex'));

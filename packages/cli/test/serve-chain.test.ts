@@ -51,13 +51,13 @@ describe('leaf → intermediate-db → root', () => {
     const leafKeys = generateKeyPair();
     const leafKey = leafKeys.publicKey;
 
-    const rootSrv = await writeServer(join(root, 'root'), { role: 'root', server: 'ROOT1', trust: [leafKey], tls });
+    const rootSrv = await writeServer(join(root, 'root'), { role: 'root', server: 'ROOT1', trust: [{ server: 'LEAF_1', key: leafKey }], tls });
     const rootProc = new Serve(rootSrv.configPath);
     children.push(rootProc);
     const rootUrl = await rootProc.url();
 
     const int = await writeServer(join(root, 'int'), {
-      role: 'intermediate-db', server: 'INT1', trust: [leafKey], tls, parent: { url: rootUrl, ca: caCert },
+      role: 'intermediate-db', server: 'INT1', trust: [{ server: 'LEAF_1', key: leafKey }], tls, parent: { url: rootUrl, ca: caCert },
     });
     const intProc = new Serve(int.configPath);
     children.push(intProc);
@@ -87,7 +87,7 @@ describe('leaf → intermediate-db → root', () => {
     expect(atRoot).toHaveLength(3);
     expect(atRoot.every((n) => /^\d{17}_LEAF%5F1_ACME_2\.zip$/.test(n))).toBe(true);
     const trust = new TrustStore();
-    trust.add(leafKey, 'leaf');
+    trust.add(leafKey, 'leaf', 'LEAF_1');
     const arrived = new Map<string, string>();
     for (const name of atRoot) {
       const v = await verifyOuterZip(join(rootSrv.dbdir, name), { trust: trust.lookup });

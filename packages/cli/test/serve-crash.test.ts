@@ -39,7 +39,7 @@ function serve(configPath: string, env: Record<string, string> = {}): Serve {
 
 async function server(): Promise<{ dir: string; s: ServerDir }> {
   const dir = join(root, `s${++n}`);
-  return { dir, s: await writeServer(dir, { role: 'intermediate-db', trust: [leaf.publicKey] }) };
+  return { dir, s: await writeServer(dir, { role: 'intermediate-db', trust: [{ server: 'LEAF1', key: leaf.publicKey }] }) };
 }
 
 const inPush = (z: TestZip) => z.name.replace('_0.zip', '_2.zip');

@@ -14,9 +14,11 @@ import {
   formatReprDigest,
   generateKeyPair,
   packBatch,
+  keyIdOf,
   publicKeyPem,
   roleInfo,
   saveKeyPair,
+  trustFileName,
   zipPath,
   type KeyPair,
   type Role,
@@ -36,7 +38,8 @@ export interface ServerDir {
 /** A receiver's folder and zenroll.json (listening on 127.0.0.1:0), trusting `trust`. */
 export interface ServerSpec {
   role: Role;
-  trust: KeyObject[];
+  /** `{ server, key }` is bound to that server (`<encoded server>.pub`); a bare key is unbound (`<key id>.pub`, as older installs have it). */
+  trust: (KeyObject | { server: string; key: KeyObject })[];
   tls?: { cert: string; key: string } | false;
   server?: string;
   /** For roles that send: the parent's URL and the CA its certificate is signed by. */
@@ -62,7 +65,10 @@ export async function writeServer(dir: string, o: ServerSpec): Promise<ServerDir
   await mkdir(join(dir, 'keys'), { recursive: true });
   await mkdir(join(dir, 'trust'), { recursive: true });
   await saveKeyPair(o.keys ?? generateKeyPair(), join(dir, 'keys/server.key'), join(dir, 'keys/server.pub'));
-  for (const [i, key] of o.trust.entries()) await writeFile(join(dir, 'trust', `child${i}.pub`), publicKeyPem(key));
+  for (const t of o.trust) {
+    const [name, key] = 'server' in t ? [trustFileName(t.server), t.key] : [`${keyIdOf(t)}.pub`, t];
+    await writeFile(join(dir, 'trust', name), publicKeyPem(key));
+  }
   const configPath = join(dir, 'zenroll.json');
   await writeFile(configPath, JSON.stringify(json, null, 2));
   const entpushdir = join(dir, 'entpushdir');

@@ -48,7 +48,7 @@ const folder = () => join(root, `s${++n}`);
 describe('zenroll serve', () => {
   it('serves HTTPS, logs one line per upload, and stops on SIGTERM with exit 0, releasing its lock', async () => {
     const dir = folder();
-    const s = await writeServer(dir, { role: 'intermediate-db', trust: [leaf.publicKey], tls: cert });
+    const s = await writeServer(dir, { role: 'intermediate-db', trust: [{ server: 'LEAF1', key: leaf.publicKey }], tls: cert });
     const proc = serve(s.configPath);
     const url = await proc.url();
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -71,7 +71,7 @@ describe('zenroll serve', () => {
 
   it('stops on SIGINT too, aborting an upload in flight without leaving a partial file', async () => {
     const dir = folder();
-    const s = await writeServer(dir, { role: 'root', trust: [leaf.publicKey] });
+    const s = await writeServer(dir, { role: 'root', trust: [{ server: 'LEAF1', key: leaf.publicKey }] });
     const proc = serve(s.configPath);
     const url = await proc.url();
     const z = await makeZip(dir, leaf);
@@ -88,7 +88,7 @@ describe('zenroll serve', () => {
 
   it('refuses to start a second time on the same folders (LOCK_HELD, exit 1)', async () => {
     const dir = folder();
-    const s = await writeServer(dir, { role: 'root', trust: [leaf.publicKey] });
+    const s = await writeServer(dir, { role: 'root', trust: [{ server: 'LEAF1', key: leaf.publicKey }] });
     const first = serve(s.configPath);
     await first.url();
     const second = serve(s.configPath);

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   PRP_AFTER_SIGNATURE: 'a line follows the signature line',
   PRP_SIGNATURE_INVALID: 'the .prp signature does not verify',
   PRP_SIGNER_UNKNOWN: 'the .prp was signed by a key that is not trusted',
+  PRP_SIGNER_MISMATCH: 'the .prp was signed by a key trusted for another server than the one it names',
   // keys
   KEY_INVALID: 'a key file is not an Ed25519 PEM key',
   KEY_NOT_FOUND: 'a key file does not exist',

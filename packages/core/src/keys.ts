@@ -1,13 +1,15 @@
 /**
  * Ed25519 keys: generation, PEM load/save, key ids (SPEC §3 `key.id`), and
- * the trust store of `receiver.trustDir` (one `*.pub` PEM per key).
+ * the trust store of `receiver.trustDir` (one `<encoded server>.pub` PEM per
+ * key, binding the key to that server).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ZenrollError, errnoCode, fsError, shown } from './errors.js';
+import { ZenrollError, errnoCode, fsError, isZenrollError, shown } from './errors.js';
 import { writeFileDurable } from './durable.js';
-import { keyIdOf } from './prp.js';
+import { checkName, decodeName } from './names.js';
+import { keyIdOf, type TrustedKey } from './prp.js';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -84,13 +86,59 @@ export async function saveKeyPair(pair: KeyPair, privatePath: string, publicPath
   await writeFileDurable(publicPath, publicKeyPem(pair.publicKey), { mode: 0o644 });
 }
 
-/** Trusted public keys by key id. */
-export class TrustStore {
-  readonly #keys = new Map<string, { key: KeyObject; source: string }>();
+/**
+ * The trust file of a server in `receiver.trustDir`: its name encoded with
+ * the SPEC §3 codec (only `A–Z a–z 0–9 . - %XX`, safe on every file system),
+ * so the file name is the binding an operator sees.
+ */
+export function trustFileName(server: string): string {
+  return `${checkName('server', server)}.pub`;
+}
 
-  add(key: KeyObject, source: string): string {
+/**
+ * The base name zenroll gives every server's own public key (`keys/server.pub`):
+ * a copy of it names no server, so it is never read as a binding.
+ */
+export const OWN_KEY_STEM = 'server';
+
+/**
+ * The server a trust file binds its key to; null for an unbound key: a base
+ * name that is no encoded server name (named by hand), the key's own id (the
+ * default name before keys were bound) or `server` (a copied keys/server.pub,
+ * and `zenroll verify --trust KEYS_DIR`). Unbound keys stay trusted for any
+ * origin so that an older install keeps working; `zenroll doctor` and
+ * `zenroll serve` warn about each.
+ */
+export function trustFileServer(fileName: string, keyId: string): string | null {
+  const stem = fileName.endsWith('.pub') ? fileName.slice(0, -4) : fileName;
+  if (stem === keyId || stem === OWN_KEY_STEM) return null;
+  try {
+    const server = decodeName(stem);
+    checkName('server', server);
+    return server;
+  } catch (err) {
+    if (isZenrollError(err, 'NAME_INVALID')) return null;
+    throw err;
+  }
+}
+
+export interface TrustEntry {
+  keyId: string;
+  /** The origin server the key may sign for; null: any (unbound). */
+  server: string | null;
+  source: string;
+}
+
+/** Trusted public keys by key id, each with the servers it may sign for. */
+export class TrustStore {
+  readonly #keys = new Map<string, TrustedKey & { grants: { server: string | null; source: string }[] }>();
+
+  /** Trust `key` for batches of origin `server` (null: any origin). A key added again keeps every grant. */
+  add(key: KeyObject, source: string, server: string | null): string {
     const id = keyIdOf(key);
-    this.#keys.set(id, { key, source });
+    const known = this.#keys.get(id);
+    if (known === undefined) this.#keys.set(id, { key, grants: [{ server, source }] });
+    else if (!known.grants.some((g) => g.server === server && g.source === source)) known.grants.push({ server, source });
     return id;
   }
 
@@ -99,17 +147,27 @@ export class TrustStore {
   }
 
   /** A lookup function for `verifyPrp`. */
-  readonly lookup = (keyId: string): KeyObject | undefined => this.get(keyId);
+  readonly lookup = (keyId: string): TrustedKey | undefined => this.#keys.get(keyId);
 
-  entries(): { keyId: string; source: string }[] {
-    return [...this.#keys].map(([keyId, v]) => ({ keyId, source: v.source }));
+  /** One entry per grant: a key trusted for two servers shows twice. */
+  entries(): TrustEntry[] {
+    return [...this.#keys].flatMap(([keyId, v]) => v.grants.map((g) => ({ keyId, server: g.server, source: g.source })));
+  }
+
+  /** The grants for any origin: keys to re-add with `zenroll trust add --name SERVER`. */
+  unbound(): TrustEntry[] {
+    return this.entries().filter((e) => e.server === null);
   }
 
   get size(): number {
     return this.#keys.size;
   }
 
-  /** Every `*.pub` in a folder. A folder that does not exist is an empty store; a bad key file is an error. */
+  /**
+   * Every `*.pub` in a folder, bound to the server its name encodes
+   * (`trustFileServer`). A folder that does not exist is an empty store; a bad
+   * key file is an error.
+   */
   static async fromDir(dir: string): Promise<TrustStore> {
     const store = new TrustStore();
     let names: string[];
@@ -121,7 +179,8 @@ export class TrustStore {
     }
     for (const name of names.filter((n) => n.endsWith('.pub')).sort()) {
       const path = join(dir, name);
-      store.add(await loadPublicKey(path), path);
+      const key = await loadPublicKey(path);
+      store.add(key, path, trustFileServer(name, keyIdOf(key)));
     }
     return store;
   }

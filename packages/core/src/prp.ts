@@ -230,9 +230,29 @@ export function parsePrp(data: Uint8Array | string): Prp {
   return parseFields(text).prp;
 }
 
-export type KeyLookup = (keyId: string) => KeyObject | undefined;
+/**
+ * A trusted key and the origin servers (`.prp` `server`) it may sign for
+ * (SPEC §4: the signature proves the origin). `server: null` is an unbound
+ * key, trusted for any origin: a trust file of an older install, see
+ * `TrustStore.fromDir`.
+ */
+export interface TrustedKey {
+  key: KeyObject;
+  grants: readonly { server: string | null; source: string }[];
+}
 
-/** Parse and verify: the signer must be trusted and the signature must cover every byte before it. */
+export type KeyLookup = (keyId: string) => TrustedKey | undefined;
+
+/** The servers a key may sign for, for a message: `"LEAF2" (trust/LEAF2.pub)`. */
+function grantsShown(grants: TrustedKey['grants']): string {
+  return grants.map((g) => `${g.server === null ? 'any server' : shown(g.server)} (${shown(g.source, 200)})`).join(', ');
+}
+
+/**
+ * Parse and verify: the signer must be trusted, the signature must cover
+ * every byte before it, and the signer's key must be bound to the origin
+ * server the .prp names.
+ */
 export function verifyPrp(data: Uint8Array, trusted: KeyLookup): Prp {
   let text: string;
   try {
@@ -241,16 +261,24 @@ export function verifyPrp(data: Uint8Array, trusted: KeyLookup): Prp {
     throw new ZenrollError('PRP_MALFORMED', '.prp is not UTF-8', { cause });
   }
   const { prp, signed } = parseFields(text);
-  const key = trusted(prp.keyId);
-  if (key === undefined) {
+  const found = trusted(prp.keyId);
+  if (found === undefined) {
     throw new ZenrollError('PRP_SIGNER_UNKNOWN', `.prp was signed by key ${prp.keyId}, which is not in the trust store`, {
       details: { keyId: prp.keyId, server: prp.server },
     });
   }
-  if (!edVerify(null, signed, key, Buffer.from(prp.signature, 'base64'))) {
+  if (!edVerify(null, signed, found.key, Buffer.from(prp.signature, 'base64'))) {
     throw new ZenrollError('PRP_SIGNATURE_INVALID', `.prp of ${shown(prp.server)} does not verify under key ${prp.keyId}`, {
       details: { keyId: prp.keyId, server: prp.server },
     });
+  }
+  if (!found.grants.some((g) => g.server === null || g.server === prp.server)) {
+    const bound = found.grants.flatMap((g) => (g.server === null ? [] : [g.server]));
+    throw new ZenrollError(
+      'PRP_SIGNER_MISMATCH',
+      `.prp names origin server ${shown(prp.server)} but is signed by key ${prp.keyId}, which is trusted only for ${grantsShown(found.grants)}`,
+      { details: { keyId: prp.keyId, server: prp.server, keyServers: bound } },
+    );
   }
   return prp;
 }

@@ -21,7 +21,7 @@ import { buildOuter, openFds, str, useTempDir } from './helpers/outer.js';
 const RUNS = 500;
 const keys = generateKeyPair();
 const trust = new TrustStore();
-trust.add(keys.publicKey, 'fuzz');
+trust.add(keys.publicKey, 'fuzz', null);
 const dir = useTempDir('zenroll-fuzz-');
 const NAME = '20261122103000000_LEAF1_ACME_0.zip';
 

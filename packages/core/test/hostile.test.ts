@@ -16,7 +16,7 @@ import { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } fro
 const keys = generateKeyPair();
 const stranger = generateKeyPair();
 const trust = new TrustStore();
-trust.add(keys.publicKey, 'test');
+trust.add(keys.publicKey, 'test', null);
 const dir = useTempDir('zenroll-hostile-');
 
 const strs: Str[] = [str(1), str(2), str(3)];

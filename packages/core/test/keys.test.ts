@@ -13,6 +13,9 @@ import {
   privateKeyPem,
   publicKeyPem,
   saveKeyPair,
+  trustFileName,
+  trustFileServer,
+  type KeyPair,
 } from '../src/keys.js';
 import { innerZipName } from '../src/names.js';
 import { keyIdOf, signPrp, verifyPrp } from '../src/prp.js';
@@ -210,8 +213,8 @@ describe('TrustStore', () => {
     expect(store.get('0'.repeat(32))).toBeUndefined();
     expect(store.entries().sort((x, y) => x.source.localeCompare(y.source))).toEqual(
       [
-        { keyId: rawKeyId(a.publicKey), source: join(dir, 'a.pub') },
-        { keyId: rawKeyId(b.publicKey), source: join(dir, 'b.pub') },
+        { keyId: rawKeyId(a.publicKey), server: 'a', source: join(dir, 'a.pub') },
+        { keyId: rawKeyId(b.publicKey), server: 'b', source: join(dir, 'b.pub') },
       ].sort((x, y) => x.source.localeCompare(y.source)),
     );
   });
@@ -246,10 +249,10 @@ describe('TrustStore', () => {
 
   it('looks keys up by keyIdOf, also through a detached lookup, and verifies a .prp', async () => {
     const pair = generateKeyPair();
-    await writeFile(join(dir, 'leaf1.pub'), publicKeyPem(pair.publicKey));
+    await writeFile(join(dir, 'LEAF1.pub'), publicKeyPem(pair.publicKey));
     const store = await TrustStore.fromDir(dir);
     const { lookup } = store; // used as a plain function by verifyPrp
-    expect(lookup(keyIdOf(pair.publicKey))).toBe(store.get(keyIdOf(pair.publicKey)));
+    expect(lookup(keyIdOf(pair.publicKey))?.key).toBe(store.get(keyIdOf(pair.publicKey)));
     expect(lookup(keyIdOf(generateKeyPair().publicKey))).toBeUndefined();
 
     const T = '20261122103000000';
@@ -267,8 +270,13 @@ describe('TrustStore', () => {
       pair.publicKey,
     );
     expect(verifyPrp(Buffer.from(text), lookup).keyId).toBe(rawKeyId(pair.publicKey));
+    // Names are exact: a file leaf1.pub binds the key to another server.
+    await rm(join(dir, 'LEAF1.pub'));
+    await writeFile(join(dir, 'leaf1.pub'), publicKeyPem(pair.publicKey));
+    const lower = await TrustStore.fromDir(dir);
+    expect(() => verifyPrp(Buffer.from(text), lower.lookup)).toThrow(expect.objectContaining({ code: 'PRP_SIGNER_MISMATCH' }));
     const stranger = new TrustStore();
-    stranger.add(generateKeyPair().publicKey, 'other');
+    stranger.add(generateKeyPair().publicKey, 'other', null);
     let err: unknown;
     try {
       verifyPrp(Buffer.from(text), stranger.lookup);
@@ -278,11 +286,46 @@ describe('TrustStore', () => {
     expect((err as ZenrollError).code).toBe('PRP_SIGNER_UNKNOWN');
   });
 
-  it('add() returns the key id and keeps one entry per key', () => {
+  it('add() returns the key id and keeps one key with every grant', () => {
     const store = new TrustStore();
     const { publicKey } = generateKeyPair();
-    expect(store.add(publicKey, 'x')).toBe(rawKeyId(publicKey));
-    expect(store.add(publicKey, 'y')).toBe(rawKeyId(publicKey));
+    expect(store.add(publicKey, 'x', 'LEAF1')).toBe(rawKeyId(publicKey));
+    expect(store.add(publicKey, 'y', null)).toBe(rawKeyId(publicKey));
+    expect(store.add(publicKey, 'y', null)).toBe(rawKeyId(publicKey));
     expect(store.size).toBe(1);
+    expect(store.lookup(rawKeyId(publicKey))?.grants).toEqual([{ server: 'LEAF1', source: 'x' }, { server: null, source: 'y' }]);
+    expect(store.unbound()).toEqual([{ keyId: rawKeyId(publicKey), server: null, source: 'y' }]);
+  });
+
+  it('binds a key to the server its file name encodes; a key id or a name that does not decode is unbound', async () => {
+    const [uni, byId, byHand, lower, ascii] = [0, 1, 2, 3, 4].map(() => generateKeyPair());
+    // The file names zenroll trust add --name writes: the SPEC §3 codec.
+    expect(trustFileName('LE_AF Zürich')).toBe('LE%5FAF%20Z%C3%BCrich.pub');
+    await writeFile(join(dir, trustFileName('LE_AF Zürich')), publicKeyPem(uni!.publicKey));
+    await writeFile(join(dir, `${keyIdOf(byId!.publicKey)}.pub`), publicKeyPem(byId!.publicKey));
+    await writeFile(join(dir, 'LE_AF.pub'), publicKeyPem(byHand!.publicKey)); // an underscore: not an encoded name
+    await writeFile(join(dir, 'LE%5faf.pub'), publicKeyPem(lower!.publicKey)); // not canonical (lower-case hex)
+    await writeFile(join(dir, 'LEAF2.pub'), publicKeyPem(ascii!.publicKey));
+    const store = await TrustStore.fromDir(dir);
+    const serverOf = (k: KeyPair) => store.lookup(keyIdOf(k.publicKey))?.grants.map((g) => g.server);
+    expect(serverOf(uni!)).toEqual(['LE_AF Zürich']);
+    expect(serverOf(ascii!)).toEqual(['LEAF2']);
+    for (const k of [byId!, byHand!, lower!]) expect(serverOf(k)).toEqual([null]);
+    expect(store.unbound().map((e) => e.source).sort()).toEqual(
+      [join(dir, `${keyIdOf(byId!.publicKey)}.pub`), join(dir, 'LE_AF.pub'), join(dir, 'LE%5faf.pub')].sort(),
+    );
+  });
+
+  it('trustFileServer: the binding of a file name, null when unbound', () => {
+    const id = '0123456789abcdef0123456789abcdef';
+    expect(trustFileServer('LEAF1.pub', id)).toBe('LEAF1');
+    expect(trustFileServer('LE%5F1.pub', id)).toBe('LE_1');
+    expect(trustFileServer(`${id}.pub`, id)).toBeNull();
+    expect(trustFileServer('server.pub', id)).toBeNull(); // a copied keys/server.pub
+    expect(trustFileServer('fedcba9876543210fedcba9876543210.pub', id)).toBe('fedcba9876543210fedcba9876543210');
+    for (const name of ['LE_1.pub', 'a b.pub', '%ZZ.pub', '%C3.pub', '%0A.pub', `${'A'.repeat(111)}.pub`]) {
+      expect(trustFileServer(name, id)).toBeNull();
+    }
+    expect(() => trustFileName('LE/AF\n')).toThrow(expect.objectContaining({ code: 'NAME_INVALID' }));
   });
 });

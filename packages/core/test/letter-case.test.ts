@@ -62,7 +62,7 @@ describe('names that differ only by letter case', () => {
     const outer = buildOuter({ keys, strs: [a], innerEntries: () => [a, b].map((s) => ({ name: s.name, data: s.data })) });
     const path = await writeOuter(dir(), outer);
     const trust = new TrustStore();
-    trust.add(keys.publicKey, 'test');
+    trust.add(keys.publicKey, 'test', null);
     const err = await failure(verifyOuterZip(path, { trust: trust.lookup }));
     expect(err.code).toBe('ZIP_ENTRY_DUPLICATE');
   });

@@ -16,7 +16,7 @@ const { generateStr } = (await import(strgen)) as { generateStr: GenerateStr };
 
 const keys = generateKeyPair();
 const trust = new TrustStore();
-trust.add(keys.publicKey, 'test');
+trust.add(keys.publicKey, 'test', null);
 const dir = useTempDir('zenroll-pack-');
 const created = new Date('2026-11-22T10:30:00.000Z');
 

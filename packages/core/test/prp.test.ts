@@ -21,8 +21,13 @@ function rawKeyId(publicKey: KeyObject): string {
   return createHash('sha256').update(raw).digest('hex').slice(0, 32);
 }
 
+/** Unbound keys (any origin), unless `server` binds them all to one server. */
 function trust(...pairs: Pair[]): KeyLookup {
-  const map = new Map(pairs.map((p) => [rawKeyId(p.publicKey), p.publicKey]));
+  return trustFor(null, ...pairs);
+}
+
+function trustFor(server: string | null, ...pairs: Pair[]): KeyLookup {
+  const map = new Map(pairs.map((p) => [rawKeyId(p.publicKey), { key: p.publicKey, grants: [{ server, source: `test:${server}` }] }]));
   return (id) => map.get(id);
 }
 
@@ -230,7 +235,7 @@ describe('signPrp then verifyPrp', () => {
     const asked: string[] = [];
     verifyPrp(bytes(BASE), (id) => {
       asked.push(id);
-      return id === rawKeyId(A.publicKey) ? A.publicKey : undefined;
+      return id === rawKeyId(A.publicKey) ? { key: A.publicKey, grants: [{ server: null, source: 'test' }] } : undefined;
     });
     expect(asked).toEqual([rawKeyId(A.publicKey)]);
   });
@@ -314,6 +319,26 @@ describe('verifyPrp: who signed it', () => {
     }
     // parsePrp does not check signatures: it still reads it.
     expect(parsePrp(forged).keyId).toBe(rawKeyId(A.publicKey));
+  });
+
+  it('takes a key bound to the origin server the .prp names, and an unbound one for any origin', () => {
+    expect(verifyPrp(bytes(BASE), trustFor('LE_AFé', A)).server).toBe('LE_AFé');
+    expect(verifyPrp(bytes(BASE), trust(A)).server).toBe('LE_AFé');
+    const both = { key: A.publicKey, grants: [{ server: 'LEAF2', source: 'a' }, { server: 'LE_AFé', source: 'b' }] };
+    expect(verifyPrp(bytes(BASE), () => both).server).toBe('LE_AFé');
+  });
+
+  it("refuses a good signature by a key bound to another server (PRP_SIGNER_MISMATCH), naming both servers", () => {
+    const err = caught(() => verifyPrp(bytes(BASE), trustFor('LEAF2', A)));
+    expect(err.code).toBe('PRP_SIGNER_MISMATCH');
+    expect(err.message).toBe(
+      `.prp names origin server "LE_AFé" but is signed by key ${rawKeyId(A.publicKey)}, which is trusted only for "LEAF2" ("test:LEAF2")`,
+    );
+    expect(err.details).toMatchObject({ keyId: rawKeyId(A.publicKey), server: 'LE_AFé', keyServers: ['LEAF2'] });
+    // Letter case is part of a name: LE_AFÉ is another server.
+    expect(caught(() => verifyPrp(bytes(BASE), trustFor('LE_AFÉ', A))).code).toBe('PRP_SIGNER_MISMATCH');
+    // A forged signature is a bad signature first, whoever the key is bound to.
+    expect(caught(() => verifyPrp(bytes(resign(BASE, B)), trustFor('LEAF2', A))).code).toBe('PRP_SIGNATURE_INVALID');
   });
 
   it('refuses a file signed by A whose key.id was changed to B', () => {

@@ -12,7 +12,7 @@ import { TIME, buildOuter, failure, openFds, sha256, str, useTempDir, writeOuter
 
 const keys = generateKeyPair();
 const trust = new TrustStore();
-trust.add(keys.publicKey, 'test');
+trust.add(keys.publicKey, 'test', null);
 const dir = useTempDir('zenroll-verify-');
 const strs: Str[] = [str(1), str(2, 20_000), str(3, 100)];
 

@@ -30,12 +30,13 @@ export class UploadError extends Error {
 
 /**
  * The status of a core error met while handling an upload (SPEC §4): an
- * unknown signer is 401, a bad signature 403, a full disk 507, anything else
- * wrong with the zip itself 422. Everything else is our own failure: 500.
+ * unknown signer is 401, a bad signature (or a key trusted for another
+ * server) 403, a full disk 507, anything else wrong with the zip itself 422. Everything else is our own failure: 500.
  */
 export function statusOfCode(code: ErrorCode): number {
   if (code === 'PRP_SIGNER_UNKNOWN') return 401;
-  if (code === 'PRP_SIGNATURE_INVALID') return 403;
+  // A key of another server is a bad signature for this origin, not an unknown signer.
+  if (code === 'PRP_SIGNATURE_INVALID' || code === 'PRP_SIGNER_MISMATCH') return 403;
   if (code === 'FS_NO_SPACE') return 507;
   if (code === 'UPLOAD_INVALID') return 400;
   if (code.startsWith('ZIP_') || code.startsWith('PRP_') || code.startsWith('NAME_')) return 422;

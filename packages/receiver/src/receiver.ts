@@ -82,9 +82,15 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   }));
   const listen = splitHostPort(r.listen);
   if (listen === null) throw new ZenrollError('CONFIG_INVALID', `receiver.listen ${JSON.stringify(r.listen)} is not HOST:PORT`);
-  const trust = { trustDir: r.trustDir, ownPublicKey: config.keys.public, ...(deps.extraKeys === undefined ? {} : { extraKeys: deps.extraKeys }) };
+  const trust = { trustDir: r.trustDir, ownPublicKey: config.keys.public, ownServer: config.server, ...(deps.extraKeys === undefined ? {} : { extraKeys: deps.extraKeys }) };
   // A missing own key or a bad file in trustDir would refuse every upload: say so now.
-  await currentTrust(trust);
+  const unbound = (await currentTrust(trust)).unbound();
+  if (unbound.length > 0) {
+    logger.warn(
+      { keys: unbound.map((e) => ({ keyId: e.keyId, file: e.source })) },
+      `${unbound.length} key(s) in ${r.trustDir} are bound to no server and sign for any origin; re-add each with zenroll trust add --name SERVER`,
+    );
+  }
   for (const dir of [zipdir, config.dirs.statedir, ...targets.map((t) => t.dir), ...(r.quarantineDir === null ? [] : [r.quarantineDir])]) {
     await ensureDir(dir);
   }

@@ -16,9 +16,11 @@ import {
   makeCertificate,
   packBatch,
   parseConfig,
+  keyIdOf,
   publicKeyPem,
   roleInfo,
   saveKeyPair,
+  trustFileName,
   zipPath,
   type Config,
   type KeyPair,
@@ -55,6 +57,16 @@ export interface ReceiverSetup {
   keys: KeyPair;
 }
 
+export type TrustedFor = KeyObject | { server: string; key: KeyObject };
+
+/** One trust file, bound or unbound (see `SetupOptions.trust`). */
+export async function writeTrustFile(trustDir: string, t: TrustedFor): Promise<string> {
+  const [name, key] = 'server' in t ? [trustFileName(t.server), t.key] : [`${keyIdOf(t)}.pub`, t];
+  const path = join(trustDir, name);
+  await writeFile(path, publicKeyPem(key));
+  return path;
+}
+
 export interface SetupOptions {
   role?: Role;
   server?: string;
@@ -62,8 +74,12 @@ export interface SetupOptions {
   /** false for plain HTTP; otherwise server cert/key and an optional client CA. */
   tls?: false | { cert: string; key: string; clientCa?: string };
   receiver?: Record<string, unknown>;
-  /** Public keys to put in trustDir. */
-  trust?: KeyObject[];
+  /**
+   * Keys to put in trustDir: `{ server, key }` bound to that server
+   * (`<encoded server>.pub`, as `zenroll trust add --name` writes it), a bare
+   * key unbound (named by its key id, as older installs have it).
+   */
+  trust?: TrustedFor[];
 }
 
 /** A Receiver's folder: config (parsed like a real file), its key pair, its trust folder. */
@@ -91,9 +107,7 @@ export async function setupReceiver(root: string, o: SetupOptions = {}): Promise
   await mkdir(dirname(parsed.config.keys.private), { recursive: true });
   await saveKeyPair(keys, parsed.config.keys.private, parsed.config.keys.public);
   await mkdir(parsed.config.receiver.trustDir, { recursive: true });
-  for (const [i, key] of (o.trust ?? []).entries()) {
-    await writeFile(join(parsed.config.receiver.trustDir, `child${i}.pub`), publicKeyPem(key));
-  }
+  for (const t of o.trust ?? []) await writeTrustFile(parsed.config.receiver.trustDir, t);
   return { root, config: parsed.config, keys };
 }
 

@@ -10,12 +10,12 @@ interface VerifyOptions {
   json?: boolean;
 }
 
-/** The keys to trust: --trust DIR, else the config's trust store and own key, else none. */
+/** The keys to trust, each bound to its server: --trust DIR, else the config's trust store and own key. */
 async function trustFor(o: VerifyOptions, cwd: string): Promise<TrustStore> {
   if (o.trust) return TrustStore.fromDir(resolve(cwd, o.trust));
   const config = await loadConfig(resolve(cwd, o.config ?? 'zenroll.json'));
   const store = await TrustStore.fromDir(config.receiver.trustDir);
-  store.add(await loadPublicKey(config.keys.public), config.keys.public);
+  store.add(await loadPublicKey(config.keys.public), config.keys.public, config.server);
   return store;
 }
 
@@ -33,7 +33,7 @@ export function registerVerify(p: Program): void {
     .command('verify')
     .description('check a zip: name, structure, digests and signature; list the .str inside')
     .argument('<zip>', 'the outer zip')
-    .option('--trust <dir>', 'trust the *.pub keys in this folder (default: the config\'s trust store and own key)')
+    .option('--trust <dir>', 'trust the *.pub keys in this folder, each for the server its file name encodes (default: the config\'s trust store and own key)')
     .option('-c, --config <file>', 'config file, for its trust store', 'zenroll.json')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  zenroll verify --trust ./trust 20261122103000000_LEAF1_ACME_0.zip\n')

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   MemoryLog,
   TrustStore,
+  trustFileName,
   generateKeyPair,
   isTempName,
   makeCertificate,
@@ -95,7 +96,7 @@ export interface ReceiverOptions {
 
 export async function startInt(root: string, pki: Pki, leafKey: KeyPair, o: ReceiverOptions = {}): Promise<ReceiverSide> {
   await mkdir(join(root, 'trust'), { recursive: true });
-  await writeFile(join(root, 'trust', 'leaf.pub'), publicKeyPem(leafKey.publicKey));
+  await writeFile(join(root, 'trust', trustFileName('LEAF1')), publicKeyPem(leafKey.publicKey));
   const json = {
     server: 'INT1',
     tree: 'ACME',
@@ -213,7 +214,7 @@ export const sha256 = (data: Buffer | string) => createHash('sha256').update(dat
 /** SHA-256 of every `.str` in the zips of `dir`, verified against `trust` (sorted; a double shows twice). */
 export async function strsInZips(dir: string, key: KeyPair): Promise<string[]> {
   const trust = new TrustStore();
-  trust.add(key.publicKey, 'leaf');
+  trust.add(key.publicKey, 'leaf', 'LEAF1');
   const out: string[] = [];
   for (const name of (await readdir(dir)).filter((f) => f.endsWith('.zip') && !isTempName(f))) {
     out.push(...(await verifyOuterZip(join(dir, name), { trust: trust.lookup })).files.map((f) => f.sha256));

@@ -1,10 +1,12 @@
 /** Verify received zips with the core verifier and gather their `.str` digests. */
 import type { KeyObject } from 'node:crypto';
-import { keyIdOf, verifyOuterZip, type VerifiedZip } from '@zenroll/core';
+import { TrustStore, verifyOuterZip, type KeyLookup, type VerifiedZip } from '@zenroll/core';
 
-export function trustOf(...keys: KeyObject[]): (id: string) => KeyObject | undefined {
-  const byId = new Map(keys.map((k) => [keyIdOf(k), k]));
-  return (id) => byId.get(id);
+/** The Sender's own zips, whichever server made them: the keys are unbound (any origin). */
+export function trustOf(...keys: KeyObject[]): KeyLookup {
+  const store = new TrustStore();
+  for (const k of keys) store.add(k, 'test', null);
+  return store.lookup;
 }
 
 export async function verifyAll(paths: string[], ...keys: KeyObject[]): Promise<VerifiedZip[]> {
