@@ -8,7 +8,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateKeyPair, keyIdOf, publicKeyPem, saveKeyPair } from '@zenroll/core';
+import { TrustStore, generateKeyPair, keyIdOf, publicKeyPem, saveKeyPair } from '@zenroll/core';
 import { execFile } from 'node:child_process';
 import { SERVE_NODE_FLAGS, VERSION, captureIo, run } from '../src/index.js';
 import { makeZip, put } from './serve-helpers.js';
@@ -139,7 +139,7 @@ describe('zenroll status', () => {
 });
 
 describe('zenroll trust add', () => {
-  it('adds a child’s key once, and says so the second time', async () => {
+  it('binds a child’s key to its server (trustDir/<encoded name>.pub), once, and says so the second time', async () => {
     const root = await newRoot();
     const child = generateKeyPair();
     const pub = join(tmp.path, 'leaf1-server.pub');
@@ -149,26 +149,53 @@ describe('zenroll trust add', () => {
 
     const first = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', pub]);
     const file = join(root.config.receiver.trustDir, 'LEAF1.pub');
-    expect(first).toMatchObject({ code: 0, stderr: '', stdout: `trusted key ${keyId}: ${file}\n` });
+    expect(first).toMatchObject({ code: 0, stderr: '', stdout: `trusted key ${keyId} for LEAF1: ${file}\n` });
     expect(await readFile(file, 'utf8')).toBe(publicKeyPem(child.publicKey));
-
-    // Again, under another name or none: nothing new.
-    for (const extra of [[], ['--name', 'OTHER']]) {
-      const again = await runCli(['trust', 'add', '-c', root.configPath, ...extra, pub]);
-      expect(again).toMatchObject({ code: 0, stdout: `key ${keyId} is trusted already (${file})\n` });
-    }
+    const again = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', pub]);
+    expect(again).toMatchObject({ code: 0, stdout: `key ${keyId} is trusted for LEAF1 already (${file})\n` });
     expect(await readdir(root.config.receiver.trustDir)).toEqual(['LEAF1.pub']);
 
-    // Without --name the key id names the file.
+    // A Unicode name with an underscore: encoded with the SPEC §3 codec, and read back as that server.
     const other = generateKeyPair();
     await writeFile(join(tmp.path, 'other.pub'), publicKeyPem(other.publicKey));
-    expect((await runCli(['trust', 'add', '-c', root.configPath, join(tmp.path, 'other.pub')])).code).toBe(0);
-    expect((await readdir(root.config.receiver.trustDir)).sort()).toEqual(['LEAF1.pub', `${keyIdOf(other.publicKey)}.pub`].sort());
+    const uni = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'WS_Zürich 2', join(tmp.path, 'other.pub')]);
+    expect(uni).toMatchObject({ code: 0, stdout: `trusted key ${keyIdOf(other.publicKey)} for WS_Zürich 2: ${join(root.config.receiver.trustDir, 'WS%5FZ%C3%BCrich%202.pub')}\n` });
+    expect((await readdir(root.config.receiver.trustDir)).sort()).toEqual(['LEAF1.pub', 'WS%5FZ%C3%BCrich%202.pub']);
+    const store = await TrustStore.fromDir(root.config.receiver.trustDir);
+    expect(store.lookup(keyIdOf(other.publicKey))?.grants.map((g) => g.server)).toEqual(['WS_Zürich 2']);
 
-    // The Receiver takes zips signed by it.
+    // One key, one server; one server, one key: neither is replaced quietly.
+    const twice = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF2', pub]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(`USAGE: key ${keyId} is trusted for "LEAF1" already (${file}); one key signs for one server`);
+    await writeFile(join(tmp.path, 'third.pub'), publicKeyPem(generateKeyPair().publicKey));
+    const swap = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', join(tmp.path, 'third.pub')]);
+    expect(swap.code).toBe(2);
+    expect(swap.stderr).toContain(`USAGE: "LEAF1" has another key trusted already (${file}, key ${keyId}); to replace it, remove that file first`);
+    expect((await readdir(root.config.receiver.trustDir)).sort()).toEqual(['LEAF1.pub', 'WS%5FZ%C3%BCrich%202.pub']);
+
+    // The Receiver takes zips signed by it for LEAF1 (makeZip names LEAF1), and refuses the other key's.
     const svc = services.start(root.configPath);
     const zip = await makeZip(tmp.path, child);
     expect((await put(await svc.url(), zip)).status).toBe(201);
+    const forged = await makeZip(tmp.path, other);
+    const refused = await put(await svc.url(), forged);
+    expect(refused.status).toBe(403);
+  });
+
+  it('requires --name (exit 2, saying why) and refuses a name that is no server name', async () => {
+    const root = await newRoot();
+    const pub = join(tmp.path, 'k.pub');
+    await writeFile(pub, publicKeyPem(generateKeyPair().publicKey));
+    const none = await runCli(['trust', 'add', '-c', root.configPath, pub]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/USAGE: --name SERVER is required: a trusted key signs only for the server it is bound to/);
+    for (const bad of ['LE\nAF', 'server']) {
+      const r = await runCli(['trust', 'add', '-c', root.configPath, '--name', bad, pub]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/USAGE: --name/);
+    }
+    expect(await readdir(root.config.receiver.trustDir)).toEqual([]);
   });
 
   it.each([
@@ -179,7 +206,7 @@ describe('zenroll trust add', () => {
     const root = await newRoot();
     const file = join(tmp.path, 'given.pem');
     await writeFile(file, pem());
-    const r = await runCli(['trust', 'add', '-c', root.configPath, file]);
+    const r = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^zenroll: KEY_INVALID: public key /);
     expect(r.stderr).toMatch(message);
@@ -195,7 +222,7 @@ describe('zenroll trust add', () => {
     expect(r.stderr).toMatch(/USAGE: LEAF1 is a leaf, which receives nothing: add the key on its parent/);
 
     const root = await newRoot();
-    const missing = await runCli(['trust', 'add', '-c', root.configPath, join(tmp.path, 'nope.pub')]);
+    const missing = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', join(tmp.path, 'nope.pub')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/FS_FAILED: cannot read public key .*nope\.pub.*ENOENT/);
   });
@@ -226,7 +253,7 @@ describe('/metrics on admin.listen', () => {
     const root = await newRoot((json) => {
       json.admin = { listen: '127.0.0.1:0' };
     });
-    await writeFile(join(root.config.receiver.trustDir, 'leaf.pub'), publicKeyPem(leafKeys.publicKey));
+    await writeFile(join(root.config.receiver.trustDir, 'LEAF1.pub'), publicKeyPem(leafKeys.publicKey));
     const svc = services.start(root.configPath);
     const ready = await svc.waitFor((l) => l.msg === 'admin endpoint ready');
     expect(ready.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);

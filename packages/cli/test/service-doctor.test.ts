@@ -6,6 +6,7 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { generateKeyPair, keyIdOf, publicKeyPem } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
 import { runCli } from './helpers/cli.js';
@@ -102,8 +103,35 @@ describe('zenroll doctor', () => {
     const alone = await doctor(root);
     expect(alone.code).toBe(1);
     expect(alone.lines.filter((l) => l.startsWith('FAIL'))).toEqual([
-      `FAIL  trust store: ${root.config.receiver.trustDir} holds no *.pub: no child can send yet; run zenroll trust add CHILD.pub`,
+      `FAIL  trust store: ${root.config.receiver.trustDir} holds no *.pub: no child can send yet; run zenroll trust add --name CHILD CHILD.pub`,
     ]);
+  });
+
+  it('warns about each trusted key bound to no server, and says how to bind it', async () => {
+    const root = await initHere(join(tmp.path, 'ROOT-UNBOUND'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+    const trustDir = root.config.receiver.trustDir;
+    const [bound, byId, byHand] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
+    await writeFile(join(trustDir, 'LE%5F1.pub'), publicKeyPem(bound.publicKey));
+    const first = await doctor(root);
+    expect(first.lines.find((l) => l.includes('trust bindings:'))).toBe('ok    trust bindings: each key signs for its own server only: LE_1');
+
+    // Files of an older install: named by key id, or by hand with a character no encoded name has.
+    await writeFile(join(trustDir, `${keyIdOf(byId.publicKey)}.pub`), publicKeyPem(byId.publicKey));
+    await writeFile(join(trustDir, 'leaf_2.pub'), publicKeyPem(byHand.publicKey));
+    const r = await doctor(root);
+    expect(r.code).toBe(0);
+    const files = [`${keyIdOf(byId.publicKey)}.pub`, 'leaf_2.pub']
+      .sort()
+      .map((f) => `${join(trustDir, f)} (key ${f === 'leaf_2.pub' ? keyIdOf(byHand.publicKey) : keyIdOf(byId.publicKey)})`);
+    expect(r.lines.find((l) => l.includes('trust bindings:'))).toBe(
+      `warn  trust bindings: 2 key(s) bound to no server, so each may sign batches of any origin: ${files.join(', ')}; re-add each with zenroll trust add --name SERVER FILE (it replaces the unbound file)`,
+    );
+
+    // Following the advice binds it and removes the unbound file.
+    const fix = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'leaf_2', join(trustDir, 'leaf_2.pub')]);
+    expect(fix.code).toBe(0);
+    expect(fix.stdout).toBe(`trusted key ${keyIdOf(byHand.publicKey)} for leaf_2: ${join(trustDir, 'leaf%5F2.pub')} (replaces unbound ${join(trustDir, 'leaf_2.pub')})\n`);
+    expect((await doctor(root)).lines.find((l) => l.includes('trust bindings:'))).toMatch(/^warn {2}trust bindings: 1 key\(s\) bound to no server/);
   });
 
   it('exits 2 on a bad config, naming the key', async () => {

@@ -61,7 +61,7 @@ async function trustCheck(config: Config): Promise<Omit<Check, 'name'>> {
   const dir = openDirectory(config);
   if (dir === null) {
     return store.size === 0
-      ? { ok: false, detail: `${trustDir} holds no *.pub: no child can send yet; run zenroll trust add CHILD.pub` }
+      ? { ok: false, detail: `${trustDir} holds no *.pub: no child can send yet; run zenroll trust add --name CHILD CHILD.pub` }
       : { ok: true, detail: `${store.size} trusted key(s) in ${trustDir}` };
   }
   const local = store.size === 0 ? `no key in ${trustDir}` : `${store.size} trusted key(s) in ${trustDir}`;
@@ -69,7 +69,7 @@ async function trustCheck(config: Config): Promise<Omit<Check, 'name'>> {
     const published = await dir.listPublicKeys();
     const servers = published.length > 0 ? ` (${published.map((k) => k.server).join(', ')})` : '';
     const ok = store.size + published.length > 0;
-    const fix = ok ? '' : ': no child can send yet; run zenroll trust add CHILD.pub, or zenroll init each child with --ldap-url to publish its key';
+    const fix = ok ? '' : ': no child can send yet; run zenroll trust add --name CHILD CHILD.pub, or zenroll init each child with --ldap-url to publish its key';
     return { ok, detail: `${local}; ${published.length} key(s) published in the directory${servers}${fix}` };
   } catch (err) {
     // The directory check names the cause; this one only says what it costs.
@@ -77,6 +77,27 @@ async function trustCheck(config: Config): Promise<Omit<Check, 'name'>> {
   } finally {
     await dir.close();
   }
+}
+
+/**
+ * Which server each key in the trust folder signs for (SPEC §4: the signature
+ * proves the origin). An unbound key (a file named by key id or by hand) is
+ * still trusted for any origin so that an older install keeps working: a
+ * warning, naming each file, until it is re-added with --name.
+ */
+async function bindingCheck(config: Config): Promise<Omit<Check, 'name'>> {
+  const store = await TrustStore.fromDir(config.receiver.trustDir);
+  const unbound = store.unbound();
+  if (unbound.length > 0) {
+    const files = unbound.map((e) => `${e.source} (key ${e.keyId})`).join(', ');
+    return {
+      ok: true,
+      warning: true,
+      detail: `${unbound.length} key(s) bound to no server, so each may sign batches of any origin: ${files}; re-add each with zenroll trust add --name SERVER FILE (it replaces the unbound file)`,
+    };
+  }
+  const servers = [...new Set(store.entries().map((e) => e.server))].join(', ');
+  return { ok: true, detail: store.size === 0 ? 'no key in the trust folder' : `each key signs for its own server only: ${servers}` };
 }
 
 export function doctorChecks(config: Config): [string, CheckFn][] {
@@ -112,6 +133,7 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
   }]);
   if (role.receiver) {
     checks.push(['trust store', () => trustCheck(config)]);
+    checks.push(['trust bindings', () => bindingCheck(config)]);
     const tls = config.receiver.tls;
     checks.push(['receiver TLS', async () => {
       if (tls === false) return { ok: true, warning: true, detail: 'receiver.tls is false: uploads travel in plain HTTP' };

@@ -1,8 +1,9 @@
-/** `zenroll trust add PUBKEY.pem`: a child's public key into this server's trust store (SPEC §4). */
+/** `zenroll trust add --name SERVER PUBKEY.pem`: a child's public key into this server's trust store, bound to the child (SPEC §4). */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   ZenrollError,
+  OWN_KEY_STEM,
   ensureDir,
   fsError,
   isZenrollError,
@@ -10,17 +11,49 @@ import {
   loadConfig,
   parsePublicKeyPem,
   publicKeyPem,
+  removeDurable,
   roleInfo,
+  shown,
+  trustFileName,
   writeFileDurable,
   TrustStore,
 } from '@zenroll/core';
 import { usageError, type Program } from '../main.js';
 
-export async function trustAdd(configPath: string, pemPath: string, name?: string): Promise<{ keyId: string; path: string; already: boolean }> {
+export interface TrustAdded {
+  keyId: string;
+  server: string;
+  path: string;
+  already: boolean;
+  /** Unbound files of the same key, removed: the bound file replaces them. */
+  replaced: string[];
+}
+
+/**
+ * Trust a child's key for batches of origin `server` only (SPEC §4: the
+ * signature proves the origin), in `trustDir/<encoded server>.pub`. The name
+ * is required: an unbound key could sign as any server. A key trusted for
+ * another server, or another key trusted for this one, is refused rather than
+ * replaced: either is a mistake to look at, not to overwrite.
+ */
+export async function trustAdd(configPath: string, pemPath: string, server?: string): Promise<TrustAdded> {
   const config = await loadConfig(configPath);
   // A trust store only matters to a Receiver; on any other role the key would sit there unused.
   if (!roleInfo(config.role).receiver) {
     throw usageError(`${config.server} is a ${config.role}, which receives nothing: add the key on its parent, the server that receives its zips`);
+  }
+  if (server === undefined) {
+    throw usageError('--name SERVER is required: a trusted key signs only for the server it is bound to; give the child\'s server name, as in its zenroll.json');
+  }
+  if (server === OWN_KEY_STEM) {
+    throw usageError(`--name ${OWN_KEY_STEM}: ${OWN_KEY_STEM}.pub in a trust folder is a copied keys/server.pub, bound to no server; a server of that name cannot have its key bound`);
+  }
+  let fileName: string;
+  try {
+    fileName = trustFileName(server);
+  } catch (err) {
+    if (!isZenrollError(err, 'NAME_INVALID')) throw err;
+    throw usageError(`--name: ${err.message}`);
   }
   let pem: string;
   try {
@@ -38,12 +71,25 @@ export async function trustAdd(configPath: string, pemPath: string, name?: strin
   const keyId = keyIdOf(key);
   const dir = config.receiver.trustDir;
   await ensureDir(dir);
-  const known = (await TrustStore.fromDir(dir)).entries().find((e) => e.keyId === keyId);
-  if (known) return { keyId, path: known.source, already: true };
-  // The key id names the file unless told otherwise: two children can never overwrite each other.
-  const file = join(dir, `${(name ?? keyId).replace(/[^A-Za-z0-9._-]/g, '_')}.pub`);
-  await writeFileDurable(file, publicKeyPem(key));
-  return { keyId, path: file, already: false };
+  const entries = (await TrustStore.fromDir(dir)).entries();
+  const mine = entries.filter((e) => e.keyId === keyId);
+  const file = join(dir, fileName);
+  const other = mine.find((e) => e.server !== null && e.server !== server);
+  if (other) {
+    throw usageError(
+      `key ${keyId} is trusted for ${shown(other.server)} already (${other.source}); one key signs for one server: give ${shown(server)} its own key (zenroll init makes one), or remove ${other.source} first`,
+    );
+  }
+  const taken = entries.find((e) => e.server === server && e.keyId !== keyId);
+  if (taken) {
+    throw usageError(`${shown(server)} has another key trusted already (${taken.source}, key ${taken.keyId}); to replace it, remove that file first`);
+  }
+  const unbound = mine.filter((e) => e.server === null).map((e) => e.source);
+  const already = mine.some((e) => e.server === server);
+  if (!already) await writeFileDurable(file, publicKeyPem(key));
+  // Only once the bound file is durable: the key is trusted throughout.
+  for (const path of unbound) await removeDurable(path);
+  return { keyId, server, path: file, already: already && unbound.length === 0, replaced: unbound };
 }
 
 export function registerTrust(p: Program): void {
@@ -53,15 +99,16 @@ export function registerTrust(p: Program): void {
     .addHelpText('after', '\nExample:\n  zenroll trust add -c /srv/zenroll/zenroll.json --name LEAF1 leaf1-server.pub\n');
   trust
     .command('add')
-    .description("trust a child server's public key (its keys/server.pub)")
+    .description("trust a child server's public key (its keys/server.pub) for batches of that server only")
     .argument('<pubkey>', 'the PEM public key file')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
-    .option('--name <name>', 'file name in the trust folder (default: the key id)')
+    .option('--name <server>', 'the child\'s server name (required): the key signs only for it; the file is trustDir/<encoded name>.pub')
     .addHelpText('after', '\nExample:\n  zenroll trust add -c /srv/zenroll/zenroll.json --name LEAF1 leaf1-server.pub\n')
     .action(
       p.action(async (pubkey: string, o: { config: string; name?: string }) => {
         const r = await trustAdd(resolve(p.io.cwd, o.config), resolve(p.io.cwd, pubkey), o.name);
-        p.io.out(r.already ? `key ${r.keyId} is trusted already (${r.path})\n` : `trusted key ${r.keyId}: ${r.path}\n`);
+        const replaced = r.replaced.length > 0 ? ` (replaces unbound ${r.replaced.join(', ')})` : '';
+        p.io.out(r.already ? `key ${r.keyId} is trusted for ${r.server} already (${r.path})\n` : `trusted key ${r.keyId} for ${r.server}: ${r.path}${replaced}\n`);
       }),
     );
 }
