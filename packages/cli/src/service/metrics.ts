@@ -33,7 +33,7 @@ export function createMetrics(config: Config, sources: { lastSuccessMs: () => nu
   });
   new Gauge({
     name: 'zenroll_last_successful_rollup_timestamp_seconds',
-    help: 'When the last roll-up that sent everything finished (0: none since start)',
+    help: 'When the last roll-up that sent everything finished, as recorded in statedir/last-rollup.json (0: none)',
     registers: [registry],
     collect() {
       this.set((sources.lastSuccessMs() ?? 0) / 1000);

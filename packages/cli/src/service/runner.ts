@@ -69,6 +69,13 @@ export async function readLastRollup(statedir: string): Promise<LastRollup | nul
   }
 }
 
+/** When `last` finished, if it sent everything (what `zenroll_last_successful_rollup_timestamp_seconds` shows). */
+export function lastSuccessOf(last: LastRollup | null): number | null {
+  if (last === null || !last.ok) return null;
+  const ms = Date.parse(last.finishedAt);
+  return Number.isFinite(ms) ? ms : null;
+}
+
 export class RollupRunner {
   #current: Promise<RollupResult> | null = null;
   #pendingForced: Promise<RollupResult> | null = null;
@@ -78,8 +85,10 @@ export class RollupRunner {
   readonly #now: () => number;
   #lastSuccessMs: number | null = null;
 
-  constructor(options: { rollup: () => Promise<RollupResult>; statedir: string; logger: RunnerLogger; now?: () => number }) {
+  /** `lastSuccessMs`: the last success before this runner, from last-rollup.json (so that a restart does not forget it). */
+  constructor(options: { rollup: () => Promise<RollupResult>; statedir: string; logger: RunnerLogger; now?: () => number; lastSuccessMs?: number | null }) {
     this.#rollup = options.rollup;
+    this.#lastSuccessMs = options.lastSuccessMs ?? null;
     this.#statedir = options.statedir;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -133,7 +142,7 @@ export class RollupRunner {
     const run = this.#rollup().then(
       async (result) => {
         const last = summarize(reason, startedAt, new Date(this.#now()), result);
-        if (last.ok) this.#lastSuccessMs = this.#now();
+        this.#lastSuccessMs = lastSuccessOf(last) ?? this.#lastSuccessMs;
         this.#logger.info({ ...last }, 'roll-up finished');
         await this.#remember(last);
         return result;

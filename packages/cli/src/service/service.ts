@@ -23,7 +23,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { startAdmin, type AdminServer } from './admin.js';
 import { readBacklog } from './backlog.js';
 import { createMetrics } from './metrics.js';
-import { RollupRunner, readLastRollup } from './runner.js';
+import { RollupRunner, lastSuccessOf, readLastRollup } from './runner.js';
 import { startSchedule, type Schedule } from './scheduler.js';
 
 export interface ServiceStatus {
@@ -138,7 +138,12 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
             else logger.info(ev, `sender ${ev.type}`);
           },
         });
-      const r = new RollupRunner({ rollup, statedir: config.dirs.statedir, logger });
+      // The last success survives a restart: last-rollup.json records it, whichever process ran it.
+      const last = await readLastRollup(config.dirs.statedir).catch((err: unknown) => {
+        logger.warn({ err }, 'could not read the last roll-up: /metrics shows none until the next one');
+        return null;
+      });
+      const r = new RollupRunner({ rollup, statedir: config.dirs.statedir, logger, lastSuccessMs: lastSuccessOf(last) });
       runner = r;
       schedule = startSchedule({
         expression: config.sender.schedule,
