@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   RECEIVER_BUSY: 'the parent Receiver is busy',
   UPLOAD_INVALID: 'an upload is not acceptable',
   LOCK_HELD: 'another process holds the lock',
+  LOCK_LOST: 'the lock was taken over while this process held it',
   DIRECTORY_UNREACHABLE: 'the LDAP directory did not answer',
   DIRECTORY_WRITE_FAILED: 'the LDAP directory refused a write',
   DIRECTORY_READ_FAILED: 'the LDAP directory refused a read',

@@ -4,7 +4,14 @@
  * once. Created with O_EXCL; the holder refreshes its mtime (a heartbeat).
  * A lock is stale, and is taken over, when its holder is a dead process on
  * this host, or when its heartbeat is older than `staleMs` (another host).
+ *
+ * A holder that was paused for longer than `staleMs` (a frozen VM, a hung
+ * NFS mount) may find its lock taken over. Each lock file carries a random
+ * token; the heartbeat touches the file only while it still holds that
+ * token, and otherwise reports the lock lost (`onLost`) so that the holder
+ * stops instead of working beside the new one and keeping its lock fresh.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { ZenrollError, errnoCode, fsError } from './errors.js';
@@ -18,6 +25,8 @@ export interface LockInfo {
   bootId?: string | null;
   /** The holder's start time, field 22 of `/proc/<pid>/stat` (clock ticks since boot); null where unreadable, absent in older lock files. */
   startTime?: string | null;
+  /** Random, one per acquisition: whose lock this file is. Absent in older lock files. */
+  token?: string;
 }
 
 export interface LockOptions {
@@ -26,10 +35,14 @@ export interface LockOptions {
   staleMs?: number;
   heartbeatMs?: number;
   now?: () => number;
+  /** Called once if the heartbeat finds the file gone or another holder's (LOCK_LOST); the holder should stop. */
+  onLost?: (err: ZenrollError) => void;
 }
 
 export interface Lock {
   readonly path: string;
+  /** The heartbeat found the lock taken over or removed. */
+  readonly lost: boolean;
   release(): Promise<void>;
 }
 
@@ -115,6 +128,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     since: new Date(now()).toISOString(),
     bootId,
     startTime: await processStartTime(process.pid),
+    token: randomBytes(12).toString('hex'),
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -138,20 +152,43 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     }
   }
   const heartbeatMs = options.heartbeatMs ?? Math.max(1000, Math.floor(staleMs / 3));
+  let lost = false;
+  let beating = false;
+  const beat = async () => {
+    const holder = await readHolder(path);
+    if (holder?.token === info.token) {
+      const t = new Date(now());
+      await utimes(path, t, t).catch(() => {});
+      return;
+    }
+    if (lost || released) return;
+    lost = true;
+    clearInterval(timer);
+    // Ours is written once, whole: a file that does not parse is a new holder's, being written.
+    const who = holder === null ? 'it is gone, or another holder is writing it' : `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since}) holds it now`;
+    options.onLost?.(new ZenrollError('LOCK_LOST', `${path} is no longer this process's: ${who}. Was this process paused for over ${staleMs / 1000} s?`, { details: { holder } }));
+  };
   const timer = setInterval(() => {
-    const t = new Date(now());
-    utimes(path, t, t).catch(() => {});
+    if (beating) return;
+    beating = true;
+    beat().finally(() => {
+      beating = false;
+    });
   }, heartbeatMs);
   timer.unref();
   let released = false;
   return {
     path,
+    get lost() {
+      return lost;
+    },
     async release() {
       if (released) return;
       released = true;
       clearInterval(timer);
+      // Only our own file: after a takeover it is the new holder's.
       const holder = await readHolder(path);
-      if (holder?.pid === process.pid && holder.host === info.host) await rm(path, { force: true });
+      if (holder?.token === info.token) await rm(path, { force: true });
     },
   };
 }

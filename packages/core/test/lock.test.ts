@@ -5,8 +5,8 @@
  * writing its holder — after UNREADABLE_LOCK_GRACE_MS instead of staleMs.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
@@ -186,5 +186,58 @@ describe.skipIf(!linux)('a lock names its holder by boot and start time, so that
     } finally {
       await kill(c);
     }
+  });
+});
+
+describe('a holder whose lock was taken over (fencing)', () => {
+  const waitFor = async (cond: () => boolean, ms = 5_000) => {
+    const until = Date.now() + ms;
+    while (!cond() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('keeps its own lock fresh and reports nothing while it holds it', async () => {
+    const path = join(dir(), 'fresh.lock');
+    const lost: unknown[] = [];
+    const lock = await acquireLock(path, { purpose: 'test', heartbeatMs: 20, onLost: (e) => lost.push(e) });
+    const old = new Date(Date.now() - 30_000);
+    await utimes(path, old, old);
+    await waitFor(() => Date.now() - statSync(path).mtimeMs < 10_000);
+    expect(Date.now() - statSync(path).mtimeMs).toBeLessThan(10_000);
+    expect({ lost: lock.lost, reported: lost }).toEqual({ lost: false, reported: [] });
+    await lock.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('stops touching a lock another process took over, says so once (LOCK_LOST), and leaves that one in place', async () => {
+    const path = join(dir(), 'taken.lock');
+    const lost: unknown[] = [];
+    const lock = await acquireLock(path, { purpose: 'test', heartbeatMs: 20, onLost: (e) => lost.push(e) });
+    // What a takeover by another node looks like: the file replaced by one with another holder's token, its heartbeat old.
+    const theirs = { pid: 4242, host: 'other-node', purpose: 'zenroll serve', since: new Date().toISOString(), token: 'f'.repeat(24) };
+    await writeFile(`${path}.new`, JSON.stringify(theirs));
+    await rename(`${path}.new`, path);
+    const old = new Date(Date.now() - 30_000);
+    await utimes(path, old, old);
+    await waitFor(() => lost.length > 0);
+    expect(lock.lost).toBe(true);
+    expect(lost).toHaveLength(1);
+    expect(isZenrollError(lost[0], 'LOCK_LOST')).toBe(true);
+    expect((lost[0] as Error).message).toMatch(/process 4242 on other-node \(zenroll serve, since .*\) holds it now/);
+    await new Promise((r) => setTimeout(r, 100));
+    // Its heartbeat did not keep the new holder's lock fresh, and release() does not remove it.
+    expect(Math.round(statSync(path).mtimeMs / 1000)).toBe(Math.round(old.getTime() / 1000));
+    await lock.release();
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(theirs);
+    expect(lost).toHaveLength(1);
+  });
+
+  it('reports a lock file that was removed under it', async () => {
+    const path = join(dir(), 'gone.lock');
+    const lost: Error[] = [];
+    const lock = await acquireLock(path, { purpose: 'test', heartbeatMs: 20, onLost: (e) => lost.push(e) });
+    await rm(path);
+    await waitFor(() => lost.length > 0);
+    expect(lost[0]?.message).toMatch(/is no longer this process's: it is gone, or another holder is writing it/);
+    await lock.release();
   });
 });

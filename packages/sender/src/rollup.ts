@@ -73,14 +73,17 @@ export async function runRollup(config: Config, deps: RollupDeps): Promise<Rollu
     }
   }
   await ensureStateDirs(paths);
-  const lock = await acquireLock(paths.lock, { purpose: `rollup of ${config.server}` });
+  // A lock taken over while this roll-up was paused (LOCK_LOST) stops it at its next step, as a stop signal does.
+  const lockLost = new AbortController();
+  const lock = await acquireLock(paths.lock, { purpose: `rollup of ${config.server}`, onLost: (err) => lockLost.abort(err) });
   // Whatever throws from here on (a sender.tls file that cannot be read, say)
   // releases the lock: a library caller's next roll-up must not find it held.
   try {
     const dispatcher = deps.dispatcher ?? (await makeDispatcher(config.sender));
     const client = createParentClient(config.sender, dispatcher, { ownsDispatcher: deps.dispatcher === undefined });
+    const signal = deps.signal === undefined ? lockLost.signal : AbortSignal.any([deps.signal, lockLost.signal]);
     try {
-      return await rollUp(config, paths, client, deps);
+      return await rollUp(config, paths, client, { ...deps, signal });
     } finally {
       await client.close();
     }

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { loadConfig, roleInfo, ZenrollError, type Config } from '@zenroll/core';
-import { startService } from '../service/service.js';
+import { startService, type ServiceOptions } from '../service/service.js';
 import type { Io } from '../io.js';
 import type { Program } from '../main.js';
 
@@ -37,16 +37,21 @@ function stopSignal(): { stopped: Promise<NodeJS.Signals>; dispose: () => void }
 }
 
 /** Start the service of the config's role; run until `stopped` resolves; then stop it cleanly. */
-export async function runService(config: Config, logger: PinoLogger, stopped: Promise<unknown>): Promise<void> {
+export async function runService(config: Config, logger: PinoLogger, stopped: Promise<unknown>, options: ServiceOptions = {}): Promise<void> {
   const role = roleInfo(config.role);
   if (!role.receiver && !role.sender) {
     throw new ZenrollError('USAGE', `role "${config.role}" neither sends nor receives (SPEC §2): there is no service to run`);
   }
-  const service = await startService(config, logger);
+  const service = await startService(config, logger, options);
   try {
     logger.info({ pid: process.pid, url: service.receiver?.url ?? null, admin: service.admin.socket }, 'serving');
-    const signal = await stopped;
-    logger.info({ signal }, 'stopping');
+    const why = await Promise.race([stopped.then((signal) => ({ signal })), service.lost.then((err) => ({ err }))]);
+    if ('err' in why) {
+      // Exit 1 (systemd restarts it, and the new process waits for the lock): never two services on one server's folders.
+      logger.fatal({ code: why.err.code, err: why.err.message }, 'lock lost: stopping');
+      throw why.err;
+    }
+    logger.info({ signal: why.signal }, 'stopping');
   } finally {
     await service.close();
   }

@@ -12,6 +12,7 @@ import {
   roleInfo,
   type Config,
   type Lock,
+  type ZenrollError,
 } from '@zenroll/core';
 import type { ZenrollLog } from '@zenroll/directory';
 import { openLogFor } from '../context.js';
@@ -44,13 +45,23 @@ export interface RunningService {
   admin: AdminServer;
   runner: RollupRunner | null;
   status(): Promise<ServiceStatus>;
+  /** Resolves (with LOCK_LOST) if serve.lock is taken over while the service runs; the service must then stop. */
+  lost: Promise<ZenrollError>;
   close(): Promise<void>;
 }
 
-export async function startService(config: Config, logger: PinoLogger): Promise<RunningService> {
+export interface ServiceOptions {
+  /** How often serve.lock is refreshed and checked; default a third of its 60 s staleness. */
+  lockHeartbeatMs?: number;
+}
+
+export async function startService(config: Config, logger: PinoLogger, options: ServiceOptions = {}): Promise<RunningService> {
   const role = roleInfo(config.role);
   await ensureDir(config.dirs.statedir);
-  const lock: Lock = await acquireLock(join(config.dirs.statedir, 'serve.lock'), { purpose: 'zenroll serve' });
+  // Another node took this server's lock over (this one was paused past its staleness): stop, never work beside it.
+  let onLost: (err: ZenrollError) => void = () => {};
+  const lost = new Promise<ZenrollError>((resolve) => (onLost = resolve));
+  const lock: Lock = await acquireLock(join(config.dirs.statedir, 'serve.lock'), { purpose: 'zenroll serve', onLost: (err) => onLost(err), ...(options.lockHeartbeatMs === undefined ? {} : { heartbeatMs: options.lockHeartbeatMs }) });
   const stack: (() => Promise<void>)[] = [() => lock.release()];
   const closeAll = async () => {
     for (const close of stack.reverse()) {
@@ -183,7 +194,7 @@ export async function startService(config: Config, logger: PinoLogger): Promise<
     // Closed in reverse: the roll-ups stop first, so that a `zenroll rollup --now` waiting on the admin socket gets its answer.
     stack.push(stopRollups);
     logger.info({ socket: admin.socket, metrics: admin.tcp ? `${admin.tcp}/metrics` : null }, 'admin endpoint ready');
-    return { receiver, admin, runner, status, close: closeAll };
+    return { receiver, admin, runner, status, lost, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
