@@ -97,13 +97,13 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   const receipts = await ReceiptStore.open(join(config.dirs.statedir, 'receipts'), { receiptDays: r.receiptDays, now });
   const promoter = new Promoter({
     server: config.server, tree: config.tree, hasDatabase: role.hasDatabase, zipdir, targets, receipts, log: deps.log, logger, now,
+    ...(deps.onPromoted === undefined ? {} : { onPromoted: deps.onPromoted }),
   });
   const sweep = async () => {
     const { removed, problems } = await receipts.sweepExpired();
     if (removed.length > 0) logger.info({ receipts: removed.length }, 'expired receipts removed');
     for (const err of problems) logger.warn({ err }, 'a receipt could not be read');
   };
-    ...(deps.onPromoted === undefined ? {} : { onPromoted: deps.onPromoted }),
 
   let closing = false;
   const slots = new UploadSlots(r.maxConcurrentUploads, { queue: r.maxQueuedUploads, waitMs: r.queueWaitMs });
