@@ -117,4 +117,50 @@ describe('leaf → intermediate-db → root', () => {
     expect((await intProc.exited).code).toBe(0);
     expect((await rootProc.exited).code).toBe(0);
   });
+
+  it('with sender.forwardOnReceive the intermediate forwards each zip as soon as it is promoted, without a roll-up of its own', async () => {
+    const leafKeys = generateKeyPair();
+    const trust = [{ server: 'LEAF2', key: leafKeys.publicKey }];
+    const rootSrv = await writeServer(join(root, 'fwd-root'), { role: 'root', server: 'ROOT1', trust, tls });
+    const rootProc = new Serve(rootSrv.configPath);
+    children.push(rootProc);
+    const int = await writeServer(join(root, 'fwd-int'), {
+      role: 'intermediate', server: 'INT2', trust, tls, parent: { url: await rootProc.url(), ca: caCert },
+      // Never on its schedule during the test: only what it receives starts its roll-ups.
+      sender: { forwardOnReceive: true, schedule: '0 0 1 1 *' },
+    });
+    const intProc = new Serve(int.configPath);
+    children.push(intProc);
+    const leafDir = join(root, 'fwd-leaf');
+    const leaf = await writeServer(leafDir, { role: 'leaf', server: 'LEAF2', trust: [], keys: leafKeys, parent: { url: await intProc.url(), ca: caCert } });
+    for (let i = 1; i <= 130; i++) await writeFile(join(leafDir, 'entmergedir', `ws${String(i).padStart(3, '0')}.str`), `workstation ${i}\n`);
+
+    const fromLeaf = await rollup(leaf);
+    expect(fromLeaf.sent.map((s) => s.status)).toEqual([201, 201, 201]);
+    // No rollup of INT2 is asked for: its own roll-ups (reason "received") bring all three to ROOT1.
+    for (const s of fromLeaf.sent) await rootProc.promoted(s.zip, 'dbdir');
+    expect(await zipsIn(rootSrv.dbdir)).toHaveLength(3);
+    // INT2 deletes a zip once ROOT1 answered; wait for its roll-ups to end.
+    const count = (msg: string) => intProc.lines.filter((l) => l.msg === msg).length;
+    const until = Date.now() + 20_000;
+    while ((count('sender sent') < 3 || count('roll-up finished') < count('roll-up started')) && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(await zipsIn(int.entpushdir)).toEqual([]);
+    const started = intProc.lines.filter((l) => l.msg === 'roll-up started');
+    expect(started.length).toBeGreaterThan(0);
+    expect(started.every((l) => l.reason === 'received')).toBe(true);
+    // Three arrivals, at most three roll-ups: one that finds a zip already sent (by the one before) sends nothing twice.
+    expect(started.length).toBeLessThanOrEqual(3);
+    expect(intProc.lines.filter((l) => l.msg === 'sender sent')).toHaveLength(3);
+
+    for (const p of [intProc, rootProc]) p.kill('SIGTERM');
+    expect((await intProc.exited).code).toBe(0);
+    expect((await rootProc.exited).code).toBe(0);
+  });
+
+  it('refuses sender.forwardOnReceive on a role that does not both receive and send', async () => {
+    const leaf = await writeServer(join(root, 'fwd-bad'), { role: 'leaf', server: 'LEAF3', trust: [], sender: { forwardOnReceive: true } });
+    await expect(loadConfig(leaf.configPath)).rejects.toThrow(/sender\.forwardOnReceive: is only for roles that receive and send \(intermediate\*\), not "leaf"/);
+  });
 });

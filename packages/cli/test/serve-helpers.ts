@@ -46,6 +46,8 @@ export interface ServerSpec {
   parent?: { url: string; ca?: string };
   /** The server's key pair; default a new one. */
   keys?: KeyPair;
+  /** More `sender` keys, for roles that send. */
+  sender?: Record<string, unknown>;
 }
 
 export async function writeServer(dir: string, o: ServerSpec): Promise<ServerDir> {
@@ -56,7 +58,7 @@ export async function writeServer(dir: string, o: ServerSpec): Promise<ServerDir
     role: o.role,
     dirs: { entpushdir: 'entpushdir', dbdir: 'dbdir', ...(info.ownScans ? { entmergedir: 'entmergedir' } : {}) },
     ...(info.sender
-      ? { sender: { parent: o.parent?.url ?? 'https://parent.invalid:7099', stableMs: 0, tls: { ca: o.parent?.ca ?? null } } }
+      ? { sender: { parent: o.parent?.url ?? 'https://parent.invalid:7099', stableMs: 0, tls: { ca: o.parent?.ca ?? null }, ...o.sender } }
       : {}),
     receiver: { listen: '127.0.0.1:0', tls: o.tls ?? false, trustDir: 'trust', minFreeBytes: 0 },
   };
