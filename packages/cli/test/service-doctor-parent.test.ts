@@ -165,4 +165,19 @@ describe('zenroll doctor: the server’s Inventory Service object', () => {
     expect(fixed.code).toBe(0);
     expect(lineOf(fixed, 'directory')).toBe(`ok    directory: bound as ${slapd.rootDN}; object of LEAF1 found`);
   });
+
+  it('bound as its own object (as zenroll init --bind-dn sets it up), a missing object fails the bind: the line says it may be missing', async () => {
+    const folder = await initHere(join(tmp.path, `LEAF2-${++n}`), ['--role', 'leaf', '--server', 'LEAF2', '--tree', 'ACME', '--parent', parent.url]);
+    const own = 'cn=LEAF2_ZenInvService,o=ACME';
+    await folder.edit((json) => {
+      json.directory = { url: slapd.url, bindDN: own, passwordFile: slapd.serverPasswordFile('INT1') };
+    });
+    const r = await doctor(folder);
+    expect(r.code).toBe(1);
+    expect(failing(r)).toEqual(['directory']);
+    expect(lineOf(r, 'directory')).toBe(
+      `FAIL  directory: the directory ${slapd.url} refused a read on "${own}" as "${own}": invalid credentials: check directory.bindDN and directory.passwordFile (LDAP result 49); `
+      + "if they are right, LEAF2's Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it",
+    );
+  });
 });

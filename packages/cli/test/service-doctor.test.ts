@@ -82,7 +82,7 @@ describe('zenroll doctor', () => {
     expect(fails).toHaveLength(3);
     expect(fails[0]).toBe(`FAIL  folder entmergedir: ${leaf.config.dirs.entmergedir} does not exist: create it (mkdir -p ${leaf.config.dirs.entmergedir}) or fix dirs in the config`);
     expect(fails[1]).toMatch(new RegExp(`^FAIL {2}parent: http://127\\.0\\.0\\.1:${closedPort} does not answer: .*ECONNREFUSED.*; check the URL, the firewall`));
-    expect(fails[2]).toMatch(/^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\)$/);
+    expect(fails[2]).toMatch(/^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\); if they are right, LEAF1's Inventory Service object \(the bind DN\) may not exist/);
     // The rest still ran, and passed.
     expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'free space', 'keys', 'schedule']);
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['folder entmergedir', 'parent', 'directory']);

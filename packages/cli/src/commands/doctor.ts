@@ -7,7 +7,7 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { TrustStore, freeSpace, loadConfig, loadKeyPair, roleInfo, type Config } from '@zenroll/core';
-import { openDirectory } from '@zenroll/directory';
+import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
 import { checkSchedule } from '../service/scheduler.js';
@@ -177,6 +177,11 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
         return { ok: true, detail: `bound as ${config.directory!.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
       } catch (err) {
         const message = (err as Error).message;
+        // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
+        // bound as its own object, that object may be what is missing.
+        const d = config.directory!;
+        const ownObject = (err as { details?: { resultCode?: unknown } }).details?.resultCode === 49 && serverOfDn(d.serviceDN, d.bindDN) === config.server;
+        if (ownObject) return { ok: false, detail: `${message}; if they are right, ${config.server}'s Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it` };
         // The LDAP errors often name the keys to check already.
         return { ok: false, detail: /\b(check|fix) directory\./.test(message) ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
       } finally {
