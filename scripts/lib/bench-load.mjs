@@ -6,17 +6,41 @@
 // A 503 is answered by waiting its Retry-After and trying again (counted,
 // not an error); any other failure is an error.
 import { createHash } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
-import { formatReprDigest, zipPath } from '@zenroll/core';
-import { initTree, startServe, stopServe, zenroll } from './tree.mjs';
+import { formatReprDigest, generateKeyPair, publicKeyPem, saveKeyPair, trustFileName, zipPath } from '@zenroll/core';
+import { initTree, startServe, stopServe } from './tree.mjs';
 import { nodeJson, percentile, progress, round, rssOf, sleep } from './bench-util.mjs';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'bench-worker.mjs');
 export const LOAD_ROOT = 'LOADROOT';
 const MAX_TRIES = 200;
+
+const senderName = (s) => `LOAD${String(s + 1).padStart(3, '0')}`;
+
+/**
+ * Each sender its own key pair, trusted by ROOT for that server only, as
+ * `zenroll trust add --name LOADnnn` would (a key signs for the server it is
+ * bound to, SPEC §4); the files are written directly, since 200 runs of the
+ * CLI would take a minute of the benchmark.
+ */
+async function senderKeys(ctx, trustDir) {
+  const keys = new Map();
+  const dir = join(ctx.work, 'load-keys');
+  await mkdir(dir, { recursive: true });
+  await mkdir(trustDir, { recursive: true });
+  for (let s = 0; s < ctx.senders; s++) {
+    const server = senderName(s);
+    const pair = generateKeyPair();
+    const paths = { private: join(dir, `${server}.key`), public: join(dir, `${server}.pub`) };
+    await saveKeyPair(pair, paths.private, paths.public);
+    await writeFile(join(trustDir, trustFileName(server)), publicKeyPem(pair.publicKey));
+    keys.set(server, paths);
+  }
+  return keys;
+}
 
 /** Each sender `LOADnnn` gets `perSender` zips of `filesPerZip` .str, taken round the fixture set. */
 async function makeZips(ctx, outDir) {
@@ -26,7 +50,8 @@ async function makeZips(ctx, outDir) {
     for (let k = 0; k < ctx.zipsPerSender; k++) {
       const files = [];
       for (let f = 0; f < ctx.filesPerZip; f++) files.push(join(ctx.fixtures, ctx.names[at++ % ctx.names.length]));
-      batches.push({ files, server: `LOAD${String(s + 1).padStart(3, '0')}`, scheduledtime: String(20261122000000000n + BigInt(k)) });
+      const server = senderName(s);
+      batches.push({ files, server, keys: ctx.senderKeys.get(server), scheduledtime: String(20261122000000000n + BigInt(k)) });
     }
   }
   const jobFile = join(ctx.work, 'load-job.json');
@@ -79,7 +104,7 @@ async function push(client, zip, stats) {
 export async function benchLoad(ctx) {
   const tree = await initTree({ dir: join(ctx.work, 'load'), slapd: ctx.slapd, plan: [{ name: LOAD_ROOT, role: 'root' }] });
   const root = tree.node(LOAD_ROOT);
-  await zenroll(['trust', 'add', '-c', root.configPath, '--name', 'LOADGEN', ctx.keys.public]);
+  ctx.senderKeys = await senderKeys(ctx, root.config.receiver.trustDir);
   progress(`  packing ${ctx.senders * ctx.zipsPerSender} zips of ${ctx.filesPerZip} .str for ${ctx.senders} senders…`);
   const zips = await makeZips(ctx, join(ctx.work, 'load-zips'));
   const ca = await readFile(join(root.dir, 'tls', 'server.crt'), 'utf8');
