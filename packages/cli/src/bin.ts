@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// The flag: SERVE_NODE_FLAGS (node-flags.ts).
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=25
+// The flags: SERVE_NODE_FLAGS (node-flags.ts).
 import { run } from './main.js';
 import { processIo } from './io.js';
 
