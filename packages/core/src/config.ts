@@ -158,7 +158,7 @@ const configShape = obj({
     discardBefore: str('an ISO-8601 time with Z or an offset, such as "2026-01-01T00:00:00Z"', isIsoTime)
       .nullable().default(null).describe('Senders discard zips created before this; the directory value wins'),
     maxConcurrentUploads: int(1, 1024).default(8).describe('uploads handled at once; more wait in line for a slot'),
-    maxQueuedUploads: int(0, 65_536).default(32).describe('uploads that may wait for a slot; more get 503 at once'),
+    maxQueuedUploads: int(0, 65_536).default(256).describe('uploads that may wait for a slot; more get 503 at once'),
     queueWaitMs: int(0).default(10_000).describe('how long an upload may wait for a slot before it gets 503'),
     receiptDays: z.number({ error: expecting('a number > 0') }).positive({ error: expecting('a number > 0') })
       .default(30).describe('days a receipt is kept, so a retried upload is answered 200'),

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 
 export interface SlotOptions {
-  /** Uploads that may wait for a slot; default 4 × max (config: 32). */
+  /** Uploads that may wait for a slot; default 4 × max (the config's default is 256). */
   queue?: number;
   /** How long one may wait; default 10 s, well inside a Sender's request timeout. */
   waitMs?: number;

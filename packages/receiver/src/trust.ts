@@ -5,6 +5,7 @@
  * server's own public key (bound to this server), and keys from an extra
  * source (the directory's published keys, bound to the object they are on).
  */
+import { stat } from 'node:fs/promises';
 import {
   TrustStore,
   isZenrollError,
@@ -29,12 +30,39 @@ export interface TrustOptions {
 }
 
 /**
- * The trust store as it is now: the folder is read again for each upload, so
- * a key added with `zenroll trust add` counts without a restart.
+ * The trust store as it is now: the folder and the own key, read again. A
+ * key added with `zenroll trust add` counts without a restart.
  */
 export async function currentTrust(o: TrustOptions): Promise<TrustStore> {
   const store = await TrustStore.fromDir(o.trustDir);
   store.add(await loadPublicKey(o.ownPublicKey), o.ownPublicKey, o.ownServer);
+  return store;
+}
+
+/**
+ * How long a store read for uploads is used before the folder is read again
+ * even though its mtime did not change (a file edited in place; `trust add`
+ * writes a new file and renames it, which changes the folder's mtime).
+ */
+const REREAD_MS = 30_000;
+
+const cached = new WeakMap<TrustOptions, { dirMtimeMs: number; readAt: number; store: Promise<TrustStore> }>();
+
+/**
+ * The store for an upload: read once and used while the trust folder's mtime
+ * stays the same (and for at most REREAD_MS). Reading every key file for every
+ * upload made a root with 200 trusted leaves spend its time parsing PEM
+ * (docs/PERFORMANCE.md, load). Never changed by its users.
+ */
+async function trustForUpload(o: TrustOptions, now = Date.now()): Promise<TrustStore> {
+  const dirMtimeMs = await stat(o.trustDir).then((st) => st.mtimeMs, () => -1);
+  const hit = cached.get(o);
+  if (hit !== undefined && hit.dirMtimeMs === dirMtimeMs && now - hit.readAt < REREAD_MS) {
+    const store = await hit.store.catch(() => null);
+    if (store !== null) return store;
+  }
+  const store = currentTrust(o);
+  cached.set(o, { dirMtimeMs, readAt: now, store });
   return store;
 }
 
@@ -45,15 +73,16 @@ export async function currentTrust(o: TrustOptions): Promise<TrustStore> {
  * for every server any source trusts it for.
  */
 export async function verifyUpload(path: string, name: string, limits: Partial<Limits>, o: TrustOptions): Promise<VerifiedZip> {
-  const store = await currentTrust(o);
   try {
-    return await verifyOuterZip(path, { trust: store.lookup, name, limits });
+    return await verifyOuterZip(path, { trust: (await trustForUpload(o)).lookup, name, limits });
   } catch (err) {
     if (o.extraKeys === undefined || !(isZenrollError(err, 'PRP_SIGNER_UNKNOWN') || isZenrollError(err, 'PRP_SIGNER_MISMATCH'))) throw err;
     const keyId = err.details.keyId;
     if (typeof keyId !== 'string') throw err;
     const found = await o.extraKeys.lookup(keyId);
     if (found === undefined) throw err;
+    // A store of its own: the cached one is shared by every upload.
+    const store = await currentTrust(o);
     for (const g of found.grants) store.add(found.key, g.source, g.server);
     return verifyOuterZip(path, { trust: store.lookup, name, limits });
   }

@@ -3,7 +3,7 @@
  * what the client gets, and that nothing of a refused upload stays in zipdir.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog, generateKeyPair, keyIdOf, zipPath, type KeyPair, type RollupLog } from '@zenroll/core';
@@ -17,6 +17,7 @@ import {
   put,
   removeRoot,
   setupReceiver,
+  writeTrustFile,
   start,
   tempRoot,
   type Pki,
@@ -191,6 +192,23 @@ describe('401, 403, 422: the zip itself is refused', () => {
     expect(answer.status).toBe(403);
     expect(answer.body.error).toBe('PRP_SIGNATURE_INVALID');
     expect(await names(zipdirOf(setup))).toEqual([]);
+  });
+
+  it('a key added to or removed from trustDir counts from the next upload on, without a restart', async () => {
+    const { setup, dir, receiver: r } = await receiver();
+    const trustDir = setup.config.receiver.trustDir;
+    const newcomer = generateKeyPair();
+    const before = await makeZip({ dir, keys: newcomer, server: 'LEAF7' });
+    expect((await put(r.url, before.name, before.data, { tls: tls() })).status).toBe(401);
+    // What `zenroll trust add --name LEAF7` does: a new file in the folder (the store read for the first upload is stale now).
+    const file = await writeTrustFile(trustDir, { server: 'LEAF7', key: newcomer.publicKey });
+    const after = await makeZip({ dir, keys: newcomer, server: 'LEAF7' });
+    expect((await put(r.url, after.name, after.data, { tls: tls() })).status).toBe(201);
+    // And revoked: the file removed.
+    await rm(file);
+    const revoked = await makeZip({ dir, keys: newcomer, server: 'LEAF7' });
+    expect((await put(r.url, revoked.name, revoked.data, { tls: tls() })).status).toBe(401);
+    await r.idle();
   });
 
   it('trusts its own key and a key from the extra source', async () => {
