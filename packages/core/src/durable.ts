@@ -63,13 +63,25 @@ async function discard(path: string): Promise<void> {
   await unlink(path).catch(() => undefined);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether anything is at `path` (a dangling symlink too); an error other than ENOENT is thrown. */
+export async function pathExists(path: string): Promise<boolean> {
   try {
     await lstat(path);
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return false;
     throw fsError(err, 'look at', path);
+  }
+}
+
+/**
+ * The first of `candidate(1)`, `candidate(2)`, … that is free in `dir`, with
+ * no `<name>.json` beside it either: for a file set aside with its reason.
+ */
+export async function freeNameWithReason(dir: string, candidate: (n: number) => string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = candidate(n);
+    if (!(await pathExists(join(dir, name))) && !(await pathExists(join(dir, `${name}.json`)))) return name;
   }
 }
 
@@ -144,7 +156,7 @@ async function copyIntoPlace(src: string, dest: string): Promise<void> {
  * zenroll process owns a folder at a time (its lock), so nothing races them.
  */
 export async function moveDurable(src: string, dest: string, opts: PlaceOptions = {}): Promise<void> {
-  if (opts.overwrite !== true && (await exists(dest))) throw alreadyExists(`move ${shown(src, 200)}`, dest);
+  if (opts.overwrite !== true && (await pathExists(dest))) throw alreadyExists(`move ${shown(src, 200)}`, dest);
   if (opts.forceCopy !== true) {
     try {
       await rename(src, dest);
@@ -166,7 +178,7 @@ export async function moveDurable(src: string, dest: string, opts: PlaceOptions 
 
 /** Copy a file so that dest appears whole or not at all (the Receiver puts one zip into two folders). */
 export async function copyDurable(src: string, dest: string, opts: Pick<PlaceOptions, 'overwrite'> = {}): Promise<void> {
-  if (opts.overwrite !== true && (await exists(dest))) throw alreadyExists(`copy ${shown(src, 200)}`, dest);
+  if (opts.overwrite !== true && (await pathExists(dest))) throw alreadyExists(`copy ${shown(src, 200)}`, dest);
   await copyIntoPlace(src, dest);
 }
 
@@ -176,7 +188,7 @@ const LINK_FALLBACK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLIN
 
 /** Hard-link src at dest when possible (then fsync the folder), else copyDurable. */
 export async function linkOrCopyDurable(src: string, dest: string, opts: PlaceOptions = {}): Promise<void> {
-  if (opts.overwrite !== true && (await exists(dest))) throw alreadyExists(`link ${shown(src, 200)}`, dest);
+  if (opts.overwrite !== true && (await pathExists(dest))) throw alreadyExists(`link ${shown(src, 200)}`, dest);
   if (opts.forceCopy !== true) {
     // Linked under a temp name and renamed, so that `overwrite` replaces dest atomically.
     const temp = tempPath(dest);

@@ -7,11 +7,11 @@
  * zips; the outer zip is put in place durably (STYLE.md).
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32, deflateRaw } from 'node:zlib';
-import { fsyncDir, tempPath } from './durable.js';
+import { fsyncDir, pathExists, tempPath } from './durable.js';
 import { ZenrollError, errnoCode, fsError, shown } from './errors.js';
 import { formatOuterName, innerZipName, prpName } from './names.js';
 import { MAX_FILES, checkStrName, signPrp, type PrpFile } from './prp.js';
@@ -105,7 +105,7 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   }
   const name = formatOuterName({ scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, status: opts.status });
   const path = join(opts.outDir, name);
-  if (await exists(path)) throw invalid(`${shown(path, 200)} already exists; a scheduled time is used once per server`);
+  if (await pathExists(path)) throw invalid(`${shown(path, 200)} already exists; a scheduled time is used once per server`);
 
   const { files, entries } = await readAndDeflate(opts.files, names, level, limits, opts.onRead);
   const innerZip = Buffer.concat(zipParts(entries, created));
@@ -193,15 +193,6 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw fsError(err, 'look at', path);
-  }
-}
 
 /** Read a whole .str; one that vanished or cannot be read fails the batch, never silently drops out of it. */
 async function readSource(file: string, maxBytes: number): Promise<Buffer> {

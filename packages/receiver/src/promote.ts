@@ -9,13 +9,11 @@
  * the receipt records each finished target, so one the consumer already took
  * away is not written again either; the zip leaves zipdir last.
  */
-import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   crashPoint,
-  errnoCode,
-  fsError,
   linkOrCopyDurable,
+  pathExists,
   parseOuterName,
   promotedName,
   removeDurable,
@@ -47,15 +45,6 @@ export interface PromoterOptions {
   onPromoted?: (name: string, targets: readonly PromoteTarget[]) => void;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw fsError(err, 'look at', path);
-  }
-}
 
 /** The promoted names of one incoming zip, target by target. */
 export function promotedNames(name: string, o: Pick<PromoterOptions, 'tree' | 'hasDatabase' | 'targets'>): (PromoteTargetDir & { name: string })[] {
@@ -135,7 +124,7 @@ export class Promoter {
       if (receipt.targets[t.target] !== undefined) continue;
       const dest = join(t.dir, t.name);
       // A rename is atomic: a dest that exists is a whole copy made before a crash.
-      const already = await exists(dest);
+      const already = await pathExists(dest);
       if (!already) await linkOrCopyDurable(src, dest);
       receipt = await o.receipts.markTarget(receipt, t.target, t.name);
       o.logger.info({ zip: name, target: t.target, as: t.name, already }, 'promoted');

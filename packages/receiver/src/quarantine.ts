@@ -3,9 +3,9 @@
  * operator to look at: the zip under its own name and a `.json` beside it
  * saying why. Nothing of it stays in zipdir (SPEC §4).
  */
-import { lstat, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, errnoCode, fsError, moveDurable, writeFileDurable } from '@zenroll/core';
+import { ensureDir, freeNameWithReason, moveDurable, writeFileDurable } from '@zenroll/core';
 import type { Logger } from './logger.js';
 
 export interface QuarantineReason {
@@ -18,23 +18,10 @@ export interface QuarantineReason {
   remoteAddress: string | null;
 }
 
-async function taken(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw fsError(err, 'look at', path);
-  }
-}
-
 /** A free file name for `name`: itself, else `<base>~2.zip`, `<base>~3.zip`, … */
-async function freeName(dir: string, name: string): Promise<string> {
+function freeName(dir: string, name: string): Promise<string> {
   const base = name.replace(/\.zip$/, '');
-  for (let n = 1; ; n++) {
-    const candidate = n === 1 ? name : `${base}~${n}.zip`;
-    if (!(await taken(join(dir, candidate))) && !(await taken(join(dir, `${candidate}.json`)))) return candidate;
-  }
+  return freeNameWithReason(dir, (n) => (n === 1 ? name : `${base}~${n}.zip`));
 }
 
 /** Move `file` into `dir` with its reason beside it; returns the quarantined path. */

@@ -9,7 +9,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ensureDir, errnoCode, fsError, isZenrollError, moveDurable, writeFileDurable, type PackProblem } from '@zenroll/core';
+import { ensureDir, errnoCode, freeNameWithReason, isZenrollError, moveDurable, writeFileDurable, type PackProblem } from '@zenroll/core';
 import type { StepContext } from './context.js';
 import type { RejectedStr } from './events.js';
 
@@ -56,22 +56,9 @@ export async function troubleOf(err: unknown, dir: string, batch: readonly strin
 }
 
 /** `rejected/<name>`, or `<stem>.2.str`, `.3.str`, … when a rejected `.str` of that name is there already. */
-async function freeName(dir: string, name: string): Promise<string> {
+function freeName(dir: string, name: string): Promise<string> {
   const dot = name.lastIndexOf('.');
-  for (let n = 1; ; n++) {
-    const candidate = n === 1 ? name : `${name.slice(0, dot)}.${n}${name.slice(dot)}`;
-    if (!(await taken(join(dir, candidate))) && !(await taken(join(dir, `${candidate}.json`)))) return candidate;
-  }
-}
-
-async function taken(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw fsError(err, 'look at', path);
-  }
+  return freeNameWithReason(dir, (n) => (n === 1 ? name : `${name.slice(0, dot)}.${n}${name.slice(dot)}`));
 }
 
 /** Move a `.str` the packer refuses for good to rejected/, its reason first (a `.str` there always has one beside it). */
