@@ -124,12 +124,21 @@ describe('the schedule in sender.timezone (node-cron 4 under fake Date and timer
     ]);
   });
 
-  it('skips the day when the clocks go forward over its local time (node-cron 4.6; see docs/RELIABILITY.md)', async () => {
-    // Europe/Berlin, 2026-03-29: 02:00–02:59 does not exist. No roll-up that night; the next night's sends everything.
+  it('runs right after the jump when the clocks go forward over its local time, once, as Vixie cron does', async () => {
+    // Europe/Berlin, 2026-03-29: 02:00–02:59 does not exist. node-cron alone runs nothing that night; the
+    // gap watch (service/dst-gap.ts) runs it at the first minute after the jump, 03:00 CEST.
     expect(await ticks('30 2 * * *', 'Europe/Berlin', '2026-03-27T12:00:00Z', 96)).toEqual([
-      '2026-03-28T01:30:00.000Z', '2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z',
+      '2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z',
     ]);
-    // SPEC §6's example schedule, 02:00, in New York: 2026-03-08 has no 02:00.
-    expect(await ticks('0 2 * * *', 'America/New_York', '2026-03-07T12:00:00Z', 72)).toEqual(['2026-03-09T06:00:00.000Z', '2026-03-10T06:00:00.000Z']);
+    // SPEC §6's example schedule, 02:00, in New York: 2026-03-08 has no 02:00; it runs at 03:00 EDT.
+    expect(await ticks('0 2 * * *', 'America/New_York', '2026-03-07T12:00:00Z', 72)).toEqual([
+      '2026-03-08T07:00:00.000Z', '2026-03-09T06:00:00.000Z', '2026-03-10T06:00:00.000Z',
+    ]);
+    // Lord Howe Island goes forward by half an hour (2026-10-04, 02:00 +10:30 → 02:30 +11:00): 02:15 runs at 02:30.
+    expect(await ticks('15 2 * * *', 'Australia/Lord_Howe', '2026-10-03T00:00:00Z', 48)).toEqual([
+      '2026-10-03T15:30:00.000Z', '2026-10-04T15:15:00.000Z',
+    ]);
+    // A schedule outside the lost hour gets nothing extra that night.
+    expect(await ticks('30 4 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', 48)).toEqual(['2026-03-29T02:30:00.000Z', '2026-03-30T02:30:00.000Z']);
   });
 });

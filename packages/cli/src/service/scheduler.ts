@@ -5,6 +5,7 @@
  */
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import { ZenrollError } from '@zenroll/core';
+import { watchSkippedSlots } from './dst-gap.js';
 
 /** What the schedule logs (the service's pino logger). */
 export interface ScheduleLogger {
@@ -73,8 +74,19 @@ export function startSchedule(options: {
       logger: cronLogger(options.logger),
     },
   );
+  // node-cron never runs a slot the clocks skip (spring forward): run it right after the jump.
+  const gaps = watchSkippedSlots({
+    expression: options.expression,
+    timezone: options.timezone,
+    run: (slot) => {
+      const local = new Date(slot * 60_000).toISOString().slice(0, 16).replace('T', ' ');
+      options.logger.warn({ slot: local, timezone: options.timezone }, 'the clocks skipped this scheduled time; the roll-up runs now');
+      options.tick().catch(() => undefined);
+    },
+  });
   return {
     async stop() {
+      gaps.stop();
       await task.destroy();
     },
     nextRun: () => task.getNextRun(),
