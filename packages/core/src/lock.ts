@@ -78,6 +78,11 @@ export async function processStartTime(pid: number): Promise<string | null> {
   return start !== undefined && /^\d+$/.test(start) ? start : null;
 }
 
+/** `process 123 on host (purpose, since …)`: who holds a lock, for a message. */
+function holderShown(holder: LockInfo): string {
+  return `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})`;
+}
+
 async function readHolder(path: string): Promise<LockInfo | null> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
@@ -144,7 +149,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       if (errnoCode(err) !== 'EEXIST') throw fsError(err, 'create lock', path);
       if (!(await isStale(path, staleMs, now(), bootId))) {
         const holder = await readHolder(path);
-        const who = holder ? `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})` : 'another process';
+        const who = holder ? holderShown(holder) : 'another process';
         throw new ZenrollError('LOCK_HELD', `${path} is held by ${who}`, { details: { holder } });
       }
       await rm(path, { force: true });
@@ -165,7 +170,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     lost = true;
     clearInterval(timer);
     // Ours is written once, whole: a file that does not parse is a new holder's, being written.
-    const who = holder === null ? 'it is gone, or another holder is writing it' : `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since}) holds it now`;
+    const who = holder === null ? 'it is gone, or another holder is writing it' : `${holderShown(holder)} holds it now`;
     options.onLost?.(new ZenrollError('LOCK_LOST', `${path} is no longer this process's: ${who}. Was this process paused for over ${staleMs / 1000} s?`, { details: { holder } }));
   };
   const timer = setInterval(() => {
