@@ -6,17 +6,17 @@
  * Beyond `max`, an upload waits in line for a slot (its body unread, held
  * back by TCP) rather than being sent away at once: a Sender answered `503`
  * waits at least its retry base (10 s) before it tries again, so slots sat
- * idle while callers waited (docs/PERFORMANCE.md, load). The line is short
- * and the wait bounded; past either the answer is `503` with Retry-After
+ * idle while callers waited (docs/PERFORMANCE.md, load). The line and the
+ * wait are bounded; past either the answer is `503` with Retry-After
  * (SPEC §4).
  */
 import type { IncomingMessage } from 'node:http';
 
 export interface SlotOptions {
-  /** Uploads that may wait for a slot; default 4 × max (the config's default is 256). */
-  queue?: number;
-  /** How long one may wait; default 10 s, well inside a Sender's request timeout. */
-  waitMs?: number;
+  /** Uploads that may wait for a slot (`receiver.maxQueuedUploads`). */
+  queue: number;
+  /** How long one may wait (`receiver.queueWaitMs`). */
+  waitMs: number;
 }
 
 interface Waiter {
@@ -31,9 +31,9 @@ export class UploadSlots {
   readonly #waitMs: number;
   #bodies = 0;
 
-  constructor(readonly max: number, options: SlotOptions = {}) {
-    this.#queue = options.queue ?? 4 * max;
-    this.#waitMs = options.waitMs ?? 10_000;
+  constructor(readonly max: number, options: SlotOptions) {
+    this.#queue = options.queue;
+    this.#waitMs = options.waitMs;
   }
 
   /** Claim a zip name; false when an upload of it is in flight. */
@@ -63,22 +63,21 @@ export class UploadSlots {
     if (this.claimBody()) return true;
     if (this.#waiting.length >= this.#queue) return false;
     return new Promise<boolean>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
         grant: (got) => {
           clearTimeout(timer);
-          req.off('close', gone);
+          req.off('close', leave);
           resolve(got);
         },
       };
+      // The wait ran out, or the client went away: out of the line.
       const leave = () => {
         const at = this.#waiting.indexOf(waiter);
         if (at >= 0) this.#waiting.splice(at, 1);
         waiter.grant(false);
       };
-      const gone = () => leave();
-      timer = setTimeout(leave, this.#waitMs);
-      req.once('close', gone);
+      const timer = setTimeout(leave, this.#waitMs);
+      req.once('close', leave);
       this.#waiting.push(waiter);
     });
   }

@@ -61,6 +61,8 @@ export interface UploadContext {
 
 const RETRY_AFTER_S = { busy: 5, inProgress: 15, stopping: 30 } as const;
 
+const stoppingError = () => new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
+
 type Outcome = 'stored' | 'already-received' | 'refused' | 'busy' | 'aborted' | 'failed';
 
 function outcomeOf(e: UploadError): Outcome {
@@ -115,14 +117,14 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     sendJson(res, 200, { status: 'already-received', zip: r.name, ...(as ? { receivedAs: receipt.name } : {}), sha256: receipt.sha256, bytes: receipt.bytes, receivedAt: receipt.receivedAt }, closeIfNoBody(req, state.continued));
     return 'already-received';
   }
-  if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
-  if (!(await ctx.slots.waitForBody(req))) {
-    if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
-    throw new UploadError(503, 'BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`, { retryAfterS: RETRY_AFTER_S.busy });
-  }
+  if (ctx.closing()) throw stoppingError();
+  const slot = await ctx.slots.waitForBody(req);
   try {
-    // A slot given up while we waited in line for it (shutting down) is not ours to use.
-    if (ctx.closing()) throw new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
+    // Stopping while we waited in line: a slot we got meanwhile is not ours to use.
+    if (ctx.closing()) throw stoppingError();
+    if (!slot) {
+      throw new UploadError(503, 'BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`, { retryAfterS: RETRY_AFTER_S.busy });
+    }
     await checkSpace(ctx, r.length);
     // Every check that needs no body passed: now ask for it (curl sends `Expect: 100-continue` for large bodies).
     if (expectsContinue(req)) {
@@ -172,7 +174,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     ctx.promoter.enqueue(r.name);
     return 'stored';
   } finally {
-    ctx.slots.releaseBody();
+    if (slot) ctx.slots.releaseBody();
   }
 }
 
