@@ -42,7 +42,7 @@ export interface PromoterOptions {
   logger: Logger;
   now: () => number;
   /** Called once a zip is in every target and gone from zipdir (e.g. to forward it at once). */
-  onPromoted?: (name: string, targets: readonly PromoteTarget[]) => void;
+  onPromoted?: (name: string) => void;
 }
 
 
@@ -136,6 +136,6 @@ export class Promoter {
     if (receipt.promotedAt === null) receipt = await o.receipts.markPromoted(receipt);
     crashPoint('promote-before-remove');
     await removeDurable(src);
-    o.onPromoted?.(name, o.targets.map((t) => t.target));
+    o.onPromoted?.(name);
   }
 }

@@ -18,7 +18,6 @@ import {
 } from '@zenroll/core';
 import { silentLogger, type Logger } from './logger.js';
 import { Promoter, type PromoteTargetDir } from './promote.js';
-import type { PromoteTarget } from '@zenroll/core';
 import { ReceiptStore } from './receipts.js';
 import { recover } from './recovery.js';
 import { createReceiverServer } from './server.js';
@@ -38,8 +37,8 @@ export interface ReceiverDeps {
   freeSpace?: (dir: string) => Promise<FreeSpace>;
   /** How often expired receipts are swept and failed promotions tried again; default 10 minutes. */
   maintenanceMs?: number;
-  /** Called once a zip is promoted to every target of the role. */
-  onPromoted?: (name: string, targets: readonly PromoteTarget[]) => void;
+  /** Called once a zip is promoted to every target of the role (`name`: as it came in). */
+  onPromoted?: (name: string) => void;
 }
 
 export interface RunningReceiver {

@@ -97,11 +97,12 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         logger,
         discardBefore: sources.discardBefore,
         ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}),
-        // sender.forwardOnReceive: each zip promoted to entpushdir starts a roll-up (or joins the next one).
+        // sender.forwardOnReceive (config.ts allows it only for intermediates, which promote to entpushdir):
+        // each promoted zip starts a roll-up, or joins the next one.
         ...(config.sender.forwardOnReceive
           ? {
-              onPromoted: (_name: string, targets: readonly string[]) => {
-                if (!targets.includes('entpushdir') || stopping.signal.aborted) return;
+              onPromoted: () => {
+                if (stopping.signal.aborted) return;
                 runner?.force('received').catch((err: unknown) => logger.error({ err }, 'forwarding roll-up failed'));
               },
             }
