@@ -137,10 +137,10 @@ async function rollupOnce(config: Config, io: Io, json: boolean): Promise<Rollup
     return result;
   } catch (err) {
     // A roll-up that another one kept from starting changed nothing worth recording.
-    if (!isZenrollError(err, 'LOCK_HELD')) await remember(config, io, summarize('forced', startedAt, new Date(), null, err));
     if (isZenrollError(err, 'LOCK_HELD')) {
       throw new ZenrollError('LOCK_HELD', `another roll-up of ${config.server} is running (${err.message}); zenroll rollup does not wait: try again when it has finished`, { cause: err, details: err.details });
     }
+    await remember(config, io, summarize('forced', startedAt, new Date(), null, err));
     throw err;
   } finally {
     reporter.end();
