@@ -19,6 +19,7 @@ import {
   parseConfig,
   roleInfo,
   saveKeyPair,
+  splitHostPort,
   tlsNameProblem,
   writeFileDurable,
   type Config,
@@ -159,7 +160,8 @@ export async function initServer(o: InitOptions): Promise<InitResult> {
   const tls = config.receiver.tls;
   let names: string[] | null = null;
   if (info.receiver && tls !== false) {
-    const listenHost = config.receiver.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    // parseConfig checked receiver.listen: it splits.
+    const listenHost = splitHostPort(config.receiver.listen)?.host ?? null;
     names = certificateNames({ given, machine: await machineNames(), listenHost });
     await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: names, commonName: o.server });
   }
