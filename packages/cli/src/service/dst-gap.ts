@@ -49,9 +49,8 @@ export function skippedWallMinutes(prev: { ms: number; wall: number }, now: { ms
   const leap = now.wall - prev.wall - realMinutes;
   // A leap of a quarter-hour or more is a change of offset, not drift; a long pause between checks is judged by node-cron's own tolerance.
   if (leap < 15 || realMinutes > 10) return [];
-  const out: number[] = [];
-  for (let m = now.wall - realMinutes - leap + 1; m < now.wall - realMinutes + 1; m++) out.push(m);
-  return out;
+  // The `leap` wall minutes after the last one the clock showed before the jump.
+  return Array.from({ length: leap }, (_, i) => prev.wall + 1 + i);
 }
 
 export interface GapWatch {
