@@ -14,7 +14,7 @@ import { crc32, deflateRaw } from 'node:zlib';
 import { fsyncDir, pathExists, tempPath } from './durable.js';
 import { ZenrollError, errnoCode, fsError, shown } from './errors.js';
 import { formatOuterName, innerZipName, prpName } from './names.js';
-import { MAX_FILES, checkStrName, signPrp, type PrpFile } from './prp.js';
+import { MAX_FILES, checkStrName, foldedName, signPrp, type PrpFile } from './prp.js';
 import { DEFAULT_LIMITS, type Limits } from './zipcheck.js';
 import { chooseEntry, partsLength, zipParts, type ZipEntry } from './zipwrite.js';
 
@@ -95,7 +95,7 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
     }
   }
   // Letter case aside: the names would collide on a case-insensitive file system.
-  const folded = names.map((n) => n.toLowerCase());
+  const folded = names.map(foldedName);
   const dupeAt = names.findIndex((_, i) => folded.indexOf(folded[i] as string) !== i);
   if (dupeAt !== -1) {
     throw invalid(`two files of the batch are named ${shown(names[dupeAt])} (letter case aside); an inner zip holds each name once`, undefined, {
@@ -192,7 +192,6 @@ async function deflateEntry(name: string, content: Buffer, crc: number, level: n
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
-
 
 /** Read a whole .str; one that vanished or cannot be read fails the batch, never silently drops out of it. */
 async function readSource(file: string, maxBytes: number): Promise<Buffer> {

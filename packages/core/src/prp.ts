@@ -56,6 +56,15 @@ function isKnownKey(key: string): boolean {
 }
 
 /**
+ * A name as a case-insensitive file system sees it. Two entries of one zip
+ * (and two `.str` of one batch) may not be equal under it: the plan keeps
+ * them apart, the packer, the `.prp` parser and the verifier refuse them.
+ */
+export function foldedName(name: string): string {
+  return name.toLowerCase();
+}
+
+/**
  * A `.str` base name: no folders, not `.`/`..`, ends in `.str`, and nothing
  * Windows reads as a drive or a stream (`:`), nor control characters.
  */
@@ -191,7 +200,7 @@ function parseFields(text: string): Parsed {
       throw new ZenrollError('PRP_VALUE_INVALID', `.prp file.${i}: ${(cause as Error).message}`, { cause });
     }
     // Twice, or twice but for case: they would collide on a case-insensitive file system.
-    if (files.some((f) => f.name.toLowerCase() === name.toLowerCase())) {
+    if (files.some((f) => foldedName(f.name) === foldedName(name))) {
       throw fail('PRP_VALUE_INVALID', `.prp names ${shown(name)} twice (letter case aside)`);
     }
     files.push({ name, size: int(`file.${i} size`, parts[1] as string), sha256: sha(`file.${i}`, parts[2] as string) });

@@ -7,6 +7,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { ZenrollError, shown, type ErrorCode } from './errors.js';
+import { foldedName } from './prp.js';
 import { decodeEntry, digestBuffer, digestStream, openZipRange, readExact, type Digest, type FileRangeReader } from './zipread.js';
 
 // peek.ts and verify.ts map errors with it; it lives with the reader.
@@ -185,8 +186,8 @@ export class CheckedZip {
       throw fail('ZIP_ENTRY_UNEXPECTED', `${what} uses compression method ${entry.compressionMethod}; expected 0 (stored) or 8 (deflate)`);
     }
     // Letter case aside: such names collide when extracted on a case-insensitive file system.
-    if (this.#names.has(name.toLowerCase())) throw fail('ZIP_ENTRY_DUPLICATE', `${what} appears twice (letter case aside)`);
-    this.#names.add(name.toLowerCase());
+    if (this.#names.has(foldedName(name))) throw fail('ZIP_ENTRY_DUPLICATE', `${what} appears twice (letter case aside)`);
+    this.#names.add(foldedName(name));
     rules.checkName?.(name);
 
     if (entry.uncompressedSize > rules.maxBytes) {

@@ -2,7 +2,7 @@
  * The plan of a roll-up (STYLE.md "read, plan, apply"): pure functions over
  * what the read step found. No fs, no net, no clock.
  */
-import { MAX_FILES, ZenrollError, checkStrName, compareOuterNames, parseOuterName, parseScheduledTime } from '@zenroll/core';
+import { MAX_FILES, ZenrollError, checkStrName, compareOuterNames, foldedName, parseOuterName, parseScheduledTime } from '@zenroll/core';
 
 /** A `.str` as the read step saw it. */
 export interface StrEntry {
@@ -19,11 +19,6 @@ export function isStrName(name: string): boolean {
 export function compareArrival(a: StrEntry, b: StrEntry): number {
   if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs - b.mtimeMs;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-/** A `.str` name as a case-insensitive file system sees it; the packer refuses two equal ones in one batch. */
-export function foldedName(name: string): string {
-  return name.toLowerCase();
 }
 
 /**
