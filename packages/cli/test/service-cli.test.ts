@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { SERVE_NODE_FLAGS, VERSION, captureIo, run } from '../src/index.js';
 import { makeZip, put } from './serve-helpers.js';
 import { CLI_BIN, runCli } from './helpers/cli.js';
+import { scrape } from './helpers/metrics.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
@@ -227,25 +228,6 @@ describe('zenroll trust add', () => {
     expect(missing.stderr).toMatch(/FS_FAILED: cannot read public key .*nope\.pub.*ENOENT/);
   });
 });
-
-/** The samples of a Prometheus text exposition: `name{a="b",…}` → value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (m === null) continue;
-    const labels = (m[2] ?? '').split(',').filter(Boolean).filter((l) => !l.startsWith('server=')).sort().join(',');
-    out.set(labels ? `${m[1]}{${labels}}` : m[1]!, Number(m[3]));
-  }
-  return out;
-}
-
-async function scrape(url: string): Promise<{ contentType: string | null; text: string; samples: Map<string, number> }> {
-  const res = await fetch(url);
-  expect(res.status).toBe(200);
-  const text = await res.text();
-  return { contentType: res.headers.get('content-type'), text, samples: samples(text) };
-}
 
 describe('/metrics on admin.listen', () => {
   it('counts what a Receiver received and promoted, and shows its backlog', async () => {

@@ -11,6 +11,7 @@ import { generateKeyPair, publicKeyPem } from '@zenroll/core';
 import { readLastRollup } from '../src/service/runner.js';
 import { makeZip, put } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
+import { scrape } from './helpers/metrics.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
@@ -31,25 +32,6 @@ afterEach(async () => {
   await parent.close();
   await tmp.remove();
 });
-
-/** The samples of a Prometheus text exposition: `name{a="b",…}` → value, without the `server` label every sample has. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (m === null) continue;
-    const labels = (m[2] ?? '').split(',').filter(Boolean).filter((l) => !l.startsWith('server=')).sort().join(',');
-    out.set(labels ? `${m[1]}{${labels}}` : m[1]!, Number(m[3]));
-  }
-  return out;
-}
-
-async function scrape(url: string): Promise<{ text: string; samples: Map<string, number> }> {
-  const res = await fetch(url);
-  expect(res.status).toBe(200);
-  const text = await res.text();
-  return { text, samples: samples(text) };
-}
 
 /** Start the service and wait for its metrics URL. */
 async function serve(configPath: string): Promise<{ svc: ReturnType<Services['start']>; metrics: string }> {
