@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
-import { runCli } from './helpers/cli.js';
+import { doctor, type Check } from './helpers/doctor.js';
 import { makePki, type Pki } from './helpers/fault-setup.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { initHere, section } from './helpers/service.js';
@@ -33,21 +33,6 @@ afterAll(async () => {
   await parent?.close();
   await tmp?.remove();
 });
-
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-  warning?: boolean;
-}
-
-async function doctor(folder: ServerFolder): Promise<{ code: number | null; lines: string[]; checks: Check[] }> {
-  const text = await runCli(['doctor', '-c', folder.configPath]);
-  expect(text.stderr).toBe('');
-  const json = await runCli(['doctor', '--json', '-c', folder.configPath]);
-  expect(json.code).toBe(text.code);
-  return { code: text.code, lines: text.stdout.trimEnd().split('\n'), checks: JSON.parse(json.stdout) as Check[] };
-}
 
 const lineOf = (r: { lines: string[] }, check: string) => r.lines.find((l) => l.includes(` ${check}: `));
 const failing = (r: { checks: Check[] }) => r.checks.filter((c) => !c.ok).map((c) => c.name);

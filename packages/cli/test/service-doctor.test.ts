@@ -10,6 +10,7 @@ import { generateKeyPair, keyIdOf, publicKeyPem } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
 import { runCli } from './helpers/cli.js';
+import { doctor } from './helpers/doctor.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { initHere, section } from './helpers/service.js';
 import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
@@ -31,21 +32,6 @@ afterAll(async () => {
 });
 
 const ldapArgs = (server: string) => ['--ldap-url', slapd.url, '--bind-dn', slapd.serverDN(server), '--password-file', slapd.serverPasswordFile(server)];
-
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-  warning?: boolean;
-}
-
-async function doctor(folder: ServerFolder): Promise<{ code: number | null; lines: string[]; checks: Check[] }> {
-  const text = await runCli(['doctor', '-c', folder.configPath]);
-  expect(text.stderr).toBe('');
-  const json = await runCli(['doctor', '--json', '-c', folder.configPath]);
-  expect(json.code).toBe(text.code);
-  return { code: text.code, lines: text.stdout.trimEnd().split('\n'), checks: JSON.parse(json.stdout) as Check[] };
-}
 
 describe('zenroll doctor', () => {
   let leaf: ServerFolder;
