@@ -280,12 +280,18 @@ describe('409, 413, 503, 507', () => {
     expect(await names(zipdirOf(setup))).toEqual([]);
   });
 
+  /** A Receiver with one upload slot (and `line` as its line), that slot held by a slow upload still sending its body. */
+  async function slotTaken(line: { maxQueuedUploads: number; queueWaitMs?: number }) {
+    const started = await receiver({ receiver: { maxConcurrentUploads: 1, ...line } });
+    const slow = await makeZip({ dir: started.dir, keys: leaf });
+    const upload = await partialUpload(started.receiver.url, slow.name, slow.data, 100, { tls: tls() });
+    await started.logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === slow.name);
+    return { ...started, slow, upload };
+  }
+
   it('503 BUSY with Retry-After over maxConcurrentUploads (no line to wait in), 503 UPLOAD_IN_PROGRESS for the same name', async () => {
-    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1, maxQueuedUploads: 0 } });
-    const slow = await makeZip({ dir, keys: leaf });
+    const { setup, dir, receiver: r, slow, upload } = await slotTaken({ maxQueuedUploads: 0 });
     const other = await makeZip({ dir, keys: leaf });
-    const upload = await partialUpload(r.url, slow.name, slow.data, 100, { tls: tls() });
-    await logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === slow.name);
 
     const busy = await put(r.url, other.name, other.data, { tls: tls() });
     expect(busy.status).toBe(503);
@@ -305,12 +311,9 @@ describe('409, 413, 503, 507', () => {
   });
 
   it('over maxConcurrentUploads an upload waits in line for a slot: stored once the slot frees; a full line or a wait past queueWaitMs gets 503', async () => {
-    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1, maxQueuedUploads: 1, queueWaitMs: 30_000 } });
-    const slow = await makeZip({ dir, keys: leaf });
+    const { setup, dir, receiver: r, upload } = await slotTaken({ maxQueuedUploads: 1, queueWaitMs: 30_000 });
     const queued = await makeZip({ dir, keys: leaf });
     const third = await makeZip({ dir, keys: leaf });
-    const upload = await partialUpload(r.url, slow.name, slow.data, 100, { tls: tls() });
-    await logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === slow.name);
 
     // The second waits (its body unread) while the first holds the one slot…
     let queuedAnswer: Awaited<ReturnType<typeof put>> | undefined;
@@ -333,11 +336,8 @@ describe('409, 413, 503, 507', () => {
   });
 
   it('an upload that waited queueWaitMs in line for a slot gets 503 BUSY and leaves nothing', async () => {
-    const { setup, dir, receiver: r, logger } = await receiver({ receiver: { maxConcurrentUploads: 1, maxQueuedUploads: 4, queueWaitMs: 300 } });
-    const slow = await makeZip({ dir, keys: leaf });
+    const { setup, dir, receiver: r, upload } = await slotTaken({ maxQueuedUploads: 4, queueWaitMs: 300 });
     const other = await makeZip({ dir, keys: leaf });
-    const upload = await partialUpload(r.url, slow.name, slow.data, 100, { tls: tls() });
-    await logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === slow.name);
     const busy = await put(r.url, other.name, other.data, { tls: tls() });
     expect(busy.status).toBe(503);
     expect(busy.body.error).toBe('BUSY');
