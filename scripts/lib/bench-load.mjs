@@ -42,8 +42,8 @@ async function senderKeys(ctx, trustDir) {
   return keys;
 }
 
-/** Each sender `LOADnnn` gets `perSender` zips of `filesPerZip` .str, taken round the fixture set. */
-async function makeZips(ctx, outDir) {
+/** Each sender `LOADnnn` gets `perSender` zips of `filesPerZip` .str, taken round the fixture set, signed with its key of `keys`. */
+async function makeZips(ctx, keys, outDir) {
   const batches = [];
   let at = 0;
   for (let s = 0; s < ctx.senders; s++) {
@@ -51,7 +51,7 @@ async function makeZips(ctx, outDir) {
       const files = [];
       for (let f = 0; f < ctx.filesPerZip; f++) files.push(join(ctx.fixtures, ctx.names[at++ % ctx.names.length]));
       const server = senderName(s);
-      batches.push({ files, server, keys: ctx.senderKeys.get(server), scheduledtime: String(20261122000000000n + BigInt(k)) });
+      batches.push({ files, server, keys: keys.get(server), scheduledtime: String(20261122000000000n + BigInt(k)) });
     }
   }
   const jobFile = join(ctx.work, 'load-job.json');
@@ -104,9 +104,9 @@ async function push(client, zip, stats) {
 export async function benchLoad(ctx) {
   const tree = await initTree({ dir: join(ctx.work, 'load'), slapd: ctx.slapd, plan: [{ name: LOAD_ROOT, role: 'root' }] });
   const root = tree.node(LOAD_ROOT);
-  ctx.senderKeys = await senderKeys(ctx, root.config.receiver.trustDir);
+  const keys = await senderKeys(ctx, root.config.receiver.trustDir);
   progress(`  packing ${ctx.senders * ctx.zipsPerSender} zips of ${ctx.filesPerZip} .str for ${ctx.senders} senders…`);
-  const zips = await makeZips(ctx, join(ctx.work, 'load-zips'));
+  const zips = await makeZips(ctx, keys, join(ctx.work, 'load-zips'));
   const ca = await readFile(join(root.dir, 'tls', 'server.crt'), 'utf8');
   await startServe(root, { track: (c) => ctx.cleanup.child(c) });
   ctx.cleanup.add('stop the load ROOT', () => stopServe(root));
