@@ -67,6 +67,8 @@ try {
   const base = process.memoryUsage();
   let peakHeap = 0;
   let peakRss = 0;
+  // The first write to stderr opens a handle when it is a pipe: written before the count it is compared with.
+  process.stderr.write(`0/${cases} mutants`);
   const fds = await openFds();
   const started = Date.now();
   const CHUNK = 1000;
