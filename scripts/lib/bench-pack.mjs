@@ -5,8 +5,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVE_NODE_FLAGS } from '@zenroll/cli';
 import { mb, median, nodeJson, pool, progress, round, run } from './bench-util.mjs';
 
+// The packer and the verifier run in zenroll serve, with its node flags: so they do here.
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'bench-worker.mjs');
 const BASE_TIME = 20261122000000000n;
 
@@ -49,13 +51,13 @@ async function packRun(ctx, batches, outDir, lanes, nodeArgs = []) {
   };
   const jobFile = join(ctx.work, 'pack-job.json');
   await writeFile(jobFile, JSON.stringify(job));
-  return nodeJson(WORKER, ['pack', jobFile], { nodeArgs, cleanup: ctx.cleanup });
+  return nodeJson(WORKER, ['pack', jobFile], { nodeArgs: [...SERVE_NODE_FLAGS, ...nodeArgs], cleanup: ctx.cleanup });
 }
 
 async function verifyRun(ctx, zips, lanes, nodeArgs = []) {
   const jobFile = join(ctx.work, 'verify-job.json');
   await writeFile(jobFile, JSON.stringify({ zips, lanes, trust: [ctx.keys.public] }));
-  return nodeJson(WORKER, ['verify', jobFile], { nodeArgs, cleanup: ctx.cleanup });
+  return nodeJson(WORKER, ['verify', jobFile], { nodeArgs: [...SERVE_NODE_FLAGS, ...nodeArgs], cleanup: ctx.cleanup });
 }
 
 async function unzipRun(paths, lanes) {

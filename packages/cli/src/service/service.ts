@@ -23,6 +23,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger as PinoLogger } from 'pino';
 import { startAdmin, type AdminServer } from './admin.js';
 import { readBacklog } from './backlog.js';
+import { startHeapKeeper } from './heap-keeper.js';
 import { createMetrics } from './metrics.js';
 import { RollupRunner, lastSuccessOf, readLastRollup } from './runner.js';
 import { startSchedule, type Schedule } from './scheduler.js';
@@ -63,6 +64,8 @@ export async function startService(config: Config, logger: PinoLogger, options: 
   const lost = new Promise<ZenrollError>((resolve) => (onLost = resolve));
   const lock: Lock = await acquireLock(join(config.dirs.statedir, 'serve.lock'), { purpose: 'zenroll serve', onLost: (err) => onLost(err), ...(options.lockHeartbeatMs === undefined ? {} : { heartbeatMs: options.lockHeartbeatMs }) });
   const stack: (() => Promise<void>)[] = [() => lock.release()];
+  const heap = startHeapKeeper();
+  stack.push(async () => heap.stop());
   const closeAll = async () => {
     for (const close of stack.reverse()) {
       try {
