@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { crc32, inflateRaw, inflateRawSync } from 'node:zlib';
+import { crc32, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { RandomAccessReader, fromRandomAccessReader, type Options, type ZipFile } from 'yauzl';
 import { ZenrollError, fsError, type ErrorCode } from './errors.js';
 
@@ -213,8 +213,7 @@ export async function decodeEntry(raw: Buffer, method: number, size: number): Pr
   let data = raw;
   if (method === 8) {
     try {
-      // An output chunk one byte larger than the content: zlib finds the end in the same job.
-      data = await inflateRawAsync(raw, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, 4 * 1024 * 1024), 64) });
+      data = await inflateRawAsync(raw, inflateOptions(size));
     } catch (err) {
       throw inflateFailure(err, size);
     }
@@ -233,13 +232,18 @@ export function decodeEntrySync(raw: Buffer, method: number, size: number): Buff
   let data = raw;
   if (method === 8) {
     try {
-      data = inflateRawSync(raw, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, 4 * 1024 * 1024), 64) });
+      data = inflateRawSync(raw, inflateOptions(size));
     } catch (err) {
       throw inflateFailure(err, size);
     }
   }
   checkDecodedLength(data.length, size);
   return data;
+}
+
+/** Never more than `size` bytes of output, in one chunk one byte larger than the content: zlib finds the end in the same call. */
+function inflateOptions(size: number): ZlibOptions {
+  return { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, 4 * 1024 * 1024), 64) };
 }
 
 /** zlib's error for an entry of `size` bytes, the output limit put in yauzl's words. */
