@@ -7,7 +7,7 @@ import { connect as netConnect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, zipPath, type KeyPair } from '@zenroll/core';
 import {
   digestOf,
@@ -16,50 +16,25 @@ import {
   names,
   partialUpload,
   put,
-  removeRoot,
-  setupReceiver,
   start,
-  tempRoot,
   type Answer,
   type Pki,
-  type ReceiverSetup,
   type SetupOptions,
-  type Started,
-  openHandles,
+  receiverSuite,
 } from './helpers.js';
 
-let root: string;
+const suite = receiverSuite();
 let pki: Pki;
 let otherPki: Pki;
 let leaf: KeyPair;
-let n = 0;
-const running: Started[] = [];
 
-let before: string[];
 beforeAll(async () => {
-  before = await openHandles();
-  root = await tempRoot();
-  pki = await makePki(root, 'pki');
-  otherPki = await makePki(root, 'other');
+  pki = await makePki(suite.root, 'pki');
+  otherPki = await makePki(suite.root, 'other');
   leaf = generateKeyPair();
 });
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.receiver.close();
-  // Closed means closed: no server, socket or file handle of the Receiver outlives close().
-  expect(await openHandles()).toEqual(before);
-});
-afterAll(async () => {
-  await removeRoot(root);
-});
 
-async function receiver(o: SetupOptions = {}): Promise<{ setup: ReceiverSetup; dir: string } & Started> {
-  n += 1;
-  const dir = join(root, `r${n}`);
-  const setup = await setupReceiver(dir, { tls: { cert: pki.server.certPath, key: pki.server.keyPath }, trust: [leaf.publicKey], ...o });
-  const started = await start(setup);
-  running.push(started);
-  return { setup, dir, ...started };
-}
+const receiver = (o: SetupOptions = {}) => suite.receiver({ tls: { cert: pki.server.certPath, key: pki.server.keyPath }, trust: [leaf.publicKey], ...o });
 
 describe('mutual TLS', () => {
   const mtls = () => ({ tls: { cert: pki.server.certPath, key: pki.server.keyPath, clientCa: pki.ca.certPath } });

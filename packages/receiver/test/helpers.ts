@@ -26,6 +26,7 @@ import {
   type KeyPair,
   type Role,
 } from '@zenroll/core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startReceiver, type ReceiverDeps, type RunningReceiver } from '../src/index.js';
 import type { Logger } from '../src/logger.js';
 
@@ -261,6 +262,69 @@ export async function start(setup: ReceiverSetup, deps: Partial<ReceiverDeps> = 
   const logger = new RecordingLogger();
   const receiver = await startReceiver(setup.config, { log, logger, ...deps });
   return { receiver, log, logger };
+}
+
+export interface ReceiverSuite {
+  /** The suite's temp folder (made before its first test). */
+  readonly root: string;
+  /** What openHandles() gave before the first test: all that may be open between tests. */
+  readonly handlesBefore: string[];
+  /** A fresh folder under the root, set up with `o`. */
+  folder(o: SetupOptions): Promise<{ dir: string; setup: ReceiverSetup }>;
+  /** A Receiver on `setup`, closed after the test. */
+  run(setup: ReceiverSetup, deps?: Partial<ReceiverDeps>): Promise<Started>;
+  /** folder(o), then run() on it. */
+  receiver(o: SetupOptions, deps?: Partial<ReceiverDeps>): Promise<{ setup: ReceiverSetup; dir: string } & Started>;
+}
+
+/**
+ * What a suite of real Receivers shares, its hooks registered here: a temp
+ * root made before the first test, every Receiver it started closed after
+ * each test, and then no server, socket or file handle of theirs left open,
+ * and the root removed at the end. Call it at the top of the test file,
+ * before the file's own hooks that use `root`.
+ */
+export function receiverSuite(prefix?: string): ReceiverSuite {
+  let root = '';
+  let before: string[] = [];
+  let n = 0;
+  const running: Started[] = [];
+  beforeAll(async () => {
+    before = await openHandles();
+    root = await tempRoot(prefix);
+  });
+  afterEach(async () => {
+    for (const s of running.splice(0)) await s.receiver.close();
+    // Closed means closed: no server, socket or file handle of the Receiver outlives close().
+    expect(await openHandles()).toEqual(before);
+  });
+  afterAll(async () => {
+    await removeRoot(root);
+  });
+  const folder = async (o: SetupOptions) => {
+    n += 1;
+    const dir = join(root, `r${n}`);
+    return { dir, setup: await setupReceiver(dir, o) };
+  };
+  const run = async (setup: ReceiverSetup, deps: Partial<ReceiverDeps> = {}) => {
+    const started = await start(setup, deps);
+    running.push(started);
+    return started;
+  };
+  return {
+    get root() {
+      return root;
+    },
+    get handlesBefore() {
+      return before;
+    },
+    folder,
+    run,
+    async receiver(o, deps = {}) {
+      const { dir, setup } = await folder(o);
+      return { setup, dir, ...(await run(setup, deps)) };
+    },
+  };
 }
 
 /** Every file under `dir`, relative, sorted; folders left out. */

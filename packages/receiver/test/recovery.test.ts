@@ -6,53 +6,29 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, type KeyPair } from '@zenroll/core';
 import { ReceiptStore } from '../src/index.js';
 import {
   makeZip,
   names,
   put,
-  removeRoot,
-  setupReceiver,
   start,
-  tempRoot,
   type ReceiverSetup,
   type Started,
   openHandles,
+  receiverSuite,
 } from './helpers.js';
 
-let root: string;
+const suite = receiverSuite();
 let leaf: KeyPair;
-let n = 0;
-const running: Started[] = [];
 
-let before: string[];
-beforeAll(async () => {
-  before = await openHandles();
-  root = await tempRoot();
+beforeAll(() => {
   leaf = generateKeyPair();
 });
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.receiver.close();
-  // Closed means closed: no server, socket or file handle of the Receiver outlives close().
-  expect(await openHandles()).toEqual(before);
-});
-afterAll(async () => {
-  await removeRoot(root);
-});
 
-async function folder(): Promise<{ dir: string; setup: ReceiverSetup }> {
-  n += 1;
-  const dir = join(root, `r${n}`);
-  return { dir, setup: await setupReceiver(dir, { role: 'intermediate-db', trust: [leaf.publicKey] }) };
-}
-
-async function run(setup: ReceiverSetup, now?: () => number): Promise<Started> {
-  const started = await start(setup, now === undefined ? {} : { now });
-  running.push(started);
-  return started;
-}
+const folder = () => suite.folder({ role: 'intermediate-db', trust: [leaf.publicKey] });
+const run = (setup: ReceiverSetup, now?: () => number): Promise<Started> => suite.run(setup, now === undefined ? {} : { now });
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const receiptsOf = (s: ReceiverSetup) => ReceiptStore.open(join(s.config.dirs.statedir, 'receipts'), { receiptDays: 30 });
@@ -144,7 +120,7 @@ describe('start-up failures leave nothing running', () => {
     const { setup } = await folder();
     await rm(setup.config.keys.public);
     await expect(run(setup)).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
-    expect(await openHandles()).toEqual(before);
+    expect(await openHandles()).toEqual(suite.handlesBefore);
   });
 
   it('refuses an address in use (CONFIG_INVALID naming receiver.listen), zips left for the next start', async () => {

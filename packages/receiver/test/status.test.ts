@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog, generateKeyPair, keyIdOf, zipPath, type KeyPair, type RollupLog } from '@zenroll/core';
 import {
   call,
@@ -16,50 +16,27 @@ import {
   partialUpload,
   put,
   removeRoot,
-  setupReceiver,
   writeTrustFile,
-  start,
-  tempRoot,
   type Pki,
   type ReceiverSetup,
   type SetupOptions,
-  type Started,
-  openHandles,
+  receiverSuite,
 } from './helpers.js';
 import type { ReceiverDeps } from '../src/index.js';
 
-let root: string;
+const suite = receiverSuite();
 let pki: Pki;
 let leaf: KeyPair;
-let n = 0;
-const running: Started[] = [];
 
-let before: string[];
 beforeAll(async () => {
-  before = await openHandles();
-  root = await tempRoot();
-  pki = await makePki(root);
+  pki = await makePki(suite.root);
   leaf = generateKeyPair();
-});
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.receiver.close();
-  // Closed means closed: no server, socket or file handle of the Receiver outlives close().
-  expect(await openHandles()).toEqual(before);
-});
-afterAll(async () => {
-  await removeRoot(root);
 });
 
 const tls = () => ({ ca: pki.ca.certPath });
 
-async function receiver(o: SetupOptions = {}, deps: Partial<ReceiverDeps> = {}): Promise<{ setup: ReceiverSetup; dir: string } & Started> {
-  n += 1;
-  const dir = join(root, `r${n}`);
-  const setup = await setupReceiver(dir, { tls: { cert: pki.server.certPath, key: pki.server.keyPath }, trust: [leaf.publicKey], ...o });
-  const started = await start(setup, deps);
-  running.push(started);
-  return { setup, dir, ...started };
-}
+const receiver = (o: SetupOptions = {}, deps: Partial<ReceiverDeps> = {}) =>
+  suite.receiver({ tls: { cert: pki.server.certPath, key: pki.server.keyPath }, trust: [leaf.publicKey], ...o }, deps);
 
 const zipdirOf = (s: ReceiverSetup) => s.config.dirs.zipdir!;
 

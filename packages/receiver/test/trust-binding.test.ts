@@ -4,53 +4,30 @@
  * directory object it is published on); a real Receiver refuses the rest 403.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdOf, type KeyPair } from '@zenroll/core';
 import type { ExtraKeySource, ReceiverDeps } from '../src/index.js';
 import {
   filesUnder,
   makeZip,
   names,
-  openHandles,
   put,
-  removeRoot,
-  setupReceiver,
   start,
-  tempRoot,
   type ReceiverSetup,
   type SetupOptions,
-  type Started,
+  receiverSuite,
 } from './helpers.js';
 
-let root: string;
+const suite = receiverSuite('zenroll-bind-');
 let leaf1: KeyPair;
 let leaf2: KeyPair;
-let n = 0;
-const running: Started[] = [];
-let before: string[];
 
-beforeAll(async () => {
-  before = await openHandles();
-  root = await tempRoot('zenroll-bind-');
+beforeAll(() => {
   leaf1 = generateKeyPair();
   leaf2 = generateKeyPair();
 });
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.receiver.close();
-  expect(await openHandles()).toEqual(before);
-});
-afterAll(async () => {
-  await removeRoot(root);
-});
 
-async function receiver(o: SetupOptions, deps: Partial<ReceiverDeps> = {}): Promise<{ setup: ReceiverSetup; dir: string } & Started> {
-  n += 1;
-  const dir = join(root, `r${n}`);
-  const setup = await setupReceiver(dir, { tls: false, ...o });
-  const started = await start(setup, deps);
-  running.push(started);
-  return { setup, dir, ...started };
-}
+const receiver = (o: SetupOptions, deps: Partial<ReceiverDeps> = {}) => suite.receiver({ tls: false, ...o }, deps);
 
 /** Every zip anywhere under the Receiver's folders: a refused upload leaves none. */
 async function zipsStored(setup: ReceiverSetup): Promise<string[]> {
