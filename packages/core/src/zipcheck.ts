@@ -8,7 +8,8 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { ZenrollError, shown, type ErrorCode } from './errors.js';
 import { foldedName } from './prp.js';
-import { decodeEntry, decodeEntrySync, digestBuffer, digestStream, openZipRange, readExact, type Digest, type FileRangeReader } from './zipread.js';
+import { Inflater } from './inflater.js';
+import { decodeEntry, digestBuffer, digestStream, openZipRange, readExact, type Digest, type FileRangeReader } from './zipread.js';
 
 // peek.ts and verify.ts map errors with it; it lives with the reader.
 export { zipError } from './zipread.js';
@@ -70,14 +71,16 @@ const READ_WITH_HEADER_MAX = 1024 * 1024;
  * trip through the thread pool costs more CPU than inflating a typical .str
  * (2.2–2.9 ms of CPU per MB against 1.4–1.7 on the calling thread), so an
  * entry up to SYNC_MAX is inflated on this thread (well under a millisecond
- * for a .str), except that POOL_INFLATES at a time go to the thread pool, so
- * that the other core inflates while this one hashes. Larger entries always
- * go to the pool.
+ * for a .str) by the one Inflater, which allocates nothing per entry,
+ * except that POOL_INFLATES at a time go to the thread pool, so that the
+ * other core inflates while this one hashes. Larger entries always go to
+ * the pool.
  */
 const SYNC_MAX = 1024 * 1024;
 const POOL_INFLATES = 1;
 /** Inflates on the thread pool now, over every zip this process is verifying. */
 let poolInflates = 0;
+let inflater: Inflater | undefined;
 /** At least this much is read at once for the local header and data of small entries (and the entries after them). */
 const READ_BLOCK = 256 * 1024;
 
@@ -270,8 +273,13 @@ export class CheckedZip {
       // The block check() loaded with the local header, unless another entry has been loaded since.
       const raw = this.#reader.cached(start, entry.compressedSize) ?? (await readExact(this.#fh, this.#base + start, entry.compressedSize));
       let data: Buffer;
-      if (entry.uncompressedSize <= SYNC_MAX && (entry.compressionMethod === 0 || poolInflates >= POOL_INFLATES)) {
-        data = decodeEntrySync(raw, entry.compressionMethod, entry.uncompressedSize);
+      if (entry.compressionMethod === 0) {
+        data = await decodeEntry(raw, 0, entry.uncompressedSize);
+      } else if (entry.uncompressedSize <= SYNC_MAX && poolInflates >= POOL_INFLATES) {
+        // The Inflater's own memory until its next call: digested (or copied) before anything awaits.
+        inflater ??= new Inflater();
+        data = inflater.inflate(raw, entry.uncompressedSize);
+        if (keep !== undefined) data = Buffer.from(data);
       } else {
         poolInflates++;
         try {

@@ -9,9 +9,10 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { crc32, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
+import { crc32, inflateRaw } from 'node:zlib';
 import { RandomAccessReader, fromRandomAccessReader, type Options, type ZipFile } from 'yauzl';
 import { ZenrollError, fsError, type ErrorCode } from './errors.js';
+import { checkDecodedLength, inflateFailure, inflateOptions } from './inflater.js';
 
 // yauzl reports everything as a plain Error; these are its messages (3.4).
 const YAUZL_MESSAGES: [RegExp, ErrorCode][] = [
@@ -220,46 +221,6 @@ export async function decodeEntry(raw: Buffer, method: number, size: number): Pr
   }
   checkDecodedLength(data.length, size);
   return data;
-}
-
-/**
- * decodeEntry on this thread: for a small entry, where zlib's round trip
- * through the thread pool costs more CPU than the inflating itself
- * (2.2–2.9 ms of CPU per MB against 1.4–1.7 here) and the thread is held
- * well under a millisecond.
- */
-export function decodeEntrySync(raw: Buffer, method: number, size: number): Buffer {
-  let data = raw;
-  if (method === 8) {
-    try {
-      data = inflateRawSync(raw, inflateOptions(size));
-    } catch (err) {
-      throw inflateFailure(err, size);
-    }
-  }
-  checkDecodedLength(data.length, size);
-  return data;
-}
-
-/** Never more than `size` bytes of output, in one chunk one byte larger than the content: zlib finds the end in the same call. */
-function inflateOptions(size: number): ZlibOptions {
-  return { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, 4 * 1024 * 1024), 64) };
-}
-
-/** zlib's error for an entry of `size` bytes, the output limit put in yauzl's words. */
-export function inflateFailure(err: unknown, size: number): unknown {
-  if (errorCode(err) !== 'ERR_BUFFER_TOO_LARGE') return err;
-  return new Error(`too many bytes in the stream. expected ${size}. got at least ${Math.max(size, 1) + 1}`, { cause: err });
-}
-
-/** An entry decoded to `length` bytes where the zip says `size`: yauzl's own messages (validateEntrySizes), so zipError maps it alike. */
-export function checkDecodedLength(length: number, size: number): void {
-  if (length > size) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${length}`);
-  if (length < size) throw new Error(`not enough bytes in the stream. expected ${size}. got only ${length}`);
-}
-
-function errorCode(err: unknown): unknown {
-  return err !== null && typeof err === 'object' && 'code' in err ? err.code : undefined;
 }
 
 /** yauzl over [base, base + size) of `fh`, with names checked strictly and sizes validated, and its reader. */
