@@ -16,6 +16,12 @@
  *   ROOT used 16.9, 9.0 and 6.3 s of CPU with 25 and 14.7, 6.7 and 4.3 s
  *   with 100, and verification 60 % more CPU (3.5 s against 2.2 s for the
  *   bench's 100 zips).
+ *   V8 counts the Buffers allocated since its last full collection against
+ *   that limit (here ~10 MB above the live heap), so code that allocates a
+ *   fresh Buffer for every entry sets off a full collection every ~10 MB:
+ *   52 of them while verifying the bench's 100 zips, when each .str was
+ *   inflated into a Buffer of its own. The verifier inflates into one
+ *   reused buffer (core inflater.ts): 3 (docs/PERFORMANCE.md).
  * - `--expose-gc`: for service/heap-keeper.ts, which asks for a full
  *   collection, at most once a second, when the heap has grown by half
  *   (16 MB at least) over what the last one left: it bounds a large live set
