@@ -28,6 +28,8 @@ interface EngineInternals {
 
 /** The output buffer never shrinks below this (a .str is 20–200 KB). */
 const MIN_OUT = 64 * 1024;
+/** inflateRawSync's largest output chunk (inflateOptions): an entry up to one byte less inflates in one call either way. */
+const ONE_CALL_MAX = 4 * 1024 * 1024;
 
 const PROBE = Buffer.from('zenroll inflater probe: zenroll inflater probe.');
 
@@ -49,12 +51,13 @@ export class Inflater {
 
   /**
    * The raw deflate stream `raw` inflated, which must be exactly `size`
-   * bytes: never more than size + 1 bytes (2 for an empty one) are produced. The result is this
-   * inflater's own memory, valid until its next call: use it synchronously.
-   * Fails with zlib's own errors, or yauzl's words for a wrong size.
+   * bytes: zlib never writes more than max(size + 1, 64) bytes. The result
+   * is this inflater's own memory, valid until its next call: use it
+   * synchronously. Fails with zlib's own errors, or yauzl's words for a
+   * wrong size. An entry of 4 MB or more always goes to inflateRawSync.
    */
   inflate(raw: Buffer, size: number): Buffer {
-    const data = this.#binding ? this.#inflateReusing(raw, size) : this.#inflateOnce(raw, size);
+    const data = this.#binding && size + 1 <= ONE_CALL_MAX ? this.#inflateReusing(raw, size) : this.#inflateOnce(raw, size);
     checkDecodedLength(data.length, size);
     return data;
   }
@@ -68,26 +71,34 @@ export class Inflater {
   }
 
   #inflateReusing(raw: Buffer, size: number): Buffer {
-    // Room for one byte more than the content (inflateRawSync's limit, so that the errors say the same).
-    const room = Math.max(size, 1) + 1;
+    // The output room of inflateRawSync's one chunk (inflateOptions), so that
+    // zlib meets the same bytes, and fails on the same ones, in its one call.
+    const limit = Math.max(size, 1);
+    const room = Math.max(size + 1, 64);
     if (this.#out.length < room) this.#out = Buffer.allocUnsafe(Math.max(room, MIN_OUT));
     const out = this.#out;
     const engine = this.#engine ?? this.#newEngine();
+    engine.reset();
+    this.#throwIfFailed(engine);
     const { _handle: handle, _writeState: state } = engine as unknown as EngineInternals;
     if (!handle || !state) throw new Error('zlib engine lost its binding');
-    engine.reset();
     // One call with Z_FINISH: zlib inflates as far as the output allows. A
-    // stream cut short fails ("unexpected end of file"); one that fills all of
-    // room is too long, which checkDecodedLength reports.
+    // stream cut short fails ("unexpected end of file"); one that fills more
+    // than `limit` is too long, in inflateRawSync's words.
     handle.writeSync(constants.Z_FINISH, raw, 0, raw.length, out, 0, room);
-    // zlib reports an error by destroying the engine, synchronously (its
-    // 'error' event follows on the next tick): the next call makes a new one.
+    this.#throwIfFailed(engine);
+    const produced = room - (state[0] ?? room);
+    if (produced > limit) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${limit + 1}`);
+    return out.subarray(0, produced);
+  }
+
+  // zlib reports an error by destroying the engine, synchronously (its
+  // 'error' event follows on the next tick): the next call makes a new one.
+  #throwIfFailed(engine: InflateRaw): void {
     const err = engine.errored;
-    if (err !== null) {
-      this.#engine = undefined;
-      throw err;
-    }
-    return out.subarray(0, room - (state[0] ?? 0));
+    if (err === null) return;
+    this.#engine = undefined;
+    throw err;
   }
 
   #newEngine(): InflateRaw {
@@ -98,12 +109,21 @@ export class Inflater {
     return engine;
   }
 
-  /** The binding is there and inflates a known stream, twice, to the same bytes. */
+  /**
+   * The binding is there, inflates a known stream twice to the same bytes,
+   * and reports a stream cut short as an error (and then works again).
+   */
   #probe(): boolean {
     try {
       const deflated = deflateRawSync(PROBE);
       for (let i = 0; i < 2; i++) {
         if (!this.#inflateReusing(deflated, PROBE.length).equals(PROBE)) return false;
+        try {
+          this.#inflateReusing(deflated.subarray(0, deflated.length - 2), PROBE.length);
+          return false;
+        } catch (err) {
+          if (errorCode(err) !== 'Z_BUF_ERROR') return false;
+        }
       }
       return true;
     } catch {
@@ -117,7 +137,7 @@ export class Inflater {
 
 /** Never more than `size` bytes of output, in one chunk one byte larger than the content: zlib finds the end in the same call. */
 export function inflateOptions(size: number): ZlibOptions {
-  return { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, 4 * 1024 * 1024), 64) };
+  return { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, ONE_CALL_MAX), 64) };
 }
 
 /** zlib's error for an entry of `size` bytes, the output limit put in yauzl's words. */

@@ -38,6 +38,17 @@ function noise(bytes: number, seed: number): Buffer {
   return Buffer.from(Array.from({ length: bytes }, () => Math.floor(next() * 256)));
 }
 
+/** A deflate stored block, not the last one: its bytes as they are. */
+function storedBlock(data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt16LE(data.length, 0);
+  len.writeUInt16LE(~data.length & 0xffff, 2);
+  return Buffer.concat([Buffer.from([0x00]), len, data]);
+}
+
+/** A last block of the reserved type 3. */
+const INVALID_BLOCK = Buffer.from([0x07]);
+
 interface Case {
   title: string;
   raw: Buffer;
@@ -71,6 +82,12 @@ const cases: Case[] = [
   { title: 'an invalid block type', raw: Buffer.from([0x07, 0x00, 0x00, 0x00]), size: 10 },
   { title: 'bad stored-block lengths', raw: Buffer.from([0x01, 0x05, 0x00, 0x05, 0x00, 1, 2, 3, 4, 5]), size: 5 },
   { title: 'random bytes', raw: noise(20_000, 8), size: 50_000 },
+  // Past a small size, then corrupt: zlib must meet the corruption in its one call as inflateRawSync does (it has 64 bytes of room).
+  { title: '30 bytes, then an invalid block, where the zip says 10', raw: Buffer.concat([storedBlock(noise(30, 9)), INVALID_BLOCK]), size: 10 },
+  { title: '30 bytes, then an invalid block, where the zip says 0', raw: Buffer.concat([storedBlock(noise(30, 10)), INVALID_BLOCK]), size: 0 },
+  { title: '100 bytes, then an invalid block, where the zip says 10', raw: Buffer.concat([storedBlock(noise(100, 11)), INVALID_BLOCK]), size: 10 },
+  { title: '62 bytes, then an invalid block, where the zip says 62', raw: Buffer.concat([storedBlock(noise(62, 12)), INVALID_BLOCK]), size: 62 },
+  { title: '70 bytes, then an invalid block, where the zip says 63', raw: Buffer.concat([storedBlock(noise(70, 13)), INVALID_BLOCK]), size: 63 },
   ...Array.from({ length: 12 }, (_, i) => {
     const raw = Buffer.from(deflatedStr);
     const next = random(100 + i);
