@@ -69,25 +69,30 @@ describe('startHeapKeeper', () => {
 
   it('frees real old-space garbage in a node with the service flags, and is there only with them', async () => {
     // 40 MB of small objects, kept alive across collections (so they are in the old space), then dropped.
+    // They hang off globalThis and are counted before being dropped: held in a
+    // module-level variable that was only written, V8 sometimes had them gone
+    // before the drop (3 runs in 30 here), and the keeper then had nothing to collect.
     const script = `
       const { startHeapKeeper } = await import(${JSON.stringify(KEEPER)});
       const keeper = startHeapKeeper({ everyMs: 3_600_000 });
-      let keep = [];
-      for (let i = 0; i < 400_000; i++) keep.push({ i, s: 'x'.repeat(40) + i });
+      globalThis.keep = [];
+      for (let i = 0; i < 400_000; i++) globalThis.keep.push({ i, s: 'x'.repeat(40) + i });
       await new Promise((r) => setTimeout(r, 50));
       const before = process.memoryUsage().heapUsed;
-      keep = null;
+      const kept = globalThis.keep.length;
+      globalThis.keep = null;
       const collected = keeper.check();
       const after = process.memoryUsage().heapUsed;
       keeper.stop();
-      console.log(JSON.stringify({ gc: typeof gc, collected, before, after }));
+      console.log(JSON.stringify({ gc: typeof gc, kept, collected, before, after }));
     `;
     const runNode = async (flags: readonly string[]) => {
       const { stdout } = await promisify(execFile)(process.execPath, [...flags, '--input-type=module', '-e', script]);
-      return JSON.parse(stdout) as { gc: string; collected: boolean; before: number; after: number };
+      return JSON.parse(stdout) as { gc: string; kept: number; collected: boolean; before: number; after: number };
     };
     const served = await runNode(SERVE_NODE_FLAGS);
     expect(served.gc).toBe('function');
+    expect(served.kept).toBe(400_000);
     expect(served.collected).toBe(true);
     expect(served.before - served.after).toBeGreaterThan(20 * MB);
     const plain = await runNode([]);
