@@ -112,8 +112,16 @@ describe('network faults', () => {
     p.proxy.next({ kind: 'reset-after', bytes: 20_000 });
     faults.injected += 1;
     const r = await p.leaf.rollup();
-    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([[201, 2], [201, 1]]);
-    expect(p.leaf.waits).toEqual([10_000]);
+    // The retry may reach the Receiver before it has seen the cut connection
+    // close (the relay resets both at once): then it is answered 503
+    // UPLOAD_IN_PROGRESS and tried once more, as SPEC §1 says (CI of a clean
+    // clone met it once, on a busy machine). Never more than once.
+    const busy = p.int.logger.uploads().filter((u) => u.error === 'UPLOAD_IN_PROGRESS');
+    expect(busy.length).toBeLessThanOrEqual(1);
+    expect(busy.every((u) => u.status === 503)).toBe(true);
+    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([[201, 2 + busy.length], [201, 1]]);
+    expect(p.leaf.waits[0]).toBe(10_000);
+    expect(p.leaf.waits).toHaveLength(1 + busy.length);
     expect(cut(p)).toHaveLength(1);
     await expectDeliveredOnce(p);
   });
