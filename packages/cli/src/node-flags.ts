@@ -23,8 +23,8 @@
  *   inflated into a Buffer of its own. The verifier inflates into one
  *   reused buffer (core inflater.ts): 3 (docs/PERFORMANCE.md).
  * - `--expose-gc`: for service/heap-keeper.ts, which asks for a full
- *   collection, at most once a second, when the heap has grown by half
- *   (16 MB at least) over what the last one left: it bounds a large live set
+ *   collection, at most once a second, when the heap has grown by a quarter
+ *   (8 MB at least) over what the last one left: it bounds a large live set
  *   (the 50,000 backlog) closer than the flag above, and stays out of the way
  *   of the fast churn of an ordinary roll-up, which V8 collects first.
  * - `--liftoff-only`: WebAssembly compiled by V8's baseline compiler only.

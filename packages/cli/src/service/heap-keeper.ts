@@ -9,9 +9,19 @@
  * roll-up's churn, which cost each process 2–3 s of CPU in the benchmark.
  *
  * This looks once a second (so it collects at most once a second) and asks
- * for a full collection when the heap has grown by more than the slack (half
- * of what the last collection left, 16 MB at least). It needs `gc`, which
- * --expose-gc (in SERVE_NODE_FLAGS) gives; without it, it does nothing.
+ * for a full collection when the heap has grown by more than the slack (a
+ * quarter of what the last collection left, 8 MB at least). It needs `gc`,
+ * which --expose-gc (in SERVE_NODE_FLAGS) gives; without it, it does nothing.
+ *
+ * The slack was half and 16 MB until the verifier stopped allocating a
+ * Buffer per entry (core inflater.ts). Measured since, with the 50,000
+ * backlog (npm run bench -- --only e2e --runs 1, alternating, a GC observer
+ * in each service; four runs of each): peak RSS of LEAF1 and INT1
+ * 137.9–145.9 and 127.3–134.9 MB with half/16 MB, 128.8–142.8 and
+ * 119.4–124.2 MB with a quarter/8 MB. Full collections of LEAF1 and INT1
+ * over the backlog's ~100 s: 11–15 (408–494 ms in all) with half/16 MB,
+ * 16–24 (473–831 ms) with a quarter/8 MB; in the ordinary roll-up before
+ * it, 2–13 with half/16 MB and 3 with a quarter/8 MB.
  */
 
 export interface HeapKeeperOptions {
@@ -32,7 +42,7 @@ export interface HeapKeeper {
   stop(): void;
 }
 
-const DEFAULT_SLACK = { share: 0.5, minBytes: 16 * 1024 * 1024 };
+const DEFAULT_SLACK = { share: 0.25, minBytes: 8 * 1024 * 1024 };
 
 /** True when `used` bytes are more than the slack above `live`, what the last collection left. */
 export function overSlack(used: number, live: number, slack = DEFAULT_SLACK): boolean {
