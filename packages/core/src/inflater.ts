@@ -71,10 +71,9 @@ export class Inflater {
   }
 
   #inflateReusing(raw: Buffer, size: number): Buffer {
-    // The output room of inflateRawSync's one chunk (inflateOptions), so that
-    // zlib meets the same bytes, and fails on the same ones, in its one call.
-    const limit = Math.max(size, 1);
-    const room = Math.max(size + 1, 64);
+    // The output room of inflateRawSync's one chunk, so that zlib meets the
+    // same bytes, and fails on the same ones, in its one call.
+    const { chunkSize: room, maxOutputLength: limit } = inflateOptions(size);
     if (this.#out.length < room) this.#out = Buffer.allocUnsafe(Math.max(room, MIN_OUT));
     const out = this.#out;
     const engine = this.#engine ?? this.#newEngine();
@@ -88,7 +87,7 @@ export class Inflater {
     handle.writeSync(constants.Z_FINISH, raw, 0, raw.length, out, 0, room);
     this.#throwIfFailed(engine);
     const produced = room - (state[0] ?? room);
-    if (produced > limit) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${limit + 1}`);
+    if (produced > limit) throw tooManyBytes(size);
     return out.subarray(0, produced);
   }
 
@@ -136,14 +135,19 @@ export class Inflater {
 }
 
 /** Never more than `size` bytes of output, in one chunk one byte larger than the content: zlib finds the end in the same call. */
-export function inflateOptions(size: number): ZlibOptions {
+export function inflateOptions(size: number): ZlibOptions & { maxOutputLength: number; chunkSize: number } {
   return { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(Math.min(size + 1, ONE_CALL_MAX), 64) };
 }
 
 /** zlib's error for an entry of `size` bytes, the output limit put in yauzl's words. */
 export function inflateFailure(err: unknown, size: number): unknown {
   if (errorCode(err) !== 'ERR_BUFFER_TOO_LARGE') return err;
-  return new Error(`too many bytes in the stream. expected ${size}. got at least ${Math.max(size, 1) + 1}`, { cause: err });
+  return tooManyBytes(size, err);
+}
+
+/** More output than inflateOptions(size) allows, in yauzl's words. */
+function tooManyBytes(size: number, cause?: unknown): Error {
+  return new Error(`too many bytes in the stream. expected ${size}. got at least ${Math.max(size, 1) + 1}`, cause === undefined ? undefined : { cause });
 }
 
 /** An entry decoded to `length` bytes where the zip says `size`: yauzl's own messages (validateEntrySizes), so zipError maps it alike. */
