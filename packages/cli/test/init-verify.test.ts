@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, loadKeyPair, packBatch, type Config } from '@zenroll/core';
+import { configJsonSchemaText, configSchemaPath, loadConfig, loadKeyPair, packBatch, type Config } from '@zenroll/core';
 import { captureIo, run } from '../src/index.js';
 
 const exec = promisify(execFile);
@@ -62,6 +62,18 @@ describe('zenroll init', () => {
     expect(config.dirs.dbdir).toBeNull();
     await loadKeyPair(config.keys.private, config.keys.public);
     expect((await stat(config.keys.private)).mode & 0o777).toBe(0o600);
+  });
+
+  it('points $schema at the JSON Schema of the installed @zenroll/core, by a path an editor resolves', async () => {
+    const r = await cli(['init', '--role', 'standalone', '--server', 'S1', '--tree', 'ACME', '--dir', 'a/b']);
+    expect(r.code).toBe(0);
+    const written = JSON.parse(await readFile(join(dir, 'a', 'b', 'zenroll.json'), 'utf8')) as { $schema: string };
+    // Editors resolve only a `$schema` starting with "." against the file's folder.
+    expect(written.$schema).toMatch(/^\.\.?\//);
+    const target = join(dir, 'a', 'b', written.$schema);
+    expect(target).toBe(configSchemaPath());
+    expect(await readFile(target, 'utf8')).toBe(configJsonSchemaText());
+    expect(Object.keys(written)[0]).toBe('$schema');
   });
 
   it('makes a TLS certificate and a trust folder for a receiver role', async () => {

@@ -66,9 +66,16 @@ function found(v: unknown): string {
 // Every check of a key gives the same message: what it expects, what it got.
 const expecting = (what: string) => (iss: { input?: unknown }) => `expected ${what}, found ${found(iss.input)}`;
 
+/**
+ * What each string key expects, in words: its checks are refinements, which a
+ * JSON Schema cannot show, so docs/config.md takes the words from here.
+ */
+export const configForms = z.registry<{ form: string }>();
 function str(what: string, ok: (s: string) => boolean) {
   const error = expecting(what);
-  return z.string({ error }).refine(ok, { error });
+  const schema = z.string({ error }).refine(ok, { error });
+  configForms.add(schema, { form: what });
+  return schema;
 }
 function int(min: number, max?: number) {
   const error = expecting(max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`);
@@ -111,25 +118,25 @@ const configShape = obj({
   role: z.enum(ROLES, { error: expecting(`one of ${ROLES.join(', ')}`) }).describe('what this server does (SPEC §2)'),
   dirs: obj({
     entmergedir: optPath('where scanners drop .str files; required when the role zips its own scans'),
-    entpushdir: optPath('where zips wait to be sent; required for a Sender or a Receiver'),
+    entpushdir: optPath('where zips wait to go up; uploads land in its zipdir/; required for a Sender or a Receiver'),
     dbdir: optPath('where zips go for the database; required when the Receiver promotes to dbdir'),
-    statedir: optPath("zenroll's own state (journal, locks, receipts); default <entpushdir>/.zenroll, else <config folder>/state"),
+    statedir: optPath("zenroll's own state (receipts, intents, journal, locks, admin socket); default <entpushdir>/.zenroll, else <config folder>/state"),
   }).prefault({}).describe('folders; relative paths are relative to the config file'),
   sender: obj({
-    parent: httpUrl().nullable().default(null).describe("the parent Receiver's URL; required when the role sends"),
+    parent: httpUrl().nullable().default(null).describe("the parent Receiver's URL, https://HOST:7099; required when the role sends"),
     schedule: str('a cron expression of 5 or 6 fields', (s) => [5, 6].includes(s.trim().split(/\s+/).length))
-      .default('0 2 * * *').describe('when roll-ups start (node-cron)'),
+      .default('0 2 * * *').describe('when `zenroll serve` starts roll-ups (node-cron)'),
     timezone: str('an IANA time zone such as "Europe/Berlin"', isTimeZone).default('UTC').describe('time zone of schedule'),
-    randomizeMinutes: int(0, 1440).default(0).describe('spread the start over this many minutes'),
+    randomizeMinutes: int(0, 1440).default(0).describe('spread the scheduled start over this many minutes'),
     batchSize: int(1, 50).default(50).describe('at most this many .str files per zip'),
     compressionLevel: int(0, 9).default(6).describe('deflate level of the inner zip'),
     retry: obj({
-      baseMs: int(1).default(10_000).describe('wait before the second try'),
+      baseMs: int(1).default(10_000).describe('wait before the second try of a push'),
       factor: z.number({ error: expecting('a number >= 1') }).min(1, { error: expecting('a number >= 1') })
         .default(2).describe('each wait is this many times the one before'),
-      tries: int(1, 100).default(14).describe('tries of one push before the roll-up stops'),
+      tries: int(1, 100).default(14).describe('tries of one push before the roll-up stops (13 waits, 22 h 45 min in all with the defaults)'),
     }).prefault({}).describe('retries of a push (SPEC §1)'),
-    proxy: httpUrl().nullable().default(null).describe('an HTTP(S) proxy URL for crossing a firewall'),
+    proxy: httpUrl().nullable().default(null).describe('an HTTP(S) proxy URL for crossing a firewall; the Sender tunnels through it with CONNECT (credentials as http://user:pass@host:port)'),
     tls: obj({
       ca: optPath('CA certificate (PEM) trusted for the parent, besides the system ones'),
       cert: optPath('client certificate (PEM) for mutual TLS; needs key'),
@@ -141,55 +148,62 @@ const configShape = obj({
       }
     }).prefault({}).describe('TLS towards the parent'),
     forwardOnReceive: z.boolean({ error: expecting('true or false') }).default(false)
-      .describe('intermediate roles: forward each zip as soon as it is promoted, besides the schedule'),
-    stableMs: int(0).default(5000).describe('a .str changed in the last stableMs waits for the next roll-up'),
-    timeoutMs: int(1).default(120_000).describe('per-request inactivity timeout'),
-  }).prefault({}).describe('the Sender'),
+      .describe('intermediate roles only: every zip promoted to entpushdir starts a roll-up at once (or joins the next one, if one runs), so the intermediate relays as it receives; schedule still runs too'),
+    stableMs: int(0).default(5000).describe('a .str changed this recently is still being written: it waits for the next roll-up'),
+    timeoutMs: int(1).default(120_000)
+      .describe('a request that makes no progress this long (connecting, uploading, waiting for the answer) fails and counts as a failed try'),
+  }).prefault({}).describe('the Sender: pushes zips to the parent Receiver'),
   receiver: obj({
     listen: hostPort().default('0.0.0.0:7099').describe('address the Receiver listens on'),
     tls: z.union([
       z.literal(false),
-      obj({ cert: filePath(), key: filePath(), clientCa: optPath('CA (PEM) client certificates must be signed by (mutual TLS)') }),
+      obj({
+        cert: filePath().describe("the Receiver's certificate (PEM)"),
+        key: filePath().describe('the private key (PEM) of cert'),
+        clientCa: optPath('CA (PEM) client certificates must be signed by: set, clients without one are refused (mutual TLS)'),
+      }),
     ], { error: expecting('false or an object {cert, key, clientCa}') })
       .default(receiverTlsDefault).describe('server certificate and key (PEM), or false for plain HTTP'),
-    trustDir: filePath().default('trust').describe('trusted public keys, one <anything>.pub PEM file each'),
-    quarantineDir: optPath('where rejected uploads are kept; null drops them'),
-    maxZipBytes: int(1024).default(268_435_456).describe('largest accepted upload'),
+    trustDir: filePath().default('trust').describe('trusted public keys, one <encoded server>.pub PEM file each, bound to that server (`zenroll trust add`); a file of another name is trusted for any server, with a warning'),
+    quarantineDir: optPath('where refused uploads are kept, each with a .json saying why; null deletes them'),
+    maxZipBytes: int(1024).default(268_435_456).describe('largest accepted upload (256 MiB by default); larger ones get 413'),
     discardBefore: str('an ISO-8601 time with Z or an offset, such as "2026-01-01T00:00:00Z"', isIsoTime)
-      .nullable().default(null).describe('Senders discard zips created before this; the directory value wins'),
+      .nullable().default(null).describe("announced to children: their Senders discard zips created before this time; the directory's zeninvDiscardScanDataTime wins"),
     maxConcurrentUploads: int(1, 1024).default(8).describe('uploads handled at once; more wait in line for a slot'),
     maxQueuedUploads: int(0, 65_536).default(256).describe('uploads that may wait for a slot; more get 503 at once'),
     queueWaitMs: int(0).default(10_000).describe('how long an upload may wait for a slot before it gets 503'),
     receiptDays: z.number({ error: expecting('a number > 0') }).positive({ error: expecting('a number > 0') })
       .default(30).describe('days a receipt is kept, so a retried upload is answered 200'),
     requestTimeoutMs: int(1).default(60_000).describe('per-request inactivity timeout'),
-    minFreeBytes: int(0).default(104_857_600).describe('below this free space uploads get 507'),
-  }).prefault({}).describe('the Receiver'),
+    minFreeBytes: int(0).default(104_857_600).describe('uploads that would leave less free space than this get 507 (100 MiB by default)'),
+  }).prefault({}).describe('the Receiver: accepts uploads from children'),
   keys: obj({
     private: filePath().default('keys/server.key').describe("this server's Ed25519 private key (PEM)"),
     public: filePath().default('keys/server.pub').describe("this server's Ed25519 public key (PEM)"),
   }).prefault({}).describe('signing keys'),
   directory: obj({
-    url: url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']).describe('the LDAP server'),
-    bindDN: str('a non-empty DN', (s) => s.trim().length > 0).describe('identity to bind as'),
-    passwordFile: filePath().describe('file holding the bind password'),
+    url: url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']).describe('the LDAP server, ldap://HOST:PORT or ldaps://HOST:PORT'),
+    bindDN: str('a non-empty DN', (s) => s.trim().length > 0).describe("the identity zenroll binds as: usually the server's own Inventory Service object"),
+    passwordFile: filePath().describe('a file holding the bind password; read again after a refused bind'),
     serviceDN: str('a DN containing {server}', (s) => s.includes('{server}'))
-      .default('cn={server}_ZenInvService,o={tree}').describe('Inventory Service object; {server} is any server, {tree} this tree'),
-    keep: int(1, 100_000).default(1000).describe('newest log values kept per object'),
-    timeoutMs: int(1).default(10_000).describe('per-operation timeout'),
-    startTls: z.boolean({ error: expecting('true or false') }).default(false).describe('upgrade an ldap:// connection with StartTLS'),
-    tls: obj({ ca: optPath('CA certificate (PEM) for the LDAP server') }).prefault({}).describe('TLS towards the LDAP server'),
+      .default('cn={server}_ZenInvService,o={tree}').describe("a server's Inventory Service object; {server} is any server's name, {tree} this tree's"),
+    keep: int(1, 100_000).default(1000).describe('newest records kept per object (each modify trims the attribute)'),
+    timeoutMs: int(1).default(10_000).describe('bound on every LDAP operation'),
+    startTls: z.boolean({ error: expecting('true or false') }).default(false).describe('upgrade an ldap:// connection with StartTLS before binding'),
+    tls: obj({ ca: optPath('CA certificate (PEM) for ldaps:// or StartTLS') }).prefault({}).describe('TLS towards the LDAP server'),
   }).superRefine((d, ctx) => {
     if (d.startTls && d.url.startsWith('ldaps:')) {
       ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'expected false with an ldaps:// url (already TLS), found true' });
     }
-  }).nullable().default(null).describe('the LDAP directory (SPEC §7); absent: the local journal is the log'),
+  }).nullable().default(null).describe('the LDAP directory the records go to (SPEC §7); null: the local journal is the log'),
   admin: obj({
     listen: hostPort('a loopback HOST:PORT (127.x.x.x, localhost or [::1])', isLoopback)
       .nullable()
       .default(null)
       .describe('loopback HOST:PORT serving the admin routes and /metrics over TCP (for Prometheus); null: only the Unix socket statedir/admin.sock'),
   }).prefault({}).describe('the admin endpoint of `zenroll serve`'),
+  $schema: z.string({ error: expecting('a string') }).optional()
+    .describe('the JSON Schema of this file, for editors (`zenroll init` writes it); zenroll ignores it'),
 });
 
 /** The whole of SPEC §6; `.describe()` on each key is its documentation. */
@@ -231,7 +245,7 @@ export interface Dirs {
   rejecteddir: string | null;
 }
 type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
-export type Config = DeepReadonly<Omit<Parsed, 'dirs'> & { dirs: Dirs }>;
+export type Config = DeepReadonly<Omit<Parsed, 'dirs' | '$schema'> & { dirs: Dirs }>;
 export interface ConfigError {
   /** Dotted key, such as `sender.batchSize`; '' for the whole file. */
   key: string;
@@ -275,7 +289,7 @@ function deepFreeze<T>(o: T): T {
 export function parseConfig(json: unknown, baseDir: string): ParseResult {
   const r = configSchema.safeParse(json);
   if (!r.success) return { ok: false, errors: toErrors(r.error.issues) };
-  const c = r.data;
+  const { $schema: _editorsOnly, ...c } = r.data;
   const base = resolve(baseDir);
   const abs = (p: string) => resolve(base, p);
   const opt = (p: string | null) => (p === null ? null : abs(p));

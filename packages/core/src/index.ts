@@ -5,6 +5,7 @@ export * from './prp.js';
 export * from './keys.js';
 export * from './durable.js';
 export * from './config.js';
+export * from './config-docs.js';
 export * from './pack.js';
 export * from './verify.js';
 export * from './selfsigned.js';

@@ -3,12 +3,13 @@
  * folders, in one folder that is all its state (SPEC §5).
  */
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import {
   ROLES,
   ZenrollError,
   certificateNames,
   checkName,
+  configSchemaPath,
   fsError,
   formatConfigErrors,
   generateKeyPair,
@@ -49,6 +50,18 @@ export interface InitOptions {
 /** Where `init` keeps its copy of `--parent-ca`, relative to the folder: the original may live in /tmp. */
 export const PARENT_CA_PATH = 'tls/parent-ca.crt';
 
+/**
+ * `$schema` of a config in `dir`: the JSON Schema shipped in the installed
+ * @zenroll/core, by a path relative to the config file. Editors resolve a
+ * `$schema` that starts with `.` against the file (VS Code only such a one), and a
+ * relative path keeps working when the folders move together; no URL, as the
+ * schema must match the installed version and the machine may be offline.
+ */
+export function schemaReference(dir: string): string {
+  const rel = relative(resolve(dir), configSchemaPath()).split(sep).join('/');
+  return rel.startsWith('../') ? rel : `./${rel}`;
+}
+
 /** The config a new server starts with: only what its role needs, every path relative to the folder. */
 export function initialConfig(o: InitOptions): Record<string, unknown> {
   const info = roleInfo(o.role as Role);
@@ -56,7 +69,7 @@ export function initialConfig(o: InitOptions): Record<string, unknown> {
   if (info.ownScans) dirs.entmergedir = 'entmergedir';
   if (info.sender || info.receiver) dirs.entpushdir = 'entpushdir';
   if (info.promotesTo.includes('dbdir')) dirs.dbdir = 'dbdir';
-  const json: Record<string, unknown> = { server: o.server, tree: o.tree, role: o.role, dirs };
+  const json: Record<string, unknown> = { $schema: schemaReference(o.dir), server: o.server, tree: o.tree, role: o.role, dirs };
   if (info.sender) {
     json.sender = {
       parent: o.parent ?? null,
