@@ -134,8 +134,9 @@ export function configReference(schema: JsonSchema = toJsonSchema(true)): string
     'Regenerate after changing a key in `packages/core/src/config.ts`: `npm run docs:config`',
     '(it also writes the JSON Schema); `npm test` fails while this file is stale.',
     '',
-    'The config file of a server (SPEC §6 in [SPEC.md](SPEC.md)), plain JSON. Relative paths are',
-    'relative to the file; an unknown key is an error, and every error names its key.',
+    'The config file of a server, plain JSON (SPEC §6; "SPEC §n" here is section n of',
+    '[SPEC.md](SPEC.md)). Relative paths are relative to the file; an unknown key is an',
+    'error, and every error names its key.',
     'Besides the bounds below, zenroll checks what the role needs: `dirs.entmergedir`',
     'for roles that zip their own scans, `dirs.entpushdir` for roles that send or',
     'receive, `dirs.dbdir` for roles that promote to dbdir, `sender.parent` for',
@@ -151,7 +152,7 @@ export function configReference(schema: JsonSchema = toJsonSchema(true)): string
     const own = all.filter((r) => r.key.startsWith(`${name}.`));
     const self = all.find((r) => r.key === name);
     const text = cell(self?.text ?? '');
-    const what = self?.dflt === EACH_OWN ? 'Left out, each key below takes its default.' : `${cell(self?.type ?? '')}, default ${cell(self?.dflt ?? '')}.`;
+    const what = self?.dflt === EACH_OWN ? 'Left out, each key below takes its default.' : `Type: ${cell(self?.type ?? '')}; default ${cell(self?.dflt ?? '')}.`;
     parts.push('', `## \`${name}\``, '', `${text.charAt(0).toUpperCase()}${text.slice(1)}. ${what}`, '', ...table(own));
   }
   return `${parts.join('\n')}\n`;
