@@ -39,7 +39,8 @@ export function configJsonSchema(): JsonSchema {
   return {
     $schema: schema.$schema,
     title: 'zenroll.json',
-    description: 'The config file of a zenroll server (docs/config.md). Role rules (which folders and keys a role needs) are checked by zenroll itself.',
+    description: 'The config file of a zenroll server: every key in docs/config.md, "SPEC §n" is section n of docs/SPEC.md '
+      + '(both in the zenroll repository). What a role needs (which folders, sender.parent) zenroll checks itself.',
     ...schema,
   };
 }
