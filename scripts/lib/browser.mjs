@@ -1,0 +1,79 @@
+// Debian's headless Chromium driven through puppeteer-core, for tests and
+// screenshots (scripts/test-browser.mjs; reusable by any script that needs a
+// page rendered by a real browser). Never downloads a browser: it runs
+// /usr/bin/chromium (scripts/system-deps.sh installs it) with a fresh
+// profile that is removed on close, and the flags below keep it from
+// talking to anything but the pages it is sent to.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  // Root in a container has no user namespace to sandbox with.
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // A container's /dev/shm is often 64 MB, too small for a renderer.
+  '--disable-dev-shm-usage',
+  '--hide-scrollbars',
+  '--mute-audio',
+];
+
+export function chromiumInstalled() {
+  return existsSync(CHROMIUM);
+}
+
+/**
+ * Launch Chromium and open one page. Options: width, height (the viewport,
+ * 1280×900), deviceScaleFactor (1), timeoutMs (each navigation and wait,
+ * 30 s). Returns { browser, page, close() }; close() ends Chromium and
+ * removes its profile, and may be called more than once.
+ */
+export async function launchBrowser(opts = {}) {
+  if (!chromiumInstalled()) throw new Error(`${CHROMIUM} is not installed: run \`sudo bash scripts/system-deps.sh\``);
+  const profile = await mkdtemp(join(tmpdir(), 'zenroll-chromium-'));
+  let browser;
+  try {
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      // Exactly our flags: puppeteer's defaults would add others (and its own --headless form).
+      ignoreDefaultArgs: true,
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, 'about:blank'],
+      pipe: true,
+      defaultViewport: { width: opts.width ?? 1280, height: opts.height ?? 900, deviceScaleFactor: opts.deviceScaleFactor ?? 1 },
+      timeout: opts.timeoutMs ?? 30_000,
+      protocolTimeout: 2 * (opts.timeoutMs ?? 30_000),
+    });
+  } catch (err) {
+    await rm(profile, { recursive: true, force: true });
+    throw err;
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      await browser.close();
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  };
+  try {
+    const [first] = await browser.pages();
+    const page = first ?? (await browser.newPage());
+    page.setDefaultTimeout(opts.timeoutMs ?? 30_000);
+    return { browser, page, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,155 @@
+// Debian's phpLDAPadmin served by a private Apache on a loopback port, for
+// the browser test (scripts/test-browser.mjs). Its own ServerRoot, config,
+// sessions and logs in one folder; the system's apache2 service and
+// /etc/phpldapadmin are neither used nor touched.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { QUERY_ID, apacheConf, plaConfigPhp, savedQueryXml } from './phpldapadmin-config.mjs';
+import { freePort, sleep } from './slapd-proc.mjs';
+
+export { QUERY_ID };
+export const PLA_DIR = '/usr/share/phpldapadmin';
+const APACHE = '/usr/sbin/apache2';
+const MODULE_DIR = '/usr/lib/apache2/modules';
+
+/** Debian's mod_php file name (libphp8.2.so on bookworm), or null. */
+function phpModule() {
+  if (!existsSync(MODULE_DIR)) return null;
+  return readdirSync(MODULE_DIR).find((f) => /^libphp[\d.]*\.so$/.test(f)) ?? null;
+}
+
+/** What is missing for phpLDAPadmin under Apache, as Debian package names. */
+export function phpLdapAdminMissing() {
+  const missing = [];
+  if (!existsSync(join(PLA_DIR, 'htdocs', 'index.php'))) missing.push('phpldapadmin');
+  if (!existsSync(APACHE)) missing.push('apache2');
+  if (!phpModule()) missing.push('libapache2-mod-php');
+  return missing;
+}
+
+// Children of this process, killed when it exits, so that a failed run leaves no Apache behind.
+const tracked = new Set();
+process.once('exit', () => {
+  for (const child of tracked) child.kill('SIGKILL');
+});
+
+function httpStatus(url) {
+  return new Promise((res, rej) => {
+    const req = request(url, { timeout: 5_000 }, (r) => {
+      r.resume();
+      r.once('end', () => res(r.statusCode));
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer from ${url} in 5 s`)));
+    req.once('error', rej);
+    req.end();
+  });
+}
+
+/**
+ * Serve phpLDAPadmin for one LDAP server. Options: ldapHost, ldapPort, base
+ * (the suffix), name (shown as the server's name), attributes (the saved
+ * search's columns), dir (default: a new temp folder, removed by stop()).
+ * Returns { url, queryUrl, dir, stop() }.
+ */
+export async function startPhpLdapAdmin(opts) {
+  const missing = phpLdapAdminMissing();
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} not installed: run \`sudo bash scripts/system-deps.sh\``);
+  }
+  const ownsDir = opts.dir === undefined;
+  const dir = resolve(opts.dir ?? (await mkdtemp(join(tmpdir(), 'zenroll-pla-'))));
+  const pla = join(dir, 'phpldapadmin');
+  const sessions = join(dir, 'sessions');
+  await mkdir(sessions, { recursive: true });
+  // A copy, not the package's folder: phpLDAPadmin finds config/ and queries/
+  // next to its lib/ by realpath, so a private config needs a private tree.
+  await cp(PLA_DIR, pla, {
+    recursive: true, dereference: true,
+    filter: (src) => src !== join(PLA_DIR, 'doc') && src !== join(PLA_DIR, 'config', 'config.php'),
+  });
+  const configFile = join(pla, 'config', 'config.php');
+  await writeFile(configFile, plaConfigPhp({
+    secret: randomBytes(16).toString('hex'), name: opts.name, host: opts.ldapHost, port: opts.ldapPort, base: opts.base,
+  }), { mode: 0o640 });
+  await writeFile(join(pla, 'queries', `${QUERY_ID}.xml`), savedQueryXml({ base: opts.base, attributes: opts.attributes }));
+
+  // As root, Apache serves as www-data: it must read the tree and write the sessions.
+  const asRoot = userInfo().uid === 0;
+  const www = asRoot ? wwwData() : null;
+  if (www) {
+    await chmod(dir, 0o755);
+    // The package keeps templates/ as root:www-data 0750; the copy is root's.
+    await readableByAll(pla);
+    await chown(sessions, www.uid, www.gid);
+    await chmod(sessions, 0o700);
+    await chown(configFile, 0, www.gid);
+  }
+  const port = opts.port ?? (await freePort());
+  const conf = join(dir, 'httpd.conf');
+  await writeFile(conf, apacheConf({
+    root: dir, port, moduleDir: MODULE_DIR, phpModule: phpModule(), htdocs: join(pla, 'htdocs'), sessions,
+    mimeTypes: '/etc/mime.types', ...(www ? { user: www.name, group: www.name } : {}),
+  }));
+
+  const out = openSync(join(dir, 'apache.out'), 'a');
+  const child = spawn(APACHE, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  tracked.add(child);
+  let exited = null;
+  const gone = new Promise((r) => child.once('exit', (code, signal) => {
+    exited = { code, signal };
+    tracked.delete(child);
+    r();
+  }));
+  const url = `http://127.0.0.1:${port}/`;
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    if (ownsDir) await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; ; i++) {
+      if (exited) throw new Error(`apache2 exited (${exited.code ?? exited.signal}) before answering:\n${await logTail(dir)}`);
+      const status = await httpStatus(url).catch(() => null);
+      if (status === 200) break;
+      if (i > 200) throw new Error(`phpLDAPadmin did not answer 200 on ${url} within 10 s (last: ${status}):\n${await logTail(dir)}`);
+      await sleep(50);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, queryUrl: `${url}cmd.php?cmd=query_engine&server_id=1&query=${QUERY_ID}&format=list`, dir, pid: child.pid, stop };
+}
+
+async function readableByAll(path) {
+  const s = await stat(path);
+  await chmod(path, (s.mode & 0o777) | (s.isDirectory() ? 0o555 : 0o444));
+  if (s.isDirectory()) for (const name of await readdir(path)) await readableByAll(join(path, name));
+}
+
+function wwwData() {
+  // Debian's web user; parsed from /etc/passwd rather than trusting a fixed id.
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('www-data:'));
+  if (!line) throw new Error('running as root, but there is no www-data user for Apache to serve as');
+  const [name, , uid, gid] = line.split(':');
+  return { name, uid: Number(uid), gid: Number(gid) };
+}
+
+async function logTail(dir) {
+  const parts = [];
+  for (const f of ['apache.out', 'error.log', 'php.log']) {
+    const text = await readFile(join(dir, f), 'utf8').catch(() => '');
+    if (text.trim()) parts.push(`${join(dir, f)}:\n${text.slice(-1500)}`);
+  }
+  return parts.join('\n') || '(no log)';
+}
