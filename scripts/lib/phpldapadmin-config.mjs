@@ -37,7 +37,7 @@ $servers->setValue('server','base',array(${php(o.base)}));
 $servers->setValue('login','auth_type','session');
 $servers->setValue('login','anon_bind',false);
 /* A browser is for reading the log: no edit, create, rename or delete controls. */
-$servers->setValue('server','read_only',true);
+$servers->setValue('server','read_only',${o.readOnly === false ? 'false' : 'true'});
 $servers->setValue('appearance','show_create',false);
 ?>
 `;

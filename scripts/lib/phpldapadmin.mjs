@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { QUERY_ID, apacheConf, plaConfigPhp, savedQueryXml } from './phpldapadmin-config.mjs';
 import { freePort, sleep } from './slapd-proc.mjs';
@@ -53,7 +53,8 @@ function httpStatus(url) {
 /**
  * Serve phpLDAPadmin for one LDAP server. Options: ldapHost, ldapPort, base
  * (the suffix), name (shown as the server's name), attributes (the saved
- * search's columns), dir (default: a new temp folder, removed by stop()).
+ * search's columns), readOnly (true; false only for the test's control run),
+ * dir (default: a new temp folder, removed by stop()).
  * Returns { url, queryUrl, dir, stop() }.
  */
 export async function startPhpLdapAdmin(opts) {
@@ -74,7 +75,7 @@ export async function startPhpLdapAdmin(opts) {
   });
   const configFile = join(pla, 'config', 'config.php');
   await writeFile(configFile, plaConfigPhp({
-    secret: randomBytes(16).toString('hex'), name: opts.name, host: opts.ldapHost, port: opts.ldapPort, base: opts.base,
+    secret: randomBytes(16).toString('hex'), name: opts.name, host: opts.ldapHost, port: opts.ldapPort, base: opts.base, readOnly: opts.readOnly,
   }), { mode: 0o640 });
   await writeFile(join(pla, 'queries', `${QUERY_ID}.xml`), savedQueryXml({ base: opts.base, attributes: opts.attributes }));
 
@@ -82,6 +83,7 @@ export async function startPhpLdapAdmin(opts) {
   const asRoot = userInfo().uid === 0;
   const www = asRoot ? wwwData() : null;
   if (www) {
+    await searchableByAll(dirname(dir));
     await chmod(dir, 0o755);
     // The package keeps templates/ as root:www-data 0750; the copy is root's.
     await readableByAll(pla);
@@ -97,7 +99,9 @@ export async function startPhpLdapAdmin(opts) {
   }));
 
   const out = openSync(join(dir, 'apache.out'), 'a');
-  const child = spawn(APACHE, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', out, out] });
+  // Its own process group: on shutdown the prefork MPM signals its whole group,
+  // which would otherwise take this process (and its shell) down with it.
+  const child = spawn(APACHE, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', out, out], detached: true });
   closeSync(out);
   tracked.add(child);
   let exited = null;
@@ -129,6 +133,16 @@ export async function startPhpLdapAdmin(opts) {
     throw err;
   }
   return { url, queryUrl: `${url}cmd.php?cmd=query_engine&server_id=1&query=${QUERY_ID}&format=list`, dir, pid: child.pid, stop };
+}
+
+// Apache's www-data must pass through every folder above dir.
+async function searchableByAll(path) {
+  for (let p = path; ; p = dirname(p)) {
+    if (((await stat(p)).mode & 0o001) === 0) {
+      throw new Error(`Apache serves as www-data, which cannot pass through ${p}: give phpLDAPadmin a dir under another folder`);
+    }
+    if (dirname(p) === p) return;
+  }
 }
 
 async function readableByAll(path) {

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// `npm run test:browser`: the roll-up log read in an LDAP browser, for real
+// (SPEC §7; docs/ldap-browser.md). A demo roll-up fills a private slapd;
+// Debian's phpLDAPadmin is served by a private Apache on a loopback port;
+// Debian's headless Chromium logs in as the demo's operator, opens a
+// server's object and the saved search's list view, and the checks read the
+// rendered pages. Screenshots go to .browser-shots/ (or --shots DIR);
+// --update-docs also writes docs/ldap-browser.png. Ends with
+// "N passed, N failed" and exits 1 on any failure. Everything it starts, it
+// stops, also on Ctrl-C.
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { chromiumInstalled, launchBrowser } from './lib/browser.mjs';
+import { editControls, headProblem, listViewValues, loggedInAs, objectPageValues } from './lib/browser-checks.mjs';
+import { checkList, ldapLogs, startDemo } from './lib/browser-story.mjs';
+import { phpLdapAdminMissing, startPhpLdapAdmin } from './lib/phpldapadmin.mjs';
+import { slapdInstalled } from './lib/slapd.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: { shots: { type: 'string' }, 'update-docs': { type: 'boolean' }, 'no-build': { type: 'boolean' } },
+});
+const shots = resolve(opts.shots ?? join(ROOT, '.browser-shots'));
+const checks = checkList();
+const { check } = checks;
+
+const missing = [
+  ...(slapdInstalled() ? [] : ['slapd', 'ldap-utils']),
+  ...phpLdapAdminMissing(),
+  ...(chromiumInstalled() ? [] : ['chromium']),
+];
+if (missing.length > 0) {
+  console.error(`test-browser: ${missing.join(', ')} not installed; run: sudo bash scripts/system-deps.sh`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+if (!opts['no-build']) {
+  const r = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// Stops, newest first; run once, also on Ctrl-C.
+const stops = [];
+let stopping = null;
+const stopAll = () => (stopping ??= (async () => {
+  for (const stop of stops.reverse()) await stop().catch((err) => console.error(`test-browser: stopping: ${err.message}`));
+})());
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => void stopAll().then(() => process.exit(130)));
+}
+
+const work = await mkdtemp(join(tmpdir(), 'zenroll-browser-'));
+stops.push(() => rm(work, { recursive: true, force: true }));
+await mkdir(shots, { recursive: true });
+const shot = async (page, name, o = {}) => {
+  const path = join(shots, `${name}.png`);
+  await page.screenshot({ path, ...o });
+  return path;
+};
+
+try {
+  const demo = await check('a demo roll-up fills the directory and leaves it running', async () => {
+    const d = await startDemo(join(work, 'demo'));
+    stops.push(d.stop);
+    return d;
+  });
+  if (!demo) throw new Error('no demo, nothing to browse');
+  const { slapd, operator } = demo;
+
+  const expected = await check(`the operator (${operator.dn}) reads every log with ldapsearch`, async () => {
+    const logs = await ldapLogs(slapd, operator);
+    const servers = Object.keys(slapd.servers);
+    const names = logs.map((e) => e.dn);
+    for (const s of servers) {
+      if (!names.includes(slapd.servers[s].dn)) throw new Error(`${slapd.servers[s].dn} not found`);
+    }
+    const records = logs.reduce((n, e) => n + e.values.length, 0);
+    if (records === 0) throw new Error('no records at all');
+    return logs;
+  });
+
+  const pla = await check('phpLDAPadmin is served by a private Apache on a loopback port', async () => {
+    const p = await startPhpLdapAdmin({
+      ldapHost: '127.0.0.1', ldapPort: slapd.port, base: slapd.suffix, name: `zenroll demo (${slapd.tree})`,
+      attributes: ['zeninvRollUpLog', 'zenrollStatusLog'],
+    });
+    stops.push(p.stop);
+    return p;
+  });
+  const browser = pla && await check('headless Chromium starts', async () => {
+    const b = await launchBrowser({ width: 1280, height: 800 });
+    stops.push(b.close);
+    return b;
+  });
+  if (!pla || !browser || !expected) throw new Error('cannot go on without phpLDAPadmin, Chromium and the records');
+  const { page } = browser;
+
+  await check('the operator logs in through the login form, read-only', async () => {
+    await page.goto(`${pla.url}cmd.php?cmd=login_form&server_id=1`);
+    await page.type('#login', operator.dn);
+    await page.type('#password', operator.password);
+    await shot(page, '1-login');
+    await Promise.all([page.waitForNavigation(), page.click('input[type=submit]')]);
+    const who = await loggedInAs(page);
+    if (who?.dn !== operator.dn) throw new Error(`the page says logged in as ${JSON.stringify(who)}`);
+    if (!who.readOnly) throw new Error('the page does not say "(read only)"');
+  });
+
+  // ROOT's object holds records of every kind that reaches the root.
+  const target = slapd.servers.ROOT?.dn ?? Object.values(slapd.servers)[0].dn;
+  const want = expected.find((e) => e.dn === target);
+  await check(`${target}: each record's first 40 characters, as its box shows them, hold its time and event`, async () => {
+    await page.goto(`${pla.url}cmd.php?cmd=template_engine&server_id=1&dn=${encodeURIComponent(target)}`);
+    await page.waitForSelector('form#entry_form');
+    await shot(page, '2-object', { fullPage: true });
+    const boxes = await objectPageValues(page);
+    sameValues(boxes.map((b) => b.value), want.values);
+    for (const b of boxes) {
+      const problem = headProblem(b.value);
+      if (problem) throw new Error(`${b.attr} value ${problem}`);
+      const head = b.value.split(' ', 2).join(' ').length;
+      if (b.shown < head || b.scrolled !== 0) {
+        throw new Error(`${b.attr}'s box shows ${b.shown} characters (scrolled ${b.scrolled}), not the ${head} of "${b.value.slice(0, head)}"`);
+      }
+    }
+  });
+  await check(`${target}: the page offers no edit control and shows no password`, async () => {
+    const found = await editControls(page);
+    if (found.length > 0) throw new Error(`edit controls: ${found.join('; ')}`);
+    const text = await page.evaluate(() => document.body.innerText);
+    if (/userPassword/i.test(text)) throw new Error('the page shows userPassword');
+  });
+
+  await check('the saved search lists every log-carrying object, in list view', async () => {
+    await page.goto(`${pla.url}cmd.php?cmd=query_engine&server_id=1`);
+    const choice = await page.$eval('select[name=query]', (sel) => [...sel.options].find((o) => /roll-up log/.test(o.textContent))?.value);
+    if (!choice) throw new Error('no saved search "roll-up log" among the predefined queries');
+    await page.select('select[name=query]', choice);
+    await page.select('select[name=format]', 'list');
+    await Promise.all([page.waitForNavigation(), page.click('input[type=submit][value=Search]')]);
+    const text = await page.evaluate(() => document.body.innerText);
+    const found = /Entries found:\s*(\d+)/.exec(text);
+    if (Number(found?.[1]) !== expected.length) throw new Error(`"Entries found: ${found?.[1]}", expected ${expected.length}`);
+    await shot(page, '3-search-list', { fullPage: true });
+  });
+  await check('list view: each record\'s first 40 characters hold its time and event, on one line', async () => {
+    const values = await listViewValues(page);
+    sameValues(values.map((v) => v.value), expected.flatMap((e) => e.values));
+    for (const v of values) {
+      const problem = headProblem(v.value);
+      if (problem) throw new Error(`${v.entry} ${v.attr} value ${problem}`);
+      if (!v.headOnOneLine || !v.headInView) throw new Error(`${v.entry}: "${v.value.slice(0, 40)}" is broken across lines or out of view`);
+    }
+  });
+  await check('the search result offers no edit control', async () => {
+    const found = await editControls(page);
+    if (found.length > 0) throw new Error(`edit controls: ${found.join('; ')}`);
+  });
+
+  // The control: the same check must see the controls of a phpLDAPadmin that is not read-only.
+  await check('control: on a read-write phpLDAPadmin the same check finds edit controls', async () => {
+    const rw = await startPhpLdapAdmin({
+      ldapHost: '127.0.0.1', ldapPort: slapd.port, base: slapd.suffix, name: 'read-write control',
+      attributes: ['zeninvRollUpLog'], readOnly: false,
+    });
+    try {
+      const rwPage = await browser.browser.newPage();
+      try {
+        await rwPage.goto(`${rw.url}cmd.php?cmd=login_form&server_id=1`);
+        await rwPage.type('#login', operator.dn);
+        await rwPage.type('#password', operator.password);
+        await Promise.all([rwPage.waitForNavigation(), rwPage.click('input[type=submit]')]);
+        await rwPage.goto(`${rw.url}cmd.php?cmd=template_engine&server_id=1&dn=${encodeURIComponent(target)}`);
+        const found = await editControls(rwPage);
+        if (found.length === 0) throw new Error('found none: the check cannot tell a read-only page from a read-write one');
+      } finally {
+        await rwPage.close();
+      }
+    } finally {
+      await rw.stop();
+    }
+  });
+
+  if (opts['update-docs']) {
+    const out = join(ROOT, 'docs', 'ldap-browser.png');
+    await copyFile(join(shots, '2-object.png'), out);
+    console.log(`wrote ${out}`);
+  }
+} catch (err) {
+  checks.fail('the story ran to its end', err);
+} finally {
+  await stopAll();
+}
+console.log(`screenshots: ${shots}`);
+console.log(checks.summary());
+process.exitCode = checks.failed > 0 ? 1 : 0;
+
+function sameValues(seen, want) {
+  const a = [...seen].sort();
+  const b = [...want].sort();
+  if (a.length !== b.length || a.some((v, i) => v !== b[i])) {
+    const missingOnPage = b.filter((v) => !a.includes(v));
+    throw new Error(`the page shows ${a.length} values, the directory holds ${b.length}; missing: ${missingOnPage.slice(0, 2).join(' | ') || '-'}`);
+  }
+}
