@@ -10,7 +10,7 @@
 # installed is stopped and disabled (it would listen on every address).
 set -euo pipefail
 
-want=(zip unzip openssl python3 slapd ldap-utils phpldapadmin apache2 libapache2-mod-php chromium)
+want=(zip unzip openssl python3 slapd ldap-utils phpldapadmin apache2 libapache2-mod-php chromium faketime resource-agents)
 missing=()
 for pkg in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,49 +1,98 @@
 /**
  * A lock file that keeps two processes — on this node or on another node of
  * a cluster sharing the folders — from working on one server's folders at
- * once. Created with O_EXCL; the holder refreshes its mtime (a heartbeat).
- * A lock is stale, and is taken over, when its holder is a dead process on
- * this host, or when its heartbeat is older than `staleMs` (another host).
+ * once (SPEC §9). Created with O_EXCL and written once: who holds it (a node
+ * name, `ZENROLL_NODE` or the host name, and a random token).
+ *
+ * The holder proves it is alive by a heartbeat: every `heartbeatMs` it checks
+ * that the lock file still holds its token and writes a new counter into
+ * `<lock>.beat`. A judge on another node never compares that node's clock
+ * (nor a file's mtime, which is that node's or the file server's clock) with
+ * its own: it reads the lock and the beat, and the holder is gone when what
+ * it read did not change over `staleMs` of the judge's own monotonic time.
+ * Two nodes whose clocks are hours apart, or that share a host name, judge
+ * alike. A holder on this very machine (same node name, boot id and pid
+ * namespace) is judged at once by its pid and start time instead.
  *
  * A holder that was paused for longer than `staleMs` (a frozen VM, a hung
- * NFS mount) may find its lock taken over. Each lock file carries a random
- * token; the heartbeat touches the file only while it still holds that
- * token, and otherwise reports the lock lost (`onLost`) so that the holder
- * stops instead of working beside the new one and keeping its lock fresh.
+ * NFS mount, SIGSTOP) may find its lock taken over: its heartbeat then finds
+ * another token in the lock file and reports the lock lost (`onLost`) so that
+ * the holder stops instead of working beside the new one.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { link, open, readFile, readdir, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { ZenrollError, errnoCode, fsError } from './errors.js';
 
 export interface LockInfo {
   pid: number;
+  /** The node name (`ZENROLL_NODE`, else the host name); absent in older lock files, whose `host` stands for it. */
+  node?: string;
   host: string;
   purpose: string;
+  /** The holder's wall-clock time when it took the lock: shown to people, never compared. */
   since: string;
-  /** `/proc/sys/kernel/random/boot_id` of the holder's host; null where unreadable, absent in older lock files. */
+  /** `/proc/sys/kernel/random/boot_id` of the holder's machine; null where unreadable, absent in older lock files. */
   bootId?: string | null;
+  /** The holder's pid namespace (`/proc/self/ns/pid`): containers of one machine share a boot id, not their pids. */
+  pidNs?: string | null;
   /** The holder's start time, field 22 of `/proc/<pid>/stat` (clock ticks since boot); null where unreadable, absent in older lock files. */
   startTime?: string | null;
   /** Random, one per acquisition: whose lock this file is. Absent in older lock files. */
   token?: string;
 }
 
+/** What tells this machine's processes from another's: two nodes may share a host name (clones of one image). */
+export interface MachineId {
+  bootId: string | null;
+  pidNs: string | null;
+}
+
 export interface LockOptions {
   purpose: string;
-  /** A lock whose heartbeat is older than this is stale (default 60 s). */
+  /** A holder whose lock and heartbeat did not change over this much of this process's monotonic time is gone (default 60 s, or `ZENROLL_LOCK_STALE_MS`). */
   staleMs?: number;
+  /** How often the holder beats (default staleMs / 12). */
   heartbeatMs?: number;
+  /** Wait for the lock (a standby) instead of throwing LOCK_HELD once a live holder is seen; stops with the signal's reason. */
+  wait?: boolean;
+  signal?: AbortSignal;
+  /** Called once while waiting, with the holder seen (null if unreadable). */
+  onWaiting?: (holder: LockInfo | null) => void;
+  /** The wall clock, only for `since`. */
   now?: () => number;
+  /** The monotonic clock staleness is judged by (default performance.now). */
+  monotonic?: () => number;
+  /** This node's name (default nodeName()). */
+  node?: string;
+  /** This machine's identity (default read from /proc): a test stands in for another machine with it. */
+  machine?: MachineId;
   /** Called once if the heartbeat finds the file gone or another holder's (LOCK_LOST); the holder should stop. */
   onLost?: (err: ZenrollError) => void;
 }
 
 export interface Lock {
   readonly path: string;
+  readonly info: LockInfo;
+  /** The holder this lock was taken over from, judged gone; null when the lock was free. */
+  readonly tookOverFrom: LockInfo | null;
   /** The heartbeat found the lock taken over or removed. */
   readonly lost: boolean;
   release(): Promise<void>;
+}
+
+export const DEFAULT_LOCK_STALE_MS = 60_000;
+
+/** The staleness every lock uses unless told: `ZENROLL_LOCK_STALE_MS` shortens it for tests and demos (SPEC §9 says 60 s). */
+export function defaultStaleMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.ZENROLL_LOCK_STALE_MS);
+  return Number.isInteger(v) && v >= 100 ? v : DEFAULT_LOCK_STALE_MS;
+}
+
+/** This node's name: `ZENROLL_NODE`, else the host name (SPEC §9). */
+export function nodeName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ZENROLL_NODE?.trim() || hostname();
 }
 
 function alive(pid: number): boolean {
@@ -55,13 +104,11 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readBootId(): Promise<string | null> {
-  try {
-    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || null;
-  } catch {
-    // Not Linux, or /proc not mounted: the pid and the heartbeat still judge.
-    return null;
-  }
+/** This machine's boot id and pid namespace; null each where unreadable (not Linux). */
+export async function machineId(): Promise<MachineId> {
+  const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim() || null, () => null);
+  const pidNs = await readlink('/proc/self/ns/pid').catch(() => null);
+  return { bootId, pidNs };
 }
 
 /** A process's start time (field 22 of /proc/<pid>/stat), or null when it cannot be read. */
@@ -78,92 +125,204 @@ export async function processStartTime(pid: number): Promise<string | null> {
   return start !== undefined && /^\d+$/.test(start) ? start : null;
 }
 
-/** `process 123 on host (purpose, since …)`: who holds a lock, for a message. */
-function holderShown(holder: LockInfo): string {
-  return `process ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})`;
+/** `process 123 on node-a (purpose, since …)`: who holds a lock, for a message. */
+export function holderShown(holder: LockInfo): string {
+  return `process ${holder.pid} on ${holder.node ?? holder.host} (${holder.purpose}, since ${holder.since})`;
 }
 
-async function readHolder(path: string): Promise<LockInfo | null> {
+async function readRaw(path: string): Promise<string | null> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw fsError(err, 'read lock', path);
+  }
+}
+
+function parseHolder(raw: string | null): LockInfo | null {
+  if (raw === null) return null;
+  try {
+    const v = JSON.parse(raw) as LockInfo;
+    return typeof v === 'object' && v !== null && typeof v.pid === 'number' ? v : null;
   } catch {
-    // Being written right now, or garbage from a crash mid-write: judged by its age.
+    // Being written right now, or garbage from a crash mid-write: judged by its not changing.
     return null;
   }
 }
 
+/** Who holds the lock at `path` now, as its file says; null when free or unreadable. */
+export async function readLockHolder(path: string): Promise<LockInfo | null> {
+  return parseHolder(await readRaw(path));
+}
+
 /**
  * A holder writes its JSON right after creating the file and never again, so
- * a lock still unreadable after this long is what a process killed between
- * the two left behind (kill -9 at that moment leaves an empty file), not one
- * being written: it blocks nobody for staleMs.
+ * a lock still unreadable after this long (of the judge's time) is what a
+ * process killed between the two left behind (kill -9 at that moment leaves
+ * an empty file), not one being written: it blocks nobody for staleMs.
  */
 export const UNREADABLE_LOCK_GRACE_MS = 5_000;
 
-/** Whether a holder on this host is gone: the host rebooted since, its pid is free, or the pid is another process now. */
-async function holderGone(holder: LockInfo, bootId: string | null): Promise<boolean> {
-  if (typeof holder.bootId === 'string' && bootId !== null && holder.bootId !== bootId) return true;
+/** Holders this process already judged gone (a serve's takeover): its other locks are theirs too, and go at once. */
+const judgedGone: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('zenroll.lock.judgedGone')] ??= new Set<string>()) as Set<string>;
+const holderKey = (h: LockInfo) => JSON.stringify([h.node ?? h.host, h.bootId ?? null, h.pid, h.startTime ?? null]);
+
+/** On this machine: the same node name, boot and pid namespace, so that its pid means the same process here. */
+function sameMachine(holder: LockInfo, node: string, me: MachineId): boolean {
+  return (holder.node ?? holder.host) === node && me.bootId !== null && holder.bootId === me.bootId && (holder.pidNs ?? null) === me.pidNs;
+}
+
+/** Whether a holder on this machine is gone: its pid is free, or the pid is another process now. */
+async function localHolderGone(holder: LockInfo): Promise<boolean> {
   if (holder.pid !== process.pid && !alive(holder.pid)) return true;
-  // Older lock files have no start time; then a live pid is taken for the holder, and the heartbeat judges.
   if (typeof holder.startTime !== 'string') return false;
   const started = await processStartTime(holder.pid);
   return started !== null && started !== holder.startTime;
 }
 
-async function isStale(path: string, staleMs: number, now: number, bootId: string | null): Promise<boolean> {
-  const holder = await readHolder(path);
-  if (holder !== null && holder.host === hostname() && (await holderGone(holder, bootId))) return true;
-  try {
-    return now - (await stat(path)).mtimeMs > (holder === null ? Math.min(staleMs, UNREADABLE_LOCK_GRACE_MS) : staleMs);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return true;
-    throw fsError(err, 'check lock', path);
-  }
+function abortable(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
-/** Take the lock or throw LOCK_HELD naming the holder. */
+/**
+ * Move a stale lock out of the way, but only the very one judged stale:
+ * renamed aside (one judge wins the rename), read back, and put back with
+ * link() — which never replaces — if it turned out to be a newer holder's.
+ */
+async function takeAway(path: string, judged: string, token: string): Promise<boolean> {
+  const aside = `${path}.${token}.taken`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw fsError(err, 'take over lock', path);
+  }
+  const got = await readRaw(aside);
+  if (got === judged) {
+    await rm(aside, { force: true });
+    return true;
+  }
+  await link(aside, path).catch(() => {});
+  await rm(aside, { force: true });
+  return false;
+}
+
+/** Remove what a judge killed in the middle of takeAway left (`<lock>.<token>.taken`). */
+async function sweepAside(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(prefix) && n.endsWith('.taken')).map((n) => rm(join(dir, n), { force: true })));
+}
+
+async function create(path: string, info: LockInfo): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(path, 'wx');
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw fsError(err, 'create lock', path);
+  }
+  try {
+    await fh.writeFile(JSON.stringify(info));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+/** Take the lock; or throw LOCK_HELD naming a live holder (unless `wait`). */
 export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
-  const staleMs = options.staleMs ?? 60_000;
+  const staleMs = options.staleMs ?? defaultStaleMs();
+  const heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.min(5_000, Math.floor(staleMs / 12)));
+  const pollMs = Math.max(10, Math.min(1_000, Math.floor(staleMs / 30)));
   const now = options.now ?? Date.now;
-  const bootId = await readBootId();
+  const mono = options.monotonic ?? (() => performance.now());
+  const node = options.node ?? nodeName();
+  const me = options.machine ?? (await machineId());
+  const beatPath = `${path}.beat`;
   const info: LockInfo = {
     pid: process.pid,
+    node,
     host: hostname(),
     purpose: options.purpose,
     since: new Date(now()).toISOString(),
-    bootId,
+    bootId: me.bootId,
+    pidNs: me.pidNs,
     startTime: await processStartTime(process.pid),
     token: randomBytes(12).toString('hex'),
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(path, 'wx');
-      try {
-        await fh.writeFile(JSON.stringify(info));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      break;
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw fsError(err, 'create lock', path);
-      if (!(await isStale(path, staleMs, now(), bootId))) {
-        const holder = await readHolder(path);
-        const who = holder ? holderShown(holder) : 'another process';
-        throw new ZenrollError('LOCK_HELD', `${path} is held by ${who}`, { details: { holder } });
-      }
-      await rm(path, { force: true });
-      if (attempt === 2) throw new ZenrollError('LOCK_HELD', `${path} keeps being taken by another process`);
+  let tookOverFrom: LockInfo | null = null;
+  // What this judge last read (lock + beat), and when by its own monotonic clock.
+  let seen: { sig: string; at: number } | null = null;
+  let waitingSaid = false;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    if (await create(path, info)) break;
+    const raw = await readRaw(path);
+    if (raw === null) continue; // released between the two: try again at once
+    const holder = parseHolder(raw);
+    let gone = false;
+    const local = holder !== null && sameMachine(holder, node, me);
+    if (holder !== null && (judgedGone.has(holderKey(holder)) || (local && (await localHolderGone(holder))))) gone = true;
+    else {
+      const sig = `${raw}\n${(await readRaw(beatPath)) ?? ''}`;
+      const t = mono();
+      if (seen === null || seen.sig !== sig) {
+        // It moved: a live holder (or a new one). Without `wait`, that is the answer.
+        if (seen !== null && !options.wait) throw heldBy(path, holder);
+        seen = { sig, at: t };
+      } else if (t - seen.at >= (holder === null ? Math.min(staleMs, UNREADABLE_LOCK_GRACE_MS) : staleMs)) gone = true;
+      if (!gone && local && !options.wait) throw heldBy(path, holder);
     }
+    if (gone) {
+      if (await takeAway(path, raw, info.token as string)) {
+        if (holder !== null) {
+          judgedGone.add(holderKey(holder));
+          tookOverFrom = holder;
+        }
+      }
+      seen = null;
+      continue;
+    }
+    if (!waitingSaid) {
+      waitingSaid = true;
+      options.onWaiting?.(holder);
+    }
+    await abortable(pollMs, options.signal);
   }
-  const heartbeatMs = options.heartbeatMs ?? Math.max(1000, Math.floor(staleMs / 3));
+  await sweepAside(path);
+
+  let counter = 0;
+  const writeBeat = () => writeFile(beatPath, `${info.token} ${(counter++).toString(16).padStart(12, '0')}\n`);
+  await writeBeat().catch((err: unknown) => {
+    throw fsError(err, 'write lock heartbeat', beatPath);
+  });
   let lost = false;
   let beating = false;
+  let released = false;
   const beat = async () => {
-    const holder = await readHolder(path);
+    let holder = parseHolder(await readRaw(path).catch(() => null));
+    if (holder === null) {
+      // A judge's takeAway() moves the file aside for a moment before putting a live one back: look once more.
+      await new Promise((r) => setTimeout(r, 20));
+      holder = parseHolder(await readRaw(path).catch(() => null));
+    }
     if (holder?.token === info.token) {
-      const t = new Date(now());
-      await utimes(path, t, t).catch(() => {});
+      // A beat that fails (a hung mount) is not written: judges see it stop, as they should.
+      await writeBeat().catch(() => {});
       return;
     }
     if (lost || released) return;
@@ -181,9 +340,10 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     });
   }, heartbeatMs);
   timer.unref();
-  let released = false;
   return {
     path,
+    info,
+    tookOverFrom,
     get lost() {
       return lost;
     },
@@ -191,9 +351,17 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       if (released) return;
       released = true;
       clearInterval(timer);
-      // Only our own file: after a takeover it is the new holder's.
-      const holder = await readHolder(path);
-      if (holder?.token === info.token) await rm(path, { force: true });
+      // Only our own file: after a takeover it is the new holder's. The beat first, so that a lock never outlives its beat unseen.
+      const holder = await readLockHolder(path).catch(() => null);
+      if (holder?.token === info.token) {
+        await rm(beatPath, { force: true });
+        await rm(path, { force: true });
+      }
     },
   };
+}
+
+function heldBy(path: string, holder: LockInfo | null): ZenrollError {
+  const who = holder ? holderShown(holder) : 'another process';
+  return new ZenrollError('LOCK_HELD', `${path} is held by ${who}`, { details: { holder } });
 }

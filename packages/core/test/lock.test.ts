@@ -1,42 +1,46 @@
 /**
  * What a process killed while holding or taking a lock leaves behind never
- * blocks the next one for long (SPEC §5): a dead holder's lock is taken over
- * at once, and an empty lock file — kill -9 between creating the file and
- * writing its holder — after UNREADABLE_LOCK_GRACE_MS instead of staleMs.
+ * blocks the next one for long (SPEC §5): a dead holder's lock on this
+ * machine is taken over at once, and an empty lock file — kill -9 between
+ * creating the file and writing its holder — after UNREADABLE_LOCK_GRACE_MS.
+ * A holder on another node is judged only by its heartbeat not changing over
+ * staleMs of the judge's own monotonic time (SPEC §9): real processes with
+ * clocks hours apart (libfaketime), and two machines of one host name.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { isZenrollError } from '../src/errors.js';
-import { UNREADABLE_LOCK_GRACE_MS, acquireLock, processStartTime, type LockInfo } from '../src/lock.js';
+import { UNREADABLE_LOCK_GRACE_MS, acquireLock, machineId, nodeName, processStartTime, type LockInfo, type MachineId } from '../src/lock.js';
 import { useTempDir } from './helpers/outer.js';
 
 const dir = useTempDir('zenroll-lock-');
-const later = () => Date.now() + UNREADABLE_LOCK_GRACE_MS + 1000;
 
 describe('locks left by a crash', () => {
-  it('takes over the lock of a dead process on this host at once', async () => {
+  it('takes over the lock of a dead process on this machine at once', async () => {
     const path = join(dir(), 'a.lock');
-    await writeFile(path, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), purpose: 'gone', since: new Date().toISOString() }));
+    await writeLock(path, { pid: 2 ** 22 + 12345 });
     const lock = await acquireLock(path, { purpose: 'test' });
+    expect(lock.tookOverFrom?.pid).toBe(2 ** 22 + 12345);
     await lock.release();
   });
 
-  it('takes an empty lock file for one being written for a moment, then for the leftover of a killed process', async () => {
+  it('takes an empty lock file for one being written for a moment, then, unchanged over the grace, for the leftover of a killed process', async () => {
     const path = join(dir(), 'b.lock');
     await writeFile(path, '');
-    const held = await acquireLock(path, { purpose: 'test' }).catch((err: unknown) => err);
-    expect(isZenrollError(held, 'LOCK_HELD')).toBe(true);
-    const lock = await acquireLock(path, { purpose: 'test', now: later });
+    let t = 0;
+    const waits: number[] = [];
+    // Each look at this process's own clock moves it 100 ms on; the staleness (600 ms) also caps the grace.
+    const lock = await acquireLock(path, { purpose: 'test', staleMs: 600, wait: true, monotonic: () => (t += 100), onWaiting: () => waits.push(t) });
+    expect(waits).toEqual([100]);
+    // Taken once it had not changed over the grace of this process's time, not before.
+    expect(t).toBeGreaterThanOrEqual(700);
+    expect(t).toBeLessThan(1000);
     await lock.release();
-    // Well before staleMs (60 s by default), which a readable lock of another host would need.
-    const old = new Date(Date.now() - UNREADABLE_LOCK_GRACE_MS - 1000);
-    await writeFile(path, '{"pid": 1, "ho');
-    await utimes(path, old, old);
-    await (await acquireLock(path, { purpose: 'test' })).release();
   });
 
   it('after kill -9 at random moments of acquireLock, the next one gets the lock within the grace', async () => {
@@ -56,9 +60,10 @@ process.send('ready');\n`);
       await new Promise((resolve) => c.once('exit', resolve));
       const left = await readFile(path, 'utf8').catch(() => null);
       found[left === null ? 'none' : left === '' ? 'empty' : 'written'] += 1;
-      const lock = await acquireLock(path, { purpose: 'next', now: later });
+      const lock = await acquireLock(path, { purpose: 'next', staleMs: 300, wait: true });
       expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, purpose: 'next' });
       await lock.release();
+      expect(readdirSync(dir()).filter((n) => n.startsWith(`k${i}.lock`))).toEqual([]);
     }
     expect(found.none + found.empty + found.written).toBe(30);
   }, 60_000);
@@ -84,10 +89,10 @@ async function bootId(): Promise<string> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
 }
 
-/** A lock file as a holder of this host would have written it, with its heartbeat at `mtime`. */
-async function writeLock(path: string, holder: Partial<LockInfo> & { pid: number }, mtime = new Date()): Promise<void> {
-  await writeFile(path, JSON.stringify({ host: hostname(), purpose: 'holder', since: new Date().toISOString(), ...holder }));
-  await utimes(path, mtime, mtime);
+/** A lock file as a holder of this machine would have written it (node name, boot id, pid namespace), with `holder` over it. */
+async function writeLock(path: string, holder: Partial<LockInfo> & { pid: number }): Promise<void> {
+  const me = await machineId();
+  await writeFile(path, JSON.stringify({ node: nodeName(), host: hostname(), purpose: 'holder', since: new Date().toISOString(), ...me, ...holder }));
 }
 
 async function outcome(path: string): Promise<'taken' | 'LOCK_HELD'> {
@@ -117,15 +122,17 @@ describe.skipIf(!linux)('a lock names its holder by boot and start time, so that
     }
   });
 
-  it('a live holder with a fresh heartbeat keeps the lock, in a lock file of today or of an older version', async () => {
+  it('a live holder on this machine keeps the lock; an older lock file (no node, no boot id) is judged by its heartbeat, which nobody moves', async () => {
     const c = await spawnSleeper();
     try {
       const path = join(dir(), 'live.lock');
-      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) });
+      await writeLock(path, { pid: c.pid, startTime: await processStartTime(c.pid) });
       expect(await outcome(path)).toBe('LOCK_HELD');
-      // Older lock files have neither field: the live pid and the heartbeat judge.
-      await writeLock(path, { pid: c.pid });
-      expect(await outcome(path)).toBe('LOCK_HELD');
+      await writeFile(path, JSON.stringify({ pid: c.pid, host: hostname(), purpose: 'holder', since: new Date().toISOString() }));
+      let t = 0;
+      const lock = await acquireLock(path, { purpose: 'next', staleMs: 500, monotonic: () => (t += 50) });
+      expect(t).toBeGreaterThanOrEqual(500);
+      await lock.release();
     } finally {
       await kill(c);
     }
@@ -157,32 +164,34 @@ describe.skipIf(!linux)('a lock names its holder by boot and start time, so that
     }
   });
 
-  it('takes over when the host has rebooted since (the boot id differs), whoever has the pid now', async () => {
+  it('a holder of another boot (another machine of the same name, or this one before a reboot) is judged by its heartbeat, not by a pid that means nothing here', async () => {
     const c = await spawnSleeper();
     try {
       const path = join(dir(), 'reboot.lock');
       const other = (await bootId()).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
-      await writeLock(path, { pid: c.pid, bootId: other, startTime: await processStartTime(c.pid) });
-      expect(await outcome(path)).toBe('taken');
-      await writeLock(path, { pid: process.pid, bootId: other, startTime: await processStartTime(process.pid) });
-      expect(await outcome(path)).toBe('taken');
+      for (const pid of [c.pid, process.pid, 2 ** 22 + 12345]) {
+        await writeLock(path, { pid, bootId: other, startTime: await processStartTime(pid) });
+        let t = 0;
+        const lock = await acquireLock(path, { purpose: 'next', staleMs: 1000, monotonic: () => (t += 100) });
+        expect(t).toBeGreaterThanOrEqual(1000);
+        await lock.release();
+      }
     } finally {
       await kill(c);
     }
   });
 
-  it('takes over a live pid whose heartbeat is older than staleMs: pid 1 with a lock from 2020, in an old lock file too', async () => {
+  it('a live process on this machine that does not beat (frozen) is refused at once without wait, and taken over after staleMs of this process\'s time with it', async () => {
     const c = await spawnSleeper();
     try {
-      const path = join(dir(), 'old.lock');
-      const y2020 = new Date('2020-06-01T00:00:00Z');
-      await writeLock(path, { pid: 1 }, y2020);
-      expect(await outcome(path)).toBe('taken');
-      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) }, y2020);
-      expect(await outcome(path)).toBe('taken');
-      // Just inside staleMs it is still held.
-      await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: await processStartTime(c.pid) }, new Date(Date.now() - 50_000));
+      const path = join(dir(), 'frozen.lock');
+      await writeLock(path, { pid: c.pid, startTime: await processStartTime(c.pid) });
       expect(await outcome(path)).toBe('LOCK_HELD');
+      let t = 0;
+      const lock = await acquireLock(path, { purpose: 'next', staleMs: 1000, wait: true, monotonic: () => (t += 100) });
+      expect(t).toBeGreaterThanOrEqual(1000);
+      expect(lock.tookOverFrom?.pid).toBe(c.pid);
+      await lock.release();
     } finally {
       await kill(c);
     }
@@ -195,17 +204,21 @@ describe('a holder whose lock was taken over (fencing)', () => {
     while (!cond() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   };
 
-  it('keeps its own lock fresh and reports nothing while it holds it', async () => {
+  it('moves its heartbeat (the beat file, not an mtime) and reports nothing while it holds it', async () => {
     const path = join(dir(), 'fresh.lock');
     const lost: unknown[] = [];
     const lock = await acquireLock(path, { purpose: 'test', heartbeatMs: 20, onLost: (e) => lost.push(e) });
-    const old = new Date(Date.now() - 30_000);
-    await utimes(path, old, old);
-    await waitFor(() => Date.now() - statSync(path).mtimeMs < 10_000);
-    expect(Date.now() - statSync(path).mtimeMs).toBeLessThan(10_000);
+    const first = await readFile(`${path}.beat`, 'utf8');
+    expect(first.startsWith(`${lock.info.token} `)).toBe(true);
+    let now = first;
+    await waitFor(() => {
+      now = readFileSync(`${path}.beat`, 'utf8');
+      return now !== first;
+    });
+    expect(now).not.toBe(first);
     expect({ lost: lock.lost, reported: lost }).toEqual({ lost: false, reported: [] });
     await lock.release();
-    expect(existsSync(path)).toBe(false);
+    expect([existsSync(path), existsSync(`${path}.beat`)]).toEqual([false, false]);
   });
 
   it('stops touching a lock another process took over, says so once (LOCK_LOST), and leaves that one in place', async () => {
@@ -216,16 +229,15 @@ describe('a holder whose lock was taken over (fencing)', () => {
     const theirs = { pid: 4242, host: 'other-node', purpose: 'zenroll serve', since: new Date().toISOString(), token: 'f'.repeat(24) };
     await writeFile(`${path}.new`, JSON.stringify(theirs));
     await rename(`${path}.new`, path);
-    const old = new Date(Date.now() - 30_000);
-    await utimes(path, old, old);
     await waitFor(() => lost.length > 0);
     expect(lock.lost).toBe(true);
     expect(lost).toHaveLength(1);
     expect(isZenrollError(lost[0], 'LOCK_LOST')).toBe(true);
     expect((lost[0] as Error).message).toMatch(/process 4242 on other-node \(zenroll serve, since .*\) holds it now/);
+    // The new holder's beat: ours must not keep writing over it, and release() removes neither file.
+    await writeFile(`${path}.beat`, `${theirs.token} 000000000001\n`);
     await new Promise((r) => setTimeout(r, 100));
-    // Its heartbeat did not keep the new holder's lock fresh, and release() does not remove it.
-    expect(Math.round(statSync(path).mtimeMs / 1000)).toBe(Math.round(old.getTime() / 1000));
+    expect(await readFile(`${path}.beat`, 'utf8')).toBe(`${theirs.token} 000000000001\n`);
     await lock.release();
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(theirs);
     expect(lost).toHaveLength(1);
@@ -239,5 +251,72 @@ describe('a holder whose lock was taken over (fencing)', () => {
     await waitFor(() => lost.length > 0);
     expect(lost[0]?.message).toMatch(/is no longer this process's: it is gone, or another holder is writing it/);
     await lock.release();
+  });
+});
+
+/** Run `count` rounds of lock-node.mjs on each node, respawning a node that died holding the lock, until all are done. */
+async function runNodes(nodes: { name: string; faketime?: string; machine?: MachineId }[], o: { rounds: number; dieEvery: number; staleMs: number }) {
+  const base = dir();
+  const log = join(base, 'nodes.log');
+  const common = { lock: join(base, 'shared.lock'), marks: join(base, 'holding'), log, staleMs: o.staleMs, heartbeatMs: Math.floor(o.staleMs / 8) };
+  const script = fileURLToPath(new URL('./helpers/lock-node.mjs', import.meta.url));
+  const runOne = async (n: (typeof nodes)[number]) => {
+    let left = o.rounds;
+    while (left > 0) {
+      const rounds = Math.min(left, o.dieEvery);
+      const args = [process.execPath, script, JSON.stringify({ ...common, rounds, dieEvery: o.dieEvery, machine: n.machine })];
+      // libfaketime preloaded into node itself (the faketime command would stand between, and hide the SIGKILL).
+      const clock = n.faketime ? { LD_PRELOAD: faketimeLib as string, FAKETIME: n.faketime } : {};
+      const c = spawn(args[0] as string, args.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...clock, ZENROLL_NODE: n.name } });
+      const [code, signal] = (await new Promise((resolve) => c.once('exit', (...a) => resolve(a)))) as [number | null, string | null];
+      // The only way out but "done": killed by itself while holding (exit 3 is an overlap, which the log shows).
+      expect(code === 0 || signal === 'SIGKILL').toBe(true);
+      left -= rounds;
+    }
+  };
+  await Promise.all(nodes.map(runOne));
+  return (await readFile(log, 'utf8')).trim().split('\n');
+}
+
+/** Debian's libfaketime (package faketime, which scripts/system-deps.sh installs). */
+const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.'].map((d) => join('/usr/lib', d, 'faketime/libfaketime.so.1')).find((p) => existsSync(p));
+
+describe('two nodes judge each other by the heartbeat, never by their clocks or host names (SPEC §9)', () => {
+  it('nodes whose clocks are 5 h behind and 7 h ahead never both hold the lock, and take it over from each other when one dies holding it', async () => {
+    expect(faketimeLib, 'libfaketime (Debian package faketime, scripts/system-deps.sh)').toBeDefined();
+    const lines = await runNodes([{ name: 'node-a', faketime: '-5h' }, { name: 'node-b', faketime: '+7h' }], { rounds: 8, dieEvery: 4, staleMs: 600 });
+    expect(lines.filter((l) => l.startsWith('OVERLAP') || l.startsWith('lost'))).toEqual([]);
+    const held = lines.filter((l) => l.startsWith('held '));
+    expect(held).toHaveLength(16);
+    // Each node died holding the lock twice (after rounds 4 and 8): the last death leaves it to the other, or to nobody.
+    expect(held.filter((l) => l.endsWith('takeover')).length).toBeGreaterThanOrEqual(2);
+    // The clocks really were hours apart: the times the nodes wrote differ by about 12 h.
+    const times = (node: string) => held.filter((l) => l.split(' ')[1] === node).map((l) => Date.parse(l.split(' ')[3] as string));
+    expect(Math.abs((times('node-b')[0] as number) - (times('node-a')[0] as number)) / 3_600_000).toBeGreaterThan(11);
+  }, 120_000);
+
+  it('two machines with one host name and one node name (clones of one image) never both hold the lock', async () => {
+    const me = await machineId();
+    const other: MachineId = { bootId: 'ffffffff-0000-4000-8000-000000000000', pidNs: me.pidNs };
+    const lines = await runNodes([{ name: hostname() }, { name: hostname(), machine: other }], { rounds: 8, dieEvery: 4, staleMs: 600 });
+    expect(lines.filter((l) => l.startsWith('OVERLAP') || l.startsWith('lost'))).toEqual([]);
+    expect(lines.filter((l) => l.startsWith('held '))).toHaveLength(16);
+    expect(lines.filter((l) => l.endsWith('takeover')).length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it('a waiting node does not take the lock of a live holder on another node whose heartbeat moves, however old its mtime', async () => {
+    const path = join(dir(), 'remote.lock');
+    const holder = await acquireLock(path, { purpose: 'holder', node: 'node-a', heartbeatMs: 20, staleMs: 300 });
+    const y2020 = new Date('2020-06-01T00:00:00Z');
+    await utimes(path, y2020, y2020);
+    await utimes(`${path}.beat`, y2020, y2020);
+    const ac = new AbortController();
+    const waiting = acquireLock(path, { purpose: 'standby', node: 'node-b', wait: true, staleMs: 300, signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 1500));
+    ac.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    // Without wait: refused once the beat is seen to move.
+    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs: 300 })).rejects.toThrow(/is held by process \d+ on node-a/);
+    await holder.release();
   });
 });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryLog, acquireLock, formatScheduledTime, isZenrollError, makeRecord, packBatch } from '@zenroll/core';
+import { MemoryLog, acquireLock, machineId, nodeName, formatScheduledTime, isZenrollError, makeRecord, packBatch } from '@zenroll/core';
 import { runRollup } from '../src/rollup.js';
 import { readIntents, writeIntent } from '../src/intents.js';
 import { RecordStore } from '../src/records.js';
@@ -179,7 +179,8 @@ describe('the lock', () => {
 
   it('takes over a lock left by a process that died', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    await writeFile(paths().lock, JSON.stringify({ pid: Number(dead.stdout), host: hostname(), purpose: 'crashed', since: new Date().toISOString() }));
+    // As a process of this machine writes it: its node name, boot and pid namespace, so that its dead pid is judged at once.
+    await writeFile(paths().lock, JSON.stringify({ pid: Number(dead.stdout), node: nodeName(), host: hostname(), ...(await machineId()), purpose: 'crashed', since: new Date().toISOString() }));
     await writeStrs(s.entmergedir, 2);
     const result = await runRollup(s.config, { log, keys: s.keys });
     expect(result.sent).toHaveLength(1);

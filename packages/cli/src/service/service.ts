@@ -52,7 +52,7 @@ export interface RunningService {
 }
 
 export interface ServiceOptions {
-  /** How often serve.lock is refreshed and checked; default a third of its 60 s staleness. */
+  /** How often serve.lock's heartbeat is written and checked; default a twelfth of its staleness (5 s of 60 s). */
   lockHeartbeatMs?: number;
 }
 
