@@ -8,6 +8,8 @@
 # Apache with mod_php and Chromium; it serves phpLDAPadmin from a private
 # Apache on a loopback port, so a system apache2 instance that this script
 # installed is stopped and disabled (it would listen on every address).
+# faketime gives the lock test nodes whose clocks are hours apart;
+# resource-agents gives ocf-tester, which checks the OCF agent (ocf/zenroll).
 set -euo pipefail
 
 want=(zip unzip openssl python3 slapd ldap-utils phpldapadmin apache2 libapache2-mod-php chromium faketime resource-agents)
