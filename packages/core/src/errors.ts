@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   DIRECTORY_WRITE_FAILED: 'the LDAP directory refused a write',
   DIRECTORY_READ_FAILED: 'the LDAP directory refused a read',
   JOURNAL_CORRUPT: 'the local journal holds a line that is not a record',
+  RECORD_INVALID: 'a log record is not in the form of SPEC §7',
   USAGE: 'the command line is wrong',
   INTERNAL: 'a bug: an invariant did not hold',
 } as const;

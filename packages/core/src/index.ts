@@ -10,6 +10,7 @@ export * from './pack.js';
 export * from './verify.js';
 export * from './selfsigned.js';
 export * from './log.js';
+export * from './record-line.js';
 export * from './lock.js';
 export * from './crash.js';
 export * from './wire.js';

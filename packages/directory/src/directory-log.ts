@@ -4,7 +4,7 @@
  * roll-up never waits for the directory. Reads come from the directory plus
  * what it has not applied yet, or from the journal alone while it is down.
  */
-import { isZenrollError, type LogWrite, type RollupRecord, type ZenrollError } from '@zenroll/core';
+import { isZenrollError, type LogKind, type LogWrite, type RollupRecord, type ZenrollError } from '@zenroll/core';
 import { Applier, type ApplierOptions } from './applier.js';
 import type { Journal } from './journal.js';
 import type { LdapDirectory } from './ldap.js';
@@ -49,20 +49,20 @@ export class DirectoryLog implements ZenrollLog {
     this.applier.wake();
   }
 
-  async read(server: string, limit: number): Promise<RollupRecord[]> {
-    return (await this.readFrom(server, limit)).records;
+  async read(server: string, limit: number, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
+    return (await this.readFrom(server, limit, kind)).records;
   }
 
-  async readFrom(server: string, limit: number): Promise<LogReadResult> {
+  async readFrom(server: string, limit: number, kind: LogKind = 'rollup'): Promise<LogReadResult> {
     // Taken before the LDAP read: a record applied meanwhile is then in both, and merging keeps it once.
-    const pending = this.journal.pendingFor(server);
+    const pending = this.journal.pendingFor(server, kind);
     try {
-      const stored = await this.directory.readAll(server);
+      const stored = await this.directory.readAll(server, kind);
       return { records: newestFirst(applyWrites(stored, pending), limit), source: 'directory' };
     } catch (err) {
       if (!isZenrollError(err, 'DIRECTORY_UNREACHABLE')) throw err;
       this.logger.warn({ err, server }, `reading the local journal: ${err.message}`);
-      return { records: await this.journal.read(server, limit), source: 'journal', note: err.message };
+      return { records: await this.journal.read(server, limit, kind), source: 'journal', note: err.message };
     }
   }
 

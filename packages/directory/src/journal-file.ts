@@ -1,7 +1,10 @@
 /**
  * The journal's file format: segments `seg-<first seq>.jsonl`, one JSON line
- * per write, `{"seq":N,"record":{…},"replaces":{…}}`. The record keeps the key
- * order of SPEC §7 (serializeRecord), so its text is exactly the LDAP value.
+ * per write, `{"seq":N,"server":"LEAF1","record":"<value>","replaces":"<value>"}`:
+ * each record is its exact LDAP value (serializeRecord), the one-line form of
+ * SPEC §7, and `server` names the object it goes on. Lines that earlier
+ * versions wrote hold the v1 record as a JSON object (which names its
+ * server): they are still read, and applied as they were.
  */
 import { parseRecord, serializeRecord, ZenrollError, type LogWrite, type RollupRecord } from '@zenroll/core';
 
@@ -23,9 +26,22 @@ export function segmentFirstSeq(name: string): number | null {
   return m === null ? null : Number(m[1]);
 }
 
+// A v1 record stays a JSON object, as a v1 journal held it; a v2 record is its line, as a JSON string.
+function recordText(r: RollupRecord): string {
+  return r.v === 1 ? serializeRecord(r) : JSON.stringify(serializeRecord(r));
+}
+
 export function formatLine(seq: number, w: LogWrite): string {
-  const replaces = w.replaces ? `,"replaces":${serializeRecord(w.replaces)}` : '';
-  return `{"seq":${seq},"record":${serializeRecord(w.record)}${replaces}}\n`;
+  const replaces = w.replaces ? `,"replaces":${recordText(w.replaces)}` : '';
+  return `{"seq":${seq},"server":${JSON.stringify(w.record.server)},"record":${recordText(w.record)}${replaces}}\n`;
+}
+
+function readRecord(value: unknown, server: unknown): RollupRecord {
+  if (typeof value === 'string') {
+    if (typeof server !== 'string') throw new ZenrollError('RECORD_INVALID', 'the line has no "server" for its record');
+    return parseRecord(value, server);
+  }
+  return parseRecord(JSON.stringify(value));
 }
 
 export function toWrite(line: JournalLine): LogWrite {
@@ -37,7 +53,7 @@ function corrupt(where: string, why: string, cause?: unknown): ZenrollError {
 }
 
 function parseLine(text: string, where: string): JournalLine {
-  let obj: { seq?: unknown; record?: unknown; replaces?: unknown };
+  let obj: { seq?: unknown; server?: unknown; record?: unknown; replaces?: unknown };
   try {
     obj = JSON.parse(text) as typeof obj;
   } catch (cause) {
@@ -47,12 +63,13 @@ function parseLine(text: string, where: string): JournalLine {
     throw corrupt(where, 'has no valid "seq"');
   }
   try {
-    const record = parseRecord(JSON.stringify(obj.record));
+    const record = readRecord(obj.record, obj.server);
     const line: JournalLine = { seq: obj.seq as number, record };
-    if (obj.replaces !== undefined) line.replaces = parseRecord(JSON.stringify(obj.replaces));
+    // A replaced record lies on the same object as its replacement (SPEC §7).
+    if (obj.replaces !== undefined) line.replaces = readRecord(obj.replaces, record.server);
     return line;
   } catch (cause) {
-    throw corrupt(where, 'does not hold a zenroll v1 record', cause);
+    throw corrupt(where, `does not hold a zenroll record: ${(cause as Error).message}`, cause);
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLock, ensureDir, fsError, fsyncDir, ZenrollError, type Lock, type LogWrite, type RollupRecord } from '@zenroll/core';
+import { serializeRecord, acquireLock, ensureDir, fsError, fsyncDir, ZenrollError, type Lock, type LogKind, type LogWrite, type RollupRecord } from '@zenroll/core';
 import { Cursor } from './cursor.js';
 import { formatLine, type JournalLine } from './journal-file.js';
 import { JournalIndex } from './journal-index.js';
@@ -141,12 +141,12 @@ export class Journal implements ZenrollLog {
     this.flushing = null;
   }
 
-  async read(server: string, limit: number): Promise<RollupRecord[]> {
-    return newestFirst(this.index.lines(server).map((l) => l.record), limit);
+  async read(server: string, limit: number, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
+    return newestFirst(this.index.lines(server, kind).map((l) => l.record), limit);
   }
 
-  async readFrom(server: string, limit: number): Promise<LogReadResult> {
-    return { records: await this.read(server, limit), source: 'journal' };
+  async readFrom(server: string, limit: number, kind: LogKind = 'rollup'): Promise<LogReadResult> {
+    return { records: await this.read(server, limit, kind), source: 'journal' };
   }
 
   /** The seq of the last line the directory applied. */
@@ -181,9 +181,9 @@ export class Journal implements ZenrollLog {
     return cache.lines.slice(0, max);
   }
 
-  /** The unapplied writes of one server, for reading the directory plus what it has not seen yet. */
-  pendingFor(server: string): LogWrite[] {
-    return this.index.pendingFor(server, this.applied);
+  /** The unapplied writes of one server's log, for reading the directory plus what it has not seen yet. */
+  pendingFor(server: string, kind: LogKind = 'rollup'): LogWrite[] {
+    return this.index.pendingFor(server, this.applied, kind);
   }
 
   async markApplied(seq: number): Promise<void> {
@@ -198,7 +198,8 @@ export class Journal implements ZenrollLog {
   async setAside(line: JournalLine, err: ZenrollError): Promise<void> {
     const path = join(this.opts.dir, 'rejected.jsonl');
     const at = new Date().toISOString();
-    const text = `${JSON.stringify({ at, error: err.code, reason: err.message, seq: line.seq, record: line.record, replaces: line.replaces })}\n`;
+    const text = `${JSON.stringify({ at, error: err.code, reason: err.message, seq: line.seq, server: line.record.server,
+      record: serializeRecord(line.record), replaces: line.replaces && serializeRecord(line.replaces) })}\n`;
     try {
       await appendFile(path, text, { flush: true });
     } catch (e) {

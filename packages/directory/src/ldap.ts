@@ -1,6 +1,7 @@
 /**
  * The LDAP side of SPEC §7: roll-up records as values of `zeninvRollUpLog`
- * on each server's Inventory Service object, and the readers of that object.
+ * (and service events as values of `zenrollStatusLog`) on each server's
+ * Inventory Service object, and the readers of that object.
  *
  * `apply` makes one modify per record: add the value, delete the replaced one
  * (zipped → sent) and the oldest beyond `keep`. To know which are the oldest
@@ -10,7 +11,7 @@
  * different from what it expected.
  */
 import { Attribute, Change, type Entry } from 'ldapts';
-import { escapeDnValue, parseRecord, serializeRecord, shown, ZenrollError, type LogWrite, type RollupRecord } from '@zenroll/core';
+import { escapeDnValue, kindOf, parseRecord, serializeRecord, shown, ZenrollError, type LogKind, type LogWrite, type RollupRecord } from '@zenroll/core';
 import { parseGeneralizedTime } from './gtime.js';
 import { resultCodeOf } from './ldap-errors.js';
 import { LdapSession, type ClientFactory, type LdapSettings } from './ldap-session.js';
@@ -19,6 +20,8 @@ import { oldestFirst, planModify, timeMs, type TimedValue } from './records.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export const LOG_ATTR = 'zeninvRollUpLog';
+/** The server status log (SPEC §7): the service's own events, in the same form, trimmed the same way. */
+export const STATUS_ATTR = 'zenrollStatusLog';
 export const DISCARD_ATTR = 'zeninvDiscardScanDataTime';
 export const KEY_ATTR = 'zenrollPublicKey';
 
@@ -63,24 +66,31 @@ export class LdapDirectory {
     return this.options.serviceDN.replaceAll('{server}', escapeDnValue(server));
   }
 
+  /** The attribute that holds a log. */
+  static attrOf(kind: LogKind): string {
+    return kind === 'status' ? STATUS_ATTR : LOG_ATTR;
+  }
+
   /** Apply one journaled write; applying it again changes nothing (a retry after a lost answer). */
   async apply(write: LogWrite): Promise<void> {
     const dn = this.dnOf(write.record.server);
+    const attr = LdapDirectory.attrOf(kindOf(write.record.event));
     const add = { value: serializeRecord(write.record), time: timeMs(write.record.time) };
     const replaces = write.replaces ? serializeRecord(write.replaces) : null;
+    const cacheKey = `${attr}\u0000${dn}`;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.values(dn, attempt > 0);
+      const current = await this.values(dn, attr, attempt > 0);
       const plan = planModify(current, add, replaces, this.options.keep);
       if (plan.add === null && plan.remove.length === 0) return;
       const changes: Change[] = [];
-      if (plan.remove.length > 0) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: LOG_ATTR, values: plan.remove }) }));
-      if (plan.add !== null) changes.push(new Change({ operation: 'add', modification: new Attribute({ type: LOG_ATTR, values: [plan.add] }) }));
+      if (plan.remove.length > 0) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: attr, values: plan.remove }) }));
+      if (plan.add !== null) changes.push(new Change({ operation: 'add', modification: new Attribute({ type: attr, values: [plan.add] }) }));
       try {
         await this.session.run('write', dn, (c) => c.modify(dn, changes));
-        this.cache.set(dn, { values: plan.after, readAt: this.cache.get(dn)?.readAt ?? this.now() });
+        this.cache.set(cacheKey, { values: plan.after, readAt: this.cache.get(cacheKey)?.readAt ?? this.now() });
         return;
       } catch (err) {
-        this.cache.delete(dn);
+        this.cache.delete(cacheKey);
         // 20 (value exists) or 16 (no such value): the object is not as
         // remembered (another writer, or our own modify applied before its
         // answer was lost). Plan again from a fresh read, once.
@@ -91,22 +101,23 @@ export class LdapDirectory {
     }
   }
 
-  private async values(dn: string, fresh: boolean): Promise<TimedValue[]> {
-    const cached = this.cache.get(dn);
+  private async values(dn: string, attr: string, fresh: boolean): Promise<TimedValue[]> {
+    const cacheKey = `${attr}\u0000${dn}`;
+    const cached = this.cache.get(cacheKey);
     const refreshMs = this.options.refreshMs ?? 60_000;
     if (!fresh && cached !== undefined && this.now() - cached.readAt < refreshMs) return cached.values;
-    const raw = valuesOf(await this.readEntry(dn, [LOG_ATTR], 'write'), LOG_ATTR);
-    const values = oldestFirst(raw.map((value) => ({ value, time: this.valueTime(value, dn) })), (v) => v.time);
-    this.cache.set(dn, { values, readAt: this.now() });
+    const raw = valuesOf(await this.readEntry(dn, [attr], 'write'), attr);
+    const values = oldestFirst(raw.map((value) => ({ value, time: this.valueTime(value, dn, attr) })), (v) => v.time);
+    this.cache.set(cacheKey, { values, readAt: this.now() });
     return values;
   }
 
   // A value that is not one of our records sorts as the oldest, so trimming removes it first.
-  private valueTime(value: string, dn: string): number {
+  private valueTime(value: string, dn: string, attr: string): number {
     try {
       return timeMs(parseRecord(value).time);
     } catch {
-      this.logger.warn({ dn, value: value.slice(0, 120) }, `${LOG_ATTR} holds a value that is not a zenroll record`);
+      this.logger.warn({ dn, value: value.slice(0, 120) }, `${attr} holds a value that is not a zenroll record`);
       return Number.NEGATIVE_INFINITY;
     }
   }
@@ -118,23 +129,24 @@ export class LdapDirectory {
     });
   }
 
-  /** All records on one server's object, oldest first (value order breaks ties). */
-  async readAll(server: string): Promise<RollupRecord[]> {
+  /** All records of one log on one server's object, oldest first (value order breaks ties). */
+  async readAll(server: string, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
     const dn = this.dnOf(server);
+    const attr = LdapDirectory.attrOf(kind);
     const records: RollupRecord[] = [];
-    for (const value of valuesOf(await this.readEntry(dn, [LOG_ATTR]), LOG_ATTR)) {
+    for (const value of valuesOf(await this.readEntry(dn, [attr]), attr)) {
       try {
-        records.push(parseRecord(value));
+        records.push(parseRecord(value, server));
       } catch {
-        this.logger.warn({ dn, value: value.slice(0, 120) }, `${LOG_ATTR} holds a value that is not a zenroll record`);
+        this.logger.warn({ dn, value: value.slice(0, 120) }, `${attr} holds a value that is not a zenroll record`);
       }
     }
     return oldestFirst(records, (r) => timeMs(r.time));
   }
 
   /** Records on one server's object, newest first. */
-  async readRecords(server: string, limit: number): Promise<RollupRecord[]> {
-    return (await this.readAll(server)).reverse().slice(0, Math.max(0, limit));
+  async readRecords(server: string, limit: number, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
+    return (await this.readAll(server, kind)).reverse().slice(0, Math.max(0, limit));
   }
 
   /** The discard scan data time on a server's object (the Sender reads its parent's), or null when unset. */

@@ -40,7 +40,7 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
   {
     oid: `${OID_ARC}.1.1`,
     name: 'zeninvRollUpLog',
-    desc: 'zenroll roll-up log: one record per value, a one-line JSON object',
+    desc: 'zenroll roll-up log: one record per value, on one line (SPEC section 7)',
     // caseExactMatch lets a modify delete one exact value (zipped -> sent).
     equality: 'caseExactMatch',
     substr: 'caseExactSubstringsMatch',
@@ -59,11 +59,20 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
   {
     oid: `${OID_ARC}.1.3`,
     name: 'zenrollPublicKey',
-    // Directory String holds any UTF-8, newlines included, so a PEM round-trips as is.
-    desc: 'the server Ed25519 public key, PEM',
+    // Written on one line (SPEC §7) so that a browser's one-line text box cannot change it.
+    desc: 'the server Ed25519 public key, PEM on one line',
     equality: 'caseExactMatch',
     syntax: SYNTAX_DIRECTORY_STRING,
     single: true,
+  },
+  {
+    oid: `${OID_ARC}.1.4`,
+    name: 'zenrollStatusLog',
+    desc: 'zenroll server status log: service events, one record per value, on one line (SPEC section 7)',
+    equality: 'caseExactMatch',
+    substr: 'caseExactSubstringsMatch',
+    syntax: SYNTAX_DIRECTORY_STRING,
+    single: false,
   },
 ];
 
@@ -73,7 +82,7 @@ export const OBJECT_CLASSES: readonly ObjectClassDef[] = [
     name: 'zeninvRollUpTarget',
     desc: 'an Inventory Service object that holds zenroll roll-up records',
     kind: 'AUXILIARY',
-    may: ['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey'],
+    may: ['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey', 'zenrollStatusLog'],
   },
 ];
 

@@ -1,4 +1,4 @@
-import type { RollupLog, RollupRecord } from '@zenroll/core';
+import type { LogKind, RollupLog, RollupRecord } from '@zenroll/core';
 
 export interface LogReadResult {
   /** Newest first. */
@@ -11,7 +11,7 @@ export interface LogReadResult {
 
 /** What openLog returns: a RollupLog that can also say where a read came from and how much is waiting. */
 export interface ZenrollLog extends RollupLog {
-  readFrom(server: string, limit: number): Promise<LogReadResult>;
+  readFrom(server: string, limit: number, kind?: LogKind): Promise<LogReadResult>;
   /** Records journaled but not yet applied to the directory (0 without one). */
   backlog(): number;
   /** Wait until the backlog is applied; false when `timeoutMs` passed first. */

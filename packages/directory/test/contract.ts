@@ -31,6 +31,19 @@ export function logContract(name: string, make: () => Promise<Harness>, cleanup:
       expect(await log.read(a, 10)).toEqual([r]);
     }));
 
+    it('keeps the server status log apart from the roll-up log, in the same form, across a reopen', withLog(async (h) => {
+      const [a] = h.servers;
+      const started = rec(a, 'started', { source: 'service', zip: '', fields: { version: '0.1.0', role: 'leaf', schedule: '0 2 * * *' } });
+      const zipped = rec(a);
+      const stopped = rec(a, 'stopped', { source: 'service', zip: '', message: 'zenroll stopped' });
+      for (const r of [started, zipped, stopped]) await h.log.write({ record: r });
+      expect(await h.log.read(a, 10, 'status')).toEqual([stopped, started]);
+      expect(await h.log.read(a, 10)).toEqual([zipped]);
+      h.log = await h.reopen();
+      expect(await h.log.read(a, 10, 'status')).toEqual([stopped, started]);
+      expect(await h.log.read(a, 10, 'rollup')).toEqual([zipped]);
+    }));
+
     it('reads newest first, up to the limit', withLog(async ({ log, servers: [a] }) => {
       const rs = [rec(a), rec(a, 'discarded'), rec(a), rec(a, 'send-failed')];
       for (const r of rs) await log.write({ record: r });

@@ -116,7 +116,7 @@ describe('DirectoryLog: the journal applied to a private slapd', { timeout: 120_
     expect(await ldapsearchLog(slapd, server)).toEqual([before, after].map(serializeRecord));
     const rejected = (await readFile(join(dir, 'rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(rejected).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ error: 'DIRECTORY_WRITE_FAILED', seq: 2, record: lost });
+    expect(rejected[0]).toMatchObject({ error: 'DIRECTORY_WRITE_FAILED', seq: 2, server: 'NOBODY', record: serializeRecord(lost) });
     expect(rejected[0].reason).toContain('no such object');
   });
 

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRecord, type RollupEvent, type RollupRecord } from '@zenroll/core';
+import { makeRecord, type LogEvent, type RollupRecord } from '@zenroll/core';
 import { freePort, ldapUtil, startSlapd, type Slapd, type StartSlapdOptions } from '../../../scripts/lib/slapd.mjs';
 import type { LdapDirectoryOptions } from '../src/index.js';
 
@@ -12,7 +12,7 @@ const BASE = Date.parse('2026-11-22T10:30:00.000Z');
 let counter = 0;
 
 /** A record whose time grows by 1 ms per call, so write order is time order. */
-export function rec(server: string, event: RollupEvent = 'zipped', fields: Partial<RollupRecord> = {}): RollupRecord {
+export function rec(server: string, event: LogEvent = 'zipped', fields: Partial<RollupRecord> = {}): RollupRecord {
   counter++;
   return makeRecord({
     source: event === 'received' || event === 'promoted' || event === 'rejected' ? 'receiver' : 'sender',
@@ -22,6 +22,8 @@ export function rec(server: string, event: RollupEvent = 'zipped', fields: Parti
     time: new Date(BASE + counter).toISOString(),
     bytes: counter,
     files: 1,
+    from: server,
+    origin: server,
     ...fields,
   });
 }

@@ -23,7 +23,7 @@ describe('Journal', () => {
     await dir.remove();
   });
 
-  it('writes one JSON line per write, the record in SPEC key order, before write() resolves', async () => {
+  it('writes one JSON line per write, the record as its exact LDAP value, before write() resolves', async () => {
     const j = await journal();
     const zipped = rec('LEAF1');
     const sent = sentFor(zipped);
@@ -31,7 +31,29 @@ describe('Journal', () => {
     await j.write({ record: sent, replaces: zipped });
     const [seg] = await segments();
     const text = await readFile(join(dir.path, seg as string), 'utf8');
-    expect(text).toBe(`{"seq":1,"record":${serializeRecord(zipped)}}\n{"seq":2,"record":${serializeRecord(sent)},"replaces":${serializeRecord(zipped)}}\n`);
+    const q = (r: typeof zipped) => JSON.stringify(serializeRecord(r));
+    expect(text).toBe(`{"seq":1,"server":"LEAF1","record":${q(zipped)}}\n{"seq":2,"server":"LEAF1","record":${q(sent)},"replaces":${q(zipped)}}\n`);
+    expect(serializeRecord(zipped)).toMatch(/^2026-11-22T10:30:00\.\d{3}Z zipped LEAF1 \S+_LEAF1_ACME_0\.zip /);
+  });
+
+  it('reads the v1 lines of an earlier version, and a v2 `sent` replaces a v1 `zipped` (the exact old value)', async () => {
+    const v1 = (id: string, event: string, time: string) =>
+      `{"v":1,"id":"${id}","time":"${time}","source":"sender","event":"${event}","severity":"info","server":"LEAF1","zip":"20261122103000000_LEAF1_ACME_0.zip","bytes":10,"files":2,"from":"LEAF1","to":"","transferMs":0,"totalMs":5,"message":""}`;
+    const zippedText = v1('old-1', 'zipped', '2026-11-22T10:30:00.000Z');
+    await writeFile(join(dir.path, 'seg-000000000001.jsonl'), `{"seq":1,"record":${zippedText}}\n{"seq":2,"record":${v1('old-2', 'zipped', '2026-11-22T10:30:00.001Z')}}\n`);
+    const j = await journal();
+    const [second, first] = await j.read('LEAF1', 10);
+    expect(first).toMatchObject({ v: 1, id: 'old-1', event: 'zipped', files: 2 });
+    expect(second?.id).toBe('old-2');
+    const zipped = first as NonNullable<typeof first>;
+    expect(serializeRecord(zipped)).toBe(zippedText);
+    const sent = { ...sentFor(zipped), v: 2 as const, origin: 'LEAF1' };
+    await j.write({ record: sent, replaces: zipped });
+    await j.close();
+    const again = await journal();
+    expect((await again.read('LEAF1', 10)).map((r) => `${r.v} ${r.event} ${r.id}`)).toEqual(['2 sent old-1', '1 zipped old-2']);
+    const text = await readFile(join(dir.path, (await segments()).at(-1) as string), 'utf8');
+    expect(text).toContain(`"replaces":${zippedText}}`);
   });
 
   it('commits concurrent writes together: fewer fsyncs than lines, all lines in order', async () => {
@@ -97,7 +119,7 @@ describe('Journal', () => {
   });
 
   it('never removes a segment the directory has not applied; does once it has', async () => {
-    const j = await journal({ segmentBytes: 1000, keep: 1, applying: true });
+    const j = await journal({ segmentBytes: 500, keep: 1, applying: true });
     for (let i = 0; i < 30; i++) await j.write({ record: rec('LEAF1') });
     const all = await segments();
     expect(all.length).toBeGreaterThan(5);

@@ -18,10 +18,10 @@ describe('the LDAP schema', { timeout: 60_000 }, () => {
 
   it('states its OID arc once: every OID is under it, none repeated', () => {
     const oids = [...schemaFile().matchAll(/\( ([0-9.]+) NAME/g)].map((m) => m[1]);
-    expect(oids).toHaveLength(4);
-    expect(new Set(oids).size).toBe(4);
+    expect(oids).toHaveLength(5);
+    expect(new Set(oids).size).toBe(5);
     for (const oid of oids) expect(oid?.startsWith(`${OID_ARC}.`)).toBe(true);
-    expect(ATTRIBUTE_TYPES.map((a) => a.name)).toEqual(['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey']);
+    expect(ATTRIBUTE_TYPES.map((a) => a.name)).toEqual(['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey', 'zenrollStatusLog']);
   });
 
   it('is accepted by slaptest through a slapd.conf that includes it (and a broken one is not)', async () => {

@@ -5,7 +5,7 @@
  * part writes anyway, so nothing is counted twice or missed.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Config, LogWrite, RollupLog, RollupRecord } from '@zenroll/core';
+import { ZIP_EVENTS, type Config, type LogWrite, type RollupLog, type RollupRecord } from '@zenroll/core';
 import { readBacklog } from './backlog.js';
 
 export interface Metrics {
@@ -47,7 +47,10 @@ export function createMetrics(config: Config, sources: { lastSuccessMs: () => nu
       this.set(sources.journalBacklog());
     },
   });
+  // Only the events about a zip: a `rollup` summary or a status record is no zip.
+  const zipEvents: readonly string[] = ZIP_EVENTS;
   const count = (r: RollupRecord) => {
+    if (!zipEvents.includes(r.event)) return;
     zips.inc({ event: r.event });
     if (r.bytes > 0) bytes.inc({ event: r.event }, r.bytes);
   };
