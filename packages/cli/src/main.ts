@@ -15,6 +15,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerServe } from './commands/serve.js';
 import { registerRollup } from './commands/rollup.js';
 import { registerLog } from './commands/log.js';
+import { VERSION } from './version.js';
 
 export type CommandResult = number | void;
 
@@ -28,7 +29,7 @@ export interface Program {
   action<A extends unknown[]>(fn: (...args: A) => Promise<CommandResult>): (...args: A) => Promise<void>;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 export async function run(argv: string[], io: Io): Promise<number> {
   let code = EXIT_OK;

@@ -1,6 +1,10 @@
-/** `zenroll log [--server NAME] [--limit N] [--json]`: roll-up records, newest first (SPEC §5, §7). */
+/**
+ * `zenroll log [--server NAME] [--limit N] [--status] [--json]`: a server's
+ * roll-up log (or, with `--status`, its server status log), newest first
+ * (SPEC §5, §7).
+ */
 import { resolve } from 'node:path';
-import { loadConfig, serializeRecord, type RollupRecord } from '@zenroll/core';
+import { loadConfig, recordJson, type LogKind, type RollupRecord } from '@zenroll/core';
 import { openLogFor } from '../context.js';
 import { usageError, type Program } from '../main.js';
 
@@ -8,30 +12,59 @@ interface LogOptions {
   server?: string;
   limit: string;
   json?: boolean;
+  status?: boolean;
   config: string;
 }
 
-const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 
-/** A plain-text table: one row per record, columns as wide as their widest cell. */
-export function formatTable(records: readonly RollupRecord[]): string {
-  const header = ['TIME', 'SOURCE', 'EVENT', 'ZIP', 'FROM → TO', 'BYTES', 'MS', 'MESSAGE'];
-  const rows = records.map((r) => [
-    r.time,
-    r.source,
-    r.event,
-    r.zip,
-    r.from || r.to ? `${r.from} → ${r.to}` : '',
-    String(r.bytes),
-    String(r.totalMs || r.transferMs),
-    oneLine(r.message),
-  ]);
-  const numeric = new Set([5, 6]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells
-    .map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-    .join('  ').trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = bytes / 1000;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** `FROM>TO`, `FROM`, `->TO` or `-`, as in the record line. */
+export function hopOf(r: Pick<RollupRecord, 'from' | 'to'>): string {
+  return `${r.from || '-'}${r.to ? `>${r.to}` : ''}`;
+}
+
+/**
+ * Records for a person at 80 columns: a first line with the time, the event,
+ * the hop and the figures; under it, indented, the zip and who made it, any
+ * further fields, and the message. Newest first, as given.
+ */
+export function formatRecords(records: readonly RollupRecord[]): string {
+  const eventWidth = Math.max(...records.map((r) => r.event.length));
+  const hopWidth = Math.max(...records.map((r) => hopOf(r).length));
+  const out: string[] = [];
+  for (const r of records) {
+    const figures = [
+      ...(r.files > 0 ? [`${r.files} file${r.files === 1 ? '' : 's'}`] : []),
+      ...(r.bytes > 0 ? [size(r.bytes)] : []),
+      ...(r.totalMs > 0 || r.transferMs > 0 ? [duration(r.totalMs || r.transferMs)] : []),
+      ...(r.severity === 'info' ? [] : [r.severity.toUpperCase()]),
+    ];
+    const time = `${r.time.slice(0, 10)} ${r.time.slice(11, 23)}`;
+    out.push(`${time}  ${r.event.padEnd(eventWidth)}  ${hopOf(r).padEnd(hopWidth)}  ${figures.join(', ')}`.trimEnd());
+    const indent = '    ';
+    if (r.zip !== '') out.push(`${indent}${oneLine(r.zip)}${r.origin !== '' ? `  (made by ${r.origin})` : ''}`);
+    else if (r.origin !== '') out.push(`${indent}made by ${r.origin}`);
+    const fields = Object.entries(r.fields);
+    if (fields.length > 0) out.push(`${indent}${fields.map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : v}`).join(' ')}`);
+    if (r.message !== '') out.push(`${indent}${oneLine(r.message)}`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 function parseLimit(text: string): number {
@@ -46,27 +79,29 @@ export function registerLog(p: Program): void {
     .description("the roll-up log records of a server's Inventory Service object, newest first")
     .option('--server <name>', "whose records (default: this server's)")
     .option('--limit <n>', 'at most this many records', '50')
-    .option('--json', 'print one JSON record per line')
+    .option('--status', 'the server status log (service started, stopped, problems) instead of the roll-up log')
+    .option('--json', 'print one JSON object per record and line, with the fields of the record')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
-    .addHelpText('after', '\nExamples:\n  zenroll log --limit 20\n  zenroll log --server LEAF1 --json\n')
+    .addHelpText('after', '\nExamples:\n  zenroll log --limit 20\n  zenroll log --server LEAF1 --json\n  zenroll log --status\n')
     .action(
       p.action(async (o: LogOptions) => {
         const limit = parseLimit(o.limit);
         const config = await loadConfig(resolve(p.io.cwd, o.config));
         const server = o.server ?? config.server;
+        const kind: LogKind = o.status ? 'status' : 'rollup';
         const log = await openLogFor(config, { readOnly: true });
         try {
-          const { records, source, note } = await log.readFrom(server, limit);
+          const { records, source, note } = await log.readFrom(server, limit, kind);
           // Where the records come from goes to stderr, so that stdout stays data.
           if (source === 'journal' && config.directory !== null) {
             p.io.err(`zenroll: the directory did not answer (${note ?? 'unknown reason'}); showing the local journal of ${config.server}\n`);
           }
           if (o.json) {
-            for (const r of records) p.io.out(`${serializeRecord(r)}\n`);
+            for (const r of records) p.io.out(`${JSON.stringify(recordJson(r))}\n`);
           } else if (records.length === 0) {
-            p.io.err(`no roll-up records for ${server}\n`);
+            p.io.err(`no ${kind === 'status' ? 'status' : 'roll-up'} records for ${server}\n`);
           } else {
-            p.io.out(formatTable(records));
+            p.io.out(formatRecords(records));
           }
         } finally {
           await log.close();

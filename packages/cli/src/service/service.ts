@@ -27,6 +27,8 @@ import { startHeapKeeper } from './heap-keeper.js';
 import { createMetrics } from './metrics.js';
 import { RollupRunner, lastSuccessOf, readLastRollup } from './runner.js';
 import { startSchedule, type Schedule } from './scheduler.js';
+import { statusLog as makeStatusLog, type StatusLog } from './status-log.js';
+import { VERSION } from '../version.js';
 
 export interface ServiceStatus {
   server: string;
@@ -48,6 +50,8 @@ export interface RunningService {
   status(): Promise<ServiceStatus>;
   /** Resolves (with LOCK_LOST) if serve.lock is taken over while the service runs; the service must then stop. */
   lost: Promise<ZenrollError>;
+  /** Write one record on this server's status log (SPEC §7, `zenrollStatusLog`); never rejects. */
+  statusLog: StatusLog;
   close(): Promise<void>;
 }
 
@@ -76,14 +80,23 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     }
     stack.length = 0;
   };
+  let started = false;
+  // Set once the log is open: a start that fails after it leaves a `problem` record.
+  let startFailed: ((err: unknown) => Promise<void>) | null = null;
   try {
     let runner: RollupRunner | null = null;
     const metrics = createMetrics(config, {
       lastSuccessMs: () => runner?.lastSuccessMs ?? null,
       journalBacklog: () => log.backlog(),
     });
-    const log: ZenrollLog = metrics.instrument(await openLogFor(config, { logger }));
+    // The `stopped` record is the last one: close() gives the directory a moment to take it.
+    const log: ZenrollLog = metrics.instrument(await openLogFor(config, { logger, closeDrainMs: 1000 }));
     stack.push(() => log.close());
+    const statusLog = makeStatusLog(log, config.server, logger);
+    startFailed = (err) => statusLog('problem', { message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}` });
+    stack.push(async () => {
+      if (started) await statusLog('stopped', { message: `zenroll ${VERSION} stopped` });
+    });
 
     const sources = directorySources(config, logger);
     stack.push(() => sources.close());
@@ -198,8 +211,14 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     // Closed in reverse: the roll-ups stop first, so that a `zenroll rollup --now` waiting on the admin socket gets its answer.
     stack.push(stopRollups);
     logger.info({ socket: admin.socket, metrics: admin.tcp ? `${admin.tcp}/metrics` : null }, 'admin endpoint ready');
-    return { receiver, admin, runner, status, lost, close: closeAll };
+    await statusLog('started', {
+      message: `zenroll ${VERSION} started as ${config.role}${receiver ? `, receiving on ${receiver.url}` : ''}`,
+      fields: { version: VERSION, role: config.role, ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}) },
+    });
+    started = true;
+    return { receiver, admin, runner, status, lost, statusLog, close: closeAll };
   } catch (err) {
+    await startFailed?.(err);
     await closeAll();
     throw err;
   }
