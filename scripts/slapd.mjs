@@ -54,6 +54,7 @@ if (command === 'start') {
     for (const server of s.servers) {
       process.stdout.write(`  ${server}: ${s.serverDN(server)}  password file ${s.serverPasswordFile(server)}\n`);
     }
+    if (s.operatorDN) process.stdout.write(`  operator (reads the logs, writes nothing): ${s.operatorDN}  password file ${s.operatorPasswordFile}\n`);
     process.stdout.write(`details: ${stateFile}\nstop with: node scripts/slapd.mjs stop --dir ${dir}\n`);
   } catch (err) {
     fail(err.message, 1);

@@ -5,6 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 export const SCHEMA_DIR = '/etc/ldap/schema';
 export const MODULE_DIR = '/usr/lib/ldap';
 export const GROUP_CN = 'zenroll-servers';
+/** The people who read the logs (an LDAP browser's account, SPEC §7): they read everything but passwords, write nothing. */
+export const OPERATORS_CN = 'zenroll-operators';
+export const OPERATOR_CN = 'operator';
 
 /** RFC 4514 escaping of one DN value. */
 export function escapeDn(value) {
@@ -13,6 +16,9 @@ export function escapeDn(value) {
 
 export const suffixOf = (tree) => `o=${escapeDn(tree)}`;
 export const groupDnOf = (tree) => `cn=${GROUP_CN},${suffixOf(tree)}`;
+export const operatorsDnOf = (tree) => `cn=${OPERATORS_CN},${suffixOf(tree)}`;
+/** The one operator account a private slapd (and so the demo) gets. */
+export const operatorDnOf = (tree) => `cn=${OPERATOR_CN},${suffixOf(tree)}`;
 /** The Inventory Service object of a server: its log target and its bind identity. */
 export const serverDnOf = (tree, server) => `cn=${escapeDn(`${server}_ZenInvService`)},${suffixOf(tree)}`;
 
@@ -35,6 +41,7 @@ function ldifLine(attr, value) {
  */
 export function slapdConf(o) {
   const group = `group/groupOfNames/member="${groupDnOf(o.tree)}"`;
+  const operators = `group/groupOfNames/member="${operatorsDnOf(o.tree)}"`;
   const lines = [
     '# A private slapd for zenroll tests and the demo (scripts/lib/slapd.mjs). Generated.',
     `include ${SCHEMA_DIR}/core.schema`,
@@ -71,29 +78,35 @@ export function slapdConf(o) {
     'index objectClass eq',
     'index cn eq',
     'index member eq',
+    // Nobody reads a password, operators included: it only serves to bind.
     'access to attrs=userPassword',
     '  by anonymous auth',
     '  by * none',
   );
   if (o.schemaFile) {
     lines.push(
-      // Roll-up servers write the log of any Inventory Service object (a `sent`
-      // record goes on the origin's object, SPEC §7) …
-      'access to filter=(objectClass=zeninvRollUpTarget) attrs=zeninvRollUpLog',
+      // Roll-up servers write the logs of any Inventory Service object (a `sent`
+      // record goes on the origin's object, SPEC §7); operators read them …
+      'access to filter=(objectClass=zeninvRollUpTarget) attrs=zeninvRollUpLog,zenrollStatusLog',
       `  by ${group} write`,
+      `  by ${operators} read`,
       '  by * none',
-      // … and publish their own public key only.
+      // … and servers publish their own public key only.
       'access to filter=(objectClass=zeninvRollUpTarget) attrs=zenrollPublicKey',
       '  by self write',
       `  by ${group} read`,
+      `  by ${operators} read`,
       '  by * none',
     );
   }
-  lines.push('access to *', `  by ${group} read`, '  by * none', '');
+  lines.push('access to *', `  by ${group} read`, `  by ${operators} read`, '  by * none', '');
   return lines.join('\n');
 }
 
-/** The suffix, one Inventory Service object per server, and the group of roll-up servers. */
+/**
+ * The suffix, one Inventory Service object per server, the group of roll-up
+ * servers, and the operators group with one operator account.
+ */
 export function baseLdif(o) {
   const entries = [[`dn: ${suffixOf(o.tree)}`, 'objectClass: organization', ldifLine('o', o.tree)]];
   for (const s of o.servers) entries.push(serverEntry(o.tree, s.name, s.passwordHash, o.schema));
@@ -101,7 +114,18 @@ export function baseLdif(o) {
   const members = o.servers.length > 0 ? o.servers.map((s) => serverDnOf(o.tree, s.name)) : [o.rootDN];
   entries.push([`dn: ${groupDnOf(o.tree)}`, 'objectClass: groupOfNames', `cn: ${GROUP_CN}`,
     ...members.map((m) => ldifLine('member', m))]);
+  entries.push(...operatorLdif(o.tree, o.operatorPasswordHash));
   return `${entries.map((e) => e.join('\n')).join('\n\n')}\n`;
+}
+
+/** An operator account (a person who reads the logs) and the operators group holding it. */
+export function operatorLdif(tree, passwordHash) {
+  return [
+    [ldifLine('dn', operatorDnOf(tree)), 'objectClass: inetOrgPerson', `cn: ${OPERATOR_CN}`, 'sn: operator',
+      'description: reads the zenroll logs; writes nothing', `userPassword: ${passwordHash}`],
+    [ldifLine('dn', operatorsDnOf(tree)), 'objectClass: groupOfNames', `cn: ${OPERATORS_CN}`,
+      'description: read every object and attribute but passwords; write nothing', ldifLine('member', operatorDnOf(tree))],
+  ];
 }
 
 export function serverEntry(tree, server, passwordHash, withClass = true) {

@@ -32,6 +32,10 @@ export interface Slapd {
   readonly rootPassword: string;
   readonly rootPasswordFile: string;
   readonly configDN: string | null;
+  /** The operator account: reads every object and attribute but passwords, writes nothing (SPEC §7). */
+  readonly operatorDN: string;
+  readonly operatorPassword: string;
+  readonly operatorPasswordFile: string;
   readonly configPassword: string | null;
   readonly servers: string[];
   serverDN(server: string): string;

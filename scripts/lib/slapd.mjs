@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import {
-  baseLdif, groupAddLdif, serverDnOf, serverEntry, slapdConf, sshaHash, suffixOf,
+  baseLdif, groupAddLdif, operatorDnOf, serverDnOf, serverEntry, slapdConf, sshaHash, suffixOf,
 } from './slapd-config.mjs';
 import { freePort, ldapUtil, sleep, slapdAlive, stopPid } from './slapd-proc.mjs';
 
@@ -80,6 +80,7 @@ async function createInstance(dir, opts) {
     return { password, file };
   };
   const root = await secret('root');
+  const operator = await secret('operator');
   const serverSecrets = {};
   for (const s of servers) serverSecrets[s] = await secret(s);
   const rootDN = `cn=admin,${suffixOf(tree)}`;
@@ -92,10 +93,11 @@ async function createInstance(dir, opts) {
   });
   await writeFile(join(dir, 'slapd.conf'), confText);
   const entries = servers.map((name) => ({ name, passwordHash: sshaHash(serverSecrets[name].password) }));
-  await writeFile(join(dir, 'base.ldif'), baseLdif({ tree, rootDN, servers: entries, schema: withSchema }));
+  await writeFile(join(dir, 'base.ldif'), baseLdif({ tree, rootDN, servers: entries, schema: withSchema, operatorPasswordHash: sshaHash(operator.password) }));
   if (opts.cnConfig) await mkdir(join(dir, 'slapd.d'), { recursive: true });
   return {
     fresh: true, dir, tree, suffix: suffixOf(tree), rootDN, rootPassword: root.password, rootPasswordFile: root.file,
+    operatorDN: operatorDnOf(tree), operatorPassword: operator.password, operatorPasswordFile: operator.file,
     configDN: config ? 'cn=admin,cn=config' : null, configPassword: config?.password ?? null,
     configPasswordFile: config?.file ?? null, cnConfig: opts.cnConfig === true, tls: opts.tls ?? null,
     port: opts.port ?? (await freePort()), tlsPort: opts.tls ? await freePort() : null,
@@ -123,6 +125,10 @@ class Slapd {
   get rootPassword() { return this.state.rootPassword; }
   get rootPasswordFile() { return this.state.rootPasswordFile; }
   get configDN() { return this.state.configDN; }
+  /** The operator account: a member of the operators group, which reads everything but passwords and writes nothing. */
+  get operatorDN() { return this.state.operatorDN; }
+  get operatorPassword() { return this.state.operatorPassword; }
+  get operatorPasswordFile() { return this.state.operatorPasswordFile; }
   get configPassword() { return this.state.configPassword; }
   get servers() { return Object.keys(this.state.servers); }
   serverDN(server) { return this.known(server).dn; }
