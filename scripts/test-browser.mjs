@@ -5,7 +5,8 @@
 // Debian's headless Chromium logs in as the demo's operator, opens a
 // server's object and the saved search's list view, and the checks read the
 // rendered pages. Screenshots go to .browser-shots/ (or --shots DIR);
-// --update-docs also writes docs/ldap-browser.png. Ends with
+// --update-docs also copies two of them into docs/ when every check passed.
+// --no-build skips `turbo run build`. Ends with
 // "N passed, N failed" and exits 1 on any failure. Everything it starts, it
 // stops, also on Ctrl-C.
 import { spawnSync } from 'node:child_process';
@@ -116,7 +117,8 @@ try {
   await check(`${target}: each record's first 40 characters, as its box shows them, hold its time and event`, async () => {
     await page.goto(`${pla.url}cmd.php?cmd=template_engine&server_id=1&dn=${encodeURIComponent(target)}`);
     await page.waitForSelector('form#entry_form');
-    await shot(page, '2-object', { fullPage: true });
+    await shot(page, '2-object');
+    await shot(page, '2-object-full', { fullPage: true });
     const boxes = await objectPageValues(page);
     sameValues(boxes.map((b) => b.value), want.values);
     for (const b of boxes) {
@@ -145,7 +147,8 @@ try {
     const text = await page.evaluate(() => document.body.innerText);
     const found = /Entries found:\s*(\d+)/.exec(text);
     if (Number(found?.[1]) !== expected.length) throw new Error(`"Entries found: ${found?.[1]}", expected ${expected.length}`);
-    await shot(page, '3-search-list', { fullPage: true });
+    await shot(page, '3-search-list');
+    await shot(page, '3-search-list-full', { fullPage: true });
   });
   await check('list view: each record\'s first 40 characters hold its time and event, on one line', async () => {
     const values = await listViewValues(page);
@@ -185,10 +188,11 @@ try {
     }
   });
 
-  if (opts['update-docs']) {
-    const out = join(ROOT, 'docs', 'ldap-browser.png');
-    await copyFile(join(shots, '2-object.png'), out);
-    console.log(`wrote ${out}`);
+  if (opts['update-docs'] && checks.failed === 0) {
+    for (const [from, to] of [['2-object', 'ldap-browser'], ['3-search-list', 'ldap-browser-search']]) {
+      await copyFile(join(shots, `${from}.png`), join(ROOT, 'docs', `${to}.png`));
+      console.log(`wrote docs/${to}.png`);
+    }
   }
 } catch (err) {
   checks.fail('the story ran to its end', err);
