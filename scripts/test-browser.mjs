@@ -10,6 +10,7 @@
 // "N passed, N failed" and exits 1 on any failure. Everything it starts, it
 // stops, also on Ctrl-C.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromiumInstalled, launchBrowser } from './lib/browser.mjs';
 import { editControls, headProblem, listViewValues, loggedInAs, objectPageValues } from './lib/browser-checks.mjs';
-import { checkList, ldapLogs, startDemo } from './lib/browser-story.mjs';
+import { alive, checkList, ldapLogs, startDemo, stopDemo } from './lib/browser-story.mjs';
 import { phpLdapAdminMissing, startPhpLdapAdmin } from './lib/phpldapadmin.mjs';
 import { slapdInstalled } from './lib/slapd.mjs';
 
@@ -44,14 +45,21 @@ if (!opts['no-build']) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-// Stops, newest first; run once, also on Ctrl-C.
+// Stops, newest first; run once, also on Ctrl-C. `started` lists the
+// processes they must have ended (an Apache's whole process group).
 const stops = [];
+const started = [];
 let stopping = null;
 const stopAll = () => (stopping ??= (async () => {
-  for (const stop of stops.reverse()) await stop().catch((err) => console.error(`test-browser: stopping: ${err.message}`));
+  for (let stop = stops.pop(); stop; stop = stops.pop()) {
+    await stop().catch((err) => console.error(`test-browser: stopping: ${err.message}`));
+  }
 })());
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => void stopAll().then(() => process.exit(130)));
+  process.once(signal, () => {
+    console.log(`${signal}: stopping what was started`);
+    void stopAll().then(() => process.exit(130));
+  });
 }
 
 const work = await mkdtemp(join(tmpdir(), 'zenroll-browser-'));
@@ -64,9 +72,10 @@ const shot = async (page, name, o = {}) => {
 };
 
 try {
+  stops.push(() => stopDemo(join(work, 'demo')));
   const demo = await check('a demo roll-up fills the directory and leaves it running', async () => {
     const d = await startDemo(join(work, 'demo'));
-    stops.push(d.stop);
+    started.push(...d.pids.map((pid) => ({ what: 'a demo process', pid })));
     return d;
   });
   if (!demo) throw new Error('no demo, nothing to browse');
@@ -90,11 +99,13 @@ try {
       attributes: ['zeninvRollUpLog', 'zenrollStatusLog'],
     });
     stops.push(p.stop);
+    started.push({ what: 'Apache', pid: p.pid, group: true });
     return p;
   });
   const browser = pla && await check('headless Chromium starts', async () => {
     const b = await launchBrowser({ width: 1280, height: 800 });
     stops.push(b.close);
+    started.push({ what: 'Chromium', pid: b.browser.process()?.pid ?? 0 });
     return b;
   });
   if (!pla || !browser || !expected) throw new Error('cannot go on without phpLDAPadmin, Chromium and the records');
@@ -199,6 +210,11 @@ try {
 } finally {
   await stopAll();
 }
+await check('everything it started has stopped, and its temp folder is gone', async () => {
+  const left = started.filter((p) => p.pid > 0 && alive(p.pid, { group: p.group })).map((p) => `${p.what} (pid ${p.pid})`);
+  if (existsSync(work)) left.push(work);
+  if (left.length > 0) throw new Error(`still there: ${left.join(', ')}`);
+});
 console.log(`screenshots: ${shots}`);
 console.log(checks.summary());
 process.exitCode = checks.failed > 0 ? 1 : 0;

@@ -2,6 +2,7 @@
 // browser: a demo tree whose directory stays up, the logs as ldapsearch
 // reads them, and the list of checks with its closing line.
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,38 +10,67 @@ import { ldapUtil, sleep } from './slapd-proc.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
-const DEMO_SERVERS = ['LEAF1', 'LEAF2', 'INT1', 'ROOT'];
+
+// The zenroll commands running now: stopDemo() ends a demo still starting.
+const running = new Set();
 
 function zenroll(args) {
   return new Promise((res, rej) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
+      running.delete(child);
       if (err) rej(new Error(`zenroll ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}${stderr}`.trim()));
       else res(stdout);
     });
+    running.add(child);
   });
 }
 
-const alive = (pid) => {
+// /proc/<pid>/stat: "pid (comm) S ppid pgrp …". A zombie (Z) has ended,
+// though kill(pid, 0) still finds it until its parent (here often not us) reaps it.
+function procStat(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, , pgrp] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state, pgrp: Number(pgrp) };
   } catch {
-    return false;
+    return null;
   }
-};
+}
 
-/** The pids a `demo --keep` left running in dir: its four services (by their locks) and slapd. */
-async function demoPids(dir) {
-  const pids = [];
-  for (const name of DEMO_SERVERS) {
-    for (const sub of ['entpushdir/.zenroll', 'state']) {
-      const lock = await readFile(join(dir, name, sub, 'serve.lock'), 'utf8').catch(() => null);
-      if (lock !== null) pids.push(JSON.parse(lock).pid);
+/** Whether a process runs; with group, whether any process of that process group runs. */
+export function alive(pid, { group = false } = {}) {
+  if (!existsSync('/proc/self/stat')) {
+    try {
+      process.kill(group ? -pid : pid, 0);
+      return true;
+    } catch {
+      return false;
     }
   }
-  const slapd = await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8').catch(() => null);
-  if (slapd !== null) pids.push(JSON.parse(slapd).pid);
-  return pids.filter((p) => Number.isInteger(p) && p > 0);
+  if (!group) return (procStat(pid)?.state ?? 'Z') !== 'Z';
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).some((n) => {
+    const st = procStat(n);
+    return st !== null && st.pgrp === pid && st.state !== 'Z';
+  });
+}
+
+/**
+ * The pids a `demo --keep` left running in dir: every process whose command
+ * line names the folder (its four `serve -c dir/…` and its slapd), found in
+ * /proc rather than in the services' lock files, whose form is theirs to change.
+ */
+function demoPids(dir) {
+  const pids = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let cmdline;
+    try {
+      cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (Number(name) !== process.pid && cmdline.split('\0').some((arg) => arg.startsWith(`${dir}/`))) pids.push(Number(name));
+  }
+  return pids;
 }
 
 /**
@@ -55,29 +85,38 @@ export function operatorOf(state) {
 }
 
 /**
+ * Stop what a `demo --keep` in dir left running (`zenroll demo --stop`) and
+ * wait until every process of it is gone; nothing to do when nothing runs.
+ */
+export async function stopDemo(dir) {
+  await Promise.all([...running].map((child) => new Promise((r) => {
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  })));
+  const pids = demoPids(dir);
+  if (pids.length === 0) return;
+  await zenroll(['demo', '--stop', '--dir', dir]);
+  const until = Date.now() + 20_000;
+  while (pids.some((pid) => alive(pid))) {
+    if (Date.now() > until) {
+      for (const pid of pids.filter((p) => alive(p))) process.kill(pid, 'SIGKILL');
+    }
+    await sleep(50);
+  }
+}
+
+/**
  * Run a real demo roll-up (`zenroll demo --keep`) in dir and leave its
- * directory up. Returns { slapd (its slapd.json), operator, output, stop() };
- * stop() stops the demo's processes and waits until they are gone.
+ * directory up. Returns { slapd (its slapd.json), operator, output, pids }.
+ * stopDemo(dir) stops it; on failure this does.
  */
 export async function startDemo(dir, files = 10) {
-  let output;
-  const stop = async () => {
-    const pids = await demoPids(dir);
-    await zenroll(['demo', '--stop', '--dir', dir]);
-    const until = Date.now() + 20_000;
-    while (pids.some(alive)) {
-      if (Date.now() > until) {
-        for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
-      }
-      await sleep(50);
-    }
-  };
   try {
-    output = await zenroll(['demo', '--dir', dir, '--files', String(files), '--keep']);
+    const output = await zenroll(['demo', '--dir', dir, '--files', String(files), '--keep']);
     const slapd = JSON.parse(await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8'));
-    return { slapd, operator: operatorOf(slapd), output, stop };
+    return { slapd, operator: operatorOf(slapd), output, pids: demoPids(dir) };
   } catch (err) {
-    await stop().catch(() => {});
+    await stopDemo(dir).catch(() => {});
     throw err;
   }
 }

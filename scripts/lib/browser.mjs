@@ -48,7 +48,11 @@ export async function launchBrowser(opts = {}) {
       // Exactly our flags: puppeteer's defaults would add others (and its own --headless form).
       ignoreDefaultArgs: true,
       args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, 'about:blank'],
+      // Chromium ends when its pipe closes, that is when this process does.
       pipe: true,
+      // The caller stops it with close() (in its own signal handlers, if any):
+      // puppeteer's would call process.exit() before the caller cleaned up.
+      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
       defaultViewport: { width: opts.width ?? 1280, height: opts.height ?? 900, deviceScaleFactor: opts.deviceScaleFactor ?? 1 },
       timeout: opts.timeoutMs ?? 30_000,
       protocolTimeout: 2 * (opts.timeoutMs ?? 30_000),

@@ -32,10 +32,17 @@ export function phpLdapAdminMissing() {
   return missing;
 }
 
-// Children of this process, killed when it exits, so that a failed run leaves no Apache behind.
+// Children of this process, killed when it exits, so that a failed run leaves
+// no Apache behind: each its whole process group, workers included.
 const tracked = new Set();
 process.once('exit', () => {
-  for (const child of tracked) child.kill('SIGKILL');
+  for (const child of tracked) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 function httpStatus(url) {
