@@ -92,11 +92,21 @@ export function listViewValues(page) {
   }, LOG_ATTRS);
 }
 
-/** What a page's header says about the session ("Logged in as: …"). */
+/**
+ * Who the page says is logged in: phpLDAPadmin writes "Logged in as:" and
+ * the DN, or, when the account's own entry is readable, a link to it that
+ * shows only its first RDN; "(read only)" follows on a read-only server.
+ */
 export function loggedInAs(page) {
   return page.evaluate(() => {
-    const m = /Logged in as:\s*(\S[^\n]*?)\s*(\(read only\))?\s*$/m.exec(document.body.innerText);
-    return m ? { dn: m[1].trim(), readOnly: Boolean(m[2]) } : null;
+    const cells = [...document.querySelectorAll('td.logged_in')];
+    const who = cells.find((c) => c.textContent.includes('Logged in as:'));
+    if (!who) return null;
+    const href = who.querySelector('a[href*="dn="]')?.getAttribute('href');
+    const dn = href
+      ? new URLSearchParams(href.slice(href.indexOf('?') + 1)).get('dn')
+      : who.textContent.replace('Logged in as:', '').trim();
+    return { dn, readOnly: cells.some((c) => c.textContent.trim() === '(read only)') };
   });
 }
 
