@@ -1,22 +1,18 @@
 /**
  * Pack one batch of .str files into an outer zip (SPEC §3): the inner zip
  * (deflated .str under their base names) and the signed .prp, both stored.
- * A batch is at most 50 files, so it is held in memory once. Every .str is
- * deflated by one zlib call of its own, so the batch's entries compress at
- * the same time on the thread pool (both cores); zipwrite.ts lays out the
- * zips; the outer zip is put in place durably (STYLE.md).
+ * A batch is at most 50 files, so it is held in memory once; archiver makes
+ * both zips (ziparchive.ts), the outer one put in place durably (STYLE.md).
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { crc32, deflateRaw } from 'node:zlib';
-import { fsyncDir, pathExists, tempPath } from './durable.js';
-import { ZenrollError, errnoCode, fsError, shown } from './errors.js';
+import { open } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pathExists, removeDurable } from './durable.js';
+import { ZenrollError, errnoCode, shown } from './errors.js';
 import { formatOuterName, innerZipName, prpName } from './names.js';
 import { MAX_FILES, checkStrName, foldedName, signPrp, type PrpFile } from './prp.js';
 import { DEFAULT_LIMITS, type Limits } from './zipcheck.js';
-import { chooseEntry, partsLength, zipParts, type ZipEntry } from './zipwrite.js';
+import { innerZip, storedZipBytes, writeStoredZipDurable, type ArchiveEntry } from './ziparchive.js';
 
 export interface PackOptions {
   /** 1 to 50 `.str` paths; they go into the inner zip in this order. */
@@ -52,9 +48,15 @@ export interface PackResult {
 }
 
 
-/** How many .str are read at once; their deflates run on the thread pool meanwhile. */
+/**
+ * How many batches one Sender packs at once (sender pack-all.ts): archiver
+ * deflates one archive's entries one after another, on one core, so that
+ * a few batches in flight keep the others busy (docs/PERFORMANCE.md, packing).
+ */
+export const PACK_LANES = 2;
+
+/** How many .str are read at once. */
 const READ_LANES = 4;
-const deflateRawAsync = promisify(deflateRaw);
 
 /**
  * Why a batch cannot be packed as it is. When one `.str` is to blame,
@@ -107,10 +109,18 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   const path = join(opts.outDir, name);
   if (await pathExists(path)) throw invalid(`${shown(path, 200)} already exists; a scheduled time is used once per server`);
 
-  const { files, entries } = await readAndDeflate(opts.files, names, level, limits, opts.onRead);
-  const innerZip = Buffer.concat(zipParts(entries, created));
-  entries.length = 0; // the .str data is in innerZip now; let it go
-  const inner = { name: innerZipName(opts.scheduledtime, opts.server), size: innerZip.length, sha256: sha256(innerZip) };
+  const { files, entries } = await readAll(opts.files, names, limits.maxStrBytes);
+  // The inner zip is made while onRead runs (the Sender's intent); nothing is written before both are done.
+  const making = innerZip(entries, level, created, limits);
+  making.catch(() => undefined); // awaited below, after onRead
+  try {
+    await opts.onRead?.(files);
+  } finally {
+    await making.catch(() => undefined);
+  }
+  const zip = await making;
+  entries.length = 0; // the .str data is in the inner zip now; let it go
+  const inner = { name: innerZipName(opts.scheduledtime, opts.server), size: zip.length, sha256: sha256(zip) };
   const prp = Buffer.from(
     signPrp(
       { scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, created: created.toISOString(), inner, files, extra: opts.extra ?? [] },
@@ -119,77 +129,48 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
     ),
     'utf8',
   );
-  const outer = zipParts(
-    [
-      { name: inner.name, method: 0, data: innerZip, crc32: crc32(innerZip), size: innerZip.length },
-      { name: prpName(opts.scheduledtime, opts.server), method: 0, data: prp, crc32: crc32(prp), size: prp.length },
-    ],
-    created,
-  );
-  const bytes = partsLength(outer);
+  const outer = [{ name: inner.name, data: zip }, { name: prpName(opts.scheduledtime, opts.server), data: prp }];
+  // A zip too large is not written at all; its size is checked again once written.
+  const expected = storedZipBytes(outer);
+  if (expected > limits.maxZipBytes) throw tooLarge(expected, limits);
+  const bytes = await writeStoredZipDurable(path, outer, created);
   if (bytes > limits.maxZipBytes) {
-    throw invalid(`the zip would be ${bytes} bytes; the Receiver takes at most ${limits.maxZipBytes}: make smaller batches`);
+    await removeDurable(path);
+    throw tooLarge(bytes, limits);
   }
-  await writeDurable(path, outer);
   return { name, path, bytes, files, inner };
 }
 
+function tooLarge(bytes: number, limits: Limits): ZenrollError {
+  return invalid(`the zip would be ${bytes} bytes; the Receiver takes at most ${limits.maxZipBytes}: make smaller batches`);
+}
+
 /**
- * Read, hash and deflate every .str of the batch: READ_LANES reads at a
- * time, each .str's deflate started as soon as it is read, `onRead` once all
- * are read and hashed (the deflates go on meanwhile). On a failure nothing
- * is left running, and the error is that of the first failing file in batch
- * order, as if they had been read one by one.
+ * Read and hash every .str of the batch, READ_LANES at a time. On a failure
+ * the error is that of the first failing file in batch order, as if they
+ * had been read one by one.
  */
-async function readAndDeflate(
-  paths: string[],
-  names: string[],
-  level: number,
-  limits: Limits,
-  onRead: PackOptions['onRead'],
-): Promise<{ files: PrpFile[]; entries: ZipEntry[] }> {
+async function readAll(paths: string[], names: string[], maxBytes: number): Promise<{ files: PrpFile[]; entries: ArchiveEntry[] }> {
   const files: PrpFile[] = new Array<PrpFile>(paths.length);
-  const pending: Promise<ZipEntry>[] = new Array<Promise<ZipEntry>>(paths.length);
+  const entries: ArchiveEntry[] = new Array<ArchiveEntry>(paths.length);
   const failures: [number, unknown][] = [];
   let next = 0;
   const lane = async (): Promise<void> => {
     while (failures.length === 0 && next < paths.length) {
       const i = next++;
       try {
-        const content = await readSource(paths[i] as string, limits.maxStrBytes);
-        const crc = crc32(content);
-        files[i] = { name: names[i] as string, size: content.length, sha256: sha256(content) };
-        pending[i] = deflateEntry(names[i] as string, content, crc, level, limits);
-        // Settled later, all together; this keeps a failure meanwhile from being unhandled.
-        pending[i].catch(() => undefined);
+        const data = await readSource(paths[i] as string, maxBytes);
+        const name = names[i] as string;
+        files[i] = { name, size: data.length, sha256: sha256(data) };
+        entries[i] = { name, data };
       } catch (err) {
         failures.push([i, err]);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(READ_LANES, paths.length) }, lane));
-  try {
-    if (failures.length > 0) throw failures.sort((a, b) => a[0] - b[0])[0]?.[1];
-    await onRead?.(files);
-    return { files, entries: await Promise.all(pending) };
-  } finally {
-    await Promise.allSettled(pending.filter((p) => p !== undefined));
-  }
-}
-
-async function deflateEntry(name: string, content: Buffer, crc: number, level: number, limits: Limits): Promise<ZipEntry> {
-  if (level === 0) return chooseEntry(name, content, undefined, limits, crc);
-  let deflated: Buffer;
-  try {
-    // One thread-pool job for a typical .str: an output chunk about as large as what it deflates to.
-    // memLevel 9 (zlib's default is 8): a larger hash table, ~8 % less CPU per MB at
-    // level 6 on .str text for the same size (docs/PERFORMANCE.md, packing), 384 KB of
-    // zlib state per deflate running instead of 256.
-    deflated = await deflateRawAsync(content, { level, memLevel: 9, chunkSize: Math.min(Math.max(content.length >>> 2, 16 * 1024), 1024 * 1024) });
-  } catch (err) {
-    throw new ZenrollError('PACK_FAILED', `cannot deflate ${shown(name)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  return chooseEntry(name, content, deflated, limits, crc);
+  if (failures.length > 0) throw failures.sort((a, b) => a[0] - b[0])[0]?.[1];
+  return { files, entries };
 }
 
 function sha256(data: Buffer): string {
@@ -215,64 +196,5 @@ async function readSource(file: string, maxBytes: number): Promise<Buffer> {
     });
   } finally {
     await fh?.close();
-  }
-}
-
-/**
- * Write the zip's parts to `path`: a temp name in the same folder, write,
- * fsync, rename, fsync the folder. On any failure nothing stays behind, not
- * even the renamed file.
- */
-async function writeDurable(path: string, parts: Buffer[]): Promise<void> {
-  const temp = tempPath(path);
-  let fh: FileHandle | undefined;
-  let renamed = false;
-  try {
-    try {
-      fh = await open(temp, 'wx', 0o644);
-      // The small parts in one write; the inner zip, most of the bytes, as it is.
-      for (const part of coalesce(parts)) await writeAll(fh, part);
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-    } catch (err) {
-      throw fsError(err, 'write', path);
-    }
-    try {
-      await rename(temp, path);
-    } catch (err) {
-      throw fsError(err, 'rename into place', path);
-    }
-    renamed = true;
-    await fsyncDir(dirname(path));
-  } catch (err) {
-    await fh?.close().catch(() => undefined);
-    // The first error is the one to report; a leftover temp is swept at the next start.
-    await unlink(renamed ? path : temp).catch(() => undefined);
-    throw err;
-  }
-}
-
-/** Runs of small buffers joined, so that a zip goes out in a few writes. */
-function coalesce(parts: Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
-  let run: Buffer[] = [];
-  for (const p of parts) {
-    if (p.length < 64 * 1024) {
-      run.push(p);
-      continue;
-    }
-    if (run.length > 0) out.push(Buffer.concat(run));
-    run = [];
-    out.push(p);
-  }
-  if (run.length > 0) out.push(Buffer.concat(run));
-  return out;
-}
-
-async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
-  for (let at = 0; at < data.length; ) {
-    const { bytesWritten } = await fh.write(data, at, data.length - at);
-    at += bytesWritten;
   }
 }

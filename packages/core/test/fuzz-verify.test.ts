@@ -31,7 +31,7 @@ interface Seed {
   original: string;
 }
 
-/** The packer's zip (zipwrite.ts, deflated .str) and the raw writer's: two layouts to mutate. */
+/** The packer's zip (archiver, deflated .str) and the raw writer's: two layouts to mutate. */
 async function seeds(): Promise<Seed[]> {
   const files: string[] = [];
   for (let i = 1; i <= 5; i++) {

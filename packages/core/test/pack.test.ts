@@ -4,9 +4,11 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { fromBuffer, type Entry, type ZipFile } from 'yauzl';
 import { TrustStore, generateKeyPair } from '../src/keys.js';
 import { packBatch, type PackOptions } from '../src/pack.js';
 import { verifyOuterZip } from '../src/verify.js';
+import { storedZipBytes } from '../src/ziparchive.js';
 import { TIME, failure, openFds, sha256, str, useTempDir, type Str } from './helpers/outer.js';
 
 type GenerateStr = (seed: number, index: number, opts?: { minBytes?: number; maxBytes?: number }) => Str;
@@ -137,6 +139,55 @@ describe('packBatch', () => {
       [strs[0]?.name, 8],
       ['SPACES.str', 0],
     ]);
+  });
+});
+
+describe('packBatch zip layout', () => {
+  /** The outer zip's entries and the inner zip's, through yauzl with the strict options verify.ts uses. */
+  async function entriesOf(zip: Buffer): Promise<{ entry: Entry; data: Buffer }[]> {
+    const zf = await new Promise<ZipFile>((resolve, reject) =>
+      fromBuffer(zip, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z))),
+    );
+    const out: { entry: Entry; data: Buffer }[] = [];
+    for (;;) {
+      const entry = await new Promise<Entry | undefined>((resolve, reject) => {
+        zf.once('entry', resolve).once('end', () => resolve(undefined)).once('error', reject);
+        zf.readEntry();
+      });
+      if (entry === undefined) return out;
+      zf.removeAllListeners('entry').removeAllListeners('end').removeAllListeners('error');
+      const data = await new Promise<Buffer>((resolve, reject) =>
+        zf.openReadStream(entry, (err, stream) => {
+          if (err) return reject(err);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => resolve(Buffer.concat(chunks)));
+        }),
+      );
+      out.push({ entry, data });
+    }
+  }
+
+  it('every entry a regular file of mode 0o644, dated created in UTC; the outer entries stored with their sizes up front', async () => {
+    const strs = [str(1), { name: 'WS-Zürich_é.str', data: str(2, 9000).data }];
+    const r = await pack(await sources(strs));
+    const outer = await entriesOf(await readFile(r.path));
+    const inner = await entriesOf(outer[0]?.data as Buffer);
+    expect(outer.map((e) => e.entry.compressionMethod)).toEqual([0, 0]);
+    // Sizes and CRC in the local header: a stored entry needs no data descriptor.
+    expect(outer.every((e) => (e.entry.generalPurposeBitFlag & 0x8) === 0)).toBe(true);
+    expect(inner.map((e) => [e.entry.fileName, (e.entry.generalPurposeBitFlag & 0x800) !== 0])).toEqual([
+      [strs[0]?.name, false],
+      ['WS-Zürich_é.str', true],
+    ]);
+    for (const { entry } of [...outer, ...inner]) {
+      expect(entry.externalFileAttributes >>> 16).toBe(0o100644);
+      // 10:30:00 is a whole DOS 2-second step.
+      expect(entry.getLastModDate({ forceDosFormat: true, timezone: 'UTC' }).toISOString()).toBe(created.toISOString());
+    }
+    inner.forEach((e, i) => expect(e.data.equals(strs[i]?.data as Buffer)).toBe(true));
+    expect(r.bytes).toBe((await readFile(r.path)).length);
+    // What packBatch checks against maxZipBytes before it writes.
+    expect(storedZipBytes(outer.map((e) => ({ name: e.entry.fileName, data: e.data })))).toBe(r.bytes);
   });
 });
 

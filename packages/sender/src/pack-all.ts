@@ -1,11 +1,11 @@
 /**
  * The pack step of a roll-up (SPEC §1 step 2): plan the batches of the `.str`
- * in entpushdir, then pack them one after another, handing each zip to the
- * pusher as it is made. A `.str` the packer cannot take never holds up the
+ * in entpushdir, then pack them PACK_LANES at a time, handing the zips to
+ * the pusher in the clock's order as they are made. A `.str` the packer cannot take never holds up the
  * rest (str-trouble.ts), and every planned `.str` not zipped or rejected is
  * reported as left.
  */
-import { isZenrollError } from '@zenroll/core';
+import { PACK_LANES, isZenrollError } from '@zenroll/core';
 import type { Channel } from './channel.js';
 import type { StepContext } from './context.js';
 import type { RollupResult } from './events.js';
@@ -37,18 +37,47 @@ export function leaveAll(result: RollupResult, names: Iterable<string>, reason: 
 }
 
 /**
- * Pack the planned batches one after another. A `.str` the packer cannot
- * take is settled and its batch packed again without it, in this roll-up.
+ * Hands zips to the pusher in the order of their tickets, taken when their
+ * scheduled times were (the clock's order), whichever batch finishes first.
+ * A ticket that made no zip is skipped.
+ */
+class InOrder {
+  readonly #done = new Map<number, (() => void) | null>();
+  #taken = 0;
+  #next = 0;
+
+  take(): number {
+    return this.#taken++;
+  }
+
+  /** Ticket `ticket` is settled: `handOff` runs once every earlier ticket has been. */
+  settle(ticket: number, handOff: (() => void) | null): void {
+    this.#done.set(ticket, handOff);
+    for (let h = this.#done.get(this.#next); h !== undefined; h = this.#done.get(this.#next)) {
+      this.#done.delete(this.#next++);
+      h?.();
+    }
+  }
+}
+
+/**
+ * Pack the planned batches, PACK_LANES at a time: one archive compresses
+ * on one core (core ziparchive.ts). A `.str` the packer cannot take is
+ * settled and its batch packed again without it, in this roll-up. The first
+ * error stops new batches; those in flight finish and are handed off.
  */
 export async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<string>, stop: AbortSignal, result: RollupResult): Promise<void> {
   const pending = new Set(plan.batches.flat().map((f) => f.name));
+  const order = new InOrder();
   let why = 'not zipped: the roll-up was stopped first; it waits for the next one';
-  try {
-    for (const planned of plan.batches) {
-      let batch = planned;
+  let next = 0;
+  const failures: unknown[] = [];
+  const lane = async (): Promise<void> => {
+    while (failures.length === 0 && next < plan.batches.length) {
+      let batch = plan.batches[next++] as StrEntry[];
       while (batch.length > 0) {
         if (ctx.signal?.aborted === true || stop.aborted) return;
-        const without = await packOrSettle(ctx, plan, batch, out, result);
+        const without = await packOrSettle(ctx, plan, batch, out, result, order);
         if (without === null) {
           for (const f of batch) pending.delete(f.name);
           break;
@@ -57,6 +86,10 @@ export async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<str
         batch = batch.filter((f) => f.name !== without);
       }
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(PACK_LANES, plan.batches.length) }, () => lane().catch((err: unknown) => void failures.push(err))));
+    if (failures.length > 0) throw failures[0];
   } catch (err) {
     why = `not zipped: packing stopped at ${isZenrollError(err) ? err.code : 'an error'} (see the pack error); it waits for the next roll-up`;
     throw err;
@@ -67,19 +100,31 @@ export async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<str
 }
 
 /** Pack one batch; null when it was zipped, or the name of the one `.str` to pack it again without (settled here). */
-async function packOrSettle(ctx: StepContext, plan: PackPlan, batch: StrEntry[], out: Channel<string>, result: RollupResult): Promise<string | null> {
+async function packOrSettle(
+  ctx: StepContext,
+  plan: PackPlan,
+  batch: StrEntry[],
+  out: Channel<string>,
+  result: RollupResult,
+  order: InOrder,
+): Promise<string | null> {
+  // Taken with the batch's scheduled time: packOne takes that before it first waits.
+  const ticket = order.take();
   let zipped;
   try {
     zipped = await packOne(ctx, plan.keeper.clock, batch);
   } catch (err) {
+    order.settle(ticket, null);
     const trouble = await troubleOf(err, ctx.paths.entpushdir, batch.map((f) => f.name));
     if (trouble === null) throw err;
     await settle(ctx, trouble, result);
     return trouble.name;
   }
-  result.zipped.push(zipped);
-  ctx.emit({ type: 'zipped', ...zipped });
-  out.put(zipped.zip);
+  order.settle(ticket, () => {
+    result.zipped.push(zipped);
+    ctx.emit({ type: 'zipped', ...zipped });
+    out.put(zipped.zip);
+  });
   return null;
 }
 

@@ -63,16 +63,15 @@ describe('a roll-up', () => {
 
   it('pushes the first zip while later batches are still being packed, still oldest first', async () => {
     await writeStrs(s.entmergedir, 130);
-    // The log of the second batch's `zipped` record waits until the parent
-    // has stored a zip: only a Sender that pushes while it packs gets past it
-    // before the time-out.
+    // The log of the last batch's `zipped` record (30 .str; batches of 50
+    // are packed a few at a time) waits until the parent has stored a zip:
+    // only a Sender that pushes while it packs gets past it before the time-out.
     class GatedLog extends MemoryLog {
-      zippedSeen = 0;
-      storedBeforeSecondBatch: number | null = null;
+      storedBeforeLastBatch: number | null = null;
       override async write(entry: Parameters<MemoryLog['write']>[0]): Promise<void> {
-        if (entry.record.event === 'zipped' && ++this.zippedSeen === 2) {
+        if (entry.record.event === 'zipped' && entry.record.files === 30) {
           for (let i = 0; i < 500 && receiver.stored.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-          this.storedBeforeSecondBatch = receiver.stored.length;
+          this.storedBeforeLastBatch = receiver.stored.length;
         }
         await super.write(entry);
       }
@@ -81,7 +80,8 @@ describe('a roll-up', () => {
     const events: string[] = [];
     const result = await runRollup(s.config, { log: gated, keys: s.keys, onEvent: (e) => events.push(`${e.type}${'zip' in e ? ` ${e.zip}` : ''}`) });
 
-    expect(gated.storedBeforeSecondBatch).toBe(1);
+    // One or both of the zips made before it (0 only after the time-out: no push while packing).
+    expect([1, 2]).toContain(gated.storedBeforeLastBatch);
     const names = result.zipped.map((z) => z.zip);
     expect(names).toHaveLength(3);
     // The first zip was sent before the last one was made...
@@ -117,9 +117,12 @@ describe('a roll-up', () => {
   it('logs each zip as zipped, then replaces that record with its sent record (SPEC §7)', async () => {
     await writeStrs(s.entmergedir, 60);
     const result = await run();
-    const zipped = log.writes.filter((w) => w.record.event === 'zipped').map((w) => w.record);
+    // Logged as each zip is made; batches are packed a few at a time, so in the order they finish.
+    const zipped = log.writes.filter((w) => w.record.event === 'zipped').map((w) => w.record).sort((a, b) => a.zip.localeCompare(b.zip));
     const sent = log.writes.filter((w) => w.record.event === 'sent');
     expect(zipped.map((r) => [r.zip, r.files, r.server, r.source])).toEqual(result.zipped.map((z) => [z.zip, z.files, 'LEAF1', 'sender']));
+    // The batch of 10 is usually made first; the pusher gets the older zip first all the same.
+    expect(receiver.stored.map((z) => z.name)).toEqual(result.zipped.map((z) => z.zip));
     expect(sent.map((w) => w.replaces)).toEqual(zipped);
     expect(sent.map((w) => [w.record.id, w.record.to, w.record.from, w.record.bytes])).toEqual(
       zipped.map((r) => [r.id, 'INT1', 'LEAF1', r.bytes]),
