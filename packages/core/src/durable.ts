@@ -63,7 +63,12 @@ async function discard(path: string): Promise<void> {
   await unlink(path).catch(() => undefined);
 }
 
-/** Whether anything is at `path` (a dangling symlink too); an error other than ENOENT is thrown. */
+/**
+ * Whether anything is at `path` (a dangling symlink too); an error other than
+ * ENOENT is thrown. Not fs-extra's pathExists, which follows symlinks and
+ * answers false for any error: this one guards durable moves and copies
+ * against replacing a file, where "cannot look" must not read as "free".
+ */
 export async function pathExists(path: string): Promise<boolean> {
   try {
     await lstat(path);
@@ -302,8 +307,10 @@ export async function sweepTemps(dir: string, opts: SweepOptions = {}): Promise<
 }
 
 /**
- * Create `dir` and its missing parents. Each new folder's name lives in its
- * parent, so every parent from the first created folder down is fsynced.
+ * Create `dir` and its missing parents, durably: each new folder's name
+ * lives in its parent, so every parent from the first created folder down
+ * is fsynced (fs-extra's ensureDir does not; the CLI uses that one for
+ * folders that hold nothing yet).
  */
 export async function ensureDir(dir: string): Promise<void> {
   const target = resolve(dir);

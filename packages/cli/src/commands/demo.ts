@@ -7,8 +7,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ensureDir, remove } from 'fs-extra/esm';
 import { readOuterPrp, type Config } from '@zenroll/core';
 import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
@@ -66,11 +67,11 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
   if ((await stat(join(dir, MARKER)).catch(() => null)) !== null) {
     out(`removing the previous demo in ${dir}\n`);
     await stopLeftovers(dir);
-    await rm(dir, { recursive: true, force: true });
+    await remove(dir);
   } else if ((await readdir(dir).catch(() => [])).length > 0) {
     throw usageError(`${dir} exists and is not a demo folder; name another with --dir`);
   }
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   await writeFile(join(dir, MARKER), 'made by zenroll demo\n');
 
   const slapdLib = await loadScript<{ startSlapd(o: object): Promise<DemoSlapd>; freePort(): Promise<number> }>('scripts/lib/slapd.mjs');

@@ -2,8 +2,10 @@
  * `zenroll init`: a new server's config, key pair, TLS certificate and
  * folders, in one folder that is all its state (SPEC §5).
  */
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+// Not core's durable ensureDir: these folders hold nothing yet that another step trusts.
+import { ensureDir, pathExists } from 'fs-extra/esm';
 import {
   ROLES,
   ZenrollError,
@@ -98,13 +100,6 @@ export function initialConfig(o: InitOptions): Record<string, unknown> {
   return json;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 export interface InitResult {
   config: Config;
   /** What the Receiver's new certificate lists in subjectAltName; null without one. */
@@ -153,7 +148,7 @@ export async function initServer(o: InitOptions): Promise<InitResult> {
   const parentCaPem = o.parentCa ? await readParentCa(o.parentCa) : null;
   const dir = resolve(o.dir);
   const configPath = join(dir, 'zenroll.json');
-  if (!o.force && (await exists(configPath))) {
+  if (!o.force && (await pathExists(configPath))) {
     throw new ZenrollError('USAGE', `${configPath} exists already; remove it or pass --force to start over`);
   }
   const json = initialConfig(o);
@@ -161,12 +156,12 @@ export async function initServer(o: InitOptions): Promise<InitResult> {
   if (!parsed.ok) throw usageError(`the options make an invalid config:\n${formatConfigErrors(parsed.errors)}`);
   const config = parsed.config;
 
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const folders = [config.dirs.entmergedir, config.dirs.entpushdir, config.dirs.dbdir, config.dirs.statedir];
   if (config.dirs.entpushdir) folders.push(config.dirs.zipdir, config.dirs.rejecteddir);
   if (info.receiver) folders.push(config.receiver.trustDir);
   folders.push(dirname(config.keys.private), dirname(config.keys.public));
-  for (const folder of folders) if (folder) await mkdir(folder, { recursive: true });
+  for (const folder of folders) if (folder) await ensureDir(folder);
 
   const pair = generateKeyPair();
   await saveKeyPair(pair, config.keys.private, config.keys.public);
@@ -179,7 +174,7 @@ export async function initServer(o: InitOptions): Promise<InitResult> {
     await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: names, commonName: o.server });
   }
   if (parentCaPem !== null && config.sender.tls.ca !== null) {
-    await mkdir(dirname(config.sender.tls.ca), { recursive: true });
+    await ensureDir(dirname(config.sender.tls.ca));
     await writeFileDurable(config.sender.tls.ca, parentCaPem);
   }
   await writeFileDurable(configPath, `${JSON.stringify(json, null, 2)}\n`);

@@ -8,7 +8,7 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { remove } from 'fs-extra/esm';
 import { ZenrollError, errnoCode, splitHostPort } from '@zenroll/core';
 
 export function adminSocketPath(statedir: string): string {
@@ -86,7 +86,7 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
       `the admin socket ${socket} would be ${Buffer.byteLength(socket)} bytes long, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have: set dirs.statedir to a shorter folder`);
   }
   // The serve lock is held, so a socket file here is left over from a process that died.
-  await rm(socket, { force: true });
+  await remove(socket);
   const servers: Server[] = [];
   // A forced roll-up answers when it is done, which may take as long as its retries: no request time limit.
   const unix = createServer({ requestTimeout: 0 }, handler(routes));
@@ -110,7 +110,7 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
         s.closeAllConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
-      await rm(socket, { force: true });
+      await remove(socket);
     },
   };
 }

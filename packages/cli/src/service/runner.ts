@@ -5,7 +5,7 @@
  * meanwhile. Forced requests that arrive during one wait share the next run.
  */
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readJson } from 'fs-extra/esm';
 import { errnoCode, writeFileDurable } from '@zenroll/core';
 import type { RollupResult } from '@zenroll/sender';
 
@@ -62,7 +62,7 @@ export async function writeLastRollup(statedir: string, last: LastRollup): Promi
 
 export async function readLastRollup(statedir: string): Promise<LastRollup | null> {
   try {
-    return JSON.parse(await readFile(lastRollupPath(statedir), 'utf8')) as LastRollup;
+    return (await readJson(lastRollupPath(statedir))) as LastRollup;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;
     throw err;
