@@ -43,14 +43,16 @@ async function filesLeft(dir: string | null): Promise<string[]> {
 }
 
 /**
- * What entpushdir holds right after a kill while packing: .str (exact: the
- * first batch to reach the crash point is killed there), and 1 or 2 zips,
- * with as many intents or one more: two batches are packed at once (core
- * PACK_LANES), and the other one may or may not have its zip written yet.
+ * What entpushdir holds right after a kill while packing. Two batches are
+ * packed at once (core PACK_LANES): the first to reach the crash point is
+ * killed there, and the other may or may not have its zip written yet, so
+ * 1 or 2 zips, with as many intents or one more. At pack-mid-delete the
+ * other batch's first unlink may be on the thread pool as the kill comes:
+ * one or two .str gone.
  */
-const STR_AFTER_KILL: Record<string, number> = {
-  'pack-after-zip': 120,
-  'pack-mid-delete': 119,
+const STR_AFTER_KILL: Record<string, number[]> = {
+  'pack-after-zip': [120],
+  'pack-mid-delete': [118, 119],
 };
 
 /**
@@ -93,7 +95,7 @@ describe('kill -9 of zenroll rollup, then another roll-up', () => {
     const intents = await readdir(join(leaf.config.dirs.statedir, 'intents'));
     if (point.startsWith('pack-')) {
       const zips = pushed.filter((n) => n.endsWith('.zip')).length;
-      expect(pushed.filter((n) => n.endsWith('.str')).length).toBe(STR_AFTER_KILL[point]);
+      expect(STR_AFTER_KILL[point]).toContain(pushed.filter((n) => n.endsWith('.str')).length);
       expect([1, 2]).toContain(zips);
       expect([zips, 2]).toContain(intents.length);
       // No zip is handed to the pusher before its batch is finished.
