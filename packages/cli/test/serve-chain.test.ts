@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog, TrustStore, generateKeyPair, loadConfig, loadKeyPair, makeCertificate, verifyOuterZip, type Config } from '@zenroll/core';
 import { runRollup } from '@zenroll/sender';
 import { Serve, writeServer, type ServerDir } from './serve-helpers.js';
+import { runCli } from './helpers/cli.js';
 
 let root: string;
 let caCert: string;
@@ -116,6 +117,25 @@ describe('leaf → intermediate-db → root', () => {
     for (const p of [intProc, rootProc]) p.kill('SIGTERM');
     expect((await intProc.exited).code).toBe(0);
     expect((await rootProc.exited).code).toBe(0);
+
+    // The records name each hop (SPEC §7): ROOT1 received from INT1 what LEAF_1 made.
+    const received = async (s: ServerDir) => {
+      const shown = await runCli(['log', '--json', '-c', s.configPath]);
+      expect(shown.code).toBe(0);
+      return shown.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'received');
+    };
+    const hops = (rs: Record<string, unknown>[]) => rs.map((r) => `${String(r.from)}>${String(r.to)} origin=${String(r.origin)}`);
+    expect(hops(await received(rootSrv))).toEqual(Array(3).fill('INT1>ROOT1 origin=LEAF_1'));
+    expect(hops(await received(int))).toEqual(Array(3).fill('LEAF_1>INT1 origin=LEAF_1'));
+    // As the values read in LDAP or the journal: time, event and hop first, names encoded.
+    const journal = join((await loadConfig(rootSrv.configPath)).dirs.statedir, 'journal');
+    const values: string[] = [];
+    for (const seg of (await readdir(journal)).filter((n) => n.startsWith('seg-'))) {
+      for (const line of (await readFile(join(journal, seg), 'utf8')).trimEnd().split('\n')) values.push((JSON.parse(line) as { record: string }).record);
+    }
+    const receivedValues = values.filter((v) => / received /.test(v));
+    expect(receivedValues).toHaveLength(3);
+    for (const v of receivedValues) expect(v).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z received INT1>ROOT1 \d{17}_LEAF%5F1_ACME_2\.zip .* origin=LEAF%5F1 source=receiver /);
   });
 
   it('with sender.forwardOnReceive the intermediate forwards each zip as soon as it is promoted, without a roll-up of its own', async () => {

@@ -4,6 +4,7 @@
  * only on the wire. Pure: no fs, no net.
  */
 import { ZenrollError, shown, type ErrorCode } from './errors.js';
+import { decodeName, encodeName } from './names.js';
 
 export const DEFAULT_PORT = 7099;
 export const INFO_PATH = '/v1/info';
@@ -17,6 +18,29 @@ export const ZIPS_PATH = '/v1/zips/';
  */
 export function zipPath(outerName: string): string {
   return `${ZIPS_PATH}${encodeURIComponent(outerName)}`;
+}
+
+/**
+ * The header in which a Sender names itself on an upload, encoded as in zip
+ * names (SPEC §3): the Receiver's `received` record then names the hop, the
+ * server that sent this upload, apart from the batch's origin (SPEC §7). It
+ * is optional — an upload without it is accepted as before, its hop unknown —
+ * and says who sent it, not who made it: the signature proves that.
+ */
+export const SENDER_HEADER = 'zenroll-sender';
+
+export function formatSenderHeader(server: string): string {
+  return encodeName(server);
+}
+
+/** The sending server an upload names, or null when it names none or no valid name. */
+export function parseSenderHeader(value: string | string[] | undefined): string | null {
+  if (typeof value !== 'string') return null;
+  try {
+    return decodeName(value);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -129,7 +129,8 @@ export class Promoter {
       receipt = await o.receipts.markTarget(receipt, t.target, t.name);
       o.logger.info({ zip: name, target: t.target, as: t.name, already }, 'promoted');
       await writeRecord(o, {
-        event: 'promoted', zip: t.name, bytes: receipt.bytes, files: receipt.files, from: origin, to: o.server,
+        // A step inside this server: the hop is the server alone (SPEC §7).
+        event: 'promoted', zip: t.name, bytes: receipt.bytes, files: receipt.files, from: o.server, origin,
         message: `${name} from zipdir to ${t.target}${already ? ' (found in place after a restart)' : ''}`,
       });
     }

@@ -4,7 +4,7 @@
  * `Content-Length` within `maxZipBytes`. Pure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isZenrollError, parseOuterName, parseReprDigest, shown } from '@zenroll/core';
+import { isZenrollError, parseOuterName, parseReprDigest, parseSenderHeader, SENDER_HEADER, shown } from '@zenroll/core';
 import { UploadError } from './answer.js';
 
 export interface UploadRequest {
@@ -13,6 +13,8 @@ export interface UploadRequest {
   digest: Buffer;
   /** Bytes announced by Content-Length. */
   length: number;
+  /** The server that sent it, as it names itself (`Zenroll-Sender`); null when it does not (an older Sender). */
+  sender: string | null;
 }
 
 function nameError(message: string, cause?: unknown): UploadError {
@@ -72,5 +74,5 @@ export function checkUploadRequest(segment: string, headers: IncomingHttpHeaders
   if (length > maxZipBytes) {
     throw new UploadError(413, 'ZIP_TOO_LARGE', `zip ${name} is ${length} bytes; this Receiver accepts at most ${maxZipBytes}`);
   }
-  return { name, digest, length };
+  return { name, digest, length, sender: parseSenderHeader(headers[SENDER_HEADER]) };
 }

@@ -21,6 +21,8 @@ import {
   isZenrollError,
   moveDurable,
   parseOuterName,
+  parseSenderHeader,
+  SENDER_HEADER,
   removeDurable,
   tempPath,
   type FreeSpace,
@@ -170,7 +172,8 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     // From here the receipt answers a retry (200): one sent the moment it reads our 201 must not get 503.
     state.releaseName();
     sendJson(res, 201, { status: 'stored', zip: r.name, sha256: receipt.sha256, bytes: receipt.bytes, files });
-    await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: parseOuterName(r.name).server, to: ctx.server });
+    // The hop is the server that sent this upload (it names itself); the origin made the batch (SPEC §7).
+    await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: r.sender ?? '', to: ctx.server, origin: parseOuterName(r.name).server });
     ctx.promoter.enqueue(r.name);
     return 'stored';
   } finally {
@@ -218,7 +221,8 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
     const transient = error.code === 'DIGEST_MISMATCH' || error.code === 'FS_NO_SPACE';
     await writeRecord(ctx, {
       event: 'rejected', severity: transient ? 'warning' : 'error', zip: name ?? segment.slice(0, 200),
-      bytes: state.bytes, from: name === undefined ? '' : parseOuterName(name).server, to: ctx.server, message: `${error.status} ${error.code}: ${error.message}`,
+      bytes: state.bytes, from: parseSenderHeader(req.headers[SENDER_HEADER]) ?? '', to: ctx.server,
+      origin: name === undefined ? '' : parseOuterName(name).server, message: `${error.status} ${error.code}: ${error.message}`,
     });
   }
   const line = {

@@ -110,7 +110,7 @@ describe('start-up recovery', () => {
     for (const z of [late, early]) await copyFile(z.path, join(zipdir!, z.name));
     const { receiver, log } = await run(setup);
     await receiver.idle();
-    const order = log.writes.map((w) => w.record).filter((r) => r.event === 'promoted').map((r) => r.from);
+    const order = log.writes.map((w) => w.record).filter((r) => r.event === 'promoted').map((r) => r.origin);
     expect(order).toEqual(['B', 'B', 'A', 'A']);
   });
 });

@@ -63,6 +63,24 @@ describe('201 and 200: exactly once', () => {
     expect(lines).toEqual(['stored', 'already-received', 'already-received']);
   });
 
+  it('records the hop the upload names (Zenroll-Sender) apart from the origin, and an unknown hop without it (SPEC §7)', async () => {
+    const { setup, dir, receiver: r, log } = await receiver();
+    const forwarded = await makeZip({ dir, keys: leaf, server: 'LEAF1', scheduledtime: '20261122103000001' });
+    expect((await put(r.url, forwarded.name, forwarded.data, { tls: tls(), headers: { 'zenroll-sender': 'INT%5F0' } })).status).toBe(201);
+    const older = await makeZip({ dir, keys: leaf, server: 'LEAF1', scheduledtime: '20261122103000002' });
+    expect((await put(r.url, older.name, older.data, { tls: tls() })).status).toBe(201);
+    await r.idle();
+    const received = log.writes.map((w) => w.record).filter((rec) => rec.event === 'received');
+    expect(received.map((rec) => [rec.zip, rec.from, rec.to, rec.origin, rec.server])).toEqual([
+      [forwarded.name, 'INT_0', 'INT1', 'LEAF1', 'INT1'],
+      [older.name, '', 'INT1', 'LEAF1', 'INT1'],
+    ]);
+    // Promotion is a step inside this server: its hop is the server alone.
+    const promoted = log.writes.map((w) => w.record).filter((rec) => rec.event === 'promoted');
+    expect(promoted.map((rec) => [rec.from, rec.to, rec.origin])).toEqual(Array(4).fill(['INT1', '', 'LEAF1']));
+    expect(setup.config.server).toBe('INT1');
+  });
+
   it('a retry sent the moment the 201 arrives is answered 200, even while the first upload still writes its record', async () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));

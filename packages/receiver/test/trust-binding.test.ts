@@ -51,7 +51,7 @@ describe('a key signs only for the server it is bound to', () => {
     expect(await names(setup.config.dirs.zipdir!)).toEqual([]);
     expect(await zipsStored(setup)).toEqual([]);
     expect(log.events()).toEqual(['rejected']);
-    expect(log.writes[0]?.record).toMatchObject({ server: 'INT1', from: 'LEAF1' });
+    expect(log.writes[0]?.record).toMatchObject({ server: 'INT1', from: '', to: 'INT1', origin: 'LEAF1' });
 
     // Each key still signs for its own server.
     for (const [keys, server] of [[leaf1, 'LEAF1'], [leaf2, 'LEAF2']] as const) {

@@ -14,6 +14,8 @@ import {
   ZenrollError,
   crashPoint,
   formatReprDigest,
+  formatSenderHeader,
+  SENDER_HEADER,
   fsError,
   shown,
   zipPath,
@@ -136,7 +138,8 @@ async function* uploadBody(path: string, timeoutMs: number, abort: AbortControll
   }
 }
 
-export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher, options: { ownsDispatcher: boolean }): ParentClient {
+/** `server`: this server's name, sent with each upload so that the parent's record names the hop (core wire.ts). */
+export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher, options: { ownsDispatcher: boolean; server?: string }): ParentClient {
   if (sender.parent === null) throw new ZenrollError('CONFIG_INVALID', 'sender.parent is not set; a Sender needs its parent Receiver');
   const base = sender.parent.replace(/\/+$/, '');
   return {
@@ -183,6 +186,7 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
             'content-type': 'application/zip',
             'content-length': String(zip.bytes),
             'repr-digest': formatReprDigest(zip.sha256),
+            ...(options.server === undefined ? {} : { [SENDER_HEADER]: formatSenderHeader(options.server) }),
           },
           body: Readable.from(uploadBody(zip.path, sender.timeoutMs, stall, (err) => { readError = err; }), {
             objectMode: false,

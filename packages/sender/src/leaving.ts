@@ -34,7 +34,7 @@ export async function leavingRecord(
   const zipped = origin === ctx.config.server ? ((await ctx.records.get(zip))?.zipped ?? null) : null;
   const files = zipped?.files ?? (await filesOf(join(ctx.paths.entpushdir, zip)));
   const record = makeRecord(
-    { source: 'sender', server: origin, zip, files, from: ctx.config.server, ...fields, ...(zipped === null ? {} : { id: zipped.id }) },
+    { source: 'sender', server: origin, zip, files, from: ctx.config.server, origin, ...fields, ...(zipped === null ? {} : { id: zipped.id }) },
     { now: ctx.now, id: ctx.newId },
   );
   return zipped === null ? { record } : { record, replaces: zipped };

@@ -13,6 +13,7 @@ import {
   isZenrollError,
   makeRecord,
   moveDurable,
+  parseOuterName,
   removeDurable,
   writeFileDurable,
 } from '@zenroll/core';
@@ -187,7 +188,7 @@ async function rejected(p: Push, zip: string, digest: FileDigest, answer: PutAns
 function failureRecord(p: Push, zip: string, digest: FileDigest, message: string) {
   const { server } = p.ctx.config;
   return makeRecord(
-    { source: 'sender', event: 'send-failed', severity: 'error', server, zip, bytes: digest.bytes, from: server, to: p.parent, message },
+    { source: 'sender', event: 'send-failed', severity: 'error', server, zip, bytes: digest.bytes, from: server, to: p.parent, origin: parseOuterName(zip).server, message },
     { now: p.ctx.now, id: p.ctx.newId },
   );
 }

@@ -80,7 +80,7 @@ export async function runRollup(config: Config, deps: RollupDeps): Promise<Rollu
   // releases the lock: a library caller's next roll-up must not find it held.
   try {
     const dispatcher = deps.dispatcher ?? (await makeDispatcher(config.sender));
-    const client = createParentClient(config.sender, dispatcher, { ownsDispatcher: deps.dispatcher === undefined });
+    const client = createParentClient(config.sender, dispatcher, { ownsDispatcher: deps.dispatcher === undefined, server: config.server });
     const signal = deps.signal === undefined ? lockLost.signal : AbortSignal.any([deps.signal, lockLost.signal]);
     try {
       return await rollUp(config, paths, client, { ...deps, signal });
