@@ -73,7 +73,7 @@ const shot = async (page, name, o = {}) => {
 
 try {
   stops.push(() => stopDemo(join(work, 'demo')));
-  const demo = await check('a demo roll-up fills the directory and leaves it running', async () => {
+  const demo = await check('a demo roll-up fills the directory, which stays up (its services stopped)', async () => {
     const d = await startDemo(join(work, 'demo'));
     started.push(...d.pids.map((pid) => ({ what: 'a demo process', pid })));
     return d;

@@ -59,7 +59,7 @@ export function alive(pid, { group = false } = {}) {
  * line names the folder (its four `serve -c dir/…` and its slapd), found in
  * /proc rather than in the services' lock files, whose form is theirs to change.
  */
-function demoPids(dir) {
+function demoPids(dir, only = () => true) {
   const pids = [];
   for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     let cmdline;
@@ -68,7 +68,8 @@ function demoPids(dir) {
     } catch {
       continue;
     }
-    if (Number(name) !== process.pid && cmdline.split('\0').some((arg) => arg.startsWith(`${dir}/`))) pids.push(Number(name));
+    const args = cmdline.split('\0');
+    if (Number(name) !== process.pid && args.some((arg) => arg.startsWith(`${dir}/`)) && only(args)) pids.push(Number(name));
   }
   return pids;
 }
@@ -106,13 +107,23 @@ export async function stopDemo(dir) {
 }
 
 /**
- * Run a real demo roll-up (`zenroll demo --keep`) in dir and leave its
- * directory up. Returns { slapd (its slapd.json), operator, output, pids }.
- * stopDemo(dir) stops it; on failure this does.
+ * Run a real demo roll-up (`zenroll demo --keep`) in dir, then stop its four
+ * services so that the directory holds still while it is read (no scheduled
+ * roll-up or wake-up adds a record between ldapsearch and the browser), and
+ * leave its slapd up. Returns { slapd (its slapd.json), operator, output,
+ * pids }. stopDemo(dir) stops the rest; on failure this does.
  */
 export async function startDemo(dir, files = 10) {
   try {
     const output = await zenroll(['demo', '--dir', dir, '--files', String(files), '--keep']);
+    const services = demoPids(dir, (args) => args.includes('serve'));
+    if (services.length === 0) throw new Error(`no service of the demo runs after it:\n${output}`);
+    for (const pid of services) process.kill(pid, 'SIGTERM');
+    const until = Date.now() + 20_000;
+    while (services.some((pid) => alive(pid))) {
+      if (Date.now() > until) throw new Error(`the demo's services did not stop within 20 s of SIGTERM (pids ${services.filter((p) => alive(p)).join(', ')})`);
+      await sleep(50);
+    }
     const slapd = JSON.parse(await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8'));
     return { slapd, operator: operatorOf(slapd), output, pids: demoPids(dir) };
   } catch (err) {
