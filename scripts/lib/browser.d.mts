@@ -15,9 +15,16 @@ export interface LaunchBrowserOptions {
   timeoutMs?: number;
 }
 
+/** Lets the page's requests reach loopback addresses only; others are aborted and their URLs pushed onto offsite. */
+export function loopbackOnly(page: Page, offsite: string[]): Promise<void>;
+
 export interface LaunchedBrowser {
   browser: Browser;
+  /** Loopback only, like every newPage(). */
   page: Page;
+  newPage(): Promise<Page>;
+  /** URLs of requests to anywhere but loopback, which were aborted. */
+  readonly offsite: string[];
   /** Ends Chromium and removes its profile; safe to call twice. */
   close(): Promise<void>;
 }

@@ -32,11 +32,31 @@ export function chromiumInstalled() {
   return existsSync(CHROMIUM);
 }
 
+const LOCAL_PROTOCOLS = ['about:', 'data:', 'blob:'];
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
+
+/**
+ * The project's rule, loopback only, held by the page itself: each request
+ * is looked at, and one to any other address is aborted before it leaves
+ * and its URL pushed onto `offsite`.
+ */
+export async function loopbackOnly(page, offsite) {
+  await page.setRequestInterception(true);
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (LOCAL_PROTOCOLS.includes(u.protocol) || LOOPBACK_HOST.test(u.hostname)) return void r.continue();
+    offsite.push(r.url());
+    return void r.abort('blockedbyclient');
+  });
+}
+
 /**
  * Launch Chromium and open one page. Options: width, height (the viewport,
  * 1280×900), deviceScaleFactor (1), timeoutMs (each navigation and wait,
- * 30 s). Returns { browser, page, close() }; close() ends Chromium and
- * removes its profile, and may be called more than once.
+ * 30 s). Returns { browser, page, newPage(), offsite, close() }: page and
+ * every newPage() let requests reach loopback addresses only (offsite lists
+ * the others, which were aborted); close() ends Chromium and removes its
+ * profile, and may be called more than once.
  */
 export async function launchBrowser(opts = {}) {
   if (!chromiumInstalled()) throw new Error(`${CHROMIUM} is not installed: run \`sudo bash scripts/system-deps.sh\``);
@@ -71,11 +91,16 @@ export async function launchBrowser(opts = {}) {
       await rm(profile, { recursive: true, force: true });
     }
   };
+  const offsite = [];
+  const prepare = async (page) => {
+    page.setDefaultTimeout(opts.timeoutMs ?? 30_000);
+    await loopbackOnly(page, offsite);
+    return page;
+  };
   try {
     const [first] = await browser.pages();
-    const page = first ?? (await browser.newPage());
-    page.setDefaultTimeout(opts.timeoutMs ?? 30_000);
-    return { browser, page, close };
+    const page = await prepare(first ?? (await browser.newPage()));
+    return { browser, page, newPage: async () => prepare(await browser.newPage()), offsite, close };
   } catch (err) {
     await close();
     throw err;
