@@ -111,11 +111,7 @@ try {
   if (!pla || !browser || !expected) throw new Error('cannot go on without phpLDAPadmin, Chromium and the records');
   const { page } = browser;
   await check('the operator logs in through the login form, read-only', async () => {
-    await page.goto(`${pla.url}cmd.php?cmd=login_form&server_id=1`);
-    await page.type('#login', operator.dn);
-    await page.type('#password', operator.password);
-    await shot(page, '1-login');
-    await Promise.all([page.waitForNavigation(), page.click('input[type=submit]')]);
+    await logIn(page, pla.url, operator, () => shot(page, '1-login'));
     const who = await loggedInAs(page);
     if (who?.dn !== operator.dn) throw new Error(`the page says logged in as ${JSON.stringify(who)}`);
     if (!who.readOnly) throw new Error('the page does not say "(read only)"');
@@ -130,6 +126,7 @@ try {
     await shot(page, '2-object');
     await shot(page, '2-object-full', { fullPage: true });
     const boxes = await objectPageValues(page);
+    if (boxes.length === 0) throw new Error('no log value on the page');
     sameValues(boxes.map((b) => b.value), want.values);
     for (const b of boxes) {
       const problem = headProblem(b.value);
@@ -183,10 +180,7 @@ try {
     try {
       const rwPage = await browser.newPage();
       try {
-        await rwPage.goto(`${rw.url}cmd.php?cmd=login_form&server_id=1`);
-        await rwPage.type('#login', operator.dn);
-        await rwPage.type('#password', operator.password);
-        await Promise.all([rwPage.waitForNavigation(), rwPage.click('input[type=submit]')]);
+        await logIn(rwPage, rw.url, operator);
         await rwPage.goto(`${rw.url}cmd.php?cmd=template_engine&server_id=1&dn=${encodeURIComponent(target)}`);
         const found = await editControls(rwPage);
         if (found.length === 0) throw new Error('found none: the check cannot tell a read-only page from a read-write one');
@@ -221,6 +215,15 @@ await check('everything it started has stopped, and its temp folder is gone', as
 console.log(`screenshots: ${shots}`);
 console.log(checks.summary());
 process.exitCode = checks.failed > 0 ? 1 : 0;
+
+/** phpLDAPadmin's login form, filled as a person would; `before` runs just before it is sent. */
+async function logIn(p, base, account, before = async () => {}) {
+  await p.goto(`${base}cmd.php?cmd=login_form&server_id=1`);
+  await p.type('#login', account.dn);
+  await p.type('#password', account.password);
+  await before();
+  await Promise.all([p.waitForNavigation(), p.click('input[type=submit]')]);
+}
 
 function sameValues(seen, want) {
   const a = [...seen].sort();
