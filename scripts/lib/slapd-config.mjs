@@ -8,6 +8,10 @@ export const GROUP_CN = 'zenroll-servers';
 /** The people who read the logs (an LDAP browser's account, SPEC §7): they read everything but passwords, write nothing. */
 export const OPERATORS_CN = 'zenroll-operators';
 export const OPERATOR_CN = 'operator';
+/** What a server writes about itself (SPEC §8); equal to SELF_DESCRIPTION_ATTRS of packages/directory (a test checks). */
+export const SELF_DESCRIPTION_ATTRS = ['zenrollRole', 'zenrollParent', 'zenrollParentURL', 'zenrollVersion', 'zenrollSchedule',
+  'zenrollLastRollup', 'zenrollLastRollupResult', 'zenrollStrWaiting', 'zenrollZipsWaiting', 'zenrollZipsRejected',
+  'zenrollSent24h', 'zenrollReceived24h', 'zenrollDescribed', 'zenrollLateAfter'];
 
 /** RFC 4514 escaping of one DN value. */
 export function escapeDn(value) {
@@ -93,6 +97,12 @@ export function slapdConf(o) {
       '  by * none',
       // … and servers publish their own public key only.
       'access to filter=(objectClass=zeninvRollUpTarget) attrs=zenrollPublicKey',
+      '  by self write',
+      `  by ${group} read`,
+      `  by ${operators} read`,
+      '  by * none',
+      // Each server describes itself on its own object (SPEC §8); the others read it for `zenroll tree`.
+      `access to filter=(objectClass=zeninvRollUpTarget) attrs=${SELF_DESCRIPTION_ATTRS.join(',')}`,
       '  by self write',
       `  by ${group} read`,
       `  by ${operators} read`,

@@ -18,6 +18,7 @@ import { LdapSession, type ClientFactory, type LdapSettings } from './ldap-sessi
 import { baseOfTemplate, serverOfDn } from './dn.js';
 import { oldestFirst, planModify, timeMs, type TimedValue } from './records.js';
 import { silentLogger, type Logger } from './logger.js';
+import { SELF_DESCRIPTION_ATTRS, descriptionAttributes, descriptionFrom, type ServerDescription } from './self-description.js';
 
 export const LOG_ATTR = 'zeninvRollUpLog';
 /** The server status log (SPEC §7): the service's own events, in the same form, trimmed the same way. */
@@ -189,6 +190,40 @@ export class LdapDirectory {
       if (server !== null && pem !== undefined) keys.push({ server, pem });
     }
     return keys.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+  }
+
+  /**
+   * Write what a server is onto its own object (SPEC §8): one modify that
+   * replaces every self-description attribute, so it is idempotent and the
+   * newest write wins. The ACL lets only the object itself write them.
+   */
+  async writeDescription(server: string, description: ServerDescription): Promise<void> {
+    const dn = this.dnOf(server);
+    const changes = Object.entries(descriptionAttributes(description)).map(([type, values]) =>
+      new Change({ operation: 'replace', modification: new Attribute({ type, values }) }));
+    await this.session.run('write', dn, (c) => c.modify(dn, changes));
+  }
+
+  /**
+   * Every Inventory Service object under the base of serviceDN with what it
+   * says of itself (null: nothing written yet), in one paged subtree search,
+   * sorted by server name.
+   */
+  async readDescriptions(): Promise<{ server: string; description: ServerDescription | null }[]> {
+    const base = baseOfTemplate(this.options.serviceDN);
+    const entries = await this.session.run('read', base, async (c) => {
+      const { searchEntries } = await c.search(base, {
+        scope: 'sub', filter: '(objectClass=zeninvRollUpTarget)', attributes: [...SELF_DESCRIPTION_ATTRS], paged: { pageSize: 500 },
+      });
+      return searchEntries;
+    });
+    const out: { server: string; description: ServerDescription | null }[] = [];
+    for (const entry of entries) {
+      const server = serverOfDn(this.options.serviceDN, entry.dn);
+      if (server === null) continue;
+      out.push({ server, description: descriptionFrom((attr) => valuesOf(entry, attr)[0]) });
+    }
+    return out.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ export const OID_ARC = '2.25.137040220467313418996262041497842722186';
 
 const SYNTAX_DIRECTORY_STRING = '1.3.6.1.4.1.1466.115.121.1.15';
 const SYNTAX_GENERALIZED_TIME = '1.3.6.1.4.1.1466.115.121.1.24';
+const SYNTAX_INTEGER = '1.3.6.1.4.1.1466.115.121.1.27';
 
 export interface AttributeTypeDef {
   oid: string;
@@ -74,7 +75,41 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
     syntax: SYNTAX_DIRECTORY_STRING,
     single: false,
   },
+  ...selfDescriptionTypes(),
 ];
+
+/**
+ * What a server writes about itself at start and after each roll-up (SPEC §8),
+ * one readable value per attribute. Numbered from `.1.10` on, apart from the
+ * log attributes (`.1.1`–`.1.9`), so that the two lists can grow without meeting.
+ */
+function selfDescriptionTypes(): AttributeTypeDef[] {
+  const text = (n: number, name: string, desc: string): AttributeTypeDef =>
+    ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'caseExactMatch', syntax: SYNTAX_DIRECTORY_STRING, single: true });
+  const time = (n: number, name: string, desc: string): AttributeTypeDef =>
+    ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'generalizedTimeMatch', ordering: 'generalizedTimeOrderingMatch', syntax: SYNTAX_GENERALIZED_TIME, single: true });
+  const count = (n: number, name: string, desc: string): AttributeTypeDef =>
+    ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'integerMatch', ordering: 'integerOrderingMatch', syntax: SYNTAX_INTEGER, single: true });
+  return [
+    text(10, 'zenrollRole', 'the server role (SPEC section 2)'),
+    text(11, 'zenrollParent', 'the parent server name, as its GET /v1/info gives it'),
+    text(12, 'zenrollParentURL', 'the parent Receiver URL (sender.parent)'),
+    text(13, 'zenrollVersion', 'the zenroll version the server runs'),
+    text(14, 'zenrollSchedule', 'the roll-up schedule: cron expression and time zone'),
+    time(15, 'zenrollLastRollup', 'when the last roll-up of the server finished'),
+    text(16, 'zenrollLastRollupResult', 'ok or failed, and the counts of the last roll-up'),
+    count(17, 'zenrollStrWaiting', '.str files waiting in entmergedir'),
+    count(18, 'zenrollZipsWaiting', 'zips waiting in entpushdir'),
+    count(19, 'zenrollZipsRejected', 'zips set aside in entpushdir/rejected'),
+    text(20, 'zenrollSent24h', 'zips, files and bytes sent in the last 24 hours'),
+    text(21, 'zenrollReceived24h', 'zips, files and bytes received in the last 24 hours'),
+    time(22, 'zenrollDescribed', 'when the server last wrote these attributes'),
+    time(23, 'zenrollLateAfter', 'past this time without a new roll-up the server is late (two schedule periods)'),
+  ];
+}
+
+/** The names of the self-description attributes, in schema order. */
+export const SELF_DESCRIPTION_ATTRS: readonly string[] = selfDescriptionTypes().map((a) => a.name);
 
 export const OBJECT_CLASSES: readonly ObjectClassDef[] = [
   {
@@ -82,7 +117,7 @@ export const OBJECT_CLASSES: readonly ObjectClassDef[] = [
     name: 'zeninvRollUpTarget',
     desc: 'an Inventory Service object that holds zenroll roll-up records',
     kind: 'AUXILIARY',
-    may: ['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey', 'zenrollStatusLog'],
+    may: ['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey', 'zenrollStatusLog', ...SELF_DESCRIPTION_ATTRS],
   },
 ];
 

@@ -1,0 +1,2 @@
+// Types of what TypeScript tests import from slapd-config.mjs.
+export const SELF_DESCRIPTION_ATTRS: string[];
