@@ -16,6 +16,7 @@ import { registerServe } from './commands/serve.js';
 import { registerRollup } from './commands/rollup.js';
 import { registerLog } from './commands/log.js';
 import { VERSION } from './version.js';
+import { registerTree } from './commands/tree.js';
 
 export type CommandResult = number | void;
 
@@ -56,6 +57,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   registerServe(ctx);
   registerRollup(ctx);
   registerLog(ctx);
+  registerTree(ctx);
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
 
   try {

@@ -252,10 +252,11 @@ describe('/metrics on admin.listen', () => {
 
     const zip = await makeZip(tmp.path, leafKeys);
     expect((await put(await svc.url(), zip)).status).toBe(201);
-    // The counters follow the log records, written just after the promotion's log line.
-    const after = await waitUntil('the promotion to be counted', async () => {
+    // The counters follow the log records, written just after the promotion's log line; the
+    // upload leaves zipdir just after its `promoted` record, so wait for both.
+    const after = await waitUntil('the promotion to be counted and the upload gone from zipdir', async () => {
       const m = await scrape(metricsUrl);
-      return m.samples.get('zenroll_zips_total{event="promoted"}') === 1 ? m : null;
+      return m.samples.get('zenroll_zips_total{event="promoted"}') === 1 && m.samples.get('zenroll_backlog_files{folder="zipdir"}') === 0 ? m : null;
     });
     expect(after.samples.get('zenroll_zips_total{event="received"}')).toBe(1);
     expect(after.samples.get('zenroll_zips_total{event="promoted"}')).toBe(1);

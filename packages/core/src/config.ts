@@ -150,6 +150,8 @@ const configShape = obj({
     forwardOnReceive: z.boolean({ error: expecting('true or false') }).default(false)
       .describe('intermediate roles only: every zip promoted to entpushdir starts a roll-up at once (or joins the next one, if one runs), so the intermediate relays as it receives; schedule still runs too'),
     stableMs: int(0).default(5000).describe('a .str changed this recently is still being written: it waits for the next roll-up'),
+    pollSeconds: z.number({ error: expecting('a number of seconds >= 0') }).min(0, { error: expecting('a number of seconds >= 0') })
+      .default(60).describe("how often the service asks its parent's GET /v1/info, to see a roll-up request (SPEC §8) and to tell the parent what it is; 0: never"),
     timeoutMs: int(1).default(120_000)
       .describe('a request that makes no progress this long (connecting, uploading, waiting for the answer) fails and counts as a failed try'),
   }).prefault({}).describe('the Sender: pushes zips to the parent Receiver'),

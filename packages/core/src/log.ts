@@ -15,8 +15,14 @@ export const ZIP_EVENTS = ['zipped', 'discarded', 'sent', 'send-failed', 'receiv
  * `send-failed`: once each, never per try) and one `rollup` per roll-up.
  */
 export const EVENTS = [...ZIP_EVENTS, 'send-failing', 'send-recovered', 'rollup'] as const;
-/** The server status log's events (`zenrollStatusLog`): the service's life, not a zip's. */
-export const STATUS_EVENTS = ['started', 'stopped', 'problem', 'lock-taken', 'wake-up'] as const;
+/**
+ * The server status log's events (`zenrollStatusLog`): the service's life, not a zip's.
+ * SPEC §8's wake-ups: `rollup-requested` (a request set on this Receiver, by
+ * `zenroll rollup --tree` or passed on from its parent), `wake-up` (this
+ * server saw its parent's request and answers it), `wake-up-rollup` (the
+ * roll-up that answer ran, with its counts).
+ */
+export const STATUS_EVENTS = ['started', 'stopped', 'problem', 'lock-taken', 'wake-up', 'rollup-requested', 'wake-up-rollup'] as const;
 export type RollupEvent = (typeof EVENTS)[number];
 export type StatusEvent = (typeof STATUS_EVENTS)[number];
 export type LogEvent = RollupEvent | StatusEvent;

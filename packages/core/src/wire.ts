@@ -76,6 +76,11 @@ export interface ReceiverInfo {
   /** ISO time, or null: Senders discard zips created before it. */
   discardBefore: string | null;
   maxZipBytes: number;
+  /**
+   * ISO time of the roll-up request set here (`zenroll rollup --tree`, or
+   * passed on from above), or null (SPEC §8). Absent from older Receivers.
+   */
+  rollupRequested?: string | null;
 }
 
 /** `sha-256=:<base64>:` for a SHA-256 digest. */

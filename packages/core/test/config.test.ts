@@ -79,7 +79,7 @@ describe('parseConfig', () => {
         parent: info.sender ? 'https://int1.example:7099' : null,
         schedule: '0 2 * * *', timezone: 'UTC', randomizeMinutes: 0, batchSize: 50, compressionLevel: 6,
         retry: { baseMs: 10_000, factor: 2, tries: 14 }, proxy: null, tls: { ca: null, cert: null, key: null },
-        forwardOnReceive: false, stableMs: 5000, timeoutMs: 120_000,
+        forwardOnReceive: false, stableMs: 5000, pollSeconds: 60, timeoutMs: 120_000,
       });
       expect(c.receiver).toEqual({
         listen: '0.0.0.0:7099',

@@ -2,7 +2,7 @@
  * `startReceiver`: recover what a crash left, then listen (SPEC §4). The
  * caller (`zenroll serve`) owns the lock on the folders and the log.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -39,6 +39,10 @@ export interface ReceiverDeps {
   maintenanceMs?: number;
   /** Called once a zip is promoted to every target of the role (`name`: as it came in). */
   onPromoted?: (name: string) => void;
+  /** The roll-up request `/v1/info` carries (SPEC §8), or null. */
+  rollupRequested?: () => string | null;
+  /** Told of each `GET /v1/info` (a child's poll), with its headers; never delays the answer. */
+  onInfo?: (req: IncomingMessage) => void;
 }
 
 export interface RunningReceiver {
@@ -111,10 +115,14 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     idleMs: r.requestTimeoutMs, quarantineDir: r.quarantineDir, receipts, promoter, slots, trust,
     freeSpace, log: deps.log, logger, now, closing: () => closing,
   };
-  const info = async (): Promise<ReceiverInfo> => ({
-    server: config.server, tree: config.tree, role: config.role,
-    discardBefore: deps.discardBefore === undefined ? r.discardBefore : await deps.discardBefore(), maxZipBytes: r.maxZipBytes,
-  });
+  const info = async (req: IncomingMessage): Promise<ReceiverInfo> => {
+    deps.onInfo?.(req);
+    return {
+      server: config.server, tree: config.tree, role: config.role,
+      discardBefore: deps.discardBefore === undefined ? r.discardBefore : await deps.discardBefore(), maxZipBytes: r.maxZipBytes,
+      rollupRequested: deps.rollupRequested?.() ?? null,
+    };
+  };
   // Made (TLS files read) before recovery starts promotions, listening once recovery is done.
   const server = await createReceiverServer({ upload, info, freeSpace, logger }, { tls: r.tls, timeoutMs: r.requestTimeoutMs });
   let address: AddressInfo;

@@ -28,7 +28,8 @@ export interface TlsFiles {
 
 export interface ServerContext {
   upload: UploadContext;
-  info: () => Promise<ReceiverInfo>;
+  /** `GET /v1/info`; the request is there for what a polling child sends with it (SPEC §8). */
+  info: (req: IncomingMessage) => Promise<ReceiverInfo>;
   freeSpace: (dir: string) => Promise<FreeSpace>;
   logger: Logger;
 }
@@ -65,7 +66,7 @@ export function requestHandler(ctx: ServerContext): (req: IncomingMessage, res: 
     try {
       if (path === INFO_PATH || path === HEALTH_PATH) {
         if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD', req.method);
-        if (path === INFO_PATH) return sendJson(res, 200, await ctx.info());
+        if (path === INFO_PATH) return sendJson(res, 200, await ctx.info(req));
         return await health(ctx, res);
       }
       if (path.startsWith(ZIPS_PATH) && path.length > ZIPS_PATH.length && !path.slice(ZIPS_PATH.length).includes('/')) {

@@ -372,7 +372,7 @@ describe('info, health, unknown paths and methods', () => {
     const info = await call(r.url, { path: '/v1/info', tls: tls() });
     expect(info.status).toBe(200);
     expect(info.headers['content-type']).toMatch(/^application\/json/);
-    expect(info.body).toEqual({ server: 'INT1', tree: 'ACME', role: 'intermediate-db', discardBefore: '2026-01-01T00:00:00Z', maxZipBytes: 100_000 });
+    expect(info.body).toEqual({ rollupRequested: null, server: 'INT1', tree: 'ACME', role: 'intermediate-db', discardBefore: '2026-01-01T00:00:00Z', maxZipBytes: 100_000 });
     const health = await call(r.url, { path: '/v1/health', tls: tls() });
     expect(health.status).toBe(200);
     expect(health.body.status).toBe('ok');

@@ -40,7 +40,8 @@ export interface ZipUpload {
 
 export interface ParentClient {
   readonly url: string;
-  info(signal?: AbortSignal): Promise<ReceiverInfo>;
+  /** `headers`: what a polling service tells its parent (SPEC §8, its own description). */
+  info(signal?: AbortSignal, headers?: Record<string, string>): Promise<ReceiverInfo>;
   /** Resolves with any answer; throws RECEIVER_UNREACHABLE when there was none. */
   putZip(zip: ZipUpload, signal?: AbortSignal): Promise<PutAnswer>;
   close(): Promise<void>;
@@ -145,11 +146,11 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
   return {
     url: base,
 
-    async info(signal) {
+    async info(signal, headers) {
       const url = `${base}${INFO_PATH}`;
       let answer: Dispatcher.ResponseData;
       try {
-        answer = await request(url, { method: 'GET', dispatcher, ...(signal === undefined ? {} : { signal }) });
+        answer = await request(url, { method: 'GET', dispatcher, ...(signal === undefined ? {} : { signal }), ...(headers === undefined ? {} : { headers }) });
       } catch (err) {
         throw unreachable(url, err);
       }

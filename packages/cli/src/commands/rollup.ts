@@ -8,7 +8,7 @@
  * process that died is taken over.
  */
 import { resolve } from 'node:path';
-import { ZenrollError, isZenrollError, loadConfig, loadKeyPair, type Config } from '@zenroll/core';
+import { ZenrollError, isZenrollError, loadConfig, loadKeyPair, roleInfo, type Config } from '@zenroll/core';
 import type { RollupResult, SenderEvent } from '@zenroll/sender';
 import { EXIT_FAILED, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { Io } from '../io.js';
@@ -17,11 +17,33 @@ import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import { askService } from '../service/admin.js';
 import { summarize, writeLastRollup, type LastRollup } from '../service/runner.js';
+import { RequestStore } from '../service/wakeup.js';
+import { writeStatusOnce } from '../service/status-log.js';
 
 interface RollupOptions {
   config: string;
   now?: boolean;
   json?: boolean;
+  tree?: boolean;
+}
+
+/**
+ * `zenroll rollup --tree` (SPEC §8): a roll-up request for every server below
+ * this Receiver. The running service takes it (and announces it at once);
+ * without one it is written where the service reads it when it starts.
+ */
+async function requestTreeRollup(config: Config, io: Io): Promise<{ requested: string; service: boolean }> {
+  if (!roleInfo(config.role).receiver) {
+    throw new ZenrollError('USAGE', `zenroll rollup --tree asks the servers below a Receiver; role "${config.role}" of ${config.server} has none (SPEC §2)`);
+  }
+  const viaService = await askService<{ requested: string }>(config.dirs.statedir, 'POST', '/v1/rollup-tree');
+  if (viaService !== null) return { requested: viaService.requested, service: true };
+  const requested = new Date().toISOString();
+  await (await RequestStore.open(config.dirs.statedir)).set(requested, 'command');
+  await writeStatusOnce(config, { error: (obj, msg) => io.err(`zenroll: ${msg}\n`) }, 'rollup-requested', {
+    message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up (announced once zenroll serve runs)`, fields: { requested },
+  });
+  return { requested, service: false };
 }
 
 /** How long a one-shot roll-up waits for the directory to take its records before leaving them in the journal. */
@@ -170,9 +192,13 @@ export function registerRollup(p: Program): void {
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--now', 'start at once (the service runs it as soon as a running roll-up is done; without a service it runs here)')
     .option('--json', 'print the result as JSON')
+    .option('--tree', 'on a Receiver: ask every server below it for a roll-up now (they see it at their next poll, sender.pollSeconds)')
     .addHelpText(
       'after',
       [
+        '',
+        'With --tree, nothing runs here: the request is set on this Receiver, its children see it',
+        'in their next poll of GET /v1/info, roll up, and pass it on to their own children.',
         '',
         'Exit 0 when every zip was sent, 1 when anything was left (the parent did not answer,',
         'a .str is still being written, …) or rejected. A second roll-up of the same server',
@@ -186,6 +212,17 @@ export function registerRollup(p: Program): void {
     .action(
       p.action(async (o: RollupOptions) => {
         const config = await loadConfig(resolve(p.io.cwd, o.config));
+        if (o.tree) {
+          const t = await requestTreeRollup(config, p.io);
+          if (o.json) p.io.out(`${JSON.stringify({ ok: true, server: config.server, requested: t.requested, service: t.service })}\n`);
+          else {
+            p.io.out(`roll-up requested at ${t.requested} for every server below ${config.server}\n`);
+            p.io.out(t.service
+              ? 'its children see it at their next poll (sender.pollSeconds), roll up and pass it on\n'
+              : `no service runs for ${config.server}: the request waits in ${config.dirs.statedir} until zenroll serve starts\n`);
+          }
+          return EXIT_OK;
+        }
         let result: RollupResult;
         try {
           const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup');

@@ -4,6 +4,7 @@
  * the same routes on `admin.listen` (loopback TCP) for Prometheus.
  *   GET  /v1/status   the service's status (JSON)
  *   POST /v1/rollup   a forced roll-up; answers when it is done, with its result
+ *   POST /v1/rollup-tree  a roll-up request for every server below (SPEC §8)
  *   GET  /metrics     Prometheus text
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,6 +30,8 @@ function socketFits(socket: string): boolean {
 export interface AdminRoutes {
   status(): Promise<unknown>;
   rollup(): Promise<unknown>;
+  /** `zenroll rollup --tree`: set a roll-up request for every server below (SPEC §8). */
+  rollupTree(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -47,6 +50,8 @@ function handler(routes: AdminRoutes) {
           return send(res, 200, await routes.status());
         case 'POST /v1/rollup':
           return send(res, 200, await routes.rollup());
+        case 'POST /v1/rollup-tree':
+          return send(res, 200, await routes.rollupTree());
         case 'GET /metrics': {
           const m = await routes.metrics();
           res.writeHead(200, { 'content-type': m.contentType });

@@ -9,8 +9,8 @@ import { readJson } from 'fs-extra/esm';
 import { errnoCode, writeFileDurable } from '@zenroll/core';
 import type { RollupResult } from '@zenroll/sender';
 
-/** `received`: an intermediate forwarding what it just promoted (sender.forwardOnReceive). */
-export type Reason = 'scheduled' | 'forced' | 'received' | 'start';
+/** `received`: an intermediate forwarding what it just promoted (sender.forwardOnReceive); `wakeup`: asked by the parent (SPEC §8). */
+export type Reason = 'scheduled' | 'forced' | 'received' | 'start' | 'wakeup';
 
 export interface LastRollup {
   reason: Reason;
@@ -84,10 +84,16 @@ export class RollupRunner {
   readonly #logger: RunnerLogger;
   readonly #now: () => number;
   #lastSuccessMs: number | null = null;
+  readonly #onFinished: (last: LastRollup) => void;
 
   /** `lastSuccessMs`: the last success before this runner, from last-rollup.json (so that a restart does not forget it). */
-  constructor(options: { rollup: () => Promise<RollupResult>; statedir: string; logger: RunnerLogger; now?: () => number; lastSuccessMs?: number | null }) {
+  constructor(options: {
+    rollup: () => Promise<RollupResult>; statedir: string; logger: RunnerLogger; now?: () => number; lastSuccessMs?: number | null;
+    /** After each roll-up, once last-rollup.json has it (the service describes itself then, SPEC §8). */
+    onFinished?: (last: LastRollup) => void;
+  }) {
     this.#rollup = options.rollup;
+    this.#onFinished = options.onFinished ?? (() => {});
     this.#lastSuccessMs = options.lastSuccessMs ?? null;
     this.#statedir = options.statedir;
     this.#logger = options.logger;
@@ -112,7 +118,7 @@ export class RollupRunner {
   }
 
   /** A forced roll-up: waits for a running one, then runs. */
-  async force(reason: 'forced' | 'received' = 'forced'): Promise<RollupResult> {
+  async force(reason: 'forced' | 'received' | 'wakeup' = 'forced'): Promise<RollupResult> {
     if (this.#current === null) return this.#start(reason);
     if (this.#pendingForced === null) {
       this.#logger.info({ reason }, 'forced roll-up waits for the running one');
@@ -168,5 +174,6 @@ export class RollupRunner {
     } catch (err) {
       this.#logger.warn({ err }, 'could not record the last roll-up');
     }
+    this.#onFinished(last);
   }
 }

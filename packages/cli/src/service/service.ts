@@ -12,16 +12,21 @@ import {
   roleInfo,
   type Config,
   type Lock,
-  type ZenrollError,
+  ZenrollError,
 } from '@zenroll/core';
-import type { ZenrollLog } from '@zenroll/directory';
+import { openDirectory, type ZenrollLog } from '@zenroll/directory';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import type { RunningReceiver } from '@zenroll/receiver';
 import type { RollupResult } from '@zenroll/sender';
 import type { Dispatcher } from 'undici';
 import type { Logger as PinoLogger } from 'pino';
+import { Activity } from './activity.js';
 import { startAdmin, type AdminServer } from './admin.js';
+import { Children, DESCRIPTION_HEADER, descriptionHeader } from './children.js';
+import { Describer, makeDescription, readOwnDescription } from './describe.js';
+import { Poller } from './poller.js';
+import { RequestStore, readAnswered, writeAnswered } from './wakeup.js';
 import { readBacklog } from './backlog.js';
 import { startHeapKeeper } from './heap-keeper.js';
 import { createMetrics } from './metrics.js';
@@ -47,6 +52,7 @@ export interface RunningService {
   receiver: RunningReceiver | null;
   admin: AdminServer;
   runner: RollupRunner | null;
+  poller: Poller | null;
   status(): Promise<ServiceStatus>;
   /** Resolves (with LOCK_LOST) if serve.lock is taken over while the service runs; the service must then stop. */
   lost: Promise<ZenrollError>;
@@ -85,17 +91,48 @@ export async function startService(config: Config, logger: PinoLogger, options: 
   let startFailed: ((err: unknown) => Promise<void>) | null = null;
   try {
     let runner: RollupRunner | null = null;
+    const startedMs = Date.now();
     const metrics = createMetrics(config, {
       lastSuccessMs: () => runner?.lastSuccessMs ?? null,
       journalBacklog: () => log.backlog(),
     });
     // The `stopped` record is the last one: close() gives the directory a moment to take it.
-    const log: ZenrollLog = metrics.instrument(await openLogFor(config, { logger, closeDrainMs: 1000 }));
+    const activity = await Activity.open(config.dirs.statedir);
+    const log: ZenrollLog = activity.instrument(metrics.instrument(await openLogFor(config, { logger, closeDrainMs: 1000 })));
     stack.push(() => log.close());
     const statusLog = makeStatusLog(log, config.server, logger);
     startFailed = (err) => statusLog('problem', { message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}` });
     stack.push(async () => {
       if (started) await statusLog('stopped', { message: `zenroll ${VERSION} stopped` });
+    });
+
+    // SPEC §8: what this server is, on its own object (its own connection: a slow write never holds up the log's).
+    const directory = openDirectory(config, { logger });
+    if (directory !== null) stack.push(() => directory.close());
+    let parentName: string | null = null;
+    const describer = new Describer({
+      server: config.server,
+      statedir: config.dirs.statedir,
+      directory,
+      logger,
+      onWritten: () => activity.save(),
+      make: async () => makeDescription({
+        config, now: Date.now(), startedMs, parent: parentName, backlog: await readBacklog(config),
+        last: await readLastRollup(config.dirs.statedir).catch(() => null), activity,
+      }),
+    });
+    stack.push(() => describer.close());
+    // A Receiver's figures change with each upload: described again at most once a poll period.
+    let describeSoon: NodeJS.Timeout | null = null;
+    const describeLater = () => {
+      describeSoon ??= setTimeout(() => {
+        describeSoon = null;
+        void describer.describe();
+      }, Math.max(1000, config.sender.pollSeconds * 1000));
+      describeSoon.unref();
+    };
+    stack.push(async () => {
+      if (describeSoon !== null) clearTimeout(describeSoon);
     });
 
     const sources = directorySources(config, logger);
@@ -105,6 +142,10 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     // Sender stops at its next step or wait, and what is left stays for the next one.
     const stopping = new AbortController();
     let receiver: RunningReceiver | null = null;
+    // SPEC §8: the roll-up request this Receiver announces, and the children that polled it.
+    const requests = role.receiver ? await RequestStore.open(config.dirs.statedir) : null;
+    const children = role.receiver ? await Children.open(config.dirs.statedir) : null;
+    if (children !== null) stack.push(() => children.close());
     // Each side is loaded only by a role that runs it (a leaf never loads the Receiver, a root never the Sender and undici).
     if (role.receiver) {
       const { startReceiver } = await import('@zenroll/receiver');
@@ -113,25 +154,27 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         logger,
         discardBefore: sources.discardBefore,
         ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}),
-        // sender.forwardOnReceive (config.ts allows it only for intermediates, which promote to entpushdir):
-        // each promoted zip starts a roll-up, or joins the next one.
-        ...(config.sender.forwardOnReceive
-          ? {
-              onPromoted: () => {
-                if (stopping.signal.aborted) return;
-                runner?.force('received').catch((err: unknown) => logger.error({ err }, 'forwarding roll-up failed'));
-              },
-            }
-          : {}),
+        rollupRequested: () => requests?.requested ?? null,
+        onInfo: (req) => children?.seen(req),
+        onPromoted: () => {
+          describeLater();
+          // sender.forwardOnReceive (config.ts allows it only for intermediates, which promote to entpushdir),
+          // or a roll-up request passed on to the children (SPEC §8): each promoted zip starts a roll-up, or joins the next one.
+          const forward = config.sender.forwardOnReceive || (requests?.forwarding(config.sender.pollSeconds) ?? false);
+          if (!forward || stopping.signal.aborted) return;
+          runner?.force('received').catch((err: unknown) => logger.error({ err }, 'forwarding roll-up failed'));
+        },
       });
       const r = receiver;
       stack.push(() => r.close());
     }
 
     let schedule: Schedule | null = null;
+    let pollerRef: Poller | null = null;
     let rollupsStopped: Promise<void> | null = null;
     const stopRollups = () =>
       (rollupsStopped ??= (async () => {
+        await pollerRef?.stop();
         await schedule?.stop();
         stopping.abort();
         await runner?.idle();
@@ -171,7 +214,9 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         logger.warn({ err }, 'could not read the last roll-up: /metrics shows none until the next one');
         return null;
       });
-      const r = new RollupRunner({ rollup, statedir: config.dirs.statedir, logger, lastSuccessMs: lastSuccessOf(last) });
+      const r = new RollupRunner({
+        rollup, statedir: config.dirs.statedir, logger, lastSuccessMs: lastSuccessOf(last), onFinished: () => void describer.describe(),
+      });
       runner = r;
       schedule = startSchedule({
         expression: config.sender.schedule,
@@ -183,6 +228,43 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       const s = schedule;
       stack.push(stopRollups);
       logger.info({ schedule: config.sender.schedule, timezone: config.sender.timezone, next: s.nextRun() }, 'sender scheduled');
+
+      if (config.sender.pollSeconds > 0) {
+        const { createParentClient } = await import('@zenroll/sender');
+        const answered = (await readAnswered(config.dirs.statedir).catch(() => null)) ?? last?.startedAt ?? null;
+        const poller = new Poller({
+          intervalMs: config.sender.pollSeconds * 1000,
+          answered,
+          logger,
+          info: async (signal, headers) => createParentClient(config.sender, await dispatcher(), { ownsDispatcher: false }).info(signal, headers),
+          headers: async () => ({ [DESCRIPTION_HEADER]: descriptionHeader(config.server, await readOwnDescription(config.dirs.statedir).catch(() => null)) }),
+          onParent: (name) => {
+            parentName = name;
+            void describer.describe();
+          },
+          answer: async (requested) => {
+            const parent = parentName ?? 'parent';
+            const hop = { from: parent, to: config.server };
+            logger.info({ requested, parent }, 'the parent asks for a roll-up: running one');
+            await statusLog('wake-up', { ...hop, message: `${parent} asked for a roll-up (request of ${requested}): running one`, fields: { requested } });
+            // An intermediate passes the same request on to its children, and forwards what they send for it.
+            if (requests !== null && (await requests.set(requested, parent))) {
+              await statusLog('rollup-requested', { ...hop, message: `the request of ${requested} passed on to the servers below ${config.server}`, fields: { requested } });
+            }
+            try {
+              const res = await r.force('wakeup');
+              const fields = { requested, zipped: res.zipped.length, sent: res.sent.length, rejected: res.rejected.length, left: res.left.length };
+              await statusLog('wake-up-rollup', { ...hop, message: `the roll-up for the request of ${requested}: ${res.zipped.length} zipped, ${res.sent.length} sent, ${res.rejected.length} rejected, ${res.left.length} left`, fields });
+            } catch (err) {
+              await statusLog('wake-up-rollup', { ...hop, severity: 'error', message: `the roll-up for the request of ${requested} failed: ${(err as Error).message}`, fields: { requested } });
+            }
+            await writeAnswered(config.dirs.statedir, requested).catch((err: unknown) => logger.warn({ err }, 'could not record the answered roll-up request'));
+          },
+        });
+        poller.start();
+        // Stopped first by stopRollups, so that no new wake-up starts a roll-up.
+        pollerRef = poller;
+      }
     }
 
     const status = async (): Promise<ServiceStatus> => ({
@@ -205,6 +287,14 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         if (runner === null) throw new Error(`role ${config.role} sends nothing: there is nothing to roll up`);
         return runner.force();
       },
+      rollupTree: async () => {
+        if (requests === null) throw new ZenrollError('USAGE', `role ${config.role} has no Receiver: there is no server below it to ask`);
+        const requested = new Date().toISOString();
+        await requests.set(requested, 'command');
+        logger.info({ requested }, 'roll-up of the tree requested (zenroll rollup --tree)');
+        await statusLog('rollup-requested', { message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up`, fields: { requested } });
+        return { requested: requests.requested };
+      },
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     });
     stack.push(() => admin.close());
@@ -216,7 +306,8 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       fields: { version: VERSION, role: config.role, ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}) },
     });
     started = true;
-    return { receiver, admin, runner, status, lost, statusLog, close: closeAll };
+    void describer.describe();
+    return { receiver, admin, runner, poller: pollerRef, status, lost, statusLog, close: closeAll };
   } catch (err) {
     await startFailed?.(err);
     await closeAll();
