@@ -197,7 +197,7 @@ try {
   });
 
   if (opts['update-docs'] && checks.failed === 0) {
-    for (const [from, to] of [['2-object', 'ldap-browser'], ['3-search-list-full', 'ldap-browser-search']]) {
+    for (const [from, to] of [['2-object-full', 'ldap-browser'], ['3-search-list-full', 'ldap-browser-search']]) {
       await copyFile(join(shots, `${from}.png`), join(ROOT, 'docs', `${to}.png`));
       console.log(`wrote docs/${to}.png`);
     }
