@@ -91,8 +91,8 @@ export class Serve {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void; reject: (e: Error) => void }[] = [];
 
-  constructor(configPath: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, 'serve', '-c', configPath], {
+  constructor(configPath: string, env: Record<string, string> = {}, args: string[] = []) {
+    this.child = spawn(process.execPath, [BIN, 'serve', '-c', configPath, ...args], {
       env: { ...process.env, ZENROLL_LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

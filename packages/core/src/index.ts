@@ -17,3 +17,4 @@ export * from './wire.js';
 export * from './peek.js';
 export * from './tlsnames.js';
 export * from './pem.js';
+export * from './health.js';

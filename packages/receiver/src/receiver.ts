@@ -13,6 +13,8 @@ import {
   splitHostPort,
   type Config,
   type FreeSpace,
+  type HealthReport,
+  type HealthResult,
   type ReceiverInfo,
   type RollupLog,
 } from '@zenroll/core';
@@ -20,7 +22,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { Promoter, type PromoteTargetDir } from './promote.js';
 import { ReceiptStore } from './receipts.js';
 import { recover } from './recovery.js';
-import { createReceiverServer } from './server.js';
+import { createReceiverServer, receiverHealth } from './server.js';
 import { UploadSlots } from './slots.js';
 import { currentTrust, type ExtraKeySource } from './trust.js';
 import type { UploadContext } from './upload.js';
@@ -43,6 +45,8 @@ export interface ReceiverDeps {
   rollupRequested?: () => string | null;
   /** Told of each `GET /v1/info` (a child's poll), with its headers; never delays the answer. */
   onInfo?: (req: IncomingMessage) => void;
+  /** The service's health report, answered on this port's /v1/health too (SPEC §9); default the Receiver's own check. */
+  health?: () => Promise<HealthReport>;
 }
 
 export interface RunningReceiver {
@@ -50,6 +54,8 @@ export interface RunningReceiver {
   port: number;
   /** Resolves when no upload is in flight and every queued promotion is done. */
   idle(): Promise<void>;
+  /** The Receiver's health check (`receiver`): could it accept an upload now? */
+  health(): Promise<HealthResult>;
   /** Stop accepting, abort uploads still receiving (no partial file stays), finish the current promotion, close every socket. */
   close(): Promise<void>;
 }
@@ -124,7 +130,7 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     };
   };
   // Made (TLS files read) before recovery starts promotions, listening once recovery is done.
-  const server = await createReceiverServer({ upload, info, freeSpace, logger }, { tls: r.tls, timeoutMs: r.requestTimeoutMs });
+  const server = await createReceiverServer({ upload, info, freeSpace, logger, ...(deps.health === undefined ? {} : { serviceHealth: deps.health }) }, { tls: r.tls, timeoutMs: r.requestTimeoutMs });
   let address: AddressInfo;
   try {
     await recover({ zipdir, targets, tree: config.tree, hasDatabase: role.hasDatabase, quarantineDir: r.quarantineDir, receipts, promoter, logger });
@@ -148,6 +154,10 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   return {
     url,
     port: address.port,
+    async health() {
+      const { freeBytes: _, ...r } = await receiverHealth(upload, freeSpace);
+      return r;
+    },
     async idle() {
       // An upload queues its promotion before its handler ends: wait for both until neither has work.
       while (slots.inFlight > 0 || promoter.pending > 0) {

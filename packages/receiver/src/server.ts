@@ -13,7 +13,12 @@ import {
   INFO_PATH,
   ZIPS_PATH,
   fsError,
+  healthReasons,
+  runHealthChecks,
   type FreeSpace,
+  type HealthCheck,
+  type HealthReport,
+  type HealthResult,
   type ReceiverInfo,
 } from '@zenroll/core';
 import { UploadError, sendError, sendJson } from './answer.js';
@@ -32,32 +37,50 @@ export interface ServerContext {
   info: (req: IncomingMessage) => Promise<ReceiverInfo>;
   freeSpace: (dir: string) => Promise<FreeSpace>;
   logger: Logger;
+  /** The running service's health report (SPEC §9), when the Receiver runs in one. */
+  serviceHealth?: () => Promise<HealthReport>;
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string, method: string | undefined): void {
   sendError(res, new UploadError(405, 'METHOD_NOT_ALLOWED', `${method ?? '?'} is not allowed here; use ${allow}`), { allow });
 }
 
-/** 200 when an upload could be accepted now: not stopping, zipdir writable, free space above minFreeBytes. */
+/** The Receiver's own check (SPEC §4): ok when an upload could be accepted now: not stopping, zipdir writable, free space above minFreeBytes. */
+export async function receiverHealth(u: UploadContext, freeSpace: ServerContext['freeSpace']): Promise<HealthResult & { freeBytes?: number }> {
+  if (u.closing()) return { state: 'failing', reason: 'the Receiver is stopping' };
+  try {
+    await access(u.zipdir, constants.W_OK);
+    const freeBytes = (await freeSpace(u.zipdir)).availableBytes;
+    if (freeBytes < u.minFreeBytes) return { state: 'failing', reason: `zipdir has ${freeBytes} bytes free, under minFreeBytes ${u.minFreeBytes}`, freeBytes };
+    return { state: 'ok', freeBytes };
+  } catch (err) {
+    return { state: 'failing', reason: fsError(err, 'write into zipdir', u.zipdir).message };
+  }
+}
+
+/**
+ * 200 when the service is healthy or degraded, 503 (UNHEALTHY, with the
+ * reasons) when a check fails: the service's whole report (SPEC §9) when it
+ * gave one, else the Receiver's own check.
+ */
 async function health(ctx: ServerContext, res: ServerResponse): Promise<void> {
   const u = ctx.upload;
-  let problem: string | undefined;
   let freeBytes: number | undefined;
-  if (u.closing()) problem = 'the Receiver is stopping';
-  else {
-    try {
-      await access(u.zipdir, constants.W_OK);
-      freeBytes = (await ctx.freeSpace(u.zipdir)).availableBytes;
-      if (freeBytes < u.minFreeBytes) problem = `zipdir has ${freeBytes} bytes free, under minFreeBytes ${u.minFreeBytes}`;
-    } catch (err) {
-      problem = fsError(err, 'write into zipdir', u.zipdir).message;
-    }
-  }
-  if (problem !== undefined) {
-    sendError(res, new UploadError(503, 'UNHEALTHY', problem));
+  const own: HealthCheck = {
+    name: 'receiver',
+    run: async () => {
+      const r = await receiverHealth(u, ctx.freeSpace);
+      freeBytes = r.freeBytes;
+      return r.reason === undefined ? { state: r.state } : { state: r.state, reason: r.reason };
+    },
+  };
+  const report = ctx.serviceHealth ? await ctx.serviceHealth() : await runHealthChecks([own]);
+  if (report.status === 'failing') {
+    sendJson(res, 503, { error: 'UNHEALTHY', message: healthReasons(report), ...report });
     return;
   }
-  sendJson(res, 200, { status: 'ok', freeBytes, uploads: u.slots.active, waiting: u.slots.waiting, promotionsPending: u.promoter.pending });
+  if (ctx.serviceHealth) freeBytes = (await receiverHealth(u, ctx.freeSpace)).freeBytes;
+  sendJson(res, 200, { ...report, freeBytes, uploads: u.slots.active, waiting: u.slots.waiting, promotionsPending: u.promoter.pending });
 }
 
 export function requestHandler(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => Promise<void> {

@@ -13,6 +13,7 @@ import type { Program } from '../main.js';
 
 export interface ServeOptions {
   config: string;
+  standby?: boolean;
 }
 
 /** The pino logger of the service, writing through the command's stdout. */
@@ -42,7 +43,19 @@ export async function runService(config: Config, logger: PinoLogger, stopped: Pr
   if (!role.receiver && !role.sender) {
     throw new ZenrollError('USAGE', `role "${config.role}" neither sends nor receives (SPEC §2): there is no service to run`);
   }
-  const service = await startService(config, logger, options);
+  // A standby waits for the lock (SPEC §9) until it gets it or is told to stop.
+  const waiting = new AbortController();
+  void stopped.then(() => waiting.abort(new Error('stopped while waiting for serve.lock')));
+  let service;
+  try {
+    service = await startService(config, logger, { ...options, signal: waiting.signal });
+  } catch (err) {
+    if (waiting.signal.aborted && err === waiting.signal.reason) {
+      logger.info({}, 'stopped while standing by');
+      return;
+    }
+    throw err;
+  }
   try {
     logger.info({ pid: process.pid, url: service.receiver?.url ?? null, admin: service.admin.socket }, 'serving');
     const why = await Promise.race([stopped.then((signal) => ({ signal })), service.lost.then((err) => ({ err }))]);
@@ -63,14 +76,15 @@ export function registerServe(p: Program): void {
     .command('serve')
     .description('run the service for the role: the Receiver (HTTPS, SPEC §4), the scheduled Sender, the admin endpoint; stops on SIGTERM/SIGINT')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
-    .addHelpText('after', '\nExample:\n  zenroll serve -c /srv/zenroll/zenroll.json\n\nLogs are JSON lines on stdout (ZENROLL_LOG_LEVEL=debug for more).\n')
+    .option('--standby', 'wait for the lock instead of exiting when another node runs this server, then take over (SPEC §9)')
+    .addHelpText('after', '\nExamples:\n  zenroll serve -c /srv/zenroll/zenroll.json\n  ZENROLL_NODE=node-b zenroll serve --standby -c /shared/zenroll/zenroll.json\n\nLogs are JSON lines on stdout (ZENROLL_LOG_LEVEL=debug for more).\n')
     .action(
       p.action(async (o: ServeOptions) => {
         const config = await loadConfig(resolve(p.io.cwd, o.config));
         const logger = serviceLogger(p.io, config);
         const { stopped, dispose } = stopSignal();
         try {
-          await runService(config, logger, stopped);
+          await runService(config, logger, stopped, o.standby ? { standby: true } : {});
         } finally {
           dispose();
         }

@@ -4,10 +4,10 @@
  * reads the folders itself otherwise.
  */
 import { resolve } from 'node:path';
-import { loadConfig, roleInfo, type Config } from '@zenroll/core';
+import { healthReasons, loadConfig, nodeName, roleInfo, type Config, type HealthReport } from '@zenroll/core';
 import type { Program } from '../main.js';
 import { openLogFor } from '../context.js';
-import { askService } from '../service/admin.js';
+import { askService, getFromService } from '../service/admin.js';
 import { readBacklog } from '../service/backlog.js';
 import { readLastRollup } from '../service/runner.js';
 import type { ServiceStatus } from '../service/service.js';
@@ -82,16 +82,60 @@ function describe(r: StatusReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Exit codes of `status --check` (SPEC §9), as OCF monitor wants them: 7 is OCF_NOT_RUNNING. */
+export const CHECK_RUNNING = 0;
+export const CHECK_FAILING = 1;
+export const CHECK_NOT_RUNNING = 7;
+
+interface HealthBody extends HealthReport {
+  node?: string;
+  pid?: number;
+  server?: string;
+}
+
+/**
+ * `zenroll status --check`: for a cluster manager's monitor. 0 the service
+ * runs on this node and is healthy (or degraded: it still works); 7 it does
+ * not run here (none, or it runs on another node sharing the folders); 1 it
+ * runs here but a check fails, or it does not answer. One line says which.
+ */
+export async function checkService(config: Config, env: NodeJS.ProcessEnv = process.env, timeoutMs = 10_000): Promise<{ code: number; line: string; report: HealthBody | null }> {
+  let got: { status: number; body: unknown } | null;
+  try {
+    got = await getFromService(config.dirs.statedir, '/v1/health', timeoutMs);
+  } catch (err) {
+    return { code: CHECK_FAILING, line: `${config.server}: FAILING: ${(err as Error).message}`, report: null };
+  }
+  if (got === null) return { code: CHECK_NOT_RUNNING, line: `${config.server}: not running on this node (${nodeName(env)})`, report: null };
+  const report = got.body as HealthBody;
+  const here = nodeName(env);
+  // The socket is in statedir, on the shared disk: on one machine, another node's service may answer it.
+  if (report.node !== undefined && report.node !== here) {
+    return { code: CHECK_NOT_RUNNING, line: `${config.server}: not running on this node (${here}); node ${report.node} runs it (pid ${report.pid})`, report };
+  }
+  if (got.status !== 200 || report.status === 'failing') {
+    return { code: CHECK_FAILING, line: `${config.server}: running here (pid ${report.pid}) but FAILING: ${healthReasons(report)}`, report };
+  }
+  const degraded = report.status === 'degraded' ? `, degraded: ${healthReasons(report)}` : '';
+  return { code: CHECK_RUNNING, line: `${config.server}: running here (pid ${report.pid}), ${report.status}${degraded}`, report };
+}
+
 export function registerStatus(p: Program): void {
   p.command
     .command('status')
     .description('backlog per folder, the last roll-up, whether the parent answers, the journal backlog')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  zenroll status -c /srv/zenroll/zenroll.json --json\n')
+    .option('--check', 'for a cluster manager: exit 0 running here and healthy, 7 not running here, 1 running but failing (SPEC §9)')
+    .addHelpText('after', '\nExamples:\n  zenroll status -c /srv/zenroll/zenroll.json --json\n  zenroll status -c /srv/zenroll/zenroll.json --check; echo $?\n')
     .action(
-      p.action(async (o: { config: string; json?: boolean }) => {
+      p.action(async (o: { config: string; json?: boolean; check?: boolean }) => {
         const config = await loadConfig(resolve(p.io.cwd, o.config));
+        if (o.check) {
+          const c = await checkService(config, p.io.env);
+          p.io.out(o.json ? `${JSON.stringify({ exit: c.code, message: c.line, health: c.report })}\n` : `${c.line}\n`);
+          return c.code;
+        }
         const r = await status(config);
         p.io.out(o.json ? `${JSON.stringify(r)}\n` : describe(r));
       }),

@@ -5,12 +5,15 @@
  *   GET  /v1/status   the service's status (JSON)
  *   POST /v1/rollup   a forced roll-up; answers when it is done, with its result
  *   POST /v1/rollup-tree  a roll-up request for every server below (SPEC §8)
+ *   GET  /v1/health   the health report (SPEC §9): 200 ok or degraded, 503 failing, with the reasons
  *   GET  /metrics     Prometheus text
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readdir, readlink, rename, symlink } from 'node:fs/promises';
 import { remove } from 'fs-extra/esm';
-import { ZenrollError, errnoCode, splitHostPort } from '@zenroll/core';
+import { ZenrollError, errnoCode, healthHttpStatus, splitHostPort, type HealthReport } from '@zenroll/core';
 
 export function adminSocketPath(statedir: string): string {
   return join(statedir, 'admin.sock');
@@ -33,6 +36,8 @@ export interface AdminRoutes {
   /** `zenroll rollup --tree`: set a roll-up request for every server below (SPEC §8). */
   rollupTree(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** The health report (SPEC §9); 503 when failing. */
+  health(): Promise<HealthReport & Record<string, unknown>>;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -48,6 +53,10 @@ function handler(routes: AdminRoutes) {
       switch (route) {
         case 'GET /v1/status':
           return send(res, 200, await routes.status());
+        case 'GET /v1/health': {
+          const report = await routes.health();
+          return send(res, healthHttpStatus(report), report);
+        }
         case 'POST /v1/rollup':
           return send(res, 200, await routes.rollup());
         case 'POST /v1/rollup-tree':
@@ -84,19 +93,34 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/**
+ * The socket is bound at a name of its own (`<hex>.admin.sock`) and
+ * `admin.sock` is a symlink to it, replaced atomically: closing a Unix
+ * socket server unlinks the name it was bound to, so a holder that stops
+ * after another node took serve.lock over must not have bound the name the
+ * new holder's socket is reached by.
+ */
 export async function startAdmin(statedir: string, tcpListen: string | null, routes: AdminRoutes): Promise<AdminServer> {
   const socket = adminSocketPath(statedir);
-  if (!socketFits(socket)) {
+  const own = `${randomBytes(3).toString('hex')}.admin.sock`;
+  const bound = join(statedir, own);
+  if (!socketFits(bound)) {
     throw new ZenrollError('CONFIG_INVALID',
-      `the admin socket ${socket} would be ${Buffer.byteLength(socket)} bytes long, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have: set dirs.statedir to a shorter folder`);
+      `the admin socket ${bound} would be ${Buffer.byteLength(bound)} bytes long, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have: set dirs.statedir to a shorter folder`);
   }
-  // The serve lock is held, so a socket file here is left over from a process that died.
-  await remove(socket);
+  // The serve lock is held, so other sockets here are left over from a process that died (or one paused and taken over).
+  for (const name of await readdir(statedir)) {
+    if (/^[0-9a-f]{6}\.admin\.sock$/.test(name)) await remove(join(statedir, name));
+  }
   const servers: Server[] = [];
   // A forced roll-up answers when it is done, which may take as long as its retries: no request time limit.
   const unix = createServer({ requestTimeout: 0 }, handler(routes));
-  await listen(unix, socket);
+  await listen(unix, bound);
   servers.push(unix);
+  const link = `${socket}.${own}.tmp`;
+  await remove(link);
+  await symlink(own, link);
+  await rename(link, socket);
   let tcp: string | null = null;
   if (tcpListen !== null) {
     const hp = splitHostPort(tcpListen);
@@ -115,7 +139,7 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
         s.closeAllConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
-      await remove(socket);
+      if ((await readlink(socket).catch(() => null)) === own) await remove(socket);
     },
   };
 }
@@ -142,6 +166,36 @@ export async function askService<T>(statedir: string, method: 'GET' | 'POST', pa
       });
       res.on('error', reject);
     });
+    req.on('error', (err) => {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') resolve(null);
+      else reject(err);
+    });
+    req.end();
+  });
+}
+
+/**
+ * GET a route of the running service whatever its status (`/v1/health` answers
+ * 503 with a body); null when none runs for these folders. A service that
+ * does not answer within `timeoutMs` (frozen, its disk hung) is an error.
+ */
+export async function getFromService(statedir: string, path: string, timeoutMs: number): Promise<{ status: number; body: unknown } | null> {
+  if (!socketFits(adminSocketPath(statedir))) return null;
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: adminSocketPath(statedir), method: 'GET', path, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch (cause) {
+          reject(new ZenrollError('INTERNAL', `the service answered ${path} with something other than JSON`, { cause }));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new ZenrollError('INTERNAL', `the service did not answer ${path} within ${timeoutMs / 1000} s`)));
     req.on('error', (err) => {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ECONNREFUSED') resolve(null);

@@ -10,9 +10,13 @@ import {
   ensureDir,
   loadKeyPair,
   roleInfo,
+  runHealthChecks,
   type Config,
+  type HealthCheck,
+  type HealthReport,
   type Lock,
   ZenrollError,
+  type LockInfo,
 } from '@zenroll/core';
 import { openDirectory, type ZenrollLog } from '@zenroll/directory';
 import { openLogFor } from '../context.js';
@@ -27,6 +31,8 @@ import { Children, DESCRIPTION_HEADER, descriptionHeader } from './children.js';
 import { Describer, makeDescription, readOwnDescription } from './describe.js';
 import { Poller } from './poller.js';
 import { RequestStore, readAnswered, writeAnswered } from './wakeup.js';
+import { foldersCheck, lockCheck } from './health.js';
+import { recordTakeover } from './takeover.js';
 import { readBacklog } from './backlog.js';
 import { startHeapKeeper } from './heap-keeper.js';
 import { createMetrics } from './metrics.js';
@@ -54,6 +60,9 @@ export interface RunningService {
   runner: RollupRunner | null;
   poller: Poller | null;
   status(): Promise<ServiceStatus>;
+  /** The health report of SPEC §9 (what /v1/health answers). */
+  health(): Promise<HealthReport>;
+  lock: Lock;
   /** Resolves (with LOCK_LOST) if serve.lock is taken over while the service runs; the service must then stop. */
   lost: Promise<ZenrollError>;
   /** Write one record on this server's status log (SPEC §7, `zenrollStatusLog`); never rejects. */
@@ -62,6 +71,10 @@ export interface RunningService {
 }
 
 export interface ServiceOptions {
+  /** `serve --standby`: wait for serve.lock instead of refusing to start (SPEC §9). */
+  standby?: boolean;
+  /** Stops a standby's wait (SIGTERM while waiting). */
+  signal?: AbortSignal;
   /** How often serve.lock's heartbeat is written and checked; default a twelfth of its staleness (5 s of 60 s). */
   lockHeartbeatMs?: number;
 }
@@ -72,7 +85,13 @@ export async function startService(config: Config, logger: PinoLogger, options: 
   // Another node took this server's lock over (this one was paused past its staleness): stop, never work beside it.
   let onLost: (err: ZenrollError) => void = () => {};
   const lost = new Promise<ZenrollError>((resolve) => (onLost = resolve));
-  const lock: Lock = await acquireLock(join(config.dirs.statedir, 'serve.lock'), { purpose: 'zenroll serve', onLost: (err) => onLost(err), ...(options.lockHeartbeatMs === undefined ? {} : { heartbeatMs: options.lockHeartbeatMs }) });
+  const lock: Lock = await acquireLock(join(config.dirs.statedir, 'serve.lock'), {
+    purpose: 'zenroll serve',
+    onLost: (err) => onLost(err),
+    ...(options.lockHeartbeatMs === undefined ? {} : { heartbeatMs: options.lockHeartbeatMs }),
+    ...(options.standby ? { wait: true, onWaiting: (holder: LockInfo | null) => logger.info({ holder }, 'standby: waiting for serve.lock') } : {}),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   const stack: (() => Promise<void>)[] = [() => lock.release()];
   const heap = startHeapKeeper();
   stack.push(async () => heap.stop());
@@ -101,6 +120,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     const log: ZenrollLog = activity.instrument(metrics.instrument(await openLogFor(config, { logger, closeDrainMs: 1000 })));
     stack.push(() => log.close());
     const statusLog = makeStatusLog(log, config.server, logger);
+    await recordTakeover(config, logger, lock, statusLog);
     startFailed = (err) => statusLog('problem', { message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}` });
     stack.push(async () => {
       if (started) await statusLog('stopped', { message: `zenroll ${VERSION} stopped` });
@@ -146,12 +166,15 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     const requests = role.receiver ? await RequestStore.open(config.dirs.statedir) : null;
     const children = role.receiver ? await Children.open(config.dirs.statedir) : null;
     if (children !== null) stack.push(() => children.close());
+    // The Receiver answers /v1/health with the service's report, which is made once every part has started.
+    let healthOf = async (): Promise<HealthReport> => ({ status: 'failing', checks: [{ name: 'service', state: 'failing', reason: 'starting' }] });
     // Each side is loaded only by a role that runs it (a leaf never loads the Receiver, a root never the Sender and undici).
     if (role.receiver) {
       const { startReceiver } = await import('@zenroll/receiver');
       receiver = await startReceiver(config, {
         log,
         logger,
+        health: () => healthOf(),
         discardBefore: sources.discardBefore,
         ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}),
         rollupRequested: () => requests?.requested ?? null,
@@ -267,6 +290,15 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       }
     }
 
+    // SPEC §9: named checks, each ok / degraded / failing with its reason; others add theirs to this list.
+    const checks: HealthCheck[] = [lockCheck(lock), foldersCheck(config)];
+    if (receiver !== null) {
+      const r = receiver;
+      checks.push({ name: 'receiver', run: () => r.health() });
+    }
+    const health = async (): Promise<HealthReport> => runHealthChecks(checks);
+    healthOf = health;
+
     const status = async (): Promise<ServiceStatus> => ({
       server: config.server,
       tree: config.tree,
@@ -296,6 +328,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         return { requested: requests.requested };
       },
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      health: async () => ({ ...(await health()), server: config.server, role: config.role, node: lock.info.node, pid: process.pid }),
     });
     stack.push(() => admin.close());
     // Closed in reverse: the roll-ups stop first, so that a `zenroll rollup --now` waiting on the admin socket gets its answer.
@@ -303,11 +336,11 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     logger.info({ socket: admin.socket, metrics: admin.tcp ? `${admin.tcp}/metrics` : null }, 'admin endpoint ready');
     await statusLog('started', {
       message: `zenroll ${VERSION} started as ${config.role}${receiver ? `, receiving on ${receiver.url}` : ''}`,
-      fields: { version: VERSION, role: config.role, ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}) },
+      fields: { version: VERSION, role: config.role, node: lock.info.node ?? '', ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}) },
     });
     started = true;
     void describer.describe();
-    return { receiver, admin, runner, poller: pollerRef, status, lost, statusLog, close: closeAll };
+    return { receiver, admin, runner, poller: pollerRef, status, health, lock, lost, statusLog, close: closeAll };
   } catch (err) {
     await startFailed?.(err);
     await closeAll();

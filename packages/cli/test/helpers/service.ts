@@ -41,8 +41,8 @@ export function section(json: Record<string, unknown>, key: string): Record<stri
 export class Services {
   readonly all: Serve[] = [];
 
-  start(configPath: string, env: Record<string, string> = {}): Serve {
-    const s = new Serve(configPath, env);
+  start(configPath: string, env: Record<string, string> = {}, args: string[] = []): Serve {
+    const s = new Serve(configPath, env, args);
     this.all.push(s);
     return s;
   }
