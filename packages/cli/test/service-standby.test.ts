@@ -89,6 +89,16 @@ describe('serve --standby (SPEC §9)', () => {
     expect(linesOf(b, 'lock lost: stopping')).toHaveLength(1);
     // The one that stopped left the new holder's lock, and its socket, alone.
     expect((await check('node-a')).code).toBe(0);
+
+    // Each takeover is in the server status log (the local journal here: no directory).
+    await services.stopAll();
+    const log = await runCli(['log', '--status', '--json', '-c', root.configPath], { env: node('node-a') });
+    expect(log.stderr).toBe('');
+    const taken = log.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'lock-taken');
+    expect(taken.map((r) => r.msg)).toEqual([
+      expect.stringMatching(/^node node-a took INT1 over from process \d+ on node-b \(zenroll serve/),
+      expect.stringMatching(/^node node-b took INT1 over from process \d+ on node-a \(zenroll serve/),
+    ]);
   }, 90_000);
 
   it('says why when a check fails: /v1/health 503 on both listeners and status --check exit 1', async () => {

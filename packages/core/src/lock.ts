@@ -79,6 +79,13 @@ export interface Lock {
   readonly tookOverFrom: LockInfo | null;
   /** The heartbeat found the lock taken over or removed. */
   readonly lost: boolean;
+  /**
+   * Read the lock file now: false (and `lost`, and onLost) if it is no longer
+   * this holder's. A writer of shared state calls it just before it writes,
+   * so that a holder woken from a pause does not write once before its next
+   * heartbeat would have told it.
+   */
+  stillHeld(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -313,6 +320,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   let lost = false;
   let beating = false;
   let released = false;
+  const markLost = (holder: LockInfo | null) => {
+    if (lost || released) return;
+    lost = true;
+    clearInterval(timer);
+    // Ours is written once, whole: a file that does not parse is a new holder's, being written.
+    const who = holder === null ? 'it is gone, or another holder is writing it' : `${holderShown(holder)} holds it now`;
+    options.onLost?.(new ZenrollError('LOCK_LOST', `${path} is no longer this process's: ${who}. Was this process paused for over ${staleMs / 1000} s?`, { details: { holder } }));
+  };
   const beat = async () => {
     let holder = parseHolder(await readRaw(path).catch(() => null));
     if (holder === null) {
@@ -325,12 +340,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       await writeBeat().catch(() => {});
       return;
     }
-    if (lost || released) return;
-    lost = true;
-    clearInterval(timer);
-    // Ours is written once, whole: a file that does not parse is a new holder's, being written.
-    const who = holder === null ? 'it is gone, or another holder is writing it' : `${holderShown(holder)} holds it now`;
-    options.onLost?.(new ZenrollError('LOCK_LOST', `${path} is no longer this process's: ${who}. Was this process paused for over ${staleMs / 1000} s?`, { details: { holder } }));
+    markLost(holder);
   };
   const timer = setInterval(() => {
     if (beating) return;
@@ -346,6 +356,15 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     tookOverFrom,
     get lost() {
       return lost;
+    },
+    async stillHeld() {
+      if (lost) return false;
+      const holder = parseHolder(await readRaw(path).catch(() => null));
+      if (holder?.token === info.token) return true;
+      // takeAway() may have it aside for a moment: the heartbeat, which looks twice, decides.
+      if (holder === null) return true;
+      markLost(holder);
+      return false;
     },
     async release() {
       if (released) return;

@@ -252,6 +252,17 @@ describe('a holder whose lock was taken over (fencing)', () => {
     expect(lost[0]?.message).toMatch(/is no longer this process's: it is gone, or another holder is writing it/);
     await lock.release();
   });
+
+  it('stillHeld() reads the lock file now, before the next heartbeat would', async () => {
+    const path = join(dir(), 'now.lock');
+    const lost: unknown[] = [];
+    const lock = await acquireLock(path, { purpose: 'test', heartbeatMs: 60_000, onLost: (e) => lost.push(e) });
+    expect(await lock.stillHeld()).toBe(true);
+    await writeFile(path, JSON.stringify({ pid: 4242, node: 'node-b', host: 'b', purpose: 'zenroll serve', since: 'x', token: 'e'.repeat(24) }));
+    expect(await lock.stillHeld()).toBe(false);
+    expect({ lost: lock.lost, reported: lost.length }).toEqual({ lost: true, reported: 1 });
+    await lock.release();
+  });
 });
 
 /** Run `count` rounds of lock-node.mjs on each node, respawning a node that died holding the lock, until all are done. */

@@ -124,6 +124,10 @@ export class Journal implements ZenrollLog {
       try {
         const newest = this.store.newest;
         if (newest !== undefined && newest.bytes >= this.opts.segmentBytes) await this.store.rotate(this.nextSeq);
+        // A process paused past the lock's staleness, whose journal another node took over, must not write once more (SPEC §9).
+        if (this.lock !== null && !(await this.lock.stillHeld())) {
+          throw new ZenrollError('LOCK_LOST', `${join(this.opts.dir, 'journal.lock')} was taken over by another process: this one writes no more records`);
+        }
         const lines = batch.map((q, i): JournalLine => ({ seq: this.nextSeq + i, ...q.write }));
         await this.store.append(Buffer.from(lines.map((l) => formatLine(l.seq, l)).join('')), lines.length);
         this.nextSeq += lines.length;

@@ -123,7 +123,8 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     await recordTakeover(config, logger, lock, statusLog);
     startFailed = (err) => statusLog('problem', { message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}` });
     stack.push(async () => {
-      if (started) await statusLog('stopped', { message: `zenroll ${VERSION} stopped` });
+      // Not after a takeover: the log is the new holder's now.
+      if (started && !lock.lost) await statusLog('stopped', { message: `zenroll ${VERSION} stopped` });
     });
 
     // SPEC §8: what this server is, on its own object (its own connection: a slow write never holds up the log's).
