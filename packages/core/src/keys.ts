@@ -29,8 +29,33 @@ export function privateKeyPem(privateKey: KeyObject): string {
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-/** Parse a public key PEM (SPKI); only Ed25519 is accepted. */
-export function parsePublicKeyPem(pem: string, source = 'public key'): KeyObject {
+/**
+ * A PEM on one line, each run of line breaks and spaces made one space
+ * (`-----BEGIN PUBLIC KEY----- MCow… -----END PUBLIC KEY-----`): the form of
+ * `zenrollPublicKey` (SPEC §7), which a browser's one-line text box cannot change.
+ */
+export function oneLinePem(pem: string): string {
+  return pem.trim().split(/\s+/).join(' ');
+}
+
+const ARMOR = /^-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----$/;
+
+/**
+ * The standard PEM (64-character lines) of a PEM whose line breaks were
+ * lost, turned into spaces, or are there: a value a browser or a mail
+ * program rewrapped still reads. Text that is no PEM block is returned as is.
+ */
+export function normalizePem(text: string): string {
+  const m = ARMOR.exec(text.trim());
+  if (m === null) return text;
+  const body = (m[2] ?? '').replace(/\s+/g, '');
+  const lines = body.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${m[1]}-----\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}-----END ${m[1]}-----\n`;
+}
+
+/** Parse a public key PEM (SPKI), also one whose line breaks were lost; only Ed25519 is accepted. */
+export function parsePublicKeyPem(text: string, source = 'public key'): KeyObject {
+  const pem = normalizePem(text);
   // Node derives a public key from a private PEM; a private key in a trust folder is a mistake to refuse.
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
     throw new ZenrollError('KEY_INVALID', `${source} is a private key; only public keys belong there`);

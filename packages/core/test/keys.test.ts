@@ -8,6 +8,8 @@ import {
   TrustStore,
   generateKeyPair,
   loadKeyPair,
+  normalizePem,
+  oneLinePem,
   loadPublicKey,
   parsePublicKeyPem,
   privateKeyPem,
@@ -327,5 +329,23 @@ describe('TrustStore', () => {
       expect(trustFileServer(name, id)).toBeNull();
     }
     expect(() => trustFileName('LE/AF\n')).toThrow(expect.objectContaining({ code: 'NAME_INVALID' }));
+  });
+});
+
+describe('one-line public keys (SPEC §7: zenrollPublicKey)', () => {
+  const pem = publicKeyPem(generateKeyPair().publicKey);
+  it('writes a PEM on one line and reads it back, and the forms a browser leaves', () => {
+    const line = oneLinePem(pem);
+    expect(line).not.toMatch(/\n/);
+    expect(line).toMatch(/^-----BEGIN PUBLIC KEY----- [A-Za-z0-9+/=]+ -----END PUBLIC KEY-----$/);
+    for (const form of [pem, line, pem.replaceAll('\n', ''), pem.replaceAll('\n', '\r\n'), `  ${pem.replaceAll('\n', '   ')}  `]) {
+      expect(normalizePem(form)).toBe(pem);
+      expect(parsePublicKeyPem(form).export({ format: 'pem', type: 'spki' })).toBe(pem);
+    }
+  });
+
+  it('still refuses what is no key, one line or not', () => {
+    expect(() => parsePublicKeyPem('-----BEGIN PUBLIC KEY----- AAAA -----END PUBLIC KEY-----')).toThrow(/is not a PEM public key/);
+    expect(() => parsePublicKeyPem('hello')).toThrow(/is not a PEM public key/);
   });
 });

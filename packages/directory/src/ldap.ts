@@ -11,7 +11,7 @@
  * different from what it expected.
  */
 import { Attribute, Change, type Entry } from 'ldapts';
-import { escapeDnValue, kindOf, parseRecord, serializeRecord, shown, ZenrollError, type LogKind, type LogWrite, type RollupRecord } from '@zenroll/core';
+import { escapeDnValue, kindOf, normalizePem, oneLinePem, parseRecord, serializeRecord, shown, ZenrollError, type LogKind, type LogWrite, type RollupRecord } from '@zenroll/core';
 import { parseGeneralizedTime } from './gtime.js';
 import { resultCodeOf } from './ldap-errors.js';
 import { LdapSession, type ClientFactory, type LdapSettings } from './ldap-session.js';
@@ -162,16 +162,20 @@ export class LdapDirectory {
     return date;
   }
 
-  /** The PEM public key a server published, or null. */
+  /** The PEM public key a server published (as standard PEM, whatever its line breaks were), or null. */
   async readPublicKey(server: string): Promise<string | null> {
     const [pem] = valuesOf(await this.readEntry(this.dnOf(server), [KEY_ATTR]), KEY_ATTR);
-    return pem ?? null;
+    return pem === undefined ? null : normalizePem(pem);
   }
 
-  /** Publish a server's PEM public key on its own object (the ACL lets only the object itself write it). */
+  /**
+   * Publish a server's PEM public key on its own object (the ACL lets only the
+   * object itself write it), on one line (SPEC §7): a browser's one-line text
+   * box shows it whole and cannot change it.
+   */
   async publishPublicKey(server: string, pem: string): Promise<void> {
     const dn = this.dnOf(server);
-    const change = new Change({ operation: 'replace', modification: new Attribute({ type: KEY_ATTR, values: [pem] }) });
+    const change = new Change({ operation: 'replace', modification: new Attribute({ type: KEY_ATTR, values: [oneLinePem(pem)] }) });
     await this.session.run('write', dn, (c) => c.modify(dn, change));
   }
 
@@ -187,7 +191,7 @@ export class LdapDirectory {
     for (const entry of entries) {
       const server = serverOfDn(this.options.serviceDN, entry.dn);
       const [pem] = valuesOf(entry, KEY_ATTR);
-      if (server !== null && pem !== undefined) keys.push({ server, pem });
+      if (server !== null && pem !== undefined) keys.push({ server, pem: normalizePem(pem) });
     }
     return keys.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
   }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeRecord, type ZenrollError } from '@zenroll/core';
+import { parsePublicKeyPem, serializeRecord, type ZenrollError } from '@zenroll/core';
 import { LdapDirectory, type ClientFactory, type LdapDirectoryOptions } from '../src/index.js';
 import { freePort, freshServer, ldapOptions, ldapUtil, rec, sentFor, startSlapd, tempDir, type Slapd } from './helpers.js';
 import { ldapsearchLog } from './ldapsearch.js';
@@ -129,6 +129,18 @@ describe('LdapDirectory against a private slapd', { timeout: 60_000 }, () => {
     expect(refused.code).toBe('DIRECTORY_WRITE_FAILED');
     expect(refused.details).toMatchObject({ resultCode: 50, scope: 'session' });
     expect(await dir().listPublicKeys()).toEqual([{ server: 'LEAF2', pem }]);
+    // In the directory it is one line (SPEC §7), as ldapsearch shows it.
+    const shown = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF2'), '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zenrollPublicKey']);
+    expect(shown).toContain('zenrollPublicKey: -----BEGIN PUBLIC KEY----- MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE= -----END PUBLIC KEY-----\n');
+  });
+
+  it('reads a published key whose line breaks a browser dropped (one "Update Object" click)', async () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
+    await ldapUtil('ldapmodify', slapd.rootArgs(),
+      `dn: ${slapd.serverDN('LEAF2')}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey: ${pem.replaceAll('\n', '')}\n`);
+    expect(await dir().readPublicKey('LEAF2')).toBe(pem);
+    expect(await dir().listPublicKeys()).toContainEqual({ server: 'LEAF2', pem });
+    expect(parsePublicKeyPem((await dir().readPublicKey('LEAF2')) ?? '').asymmetricKeyType).toBe('ed25519');
   });
 
   it('handles server names that need DN escaping, there and back', async () => {

@@ -16,6 +16,7 @@ import {
   parseOuterName,
   removeDurable,
   writeFileDurable,
+  type Severity,
 } from '@zenroll/core';
 import { retryDelayMs } from './backoff.js';
 import type { ParentClient, PutAnswer } from './client.js';
@@ -108,6 +109,12 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
   const path = join(ctx.paths.entpushdir, zip);
   const digest = await digestFile(path);
   const firstTry = ctx.timers.now();
+  // An episode (SPEC §7): one record when sending this zip starts failing, one when it recovers or gives up; none per try.
+  let failing = false;
+  const stopped = async (reason: string): Promise<OneResult> => {
+    if (failing) await logSend(p, zip, digest, 'send-failed', `${reason}; the zip stays for the next roll-up`, 'warning');
+    return { kind: 'stop', reason };
+  };
   for (let k = 1; ; k++) {
     const started = ctx.timers.now();
     let answer: PutAnswer | null = null;
@@ -115,14 +122,18 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
     try {
       answer = await client.putZip({ name: zip, path, bytes: digest.bytes, sha256: digest.sha256 }, ctx.signal);
     } catch (err) {
-      if (ctx.signal?.aborted === true) return { kind: 'stop', reason: 'the roll-up was stopped during the upload' };
+      if (ctx.signal?.aborted === true) return stopped('the roll-up was stopped during the upload');
       if (!isZenrollError(err, 'RECEIVER_UNREACHABLE')) throw err;
       failure = err.message;
     }
     if (answer !== null) {
       const verdict = verdictOf(answer.status);
       const transferMs = Math.round(ctx.timers.now() - started);
-      if (verdict === 'ok') return acknowledged(p, zip, digest, answer.status as 200 | 201, k, transferMs, Math.round(ctx.timers.now() - firstTry));
+      if (verdict === 'ok') {
+        const totalMs = Math.round(ctx.timers.now() - firstTry);
+        if (failing) await logSend(p, zip, digest, 'send-recovered', `sent at try ${k} of ${retry.tries}, ${Math.round(totalMs / 1000)} s after the first`);
+        return acknowledged(p, zip, digest, answer.status as 200 | 201, k, transferMs, totalMs);
+      }
       if (verdict === 'reject') return rejected(p, zip, digest, answer);
       const { error, message } = describeAnswer(answer);
       failure = `the parent answered ${answer.status}${error ? ` ${error}` : ''}: ${message}`;
@@ -139,11 +150,15 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
       return { kind: 'stop', reason };
     }
     const delayMs = retryDelayMs(retry, k, answer?.retryAfterMs ?? null);
+    if (!failing) {
+      failing = true;
+      await logSend(p, zip, digest, 'send-failing', `${failure}; trying again (${retry.tries} tries in all), the next in ${Math.round(delayMs / 1000)} s`);
+    }
     ctx.emit({ type: 'retry', zip, tries: k, of: retry.tries, delayMs, reason: failure });
     try {
       await ctx.timers.sleep(delayMs, ctx.signal);
     } catch (err) {
-      if (ctx.signal?.aborted === true) return { kind: 'stop', reason: 'the roll-up was stopped while it waited to retry' };
+      if (ctx.signal?.aborted === true) return stopped('the roll-up was stopped while it waited to retry');
       throw err;
     }
   }
@@ -184,15 +199,25 @@ async function rejected(p: Push, zip: string, digest: FileDigest, answer: PutAns
   return { kind: 'rejected', rejected: r };
 }
 
-// A failed send is this server's trouble: it goes on its own object.
-function failureRecord(p: Push, zip: string, digest: FileDigest, message: string) {
+type SendEvent = 'send-failing' | 'send-recovered' | 'send-failed';
+
+// Trouble sending is this server's: it goes on its own object.
+function sendRecord(p: Push, zip: string, digest: FileDigest, event: SendEvent, message: string, severity?: Severity) {
   const { server } = p.ctx.config;
   return makeRecord(
-    { source: 'sender', event: 'send-failed', severity: 'error', server, zip, bytes: digest.bytes, from: server, to: p.parent, origin: parseOuterName(zip).server, message },
+    { source: 'sender', event, server, zip, bytes: digest.bytes, from: server, to: p.parent, origin: parseOuterName(zip).server, message, ...(severity ? { severity } : {}) },
     { now: p.ctx.now, id: p.ctx.newId },
   );
 }
 
+function failureRecord(p: Push, zip: string, digest: FileDigest, message: string) {
+  return sendRecord(p, zip, digest, 'send-failed', message);
+}
+
+async function logSend(p: Push, zip: string, digest: FileDigest, event: SendEvent, message: string, severity?: Severity): Promise<void> {
+  await p.ctx.log.write({ record: sendRecord(p, zip, digest, event, message, severity) });
+}
+
 async function logFailure(p: Push, zip: string, digest: FileDigest, message: string): Promise<void> {
-  await p.ctx.log.write({ record: failureRecord(p, zip, digest, message) });
+  await logSend(p, zip, digest, 'send-failed', message);
 }

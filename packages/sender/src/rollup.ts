@@ -13,6 +13,7 @@ import {
   errnoCode,
   fsError,
   isZenrollError,
+  makeRecord,
   parseOuterName,
   roleInfo,
   sweepTemps,
@@ -20,6 +21,7 @@ import {
   type KeyPair,
   type ReceiverInfo,
   type RollupLog,
+  type RollupRecord,
 } from '@zenroll/core';
 import { createParentClient, makeDispatcher, type ParentClient } from './client.js';
 import { Channel } from './channel.js';
@@ -126,6 +128,7 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
     signal: deps.signal,
   };
   const result = emptyResult();
+  const started = ctx.timers.now();
   await recover(ctx, result);
   const ownScans = roleInfo(config.role).ownScans && paths.entmergedir !== null;
   if (ownScans && paths.entmergedir !== null) {
@@ -161,7 +164,25 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
   const [packed, pushed] = await Promise.allSettled([packing, pushing]);
   if (pushed.status === 'rejected') throw pushed.reason;
   if (packed.status === 'rejected') throw packed.reason;
+  await ctx.log.write({ record: rollupRecord(ctx, result, pushed.value, Math.round(ctx.timers.now() - started)) });
   return result;
+}
+
+/** The one record that ends a roll-up (SPEC §7): its counts and duration, on this server's object. */
+function rollupRecord(ctx: StepContext, r: RollupResult, parent: string | null, totalMs: number): RollupRecord {
+  const { server } = ctx.config;
+  const zipsLeft = r.left.filter((l) => l.kind === 'zip').length;
+  const counts = { zipped: r.zipped.length, sent: r.sent.length, discarded: r.discarded.length, rejected: r.rejected.length, left: r.left.length };
+  const troubles = [
+    ...(r.stopped ? ['the parent did not answer through every try'] : []),
+    ...r.errors.map((e) => `${e.step}: ${e.code}: ${e.message}`),
+  ];
+  const severity = troubles.length > 0 ? 'error' : r.rejected.length > 0 || zipsLeft > 0 ? 'warning' : 'info';
+  const summary = `${counts.zipped} zipped, ${counts.sent} sent, ${counts.discarded} discarded, ${counts.rejected} rejected, ${counts.left} left`;
+  return makeRecord(
+    { source: 'sender', event: 'rollup', server, from: server, to: parent ?? '', totalMs, severity, fields: counts, message: [summary, ...troubles].join('; ') },
+    { now: ctx.now, id: ctx.newId },
+  );
 }
 
 /** What a crash left: temps, records of removals under way, pack intents. */
@@ -200,11 +221,12 @@ interface PushWork {
   keeper: ClockKeeper | null;
 }
 
-async function discardAndPush(ctx: StepContext, client: ParentClient, source: DiscardSource, work: PushWork, result: RollupResult): Promise<void> {
+/** Returns the parent's name when it was asked (for the `rollup` record's hop). */
+async function discardAndPush(ctx: StepContext, client: ParentClient, source: DiscardSource, work: PushWork, result: RollupResult): Promise<string | null> {
   const { fresh, keeper } = work;
   let first: string | undefined;
   // Nothing queued: nothing to discard or send, and no reason to ask the parent anything.
-  if (work.queue.length === 0 && (first = await fresh.next()) === undefined) return;
+  if (work.queue.length === 0 && (first = await fresh.next()) === undefined) return null;
   const seen = new Set<string>(work.queue);
   let info: Promise<ReceiverInfo> | undefined;
   const parentInfo = () => (info ??= client.info(ctx.signal));
@@ -246,4 +268,5 @@ async function discardAndPush(ctx: StepContext, client: ParentClient, source: Di
   result.rejected.push(...pusher.out.rejected);
   result.left.push(...pusher.out.left);
   result.stopped = pusher.out.stopped;
+  return parent;
 }

@@ -76,7 +76,7 @@ describe('recovery at the start of a roll-up', () => {
     expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
     expect(await files(s.entpushdir)).toEqual([]);
     expect(await readIntents(paths().intents)).toEqual([]);
-    expect(log.writes.map((w) => [w.record.event, w.record.id])).toEqual([['zipped', batchId], ['sent', batchId]]);
+    expect(log.writes.map((w) => [w.record.event, w.record.id])).toEqual([['zipped', batchId], ['sent', batchId], ['rollup', expect.any(String)]]);
   });
 
   it('keeps a .str whose bytes changed since the intent: it is a new scan and gets its own zip', async () => {
@@ -105,7 +105,7 @@ describe('recovery at the start of a roll-up', () => {
     await new RecordStore(paths().records).put({ v: 1, zip, zipped, pending: null });
     await log.write({ record: zipped });
     await runRollup(s.config, { log, keys: s.keys });
-    expect(log.writes.map((w) => w.record.event)).toEqual(['zipped', 'sent']);
+    expect(log.writes.map((w) => w.record.event)).toEqual(['zipped', 'sent', 'rollup']);
     expect(log.writes[1]?.replaces).toEqual(zipped);
   });
 
@@ -116,7 +116,7 @@ describe('recovery at the start of a roll-up', () => {
     await new RecordStore(paths().records).put({ v: 1, zip, zipped, pending: { record: sent, replaces: zipped } });
     await log.write({ record: zipped });
     const result = await runRollup(s.config, { log, keys: s.keys });
-    expect(log.writes.map((w) => w.record.event)).toEqual(['zipped', 'sent']);
+    expect(log.writes.map((w) => w.record.event)).toEqual(['zipped', 'sent', 'rollup']);
     expect(log.writes[1]).toEqual({ record: sent, replaces: zipped });
     expect(await readdir(paths().records)).toEqual([]);
     expect(result.sent).toEqual([]);

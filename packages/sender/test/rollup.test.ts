@@ -128,10 +128,53 @@ describe('a roll-up', () => {
       zipped.map((r) => [r.id, 'INT1', 'LEAF1', r.bytes]),
     );
     const onObject = await log.read('LEAF1', 10);
-    expect(onObject.map((r) => r.event)).toEqual(['sent', 'sent']);
+    expect(onObject.map((r) => r.event)).toEqual(['rollup', 'sent', 'sent']);
     // The batch id in the signed .prp is the record's id.
     const [v] = await verifyAll([receiver.stored[0]?.path ?? ''], s.keys.publicKey);
     expect(v?.prp.extra).toEqual([['batch.id', zipped[0]?.id]]);
+  });
+
+  it('ends with one rollup record on its own object: counts, duration, the hop to the parent (SPEC §7)', async () => {
+    await writeStrs(s.entmergedir, 60);
+    const result = await run();
+    const rollups = log.writes.map((w) => w.record).filter((r) => r.event === 'rollup');
+    expect(rollups).toHaveLength(1);
+    expect(log.writes.at(-1)?.record.event).toBe('rollup');
+    expect(rollups[0]).toMatchObject({
+      server: 'LEAF1', from: 'LEAF1', to: 'INT1', source: 'sender', severity: 'info', zip: '',
+      fields: { zipped: 2, sent: 2, discarded: 0, rejected: 0, left: 0 }, message: '2 zipped, 2 sent, 0 discarded, 0 rejected, 0 left',
+    });
+    expect(result.sent).toHaveLength(2);
+    // Nothing to do is still a roll-up, with its record; the parent was not asked, so no hop to it.
+    await run();
+    const second = log.writes.map((w) => w.record).filter((r) => r.event === 'rollup')[1];
+    expect(second).toMatchObject({ to: '', fields: { zipped: 0, sent: 0, discarded: 0, rejected: 0, left: 0 } });
+  });
+
+  it('records a sending that fails for a while once when it starts and once when it recovers, never per try', async () => {
+    receiver.failNext(3, { kind: 'drop' });
+    await writeStrs(s.entmergedir, 10);
+    const result = await run({ timers: fakeTimers() });
+    expect(result.sent).toEqual([expect.objectContaining({ tries: 4 })]);
+    const zip = result.sent[0]?.zip;
+    const events = log.writes.map((w) => w.record.event);
+    expect(events).toEqual(['zipped', 'send-failing', 'send-recovered', 'sent', 'rollup']);
+    const [failing, recovered] = log.writes.map((w) => w.record).filter((r) => r.event.startsWith('send-'));
+    expect(failing).toMatchObject({ server: 'LEAF1', from: 'LEAF1', to: 'INT1', zip, origin: 'LEAF1', severity: 'warning' });
+    expect(failing?.message).toMatch(/did not answer.*trying again \(14 tries in all\), the next in 10 s/);
+    expect(recovered).toMatchObject({ zip, severity: 'info', message: 'sent at try 4 of 14, 70 s after the first' });
+  });
+
+  it('records a sending that never recovers once when it starts and once when it gives up, and the rollup record says why', async () => {
+    receiver.failNext(14, { kind: 'drop' });
+    await writeStrs(s.entmergedir, 10);
+    const result = await run({ timers: fakeTimers() });
+    expect(result.stopped).toBe(true);
+    const records = log.writes.map((w) => w.record);
+    expect(records.map((r) => r.event)).toEqual(['zipped', 'send-failing', 'send-failed', 'rollup']);
+    expect(records[2]).toMatchObject({ severity: 'error', message: expect.stringMatching(/try 14 of 14; the roll-up stops/) });
+    expect(records[3]).toMatchObject({ severity: 'error', fields: { zipped: 1, sent: 0, left: 1 } });
+    expect(records[3]?.message).toContain('the parent did not answer through every try');
   });
 
   it('with a database, creates its zips with stored status 2', async () => {
@@ -376,7 +419,7 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     expect(note).toMatchObject({ str: 'BIG.str', error: 'PACK_INPUT_INVALID', message: expect.stringContaining('the Receiver takes .str files up to') });
     expect(await filesIn(s.entpushdir, '.str')).toEqual([]);
     // Nothing about a rejected .str is a SPEC §7 event of the Sender's: the log holds the zip's records only.
-    expect(new Set(log.writes.map((w) => w.record.event))).toEqual(new Set(['zipped', 'sent']));
+    expect(new Set(log.writes.map((w) => w.record.event))).toEqual(new Set(['zipped', 'sent', 'rollup']));
 
     // The next roll-up does not trip over it again; a second one of that name keeps the first.
     await writeFile(big, '');

@@ -18,6 +18,10 @@ export interface DemoSlapd {
   url: string;
   rootDN: string;
   rootPasswordFile: string;
+  /** The operator account: reads every log, writes nothing (SPEC §7). */
+  operatorDN: string;
+  operatorPassword: string;
+  operatorPasswordFile: string;
   serverDN(server: string): string;
   serverPasswordFile(server: string): string;
   destroy(): Promise<void>;

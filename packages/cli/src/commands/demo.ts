@@ -154,8 +154,12 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
     out(o.keep ? `\nwhere to look:\n` : `\nwith --keep the tree and slapd stay up, to look around with:\n`);
     out(`  ls ${root.dirs.dbdir}\n`);
     out(`  node ${BIN} log -c ${join(node('LEAF1').dir, 'zenroll.json')}\n`);
+    out(`  node ${BIN} log -c ${join(node('ROOT').dir, 'zenroll.json')}\n`);
+    out(`  node ${BIN} log --status -c ${join(node('INT1').dir, 'zenroll.json')}\n`);
     out(`  node ${BIN} status -c ${join(int1.dirs.statedir, '..', '..', 'zenroll.json')}\n`);
-    out(`  ldapsearch -x -H ${slapd.url} -D '${slapd.rootDN}' -y ${slapd.rootPasswordFile} -b '${slapd.serverDN('LEAF1')}' -s base zeninvRollUpLog -LLL\n`);
+    out(`  ldapsearch -x -H ${slapd.url} -D '${slapd.operatorDN}' -y ${slapd.operatorPasswordFile} -b '${slapd.serverDN('LEAF1')}' -s base zeninvRollUpLog zenrollStatusLog -LLL -o ldif-wrap=no\n`);
+    out(`\nan LDAP browser (docs/ldap-browser.md) logs in as the operator, who reads every log and writes nothing:\n`);
+    out(`  ${slapd.url}  login DN ${slapd.operatorDN}  password ${slapd.operatorPassword}\n`);
     const ok = atRoot.length === expected && unique === expected;
     if (!ok) out(`\nFAILED: expected ${expected} distinct .str at ROOT\n`);
     if (o.keep) {
