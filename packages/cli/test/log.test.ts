@@ -7,6 +7,7 @@ import { openLog } from '@zenroll/directory';
 import { ldapUtil, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
 import { ldapsearchValues } from './helpers/ldapsearch.js';
 import { captureIo, run } from '../src/index.js';
+import { formatRecords } from '../src/commands/log.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -58,13 +59,28 @@ describe('zenroll log, journal only (no directory configured)', () => {
     const t = (r: RollupRecord) => `${r.time.slice(0, 10)} ${r.time.slice(11, 23)}`;
     expect(out).toBe([
       `${t(sent)}  sent       LEAF1>INT1  3 files, 1.0 kB, 80 ms`,
-      `    ${sent.zip}  (made by LEAF1)`,
+      `    ${sent.zip}`,
       `${t(other)}  discarded  LEAF1       3 files, 1.0 kB, WARNING`,
-      `    ${other.zip}  (made by LEAF1)`,
+      `    ${other.zip}`,
       '    created before the discard time',
       '',
     ].join('\n'));
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it('names the maker of a zip another server forwarded, and wraps long fields and messages at 80 columns', () => {
+    const r = rec('LEAF1', {
+      event: 'send-failing', severity: 'warning', from: 'INT1', to: 'ROOT', origin: 'LEAF1', files: 0, bytes: 0,
+      fields: { node: 'a-rather-long-node-name.example.org', schedule: '0 2 * * *', timezone: 'Europe/Amsterdam', version: '0.1.0' },
+      message: `parent https://root.example:7099 did not answer: ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:7099; trying again (14 tries in all), the next in 10 s`,
+    });
+    const lines = formatRecords([r]).trimEnd().split('\n');
+    expect(lines[0]).toBe(`${r.time.slice(0, 10)} ${r.time.slice(11, 23)}  send-failing  INT1>ROOT  WARNING`);
+    expect(lines[1]).toBe(`    ${r.zip}  (made by LEAF1)`);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(lines.slice(2).every((l) => l.startsWith('    '))).toBe(true);
+    expect(lines.slice(2).map((l) => l.slice(4)).join(' ')).toBe(
+      'node=a-rather-long-node-name.example.org schedule="0 2 * * *" timezone=Europe/Amsterdam version=0.1.0 ' + r.message);
   });
 
   it('prints JSON objects with the fields of the record, for another server, up to --limit', async () => {

@@ -57,14 +57,34 @@ export function formatRecords(records: readonly RollupRecord[]): string {
     ];
     const time = `${r.time.slice(0, 10)} ${r.time.slice(11, 23)}`;
     out.push(`${time}  ${r.event.padEnd(eventWidth)}  ${hopOf(r).padEnd(hopWidth)}  ${figures.join(', ')}`.trimEnd());
-    const indent = '    ';
-    if (r.zip !== '') out.push(`${indent}${oneLine(r.zip)}${r.origin !== '' ? `  (made by ${r.origin})` : ''}`);
-    else if (r.origin !== '') out.push(`${indent}made by ${r.origin}`);
-    const fields = Object.entries(r.fields);
-    if (fields.length > 0) out.push(`${indent}${fields.map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : v}`).join(' ')}`);
-    if (r.message !== '') out.push(`${indent}${oneLine(r.message)}`);
+    // Who made the zip, when the hop does not say it already.
+    const madeBy = r.origin !== '' && r.origin !== r.from ? `made by ${r.origin}` : '';
+    if (r.zip !== '') out.push(`${INDENT}${oneLine(r.zip)}${madeBy ? `  (${madeBy})` : ''}`);
+    else if (madeBy) out.push(`${INDENT}${madeBy}`);
+    const fields = Object.entries(r.fields).map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : v}`);
+    if (fields.length > 0) out.push(...wrap(fields));
+    if (r.message !== '') out.push(...wrap(oneLine(r.message).split(' ')));
   }
   return `${out.join('\n')}\n`;
+}
+
+const INDENT = '    ';
+const WIDTH = 80;
+
+/** Words on indented lines of at most 80 columns (a word longer than that gets a line of its own). */
+function wrap(words: readonly string[]): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line !== '' && INDENT.length + line.length + 1 + word.length > WIDTH) {
+      lines.push(`${INDENT}${line}`);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(`${INDENT}${line}`);
+  return lines;
 }
 
 function parseLimit(text: string): number {
