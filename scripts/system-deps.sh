@@ -9,10 +9,11 @@
 # Apache on a loopback port, so a system apache2 instance that this script
 # installed is stopped and disabled (it would listen on every address).
 # faketime gives the lock test nodes whose clocks are hours apart;
-# resource-agents gives ocf-tester, which checks the OCF agent (ocf/zenroll).
+# resource-agents gives ocf-tester, which checks the OCF agent (ocf/zenroll),
+# and libxml2-utils the xmllint it checks the agent's meta-data with.
 set -euo pipefail
 
-want=(zip unzip openssl python3 slapd ldap-utils phpldapadmin apache2 libapache2-mod-php chromium faketime resource-agents)
+want=(zip unzip openssl python3 slapd ldap-utils phpldapadmin apache2 libapache2-mod-php chromium faketime resource-agents libxml2-utils)
 missing=()
 for pkg in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
