@@ -40,6 +40,35 @@ describe('the LDAP schema', { timeout: 60_000 }, () => {
     await scratch.remove();
   });
 
+  it('ships the ACL for cn=config as generated from the rules the tests run under (npm run schema)', async () => {
+    const { accessLdifFile } = await import('../../../scripts/lib/slapd-config.mjs');
+    expect(await readFile(join(SCHEMA_DIR, 'zenroll-access.ldif'), 'utf8')).toBe(accessLdifFile('ACME'));
+  });
+
+  it('an existing cn=config OpenLDAP with zenroll.ldif and zenroll-access.ldif loaded: servers write logs, operators only read', async () => {
+    // As the README tells an administrator: schema and ACL over ldapi as root, then the class on each object.
+    const slapd = await startSlapd({ cnConfig: true, schema: false, servers: ['LEAF1'] });
+    try {
+      const external = ['-Y', 'EXTERNAL', '-H', slapd.ldapiUrl];
+      await ldapUtil('ldapadd', [...external, '-f', join(SCHEMA_DIR, 'zenroll.ldif')]);
+      await ldapUtil('ldapmodify', [...external, '-f', join(SCHEMA_DIR, 'zenroll-access.ldif')]);
+      const dn = slapd.serverDN('LEAF1');
+      await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${dn}\nchangetype: modify\nadd: objectClass\nobjectClass: zeninvRollUpTarget\n`);
+      const value = '2026-11-22T10:30:05.123Z zipped LEAF1 20261122103000000_LEAF1_ACME_0.zip files=1 origin=LEAF1 source=sender severity=info id=a v=2';
+      const asLeaf = ['-x', '-H', slapd.url, '-D', dn, '-y', slapd.serverPasswordFile('LEAF1')];
+      const asOperator = ['-x', '-H', slapd.url, '-D', slapd.operatorDN, '-y', slapd.operatorPasswordFile];
+      await ldapUtil('ldapmodify', asLeaf, `dn: ${dn}\nchangetype: modify\nadd: zeninvRollUpLog\nzeninvRollUpLog: ${value}\n`);
+      const seen = await ldapUtil('ldapsearch', [...asOperator, '-b', dn, '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zeninvRollUpLog', 'userPassword']);
+      expect(ldifValues(seen, 'zeninvRollUpLog')).toEqual([value]);
+      expect(ldifValues(seen, 'userPassword')).toEqual([]);
+      await expect(ldapUtil('ldapmodify', asOperator, `dn: ${dn}\nchangetype: modify\ndelete: zeninvRollUpLog\nzeninvRollUpLog: ${value}\n`))
+        .rejects.toThrow(/Insufficient access \(50\)/);
+      await expect(ldapUtil('ldapsearch', ['-x', '-H', slapd.url, '-b', slapd.suffix, '-LLL'])).rejects.toThrow(/anonymous bind disallowed/);
+    } finally {
+      await slapd.destroy();
+    }
+  });
+
   it('loads into a running cn=config slapd with ldapadd -Y EXTERNAL over ldapi, then serves the class', async () => {
     const slapd = await startSlapd({ cnConfig: true, schema: false, servers: [] });
     try {
