@@ -200,8 +200,9 @@ describe('directory sources', () => {
     expect(code).toBe(0);
     const config = await loadConfig(join(dir, 'leaf1', 'zenroll.json'));
     expect(config.directory?.bindDN).toBe(slapd.serverDN('LEAF1'));
-    const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', 'zenrollPublicKey']);
-    const b64 = /zenrollPublicKey:: ([\s\S]+)/.exec(out)?.[1]?.replace(/\n /g, '').trim() ?? '';
-    expect(Buffer.from(b64, 'base64').toString('utf8')).toBe(publicKeyPem(await loadPublicKey(config.keys.public)));
+    // On one line (SPEC §7): a plain LDIF value, no base64, that a browser's text box cannot change.
+    const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zenrollPublicKey']);
+    const pem = publicKeyPem(await loadPublicKey(config.keys.public));
+    expect(out).toContain(`\nzenrollPublicKey: ${pem.trim().split('\n').join(' ')}\n`);
   });
 });
