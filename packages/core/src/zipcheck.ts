@@ -5,11 +5,11 @@
  * ratio caps, CRC-32.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { Entry, ZipFile } from 'yauzl';
+import { getFileNameLowLevel, validateFileName, type Entry, type ZipFile } from 'yauzl';
 import { ZenrollError, shown, type ErrorCode } from './errors.js';
 import { foldedName } from './prp.js';
-import { Inflater } from './inflater.js';
-import { decodeEntry, digestBuffer, digestStream, openZipRange, readExact, type Digest, type FileRangeReader } from './zipread.js';
+import { inflateEntry, inflateEntrySync, storedEntry } from './inflater.js';
+import { digestBuffer, digestStream, openZipRange, readExact, type Digest, type FileRangeReader } from './zipread.js';
 
 // peek.ts and verify.ts map errors with it; it lives with the reader.
 export { zipError } from './zipread.js';
@@ -49,7 +49,9 @@ const S_IFREG = 0o100000;
 const DOS_DIRECTORY = 0x10;
 const FLAG_ENCRYPTED = 0x1;
 const FLAG_DESCRIPTOR = 0x8;
+const FLAG_STRONG_ENCRYPTION = 0x40;
 const FLAG_UTF8 = 0x800;
+const CENTRAL_SIG = 0x02014b50;
 const DESCRIPTOR_SIG = 0x08074b50;
 const ZIP64_LOCATOR_SIG = 0x07064b50;
 /**
@@ -69,18 +71,15 @@ const READ_WITH_HEADER_MAX = 1024 * 1024;
 /**
  * How entries are inflated (docs/PERFORMANCE.md, verification). zlib's round
  * trip through the thread pool costs more CPU than inflating a typical .str
- * (2.2–2.9 ms of CPU per MB against 1.4–1.7 on the calling thread), so an
- * entry up to SYNC_MAX is inflated on this thread (well under a millisecond
- * for a .str) by the one Inflater, which allocates nothing per entry,
- * except that POOL_INFLATES at a time go to the thread pool, so that the
- * other core inflates while this one hashes. Larger entries always go to
- * the pool.
+ * on the calling thread, so an entry up to SYNC_MAX is inflated on this
+ * thread (well under a millisecond for a .str), except that POOL_INFLATES
+ * at a time go to the thread pool, so that the other core inflates while
+ * this one hashes. Larger entries always go to the pool.
  */
 const SYNC_MAX = 1024 * 1024;
 const POOL_INFLATES = 1;
 /** Inflates on the thread pool now, over every zip this process is verifying. */
 let poolInflates = 0;
-let inflater: Inflater | undefined;
 /** At least this much is read at once for the local header and data of small entries (and the entries after them). */
 const READ_BLOCK = 256 * 1024;
 
@@ -98,8 +97,10 @@ export class CheckedZip {
   readonly #reader: FileRangeReader;
   readonly #base: number;
   readonly #size: number;
-  readonly #cdStart: number;
+  #cdStart = 0;
   #cdEnd = 0;
+  /** Where the next central directory record starts: yauzl's records follow each other from #cdStart. */
+  #cursor = 0;
   readonly #limits: Limits;
   readonly label: string;
   readonly #names = new Set<string>();
@@ -117,10 +118,6 @@ export class CheckedZip {
     this.#size = size;
     this.#limits = limits;
     this.label = label;
-    // yauzl keeps the central directory's offset only as its read cursor, until the first entry is read.
-    const cursor: unknown = (zf as unknown as { readEntryCursor: unknown }).readEntryCursor;
-    if (typeof cursor !== 'number') throw fail('INTERNAL', 'yauzl no longer exposes readEntryCursor');
-    this.#cdStart = cursor;
     // yauzl emits at most one error; `next` reports it. This keeps one that
     // comes while nobody waits (it cannot today) from crashing the process.
     zf.on('error', (err: unknown) => {
@@ -145,6 +142,7 @@ export class CheckedZip {
   // record (e.g. the inner zip's), bytes smuggled in between, or zip64,
   // which no zenroll zip needs.
   async #checkEnd(): Promise<void> {
+    // The comment comes raw (decodeStrings: false): its length is in bytes.
     const eocd = this.#size - 22 - this.#zf.comment.length;
     // yauzl goes zip64 whenever a locator signature precedes the end record,
     // even one hidden in the last central record's comment, where the sizes
@@ -153,9 +151,13 @@ export class CheckedZip {
       throw fail('ZIP_UNREADABLE', `${this.label}: it has zip64 end records, which no zenroll zip needs`);
     }
     const cdSize = await this.#readUInt32(eocd + 12);
-    if (cdSize === undefined || this.#cdStart + cdSize !== eocd) {
+    // Where yauzl starts reading records, as it found it in the end record (no zip64 here).
+    const cdStart = await this.#readUInt32(eocd + 16);
+    if (cdSize === undefined || cdStart === undefined || cdStart + cdSize !== eocd) {
       throw fail('ZIP_UNREADABLE', `${this.label}: the central directory does not end where the end record begins (truncated, or zip64)`);
     }
+    this.#cdStart = cdStart;
+    this.#cursor = cdStart;
     this.#cdEnd = eocd;
   }
 
@@ -163,8 +165,39 @@ export class CheckedZip {
     return this.#zf.entryCount;
   }
 
-  /** The next central directory record, or undefined at the end. */
-  next(): Promise<Entry | undefined> {
+  /**
+   * The next central directory record, or undefined at the end, with the
+   * checks yauzl would make with decodeStrings and validateEntrySizes, in
+   * its order, each with its own code: strong encryption, then the name
+   * (its fileName is set to the decoded name), then a stored entry's sizes.
+   */
+  async next(): Promise<Entry | undefined> {
+    let entry: Entry | undefined;
+    try {
+      entry = await this.#nextRecord();
+    } catch (err) {
+      // yauzl refuses a record flagged for strong encryption; it is our own check that says so.
+      const flags = (await this.#readUInt32(this.#cursor)) === CENTRAL_SIG ? await this.#readUInt16(this.#cursor + 8) : undefined;
+      if (flags !== undefined && (flags & FLAG_STRONG_ENCRYPTION) !== 0) {
+        throw fail('ZIP_ENTRY_UNSAFE', `${this.label}: the entry at byte ${this.#cursor} uses strong encryption`);
+      }
+      throw err;
+    }
+    if (entry === undefined) return undefined;
+    this.#cursor += 46 + entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength;
+    const raw = entry.fileNameRaw;
+    const name = getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, true);
+    const unsafe = validateFileName(name);
+    if (unsafe !== null) throw fail('ZIP_ENTRY_UNSAFE', `${this.label}: ${unsafe}`);
+    entry.fileName = name;
+    const stored = entry.compressedSize - (entry.isEncrypted() ? 12 : 0);
+    if (entry.compressionMethod === 0 && stored !== entry.uncompressedSize) {
+      throw fail('ZIP_SIZE_MISMATCH', `${this.label}: stored entry ${shown(name)} is ${entry.compressedSize} bytes; the zip says ${entry.uncompressedSize} uncompressed`);
+    }
+    return entry;
+  }
+
+  #nextRecord(): Promise<Entry | undefined> {
     if (this.#lateError !== undefined) return Promise.reject(this.#lateError);
     return new Promise((resolve, reject) => {
       const settle = (err: unknown, entry?: Entry): void => {
@@ -255,10 +288,18 @@ export class CheckedZip {
   }
 
   async #readUInt32(pos: number): Promise<number | undefined> {
-    if (pos + 4 > this.#size) return undefined;
-    const buf = Buffer.alloc(4);
-    const { bytesRead } = await this.#fh.read(buf, 0, 4, this.#base + pos);
-    return bytesRead === 4 ? buf.readUInt32LE(0) : undefined;
+    return (await this.#readBytes(pos, 4))?.readUInt32LE(0);
+  }
+
+  async #readUInt16(pos: number): Promise<number | undefined> {
+    return (await this.#readBytes(pos, 2))?.readUInt16LE(0);
+  }
+
+  async #readBytes(pos: number, length: number): Promise<Buffer | undefined> {
+    if (pos + length > this.#size) return undefined;
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await this.#fh.read(buf, 0, length, this.#base + pos);
+    return bytesRead === length ? buf : undefined;
   }
 
   /**
@@ -268,22 +309,21 @@ export class CheckedZip {
    */
   async digest(entry: Entry, keep?: Buffer[]): Promise<Digest> {
     const start = this.#dataStarts.get(entry);
+    const what = `${this.label}: entry ${shown(entry.fileName)}`;
+    const size = entry.uncompressedSize;
     let d: Digest;
-    if (start !== undefined && entry.compressedSize <= WHOLE_ENTRY_MAX && entry.uncompressedSize <= WHOLE_ENTRY_MAX) {
+    if (start !== undefined && entry.compressedSize <= WHOLE_ENTRY_MAX && size <= WHOLE_ENTRY_MAX) {
       // The block check() loaded with the local header, unless another entry has been loaded since.
       const raw = this.#reader.cached(start, entry.compressedSize) ?? (await readExact(this.#fh, this.#base + start, entry.compressedSize));
       let data: Buffer;
       if (entry.compressionMethod === 0) {
-        data = await decodeEntry(raw, 0, entry.uncompressedSize);
-      } else if (entry.uncompressedSize <= SYNC_MAX && poolInflates >= POOL_INFLATES) {
-        // The Inflater's own memory until its next call: digested (or copied) before anything awaits.
-        inflater ??= new Inflater();
-        data = inflater.inflate(raw, entry.uncompressedSize);
-        if (keep !== undefined) data = Buffer.from(data);
+        data = storedEntry(raw, size, what);
+      } else if (size <= SYNC_MAX && poolInflates >= POOL_INFLATES) {
+        data = inflateEntrySync(raw, size, what);
       } else {
         poolInflates++;
         try {
-          data = await decodeEntry(raw, entry.compressionMethod, entry.uncompressedSize);
+          data = await inflateEntry(raw, size, what);
         } finally {
           poolInflates--;
         }
@@ -291,7 +331,7 @@ export class CheckedZip {
       d = digestBuffer(data);
       keep?.push(data);
     } else {
-      d = await digestStream(await this.#zf.openReadStreamPromise(entry), keep);
+      d = await digestStream(await this.#zf.openReadStreamPromise(entry), size, what, keep);
     }
     if (d.crc32 !== entry.crc32 >>> 0) {
       throw fail('ZIP_CRC_MISMATCH', `${this.label}: entry ${shown(entry.fileName)} has CRC-32 ${hex(d.crc32)}; the zip says ${hex(entry.crc32)}`);
@@ -311,8 +351,7 @@ export class CheckedZip {
    * nothing hidden between them.
    */
   finish(): void {
-    const cursor: unknown = (this.#zf as unknown as { readEntryCursor: unknown }).readEntryCursor;
-    if (cursor !== this.#cdEnd) {
+    if (this.#cursor !== this.#cdEnd) {
       throw fail('ZIP_UNREADABLE', `${this.label}: the central directory holds more records than the end record counts`);
     }
     let at = 0;

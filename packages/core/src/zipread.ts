@@ -1,39 +1,30 @@
 /**
  * Reading a zip that lies in a byte range of an open file, for verify.ts:
  * yauzl over a FileHandle (so the stored inner zip is read in place inside
- * the outer one, and the handle stays the caller's to close), entry data
- * read and inflated whole, CRC-32 and SHA-256 of it, and the one mapping of
- * read errors to codes.
+ * the outer one, and the handle stays the caller's to close), CRC-32 and
+ * SHA-256 of entry data, and the one mapping of read errors to codes.
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { crc32, inflateRaw } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import { RandomAccessReader, fromRandomAccessReader, type Options, type ZipFile } from 'yauzl';
-import { ZenrollError, fsError, type ErrorCode } from './errors.js';
-import { checkDecodedLength, inflateFailure, inflateOptions } from './inflater.js';
-
-// yauzl reports everything as a plain Error; these are its messages (3.4).
-const YAUZL_MESSAGES: [RegExp, ErrorCode][] = [
-  [/^(invalid characters in fileName|absolute path|invalid relative path)/, 'ZIP_ENTRY_UNSAFE'],
-  [/encrypt/i, 'ZIP_ENTRY_UNSAFE'],
-  [/^unsupported compression method/, 'ZIP_ENTRY_UNEXPECTED'],
-  [/^compressed\/uncompressed size mismatch|^too many bytes in the stream|^not enough bytes in the stream/, 'ZIP_SIZE_MISMATCH'],
-];
+import { ZenrollError, fsError } from './errors.js';
+import { sizeMismatch } from './inflater.js';
 
 /**
  * The one place where a failure while reading a zip becomes a ZenrollError:
- * ours pass through, file-system errors keep their errno (FS_*), yauzl's and
- * zlib's messages get a ZIP_* code; anything unknown is an unreadable zip.
+ * ours pass through, file-system errors keep their errno (FS_*), and the
+ * rest, yauzl's (which carry no code) and zlib's (Z_DATA_ERROR, Z_BUF_ERROR),
+ * make the zip unreadable. Whatever else a zip can be refused for, zipcheck.ts
+ * finds itself before yauzl or zlib would fail on it.
  */
 export function zipError(err: unknown, where: string, path: string): ZenrollError {
   if (err instanceof ZenrollError) return err;
   const code = err !== null && typeof err === 'object' && 'code' in err ? String(err.code) : '';
   if (/^E[A-Z]+$/.test(code)) return fsError(err, `read ${where} at`, path);
   const message = err instanceof Error ? err.message : String(err);
-  const mapped = code.startsWith('Z_') ? undefined : YAUZL_MESSAGES.find(([re]) => re.test(message))?.[1];
-  return new ZenrollError(mapped ?? 'ZIP_UNREADABLE', `${where}: ${message}`, { cause: err });
+  return new ZenrollError('ZIP_UNREADABLE', `${where}: ${message}`, { cause: err });
 }
 
 const CHUNK = 256 * 1024;
@@ -172,17 +163,26 @@ export interface Digest {
   crc32: number;
 }
 
-/** CRC-32, SHA-256 and size of a stream; `keep` collects the bytes (only for the small .prp). */
-export async function digestStream(stream: Readable, keep?: Buffer[]): Promise<Digest> {
+/**
+ * CRC-32, SHA-256 and size of an entry's decoded stream, which must be
+ * exactly `expected` bytes: it is stopped at the first byte beyond.
+ * `keep` collects the bytes (only for the small .prp).
+ */
+export async function digestStream(stream: Readable, expected: number, what: string, keep?: Buffer[]): Promise<Digest> {
   const hash = createHash('sha256');
   let crc = 0;
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > expected) {
+      stream.destroy();
+      throw sizeMismatch(what, expected, { atLeast: size });
+    }
     crc = crc32(chunk, crc);
     hash.update(chunk);
-    size += chunk.length;
     keep?.push(chunk);
   }
+  if (size !== expected) throw sizeMismatch(what, expected, { exactly: size });
   return { size, sha256: hash.digest('hex'), crc32: crc };
 }
 
@@ -202,30 +202,14 @@ export async function readExact(fh: FileHandle, pos: number, length: number): Pr
   return buf;
 }
 
-const inflateRawAsync = promisify(inflateRaw);
-
 /**
- * An entry's content from its raw bytes: stored as is, deflated inflated in
- * one zlib call (one thread-pool job), never more than `size` bytes of
- * output. A size other than `size` fails with yauzl's own messages
- * (validateEntrySizes), so zipError maps it alike.
+ * yauzl over [base, base + size) of `fh`, and its reader. Names come raw
+ * and sizes unchecked: zipcheck.ts checks both itself (with yauzl's public
+ * getFileNameLowLevel and validateFileName for names), so that each
+ * problem gets its own code rather than one of yauzl's messages.
  */
-export async function decodeEntry(raw: Buffer, method: number, size: number): Promise<Buffer> {
-  let data = raw;
-  if (method === 8) {
-    try {
-      data = await inflateRawAsync(raw, inflateOptions(size));
-    } catch (err) {
-      throw inflateFailure(err, size);
-    }
-  }
-  checkDecodedLength(data.length, size);
-  return data;
-}
-
-/** yauzl over [base, base + size) of `fh`, with names checked strictly and sizes validated, and its reader. */
 export function openZipRange(fh: FileHandle, base: number, size: number): Promise<{ zf: ZipFile; reader: FileRangeReader }> {
-  const options: Options = { lazyEntries: true, strictFileNames: true, validateEntrySizes: true, autoClose: false };
+  const options: Options = { lazyEntries: true, decodeStrings: false, validateEntrySizes: false, autoClose: false };
   const reader = new FileRangeReader(fh, base, size);
   return new Promise((resolve, reject) => {
     fromRandomAccessReader(reader, size, options, (err, zf) => (err ? reject(err) : resolve({ zf, reader })));

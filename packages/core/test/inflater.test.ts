@@ -1,13 +1,12 @@
 /**
- * The Inflater that reuses one zlib engine (through its binding) against
- * the same Inflater on inflateRawSync, over one corpus of good and bad raw
- * deflate streams: the same bytes, or the same error, every time, and the
- * reused engine survives every error.
+ * Inflating an entry on this thread and on the thread pool, over one corpus
+ * of good and bad raw deflate streams: the same bytes, or the same error
+ * code, both ways; exactly the zip's size or ZIP_SIZE_MISMATCH.
  */
 import { createHash } from 'node:crypto';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { Inflater } from '../src/inflater.js';
+import { inflateEntry, inflateEntrySync, storedEntry } from '../src/inflater.js';
 
 /** A seeded xorshift: the corpus is the same on every run. */
 function random(seed: number): () => number {
@@ -82,7 +81,7 @@ const cases: Case[] = [
   { title: 'an invalid block type', raw: Buffer.from([0x07, 0x00, 0x00, 0x00]), size: 10 },
   { title: 'bad stored-block lengths', raw: Buffer.from([0x01, 0x05, 0x00, 0x05, 0x00, 1, 2, 3, 4, 5]), size: 5 },
   { title: 'random bytes', raw: noise(20_000, 8), size: 50_000 },
-  // Past a small size, then corrupt: zlib must meet the corruption in its one call as inflateRawSync does (it has 64 bytes of room).
+  // Past a small size, then corrupt: the output limit or the corruption, whichever zlib meets first, alike both ways.
   { title: '30 bytes, then an invalid block, where the zip says 10', raw: Buffer.concat([storedBlock(noise(30, 9)), INVALID_BLOCK]), size: 10 },
   { title: '30 bytes, then an invalid block, where the zip says 0', raw: Buffer.concat([storedBlock(noise(30, 10)), INVALID_BLOCK]), size: 0 },
   { title: '100 bytes, then an invalid block, where the zip says 10', raw: Buffer.concat([storedBlock(noise(100, 11)), INVALID_BLOCK]), size: 10 },
@@ -99,55 +98,60 @@ const cases: Case[] = [
   }),
 ];
 
-/** What came out: the bytes' length and SHA-256 (cheap to compare), or the error. */
-type Outcome = { ok: { length: number; sha256: string } } | { error: { message: string; code: unknown; errno: unknown } };
+/** What came out: the bytes' length and SHA-256 (cheap to compare), or the error's code. */
+type Outcome = { ok: { length: number; sha256: string } } | { error: unknown };
 
-function outcome(inflater: Inflater, c: Case): Outcome {
+function digest(data: Buffer): Outcome {
+  return { ok: { length: data.length, sha256: createHash('sha256').update(data).digest('hex') } };
+}
+
+function failed(err: unknown): Outcome {
+  return { error: (err as { code?: unknown }).code };
+}
+
+function outcomeSync(c: Case): Outcome {
   try {
-    const data = inflater.inflate(c.raw, c.size);
-    return { ok: { length: data.length, sha256: createHash('sha256').update(data).digest('hex') } };
+    return digest(inflateEntrySync(c.raw, c.size, 'entry'));
   } catch (err) {
-    const e = err as Error & { code?: unknown; errno?: unknown };
-    return { error: { message: e.message, code: e.code, errno: e.errno } };
+    return failed(err);
   }
 }
 
-describe('Inflater', () => {
-  it('drives zlib through its binding on this Node (the path the verifier takes)', () => {
-    expect(new Inflater().reusesEngine).toBe(true);
-    expect(new Inflater({ binding: false }).reusesEngine).toBe(false);
-  });
+async function outcomePool(c: Case): Promise<Outcome> {
+  return inflateEntry(c.raw, c.size, 'entry').then(digest, failed);
+}
 
+describe('inflateEntrySync and inflateEntry', () => {
   it('the corpus has good and bad streams of every kind', () => {
-    const once = new Inflater({ binding: false });
-    const results = cases.map((c) => outcome(once, c));
+    const results = cases.map(outcomeSync);
     expect(results.filter((r) => 'ok' in r).length).toBeGreaterThanOrEqual(8);
-    const codes = new Set(results.flatMap((r) => ('error' in r ? [r.error.code ?? r.error.message.split('.')[0]] : [])));
-    expect(codes).toEqual(new Set(['Z_DATA_ERROR', 'Z_BUF_ERROR', 'too many bytes in the stream', 'not enough bytes in the stream']));
+    const codes = new Set(results.flatMap((r) => ('error' in r ? [r.error] : [])));
+    expect(codes).toEqual(new Set(['Z_DATA_ERROR', 'Z_BUF_ERROR', 'ZIP_SIZE_MISMATCH']));
   });
 
-  it.each(cases)('$title: the same bytes or the same error as inflateRawSync', (c) => {
-    const once = outcome(new Inflater({ binding: false }), c);
-    const reused = outcome(new Inflater(), c);
-    expect(reused).toEqual(once);
-    if ('ok' in once) expect(once.ok.length).toBe(c.size);
-  });
-
-  it('one engine through the whole corpus, twice, in order and shuffled, answers as a fresh one each time', () => {
-    const shared = new Inflater();
-    const next = random(42);
-    const order = [...cases, ...[...cases].sort(() => next() - 0.5)];
-    for (const c of order) {
-      expect(outcome(shared, c), c.title).toEqual(outcome(new Inflater({ binding: false }), c));
+  it.each(cases)('$title: the same bytes or the same error on this thread and on the pool', async (c) => {
+    const sync = outcomeSync(c);
+    expect(await outcomePool(c)).toEqual(sync);
+    if ('ok' in sync) {
+      // Exactly what an unbounded inflate gives, and exactly the zip's size.
+      expect(sync).toEqual(digest(inflateRawSync(c.raw)));
+      expect(sync.ok.length).toBe(c.size);
     }
   });
 
-  it('returns its own memory, overwritten by the next call', () => {
-    const inflater = new Inflater();
-    const first = inflater.inflate(deflateRawSync(small), small.length);
-    expect(first.equals(small)).toBe(true);
-    const other = Buffer.alloc(small.length, 0x41);
-    inflater.inflate(deflateRawSync(other), other.length);
-    expect(first.equals(other)).toBe(true);
+  it('stops a bomb at the size the zip says, with the entry named in the message', () => {
+    const bomb = deflateRawSync(Buffer.alloc(50_000_000));
+    let err: unknown;
+    try {
+      inflateEntrySync(bomb, 100_000, 'zip "z.zip": entry "a.str"');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'ZIP_SIZE_MISMATCH', message: 'zip "z.zip": entry "a.str" decodes to at least 100001 bytes; the zip says 100000' });
+  });
+
+  it('a stored entry is its bytes, which must be the size the zip says', () => {
+    expect(storedEntry(small, small.length, 'entry').equals(small)).toBe(true);
+    expect(() => storedEntry(small, small.length + 1, 'entry')).toThrow(expect.objectContaining({ code: 'ZIP_SIZE_MISMATCH' }));
   });
 });

@@ -177,13 +177,14 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
         return { ok: true, detail: `bound as ${config.directory!.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
       } catch (err) {
         const message = (err as Error).message;
+        const resultCode = (err as { details?: { resultCode?: unknown } }).details?.resultCode;
         // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
         // bound as its own object, that object may be what is missing.
         const d = config.directory!;
-        const ownObject = (err as { details?: { resultCode?: unknown } }).details?.resultCode === 49 && serverOfDn(d.serviceDN, d.bindDN) === config.server;
+        const ownObject = resultCode === 49 && serverOfDn(d.serviceDN, d.bindDN) === config.server;
         if (ownObject) return { ok: false, detail: `${message}; if they are right, ${config.server}'s Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it` };
-        // The LDAP errors often name the keys to check already.
-        return { ok: false, detail: /\b(check|fix) directory\./.test(message) ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
+        // The directory package's messages for these result codes name the keys to check already.
+        return { ok: false, detail: resultCode === 32 || resultCode === 49 ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
       } finally {
         await dir.close();
       }
