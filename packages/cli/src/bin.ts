@@ -1,5 +1,6 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=100 --expose-gc --liftoff-only
-// The flags: SERVE_NODE_FLAGS (node-flags.ts).
+#!/usr/bin/env node
+// Plain node for every command; `zenroll serve` gets its heap flags from
+// whoever starts it (node-flags.ts).
 import { run } from './main.js';
 import { processIo } from './io.js';
 

@@ -320,13 +320,19 @@ describe('every command', () => {
     expect(io.stdout()).toMatch(/\nExamples?:\n {2}zenroll \S/);
   });
 
-  it('the built dist/bin.js runs as an executable (what npm link and the systemd unit start), with the serve flags', async () => {
+  it('the built dist/bin.js runs as an executable (what npm link installs) with plain node', async () => {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      // The file itself, not `node FILE`: its mode and its shebang (`env -S node --max-semi-space-size=2`).
+      // The file itself, not `node FILE`: its mode and its shebang.
       execFile(CLI_BIN, ['--version'], (err, out) => (err && typeof err.code !== 'number' ? reject(err) : resolve({ code: err ? (err.code as number) : 0, stdout: out })));
     });
     expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: VERSION });
-    expect((await readFile(CLI_BIN, 'utf8')).split('\n')[0]).toBe(`#!/usr/bin/env -S node ${SERVE_NODE_FLAGS.join(' ')}`);
+    expect((await readFile(CLI_BIN, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+
+  it('the systemd unit starts serve, and only serve, with node and SERVE_NODE_FLAGS', async () => {
+    const unit = await readFile(new URL('../../../docs/zenroll.service', import.meta.url), 'utf8');
+    const execStart = unit.split('\n').filter((l) => l.startsWith('ExecStart='));
+    expect(execStart).toEqual([`ExecStart=/usr/bin/node ${SERVE_NODE_FLAGS.join(' ')} /opt/zenroll/packages/cli/dist/bin.js serve -c /srv/zenroll/zenroll.json`]);
   });
 
   it('exits 0 on success, 1 on a failure of the work, 2 on bad usage or a bad config', async () => {
