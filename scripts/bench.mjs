@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [--profile] [--only pack,e2e,load,directory] [--keep]`
+// `npm run bench [-- --quick] [--profile] [--only pack,e2e,load,directory,tree,poll] [--keep]`
 //
 // zenroll against Info-ZIP in the same run (issue 8; docs/PERFORMANCE.md says
 // what each figure means): 1 packing, 2 verification, 3 end to end through
 // real `zenroll serve` processes, 4 their peak RSS, also with a large
-// backlog, 5 one Receiver under many senders, 6 log records into slapd.
+// backlog, 5 one Receiver under many senders, 6 log records into slapd,
+// 7 `zenroll tree` over 500 servers, 8 a parent polled by 200 children.
 // Prints a table and writes the same figures to bench/results.json (a quick
 // or partial run: bench/out/results-quick.json). Everything it starts is
 // stopped and every temp folder removed at the end, on failure and on Ctrl-C.
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['pack', 'e2e', 'load', 'directory'];
+const SECTIONS = ['pack', 'e2e', 'load', 'directory', 'tree', 'poll'];
 const WORKER = join(ROOT, 'scripts', 'lib', 'bench-worker.mjs');
 
 const { values: opt } = parseArgs({
@@ -36,7 +37,7 @@ if (opt.help) {
   process.stdout.write(`usage: npm run bench -- [--quick] [--profile] [--only ${SECTIONS.join(',')}] [--runs N] [--backlog N] [--keep] [--out FILE]
   --quick    500 .str, 1 run each, 20 senders, a backlog of 5,000 (about a minute)
   --profile  also write node --cpu-prof profiles of the packer, the verifier and the three services to bench/out/profiles
-  --only     run only these sections (pack is 1 and 2; e2e is 3 and 4)
+  --only     run only these sections (pack is 1 and 2; e2e is 3 and 4; tree is 7, poll 8)
   --runs N   runs of each measurement (default 3; quick 1)
   --backlog N  small .str in the backlog run of figure 4 (default 50000; quick 5000; 0 skips it)
   --keep     keep the temp folder (its path is printed) instead of removing it
@@ -47,8 +48,8 @@ const only = opt.only ? opt.only.split(',').map((s) => s.trim()) : SECTIONS;
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}; the sections are ${SECTIONS.join(', ')}`);
 
 const SIZES = opt.quick
-  ? { files: 500, runs: 1, verifyRuns: 1, senders: 20, backlogs: [5_000], directoryRecords: 500 }
-  : { files: 5_000, runs: 3, verifyRuns: 3, senders: 200, backlogs: [50_000], directoryRecords: 1_000 };
+  ? { files: 500, runs: 1, verifyRuns: 1, senders: 20, backlogs: [5_000], directoryRecords: 500, pollChildren: 200, pollSeconds: 5 }
+  : { files: 5_000, runs: 3, verifyRuns: 3, senders: 200, backlogs: [50_000], directoryRecords: 1_000, pollChildren: 200, pollSeconds: 15 };
 if (opt.runs) SIZES.runs = SIZES.verifyRuns = Number(opt.runs);
 if (opt.backlog) SIZES.backlogs = Number(opt.backlog) > 0 ? [Number(opt.backlog)] : [];
 const BACKLOG_BYTES = { minBytes: 2_048, maxBytes: 6_144 };
@@ -68,6 +69,7 @@ const { benchPackAndVerify } = await import('./lib/bench-pack.mjs');
 const { benchEndToEnd, E2E_SERVERS } = await import('./lib/bench-e2e.mjs');
 const { benchLoad, LOAD_ROOT } = await import('./lib/bench-load.mjs');
 const { benchDirectory, DIRECTORY_SERVER } = await import('./lib/bench-directory.mjs');
+const { benchTree, benchPoll, POLL_ROOT } = await import('./lib/bench-tree.mjs');
 const { table, verdicts } = await import('./lib/bench-report.mjs');
 
 for (const tool of ['zip', 'unzip']) {
@@ -125,10 +127,16 @@ const timed = (name) => {
   lap = now;
 };
 try {
-  progress(`generating ${SIZES.files} .str (20–200 KB) in ${work}…`);
-  const set = await fixtureSet('fixtures', SIZES.files, 1);
-  results.input = { files: SIZES.files, bytes: set.bytes, mb: Number((set.bytes / 1e6).toFixed(1)), deflateRatioSample: Number(set.ratio.toFixed(2)), runs: SIZES.runs };
-  progress(`  ${results.input.mb} MB`);
+  // Only packing, end to end and load read the fixture set.
+  const set = only.some((s) => ['pack', 'e2e', 'load'].includes(s))
+    ? await (async () => {
+      progress(`generating ${SIZES.files} .str (20–200 KB) in ${work}…`);
+      const f = await fixtureSet('fixtures', SIZES.files, 1);
+      results.input = { files: SIZES.files, bytes: f.bytes, mb: Number((f.bytes / 1e6).toFixed(1)), deflateRatioSample: Number(f.ratio.toFixed(2)), runs: SIZES.runs };
+      progress(`  ${results.input.mb} MB`);
+      return f;
+    })()
+    : { fixtures: null, names: [], bytes: 0 };
   const keyDir = join(work, 'keys');
   await mkdir(keyDir, { recursive: true });
   const keys = { private: join(keyDir, 'bench.key'), public: join(keyDir, 'bench.pub') };
@@ -149,7 +157,7 @@ try {
 
   let slapd = null;
   if (only.some((s) => s !== 'pack')) {
-    slapd = await startSlapd({ dir: join(work, 'slapd'), tree: 'ACME', servers: [...E2E_SERVERS, LOAD_ROOT, DIRECTORY_SERVER] });
+    slapd = await startSlapd({ dir: join(work, 'slapd'), tree: 'ACME', servers: [...E2E_SERVERS, LOAD_ROOT, DIRECTORY_SERVER, POLL_ROOT] });
     cleanup.add('stop slapd', () => slapd.destroy());
   }
 
@@ -178,6 +186,18 @@ try {
     progress('6 directory…');
     results.directory = await benchDirectory({ work, slapd, records: SIZES.directoryRecords, runs: SIZES.runs });
     timed('directory');
+  }
+
+  if (only.includes('tree')) {
+    progress('7 zenroll tree over 500 servers…');
+    results.tree = await benchTree({ work, slapd, runs: SIZES.runs });
+    timed('tree');
+  }
+
+  if (only.includes('poll')) {
+    progress(`8 a parent polled by ${SIZES.pollChildren} children…`);
+    results.poll = await benchPoll({ work, slapd, cleanup, children: SIZES.pollChildren, seconds: SIZES.pollSeconds });
+    timed('poll');
   }
 } catch (err) {
   failed = true;

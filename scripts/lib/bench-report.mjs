@@ -88,6 +88,15 @@ export function table(r) {
     row(`6 directory, ${d.records} records (keep ${d.keep})`, `${d.oneAtATime.recordsPerS}/s one at a time into slapd`, `journal alone ${d.journalAlone.recordsPerS}/s`, '');
     row('6   burst', `${d.burst.recordsPerS}/s (${d.records} written at once)`, '', '');
   }
+  if (r.tree) {
+    const t = r.tree;
+    row(`7 zenroll tree, ${t.servers} servers`, `${t.cliMs} ms (zenroll tree --json, a new process)`, `one subtree search ${t.searchMs} ms, drawn in ${t.drawMs} ms`, '');
+  }
+  if (r.poll) {
+    const p = r.poll;
+    row(`8 poll: ${p.children} children, each a new TLS connection`, `ROOT ${p.rootCpuMsPerPoll} CPU ms per poll`, `${p.pollsPerS} polls/s for ${p.seconds} s: ROOT at ${p.rootCpuPercentAtThatRate} % CPU`, '');
+    row('8   at sender.pollSeconds 60', `${p.rootCpuPercentAt60s} % of a core (${(p.children / 60).toFixed(1)} polls/s)`, '', '');
+  }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((x) => x[i].length), ['figure', 'zenroll', 'reference', 'ratio'][i].length));
   const line = (x) => x.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [line(['figure', 'zenroll', 'reference', 'ratio']), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)];

@@ -82,6 +82,10 @@ export function slapdConf(o) {
     'index objectClass eq',
     'index cn eq',
     'index member eq',
+    // `zenroll tree` reads every Inventory Service object in one paged search
+    // (SPEC §8): slapd's default of 500 entries would cut a larger tree short.
+    `limits ${group} size.prtotal=unlimited`,
+    `limits ${operators} size.prtotal=unlimited`,
     // Nobody reads a password, operators included: it only serves to bind.
     'access to attrs=userPassword',
     '  by anonymous auth',
@@ -164,13 +168,17 @@ export function groupAddLdif(tree, servers) {
 export function accessLdif(tree, database = 'olcDatabase={1}mdb,cn=config') {
   const conf = slapdConf({ tree, dir: '/x', rootDN: `cn=admin,${suffixOf(tree)}`, rootPasswordHash: 'x', schemaFile: 'zenroll.schema' });
   const rules = [];
+  const limits = [];
   for (const line of conf.slice(conf.indexOf('database mdb')).split('\n')) {
     if (line.startsWith('access to ')) rules.push(line.slice('access '.length));
     else if (line.startsWith('  by ') && rules.length > 0) rules[rules.length - 1] += ` ${line.trim()}`;
+    else if (line.startsWith('limits ')) limits.push(line.slice('limits '.length));
   }
   return [
     `dn: ${database}`, 'changetype: modify', 'replace: olcAccess',
     ...rules.map((r, i) => `olcAccess: {${i}}${r}`),
+    '-', 'replace: olcLimits',
+    ...limits.map((l, i) => `olcLimits: {${i}}${l}`),
     '',
     'dn: cn=config', 'changetype: modify', 'replace: olcDisallows', 'olcDisallows: bind_anon', '-', 'replace: olcRequires', 'olcRequires: authc',
     '',
@@ -185,7 +193,7 @@ export function accessLdifFile(tree) {
     '# the tests run under the same rules. Replace o=ACME with your suffix and',
     '# olcDatabase={1}mdb with the database that holds it, then as root on the LDAP server:',
     '#   ldapmodify -Y EXTERNAL -H ldapi:/// -f zenroll-access.ldif',
-    "# It REPLACES the database's olcAccess: merge your own rules in first.",
+    "# It REPLACES the database's olcAccess and olcLimits: merge your own rules in first.",
     accessLdif(tree),
   ].join('\n');
 }

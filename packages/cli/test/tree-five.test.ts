@@ -12,11 +12,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, saveKeyPair } from '@zenroll/core';
 import { freePort, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
+import { launchBrowser } from '../../../scripts/lib/browser.mjs';
 import type { TreeNode, TreeReport } from '../src/tree/model.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
@@ -202,6 +204,50 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     expect(find(after, 'LEAF2').why).toMatch(/^last roll-up: failed /);
     expect(find(after, 'LEAF3').backlog.strWaiting).toBe(0); // what LEAF3 wrote before it stopped; its late scans it never saw
     expect(await readdir(leaf3.config.dirs.entmergedir as string)).toHaveLength(late3.sha256.length);
+
+    // The same tree as a page on ROOT's admin listener, in headless Chromium with scripts off (readable without them).
+    const browser = await launchBrowser({ width: 1100, height: 900 });
+    try {
+      const { page } = browser;
+      await page.setJavaScriptEnabled(false);
+      const answer = await page.goto(`http://127.0.0.1:${adminPort}/tree`);
+      expect(answer?.status()).toBe(200);
+      expect(await page.$eval('meta[http-equiv="refresh"]', (m) => m.getAttribute('content'))).toBe('30');
+      const nodes = await page.$$eval('a.node', (as) => as.map((a) => ({
+        name: a.querySelector('.name')?.textContent, state: a.querySelector('.state')?.textContent, cls: a.className, href: a.getAttribute('href'),
+        depth: (() => { let d = 0; for (let e = a.parentElement; e; e = e.parentElement) if (e.tagName === 'UL') d++; return d; })(),
+      })));
+      expect(nodes).toEqual([
+        { name: 'ROOT', state: 'ok', cls: 'node ok', href: '/tree/server/ROOT', depth: 1 },
+        { name: 'INT1', state: 'ok', cls: 'node ok', href: '/tree/server/INT1', depth: 2 },
+        { name: 'LEAF1', state: 'ok', cls: 'node ok', href: '/tree/server/LEAF1', depth: 3 },
+        { name: 'LEAF2', state: 'failing', cls: 'node failing', href: '/tree/server/LEAF2', depth: 3 },
+        { name: 'LEAF3', state: 'late', cls: 'node late', href: '/tree/server/LEAF3', depth: 3 },
+      ]);
+      // Coloured by state: the border of each box is its state's colour.
+      const colours = await page.$$eval('a.node', (as) => as.map((a) => (globalThis as unknown as { getComputedStyle(e: unknown): { borderLeftColor: string } }).getComputedStyle(a).borderLeftColor));
+      expect(new Set(colours).size).toBe(3);
+      if (process.env.ZENROLL_TREE_SCREENSHOT) await page.screenshot({ path: process.env.ZENROLL_TREE_SCREENSHOT, fullPage: true });
+      // A click shows the server's recent records (the v2 lines) and its status log.
+      await Promise.all([page.waitForNavigation(), page.click('a.node.failing')]);
+      expect(page.url()).toBe(`http://127.0.0.1:${adminPort}/tree/server/LEAF2`);
+      const pres = await page.$$eval('pre', (ps) => ps.map((p) => p.textContent ?? ''));
+      expect(pres).toHaveLength(2);
+      expect(pres[0]).toMatch(/^\S+Z send-failed LEAF2>INT1 \S+_LEAF2_ACME_0\.zip .*401 PRP_SIGNER_UNKNOWN/m);
+      expect(pres[1]).toMatch(new RegExp(`^\\S+Z wake-up INT1>LEAF2 - requested=${request.requested.replaceAll('.', '\\.')} `, 'm'));
+      expect(browser.offsite).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+
+    // Only on admin.listen: the admin socket (statedir/admin.sock) has no such page.
+    const onSocket = await new Promise<number | undefined>((resolve, reject) => {
+      httpRequest({ socketPath: join(root.config.dirs.statedir, 'admin.sock'), path: '/tree' }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject).end();
+    });
+    expect(onSocket).toBe(404);
 
     // LEAF2's key trusted at INT1 and ROOT: the next request brings its scans too, and it is ok again.
     for (const s of [int1, root]) {

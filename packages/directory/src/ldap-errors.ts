@@ -28,6 +28,7 @@ const RECORD_CODES = new Set([16, 18, 19, 20, 21, 32, 34, 64, 65, 67, 69]);
 const BUSY_CODES = new Set([3, 51, 52]);
 
 const WHAT: Record<number, string> = {
+  4: 'size limit exceeded: let the bind DN read more entries in one paged search (OpenLDAP: limits … size.prtotal=unlimited)',
   8: 'the session is not authenticated (the server requires a bind)',
   16: 'no such attribute value',
   17: 'undefined attribute type: the directory lacks the zenroll schema (load zenroll.schema or zenroll.ldif)',

@@ -7,6 +7,7 @@
  *   POST /v1/rollup-tree  a roll-up request for every server below (SPEC §8)
  *   GET  /v1/health   the health report (SPEC §9): 200 ok or degraded, 503 failing, with the reasons
  *   GET  /metrics     Prometheus text
+ *   GET  /tree, /tree/server/NAME   the tree page (SPEC §8), on admin.listen only
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ export interface AdminRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** The health report (SPEC §9); 503 when failing. */
   health(): Promise<HealthReport & Record<string, unknown>>;
+  /** `GET /tree` and `GET /tree/server/NAME`, only on admin.listen (SPEC §8); null: no such page. */
+  page?(path: string): Promise<{ status: number; body: string } | null>;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -46,10 +49,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function handler(routes: AdminRoutes) {
+function handler(routes: AdminRoutes, pages: boolean) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const route = `${req.method} ${req.url}`;
     const answer = async () => {
+      const path = (req.url ?? '/').split('?')[0] as string;
+      if (pages && routes.page && req.method === 'GET' && (path === '/tree' || path.startsWith('/tree/'))) {
+        const p = await routes.page(path);
+        if (p !== null) {
+          res.writeHead(p.status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(p.body), 'cache-control': 'no-store' });
+          return res.end(p.body);
+        }
+      }
       switch (route) {
         case 'GET /v1/status':
           return send(res, 200, await routes.status());
@@ -114,7 +125,7 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
   }
   const servers: Server[] = [];
   // A forced roll-up answers when it is done, which may take as long as its retries: no request time limit.
-  const unix = createServer({ requestTimeout: 0 }, handler(routes));
+  const unix = createServer({ requestTimeout: 0 }, handler(routes, false));
   await listen(unix, bound);
   servers.push(unix);
   const link = `${socket}.${own}.tmp`;
@@ -125,7 +136,7 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
   if (tcpListen !== null) {
     const hp = splitHostPort(tcpListen);
     if (hp === null) throw new ZenrollError('CONFIG_INVALID', `admin.listen ${JSON.stringify(tcpListen)} is not HOST:PORT`);
-    const server = createServer({ requestTimeout: 0 }, handler(routes));
+    const server = createServer({ requestTimeout: 0 }, handler(routes, true));
     await listen(server, hp);
     const addr = server.address();
     tcp = typeof addr === 'object' && addr !== null ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : null;

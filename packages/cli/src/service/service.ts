@@ -30,6 +30,7 @@ import { startAdmin, type AdminServer } from './admin.js';
 import { Children, DESCRIPTION_HEADER, descriptionHeader } from './children.js';
 import { Describer, makeDescription, readOwnDescription } from './describe.js';
 import { Poller } from './poller.js';
+import { treePages } from './tree-pages.js';
 import { RequestStore, readAnswered, writeAnswered } from './wakeup.js';
 import { foldersCheck, lockCheck } from './health.js';
 import { recordTakeover } from './takeover.js';
@@ -143,13 +144,13 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       }),
     });
     stack.push(() => describer.close());
-    // A Receiver's figures change with each upload: described again at most once a poll period.
+    // A Receiver's figures change with each upload: described again 10 s after one (a poll period when that is shorter).
     let describeSoon: NodeJS.Timeout | null = null;
     const describeLater = () => {
       describeSoon ??= setTimeout(() => {
         describeSoon = null;
         void describer.describe();
-      }, Math.max(1000, config.sender.pollSeconds * 1000));
+      }, Math.max(1000, Math.min(10_000, config.sender.pollSeconds * 1000 || 10_000)));
       describeSoon.unref();
     };
     stack.push(async () => {
@@ -330,6 +331,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       },
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
       health: async () => ({ ...(await health()), server: config.server, role: config.role, node: lock.info.node, pid: process.pid }),
+      page: (path) => treePages(path, { config, directory, log }),
     });
     stack.push(() => admin.close());
     // Closed in reverse: the roll-ups stop first, so that a `zenroll rollup --now` waiting on the admin socket gets its answer.

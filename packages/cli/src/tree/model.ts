@@ -161,3 +161,13 @@ export function flatten(tree: readonly TreeNode[]): { node: TreeNode; depth: num
   walk(tree, []);
   return out;
 }
+
+/** The node of `server`, wherever it hangs; null when it is not in the tree. */
+export function findNode(tree: readonly TreeNode[], server: string): TreeNode | null {
+  for (const n of tree) {
+    if (n.server === server) return n;
+    const below = findNode(n.children, server);
+    if (below !== null) return below;
+  }
+  return null;
+}
