@@ -134,6 +134,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
       state.continued = true;
     }
     const temp = tempPath(join(ctx.zipdir, r.name));
+    const bodyStarted = ctx.now();
     // storeBody removes its file when it fails; from here on the file is ours to remove.
     const body = await storeBody(req, temp, {
       maxBytes: ctx.maxZipBytes, expectedBytes: r.length, idleMs: ctx.idleMs,
@@ -141,6 +142,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     });
     state.temp = temp;
     state.bytes = body.bytes;
+    const transferMs = Math.max(0, Math.round(ctx.now() - bodyStarted));
     if (!body.sha256.equals(r.digest)) {
       throw new UploadError(400, 'DIGEST_MISMATCH', `the body's SHA-256 is ${body.sha256.toString('base64')}; Repr-Digest says ${r.digest.toString('base64')}`);
     }
@@ -173,7 +175,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     state.releaseName();
     sendJson(res, 201, { status: 'stored', zip: r.name, sha256: receipt.sha256, bytes: receipt.bytes, files });
     // The hop is the server that sent this upload (it names itself); the origin made the batch (SPEC §7).
-    await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: r.sender ?? '', to: ctx.server, origin: parseOuterName(r.name).server });
+    await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: r.sender ?? '', to: ctx.server, origin: parseOuterName(r.name).server, transferMs });
     ctx.promoter.enqueue(r.name);
     return 'stored';
   } finally {

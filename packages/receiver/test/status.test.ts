@@ -71,6 +71,7 @@ describe('201 and 200: exactly once', () => {
     expect((await put(r.url, older.name, older.data, { tls: tls() })).status).toBe(201);
     await r.idle();
     const received = log.writes.map((w) => w.record).filter((rec) => rec.event === 'received');
+    expect(received.every((rec) => Number.isInteger(rec.transferMs) && rec.transferMs >= 0)).toBe(true);
     expect(received.map((rec) => [rec.zip, rec.from, rec.to, rec.origin, rec.server])).toEqual([
       [forwarded.name, 'INT_0', 'INT1', 'LEAF1', 'INT1'],
       [older.name, '', 'INT1', 'LEAF1', 'INT1'],
