@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePublicKeyPem, serializeRecord, type ZenrollError } from '@zenroll/core';
+import { parsePublicKeyPem, serializeRecord, type RollupRecord, type ZenrollError } from '@zenroll/core';
 import { LdapDirectory, type ClientFactory, type LdapDirectoryOptions } from '../src/index.js';
 import { freePort, freshServer, ldapOptions, ldapUtil, rec, sentFor, startSlapd, tempDir, type Slapd } from './helpers.js';
 import { ldapsearchLog } from './ldapsearch.js';
@@ -73,6 +73,21 @@ describe('LdapDirectory against a private slapd', { timeout: 60_000 }, () => {
     const next = rec(server);
     await d.apply({ record: next });
     expect(await d.readRecords(server, 10)).toEqual([next, sent, c]);
+  });
+
+  it('replaces a v1 zipped value an earlier version wrote by a v2 sent record, and reads both forms', async () => {
+    const server = await freshServer(slapd);
+    const v1 = `{"v":1,"id":"old-1","time":"2026-11-01T10:00:00.000Z","source":"sender","event":"zipped","severity":"info","server":"${server}",`
+      + `"zip":"20261101100000000_${server}_ACME_0.zip","bytes":10,"files":2,"from":"${server}","to":"","transferMs":0,"totalMs":5,"message":"été"}`;
+    const other = v1.replaceAll('old-1', 'old-2').replace('10:00:00.000Z', '10:00:01.000Z');
+    await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN(server)}\nchangetype: modify\nadd: zeninvRollUpLog\nzeninvRollUpLog:: ${Buffer.from(v1).toString('base64')}\nzeninvRollUpLog:: ${Buffer.from(other).toString('base64')}\n`);
+    const d = dir();
+    const [newer, zipped] = await d.readRecords(server, 10);
+    expect(zipped).toMatchObject({ v: 1, id: 'old-1', event: 'zipped', message: 'été', server });
+    expect(newer?.id).toBe('old-2');
+    const sent = { ...sentFor(zipped as RollupRecord), v: 2 as const, origin: server };
+    await d.apply({ record: sent, replaces: zipped as RollupRecord });
+    expect(await ldapsearchLog(slapd, server)).toEqual([other, serializeRecord(sent)]);
   });
 
   it('is idempotent: applying again, or after another writer changed the object, leaves each record once', async () => {

@@ -74,7 +74,7 @@ describe.each(TABLE)('role $role', ({ role, entpushdir, dbdir }) => {
       expect(log.events().filter((e) => e === 'received')).toHaveLength(2);
       expect(log.events().filter((e) => e === 'promoted')).toHaveLength(2 * targets);
       const promoted = log.writes.map((w) => w.record).filter((r) => r.event === 'promoted');
-      expect(promoted.every((r) => r.source === 'receiver' && r.server === 'INT1' && r.from === 'LE_AF')).toBe(true);
+      expect(promoted.every((r) => r.source === 'receiver' && r.server === 'INT1' && r.from === 'INT1' && r.to === '' && r.origin === 'LE_AF')).toBe(true);
     } finally {
       await receiver.close();
     }

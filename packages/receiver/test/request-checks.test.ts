@@ -51,8 +51,11 @@ describe('zipNameOf', () => {
 describe('checkUploadRequest', () => {
   const ok = { 'content-length': '1234', 'repr-digest': DIGEST };
 
-  it('returns the name, the digest and the length', () => {
-    expect(checkUploadRequest(segment(NAME), ok, 10_000)).toEqual({ name: NAME, digest: Buffer.alloc(32, 7), length: 1234 });
+  it('returns the name, the digest, the length and the sending server it names (Zenroll-Sender)', () => {
+    expect(checkUploadRequest(segment(NAME), ok, 10_000)).toEqual({ name: NAME, digest: Buffer.alloc(32, 7), length: 1234, sender: null });
+    expect(checkUploadRequest(segment(NAME), { ...ok, 'zenroll-sender': 'INT%5F1' }, 10_000).sender).toBe('INT_1');
+    // A name that does not decode is no reason to refuse the zip: the hop is unknown, as without the header.
+    expect(checkUploadRequest(segment(NAME), { ...ok, 'zenroll-sender': 'INT_1' }, 10_000).sender).toBeNull();
   });
 
   it.each([
