@@ -2,23 +2,22 @@
  * Exit codes of SPEC §5: 0 success, 1 a failure of the work, 2 bad usage or a
  * bad config. Commands throw; only the entry point turns that into a code.
  */
-import { isZenrollError, type ZenrollError } from '@zenroll/core';
+import { errorSpec, isZenrollError, type ZenrollError } from '@zenroll/core';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-const USAGE_CODES = new Set(['USAGE', 'CONFIG_INVALID', 'CONFIG_NOT_FOUND']);
-
+/** The code's exit status, from the one table (core errors.ts); anything else is a bug: 1. */
 export function exitCodeOf(err: unknown): number {
-  return isZenrollError(err) && USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_FAILED;
+  return isZenrollError(err) ? errorSpec(err.code).exit : EXIT_FAILED;
 }
 
 /** `zenroll: CODE: message` plus, for usage errors, a hint. */
 export function describeError(err: unknown): string {
   if (isZenrollError(err)) {
-    const hint = hintFor(err);
-    return `zenroll: ${err.code}: ${err.message}${hint ? `\n${hint}` : ''}\n`;
+    const hint = err.fix ?? hintFor(err);
+    return `zenroll: ${err.code}: ${err.message}${hint ? `\nfix: ${hint}` : ''}\n`;
   }
   const e = err as Error;
   return `zenroll: INTERNAL: ${e?.stack ?? String(err)}\n`;

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { errnoCode, fsError, shown, ZenrollError } from './errors.js';
 import { MAX_ENCODED_NAME, encodeName } from './names.js';
@@ -124,7 +125,8 @@ const configShape = obj({
   }).prefault({}).describe('folders; relative paths are relative to the config file'),
   sender: obj({
     parent: httpUrl().nullable().default(null).describe("the parent Receiver's URL, https://HOST:7099; required when the role sends"),
-    schedule: str('a cron expression of 5 or 6 fields', (s) => [5, 6].includes(s.trim().split(/\s+/).length))
+    // Checked here, not first by the scheduler: `serve`, `doctor` and `rollup` all refuse a bad one with exit 2.
+    schedule: str('a cron expression node-cron accepts: [second] minute hour day-of-month month day-of-week', (s) => [5, 6].includes(s.trim().split(/\s+/).length) && cron.validate(s))
       .default('0 2 * * *').describe('when `zenroll serve` starts roll-ups (node-cron)'),
     timezone: str('an IANA time zone such as "Europe/Berlin"', isTimeZone).default('UTC').describe('time zone of schedule'),
     randomizeMinutes: int(0, 1440).default(0).describe('spread the scheduled start over this many minutes'),

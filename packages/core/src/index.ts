@@ -18,3 +18,4 @@ export * from './peek.js';
 export * from './tlsnames.js';
 export * from './pem.js';
 export * from './health.js';
+export * from './error-table.js';

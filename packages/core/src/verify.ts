@@ -54,7 +54,7 @@ export async function verifyOuterZip(path: string, opts: VerifyOptions): Promise
   try {
     const { size } = await fh.stat();
     if (size > limits.maxZipBytes) {
-      throw new ZenrollError('ZIP_TOO_LARGE', `${label} is ${size} bytes; at most ${limits.maxZipBytes} are accepted`);
+      throw new ZenrollError('ZIP_OVER_LIMIT', `${label} is ${size} bytes; at most ${limits.maxZipBytes} are accepted`);
     }
     const outer = await CheckedZip.open(fh, 0, size, limits, label);
     try {

@@ -43,29 +43,15 @@ export function parseSenderHeader(value: string | string[] | undefined): string 
   }
 }
 
-/**
- * Error codes of the Receiver's JSON bodies that are not ZenrollError codes.
- * `DIGEST_MISMATCH` means the bytes were damaged on the way: the Sender sends
- * the zip again later instead of giving it up.
- */
-export const WIRE_CODES = {
-  DIGEST_MISMATCH: 'the body does not match its Repr-Digest (damaged in transit; send it again)',
-  ZIP_CONFLICT: 'a zip of this name with other content was received before',
-  UPLOAD_IN_PROGRESS: 'the same zip is being uploaded right now; try again after Retry-After',
-  BUSY: 'the Receiver is handling as many uploads as it may; try again after Retry-After',
-  SHUTTING_DOWN: 'the Receiver is stopping',
-  REQUEST_TIMEOUT: 'the client sent nothing for too long',
-  NOT_FOUND: 'no such path',
-  METHOD_NOT_ALLOWED: 'the path does not take this method',
-  UNHEALTHY: 'the Receiver cannot accept uploads now',
-} as const;
-
-export type WireCode = ErrorCode | keyof typeof WIRE_CODES;
+/** Every error code may travel in an answer; the one table (errors.ts) gives each its HTTP status. */
+export type WireCode = ErrorCode;
 
 /** The body of every error answer (SPEC §4). */
 export interface WireError {
   error: WireCode;
   message: string;
+  /** What to do about it, when the Receiver knows (SPEC §1: a failure names its fix). */
+  fix?: string;
 }
 
 /** `GET /v1/info` (SPEC §4). */

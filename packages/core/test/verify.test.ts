@@ -89,7 +89,7 @@ describe('verifyOuterZip accepts', () => {
 
 describe('verifyOuterZip limits', () => {
   const cases: [string, Partial<Limits>, ErrorCode][] = [
-    ['zip over maxZipBytes', { maxZipBytes: 1000 }, 'ZIP_TOO_LARGE'],
+    ['zip over maxZipBytes', { maxZipBytes: 1000 }, 'ZIP_OVER_LIMIT'],
     ['.str over maxStrBytes', { maxStrBytes: 19_999 }, 'ZIP_TOO_LARGE'],
     ['inner over maxInnerUncompressedBytes', { maxInnerUncompressedBytes: 24_000 }, 'ZIP_TOO_LARGE'],
     ['.prp over maxPrpBytes', { maxPrpBytes: 100 }, 'ZIP_TOO_LARGE'],

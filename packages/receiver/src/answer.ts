@@ -4,13 +4,14 @@
  * status with the code, so the upload steps throw and one place answers.
  */
 import type { ServerResponse } from 'node:http';
-import type { ErrorCode, WireCode, WireError } from '@zenroll/core';
+import { errorSpec, type WireCode, type WireError } from '@zenroll/core';
 
 export class UploadError extends Error {
   override readonly name = 'UploadError';
+  /** The HTTP status of the answer: the code's, from the one table (core errors.ts). */
+  readonly status: number;
 
   constructor(
-    readonly status: number,
     readonly code: WireCode,
     message: string,
     readonly options: {
@@ -18,29 +19,17 @@ export class UploadError extends Error {
       cause?: unknown;
       /** The client went away: nobody reads the answer, and nothing was refused. */
       aborted?: boolean;
+      /** What the client can do about it (SPEC §1: a refusal names its fix). */
+      fix?: string;
     } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = errorSpec(code).http ?? 500;
   }
 
   toJSON(): WireError {
-    return { error: this.code, message: this.message };
+    return this.options.fix === undefined ? { error: this.code, message: this.message } : { error: this.code, message: this.message, fix: this.options.fix };
   }
-}
-
-/**
- * The status of a core error met while handling an upload (SPEC §4): an
- * unknown signer is 401, a bad signature (or a key trusted for another
- * server) 403, a full disk 507, anything else wrong with the zip itself 422. Everything else is our own failure: 500.
- */
-export function statusOfCode(code: ErrorCode): number {
-  if (code === 'PRP_SIGNER_UNKNOWN') return 401;
-  // A key of another server is a bad signature for this origin, not an unknown signer.
-  if (code === 'PRP_SIGNATURE_INVALID' || code === 'PRP_SIGNER_MISMATCH') return 403;
-  if (code === 'FS_NO_SPACE') return 507;
-  if (code === 'UPLOAD_INVALID') return 400;
-  if (code.startsWith('ZIP_') || code.startsWith('PRP_') || code.startsWith('NAME_')) return 422;
-  return 500;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -17,6 +17,7 @@ import {
   type HealthResult,
   type ReceiverInfo,
   type RollupLog,
+  listenError,
 } from '@zenroll/core';
 import { silentLogger, type Logger } from './logger.js';
 import { Promoter, type PromoteTargetDir } from './promote.js';
@@ -67,8 +68,7 @@ function required(value: string | null, key: string, role: string): string {
 
 function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    const fail = (err: Error) =>
-      reject(new ZenrollError('CONFIG_INVALID', `receiver.listen: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    const fail = (err: Error) => reject(listenError('receiver.listen', host, port, err));
     server.once('error', fail);
     server.listen(port, host, () => {
       server.off('error', fail);

@@ -18,7 +18,7 @@ export interface UploadRequest {
 }
 
 function nameError(message: string, cause?: unknown): UploadError {
-  return new UploadError(400, 'NAME_INVALID', message, { cause });
+  return new UploadError('NAME_INVALID', message, { cause });
 }
 
 /**
@@ -60,19 +60,19 @@ export function checkUploadRequest(segment: string, headers: IncomingHttpHeaders
   try {
     digest = parseReprDigest(Array.isArray(header) ? header.join(', ') : header);
   } catch (err) {
-    throw new UploadError(400, 'UPLOAD_INVALID', (err as Error).message, { cause: err });
+    throw new UploadError('UPLOAD_INVALID', (err as Error).message, { cause: err });
   }
   const lengthHeader = headers['content-length'];
   if (lengthHeader === undefined) {
     const chunked = headers['transfer-encoding'] !== undefined;
-    throw new UploadError(400, 'UPLOAD_INVALID', `Content-Length is required${chunked ? '; a chunked body is not accepted' : ''}`);
+    throw new UploadError('UPLOAD_INVALID', `Content-Length is required${chunked ? '; a chunked body is not accepted' : ''}`);
   }
   const length = Number(lengthHeader);
   if (!/^\d+$/.test(lengthHeader) || !Number.isSafeInteger(length)) {
-    throw new UploadError(400, 'UPLOAD_INVALID', `Content-Length ${shown(lengthHeader)} is not a byte count`);
+    throw new UploadError('UPLOAD_INVALID', `Content-Length ${shown(lengthHeader)} is not a byte count`);
   }
   if (length > maxZipBytes) {
-    throw new UploadError(413, 'ZIP_TOO_LARGE', `zip ${name} is ${length} bytes; this Receiver accepts at most ${maxZipBytes}`);
+    throw new UploadError('ZIP_OVER_LIMIT', `zip ${name} is ${length} bytes; this Receiver accepts at most ${maxZipBytes}`);
   }
   return { name, digest, length, sender: parseSenderHeader(headers[SENDER_HEADER]) };
 }

@@ -42,7 +42,7 @@ export interface ServerContext {
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string, method: string | undefined): void {
-  sendError(res, new UploadError(405, 'METHOD_NOT_ALLOWED', `${method ?? '?'} is not allowed here; use ${allow}`), { allow });
+  sendError(res, new UploadError('METHOD_NOT_ALLOWED', `${method ?? '?'} is not allowed here; use ${allow}`), { allow });
 }
 
 /** The Receiver's own check (SPEC §4): ok when an upload could be accepted now: not stopping, zipdir writable, free space above minFreeBytes. */
@@ -98,10 +98,10 @@ export function requestHandler(ctx: ServerContext): (req: IncomingMessage, res: 
         ctx.upload.slots.track(req, done);
         return await done;
       }
-      sendError(res, new UploadError(404, 'NOT_FOUND', `no such path ${JSON.stringify(path.slice(0, 100))}; see SPEC §4`));
+      sendError(res, new UploadError('NOT_FOUND', `no such path ${JSON.stringify(path.slice(0, 100))}; see SPEC §4`));
     } catch (err) {
       ctx.logger.error({ err, path }, 'request failed');
-      sendError(res, new UploadError(500, 'INTERNAL', 'the Receiver failed; see its log'));
+      sendError(res, new UploadError('INTERNAL', 'the Receiver failed; see its log'));
     }
   };
 }

@@ -66,7 +66,7 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
     }
     idle = setTimeout(() => {
       stalled = true;
-      body.destroy(new UploadError(408, 'REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`));
+      body.destroy(new UploadError('REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`));
     }, o.idleMs);
   };
   try {
@@ -99,7 +99,7 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
       arm();
       bytes += chunk.length;
       if (bytes > o.maxBytes) {
-        throw new UploadError(413, 'ZIP_TOO_LARGE', `the body is over the limit of ${o.maxBytes} bytes`);
+        throw new UploadError('ZIP_OVER_LIMIT', `the body is over the limit of ${o.maxBytes} bytes`);
       }
       hash.update(chunk);
       pending.push(chunk);
@@ -109,7 +109,7 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
     clearTimeout(idle);
     if (pendingBytes > 0) await flush();
     if (bytes !== o.expectedBytes) {
-      throw new UploadError(400, 'UPLOAD_INVALID', `the body has ${bytes} bytes; Content-Length said ${o.expectedBytes}`);
+      throw new UploadError('UPLOAD_INVALID', `the body has ${bytes} bytes; Content-Length said ${o.expectedBytes}`);
     }
     try {
       await handle.sync();
@@ -128,7 +128,7 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
       await unlink(tempFile).catch(() => undefined);
     }
     if (stalled && !(err instanceof UploadError && err.code === 'REQUEST_TIMEOUT')) {
-      throw new UploadError(408, 'REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`, { cause: err });
+      throw new UploadError('REQUEST_TIMEOUT', `no byte arrived for ${o.idleMs} ms`, { cause: err });
     }
     throw err;
   }

@@ -18,6 +18,7 @@ import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   crashPoint,
+  errorSpec,
   isZenrollError,
   moveDurable,
   parseOuterName,
@@ -27,8 +28,9 @@ import {
   tempPath,
   type FreeSpace,
   type RollupLog,
+  type ZenrollError,
 } from '@zenroll/core';
-import { UploadError, sendError, sendJson, statusOfCode } from './answer.js';
+import { UploadError, sendError, sendJson } from './answer.js';
 import type { Logger } from './logger.js';
 import type { Promoter } from './promote.js';
 import { closeIfNoBody, drainRest, expectsContinue } from './body-flow.js';
@@ -63,7 +65,7 @@ export interface UploadContext {
 
 const RETRY_AFTER_S = { busy: 5, inProgress: 15, stopping: 30 } as const;
 
-const stoppingError = () => new UploadError(503, 'SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
+const stoppingError = () => new UploadError('SHUTTING_DOWN', 'the Receiver is stopping', { retryAfterS: RETRY_AFTER_S.stopping });
 
 type Outcome = 'stored' | 'already-received' | 'refused' | 'busy' | 'aborted' | 'failed';
 
@@ -73,17 +75,31 @@ function outcomeOf(e: UploadError): Outcome {
   return e.status >= 500 && e.status !== 507 ? 'failed' : 'refused';
 }
 
+/** A signer this Receiver does not trust is fixed here, by its operator: the answer says how (SPEC §1). */
+function trustFix(err: ZenrollError, self: string): string | undefined {
+  const origin = typeof err.details.server === 'string' ? err.details.server : null;
+  if (origin === null) return undefined;
+  if (err.code === 'PRP_SIGNER_UNKNOWN') {
+    return `on ${self}: zenroll trust add --name ${origin} FILE, with FILE a copy of ${origin}'s keys/server.pub`;
+  }
+  if (err.code === 'PRP_SIGNER_MISMATCH') {
+    return `on ${self}: zenroll trust list shows whom the key is bound to; give ${origin} its own key (zenroll init makes one) and trust that one`;
+  }
+  return undefined;
+}
+
 function toUploadError(err: unknown, req: IncomingMessage, ctx: UploadContext): UploadError {
   if (err instanceof UploadError) return err;
   if (isZenrollError(err)) {
-    return new UploadError(statusOfCode(err.code), err.code, err.message, { cause: err });
+    const fix = err.fix ?? trustFix(err, ctx.server);
+    return new UploadError(err.code, err.message, { cause: err, ...(fix === undefined ? {} : { fix }) });
   }
   if (!req.complete) {
     return ctx.closing()
-      ? new UploadError(503, 'SHUTTING_DOWN', 'the Receiver stopped during the upload', { cause: err, retryAfterS: RETRY_AFTER_S.stopping })
-      : new UploadError(400, 'UPLOAD_INVALID', 'the connection closed before the body was complete', { cause: err, aborted: true });
+      ? new UploadError('SHUTTING_DOWN', 'the Receiver stopped during the upload', { cause: err, retryAfterS: RETRY_AFTER_S.stopping })
+      : new UploadError('UPLOAD_INVALID', 'the connection closed before the body was complete', { cause: err, aborted: true });
   }
-  return new UploadError(500, 'INTERNAL', `the upload failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new UploadError('INTERNAL', `the upload failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
 async function checkSpace(ctx: UploadContext, length: number): Promise<void> {
@@ -91,7 +107,6 @@ async function checkSpace(ctx: UploadContext, length: number): Promise<void> {
   const need = length * (1 + ctx.promotionTargets) + ctx.minFreeBytes;
   if (availableBytes < need) {
     throw new UploadError(
-      507,
       'FS_NO_SPACE',
       `zipdir has ${availableBytes} bytes free; this upload needs ${need} (the zip, ${ctx.promotionTargets} promoted copies and minFreeBytes ${ctx.minFreeBytes})`,
     );
@@ -114,7 +129,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
   if (receipt !== null) {
     const as = receipt.name === r.name ? '' : ` as ${receipt.name}`;
     if (receipt.sha256 !== r.digest.toString('hex')) {
-      throw new UploadError(409, 'ZIP_CONFLICT', `zip ${r.name} was received${as} on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`);
+      throw new UploadError('ZIP_CONFLICT', `zip ${r.name} was received${as} on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`);
     }
     sendJson(res, 200, { status: 'already-received', zip: r.name, ...(as ? { receivedAs: receipt.name } : {}), sha256: receipt.sha256, bytes: receipt.bytes, receivedAt: receipt.receivedAt }, closeIfNoBody(req, state.continued));
     return 'already-received';
@@ -125,7 +140,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     // Stopping while we waited in line: a slot we got meanwhile is not ours to use.
     if (ctx.closing()) throw stoppingError();
     if (!slot) {
-      throw new UploadError(503, 'BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`, { retryAfterS: RETRY_AFTER_S.busy });
+      throw new UploadError('BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`, { retryAfterS: RETRY_AFTER_S.busy });
     }
     await checkSpace(ctx, r.length);
     // Every check that needs no body passed: now ask for it (curl sends `Expect: 100-continue` for large bodies).
@@ -144,7 +159,7 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     state.bytes = body.bytes;
     const transferMs = Math.max(0, Math.round(ctx.now() - bodyStarted));
     if (!body.sha256.equals(r.digest)) {
-      throw new UploadError(400, 'DIGEST_MISMATCH', `the body's SHA-256 is ${body.sha256.toString('base64')}; Repr-Digest says ${r.digest.toString('base64')}`);
+      throw new UploadError('DIGEST_MISMATCH', `the body's SHA-256 is ${body.sha256.toString('base64')}; Repr-Digest says ${r.digest.toString('base64')}`);
     }
     let files: number;
     try {
@@ -205,7 +220,7 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
     name = r.name;
     const batch = batchStem(r.name);
     if (!ctx.slots.claimName(batch)) {
-      throw new UploadError(503, 'UPLOAD_IN_PROGRESS', `zip ${r.name} (or its batch under another name) is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });
+      throw new UploadError('UPLOAD_IN_PROGRESS', `zip ${r.name} (or its batch under another name) is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });
     }
     claimed = batch;
     outcome = await receive(ctx, req, res, r, state);
@@ -220,16 +235,17 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
   if (!req.complete && !req.destroyed) drainRest(req, ctx.idleMs);
   // Refusals are worth a `rejected` record; busy, aborted and our own failures go to the operational log only.
   if (error !== undefined && outcome === 'refused') {
-    const transient = error.code === 'DIGEST_MISMATCH' || error.code === 'FS_NO_SPACE';
+    const transient = errorSpec(error.code).retry;
     await writeRecord(ctx, {
       event: 'rejected', severity: transient ? 'warning' : 'error', zip: name ?? segment.slice(0, 200),
       bytes: state.bytes, from: parseSenderHeader(req.headers[SENDER_HEADER]) ?? '', to: ctx.server,
-      origin: name === undefined ? '' : parseOuterName(name).server, message: `${error.status} ${error.code}: ${error.message}`,
+      origin: name === undefined ? '' : parseOuterName(name).server,
+      message: `${error.status} ${error.code}: ${error.message}${error.options.fix === undefined ? '' : `; fix: ${error.options.fix}`}`,
     });
   }
   const line = {
     zip: name ?? segment.slice(0, 200), bytes: state.bytes, ms: ctx.now() - started, outcome,
-    status: error?.status ?? res.statusCode, ...(error === undefined ? {} : { error: error.code, message: error.message }),
+    status: error?.status ?? res.statusCode, ...(error === undefined ? {} : { error: error.code, message: error.message, ...(error.options.fix === undefined ? {} : { fix: error.options.fix }) }),
     remote: req.socket.remoteAddress,
   };
   if (outcome === 'failed') ctx.logger.error({ ...line, err: error?.cause }, 'upload');

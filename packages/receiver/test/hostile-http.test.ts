@@ -261,7 +261,7 @@ const cases: Case[] = [
   {
     title: 'Content-Length over maxZipBytes',
     status: 413,
-    code: 'ZIP_TOO_LARGE',
+    code: 'ZIP_OVER_LIMIT',
     send: async () => {
       const body = randomBytes(MAX_ZIP_BYTES + 1);
       return { answer: await put(running.receiver.url, `${nextTime()}_LEAF1_ACME_0.zip`, body, { tls: tls() }) };

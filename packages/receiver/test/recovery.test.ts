@@ -123,7 +123,7 @@ describe('start-up failures leave nothing running', () => {
     expect(await openHandles()).toEqual(suite.handlesBefore);
   });
 
-  it('refuses an address in use (CONFIG_INVALID naming receiver.listen), zips left for the next start', async () => {
+  it('refuses an address in use (PORT_IN_USE, exit 1, naming receiver.listen), zips left for the next start', async () => {
     const first = await folder();
     const { receiver } = await run(first.setup);
     const { dir, setup } = await folder();
@@ -131,7 +131,7 @@ describe('start-up failures leave nothing running', () => {
     await setupDirs(setup);
     await copyFile(z.path, join(setup.config.dirs.zipdir!, z.name));
     const taken = { ...setup.config, receiver: { ...setup.config.receiver, listen: `127.0.0.1:${receiver.port}` } };
-    await expect(run({ ...setup, config: taken })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/^receiver\.listen/) });
+    await expect(run({ ...setup, config: taken })).rejects.toMatchObject({ code: 'PORT_IN_USE', message: expect.stringMatching(/^receiver\.listen/) });
     // Its promotion may have run or not; the zip is in zipdir or promoted, never half-way.
     const where = [...(await names(setup.config.dirs.zipdir!)), ...(await names(setup.config.dirs.dbdir!))];
     expect(where.length).toBeGreaterThan(0);

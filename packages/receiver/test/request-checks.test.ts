@@ -63,7 +63,7 @@ describe('checkUploadRequest', () => {
     ['a bad Repr-Digest', { 'content-length': '1', 'repr-digest': 'sha-256=:x:' }, 400, 'UPLOAD_INVALID'],
     ['no Content-Length', { 'repr-digest': DIGEST }, 400, 'UPLOAD_INVALID'],
     ['a chunked body', { 'repr-digest': DIGEST, 'transfer-encoding': 'chunked' }, 400, 'UPLOAD_INVALID'],
-    ['a Content-Length over maxZipBytes', { 'content-length': '10001', 'repr-digest': DIGEST }, 413, 'ZIP_TOO_LARGE'],
+    ['a Content-Length over maxZipBytes', { 'content-length': '10001', 'repr-digest': DIGEST }, 413, 'ZIP_OVER_LIMIT'],
   ] as const)('%s → %i %s', (_label, headers, status, code) => {
     const e = refusal(() => checkUploadRequest(segment(NAME), { ...headers }, 10_000));
     expect([e.status, e.code]).toEqual([status, code]);

@@ -272,7 +272,7 @@ describe('409, 413, 503, 507', () => {
     expect(z.data.length).toBeGreaterThan(2048);
     const answer = await put(r.url, z.name, z.data, { tls: tls() });
     expect(answer.status).toBe(413);
-    expect(answer.body.error).toBe('ZIP_TOO_LARGE');
+    expect(answer.body.error).toBe('ZIP_OVER_LIMIT');
     expect(await names(zipdirOf(setup))).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isZenrollError } from '@zenroll/core';
-import { UploadError, statusOfCode } from '../src/answer.js';
+import { UploadError } from '../src/answer.js';
 import { storeBody } from '../src/store-body.js';
 import { names, removeRoot, tempRoot } from './helpers.js';
 
@@ -72,7 +72,7 @@ describe('storeBody', () => {
     const path = join(dir, 'big.tmp');
     const err = await failure(storeBody(chunks(50_000), path, { maxBytes: 20_000, expectedBytes: 20_000, idleMs: 10_000 }));
     expect(err).toBeInstanceOf(UploadError);
-    expect(err).toMatchObject({ status: 413, code: 'ZIP_TOO_LARGE' });
+    expect(err).toMatchObject({ status: 413, code: 'ZIP_OVER_LIMIT' });
     expect(existsSync(path)).toBe(false);
   });
 
@@ -99,7 +99,7 @@ describe('storeBody', () => {
       storeBody(chunks(200_000, 65_536), path, { maxBytes: 1_000_000, expectedBytes: 200_000, idleMs: 10_000, create: () => open('/dev/full', 'w') }),
     );
     expect(isZenrollError(err, 'FS_NO_SPACE')).toBe(true);
-    expect(statusOfCode('FS_NO_SPACE')).toBe(507);
+    expect(new UploadError('FS_NO_SPACE', 'full').status).toBe(507);
     expect(await names(dir)).toEqual(before);
   });
 
@@ -112,18 +112,20 @@ describe('storeBody', () => {
   });
 });
 
-describe('statusOfCode (SPEC §4)', () => {
+describe('the status of an answer is its code\'s, from the one table (SPEC §4, §5)', () => {
   it.each([
     ['PRP_SIGNER_UNKNOWN', 401],
     ['PRP_SIGNATURE_INVALID', 403],
     ['ZIP_CRC_MISMATCH', 422],
     ['ZIP_NAME_MISMATCH', 422],
     ['PRP_MALFORMED', 422],
-    ['NAME_INVALID', 422],
+    ['NAME_INVALID', 400],
+    ['ZIP_TIME_AHEAD', 422],
+    ['BUSY', 503],
     ['FS_NO_SPACE', 507],
     ['FS_FAILED', 500],
     ['INTERNAL', 500],
   ] as const)('%s → %i', (code, status) => {
-    expect(statusOfCode(code)).toBe(status);
+    expect(new UploadError(code, 'm').status).toBe(status);
   });
 });

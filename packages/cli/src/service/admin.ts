@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readdir, readlink, rename, symlink } from 'node:fs/promises';
 import { remove } from 'fs-extra/esm';
-import { ZenrollError, errnoCode, healthHttpStatus, splitHostPort, type HealthReport } from '@zenroll/core';
+import { ZenrollError, errnoCode, errorSpec, healthHttpStatus, isErrorCode, listenError, splitHostPort, type HealthReport } from '@zenroll/core';
 
 export function adminSocketPath(statedir: string): string {
   return join(statedir, 'admin.sock');
@@ -83,8 +83,11 @@ function handler(routes: AdminRoutes, pages: boolean) {
     };
     req.resume();
     answer().catch((err: unknown) => {
-      const e = err as { code?: string; message?: string };
-      if (!res.headersSent) send(res, 500, { error: e.code ?? 'INTERNAL', message: e.message ?? String(err) });
+      // A ZenrollError crosses the socket with its code (and fix), so the CLI exits as if it had run the work itself.
+      const e = err as { code?: unknown; message?: string; fix?: unknown };
+      const code = isErrorCode(e.code) ? e.code : 'INTERNAL';
+      const body = { error: code, message: e.message ?? String(err), ...(typeof e.fix === 'string' ? { fix: e.fix } : {}) };
+      if (!res.headersSent) send(res, errorSpec(code).http ?? 500, body);
       else res.destroy();
     });
   };
@@ -92,7 +95,7 @@ function handler(routes: AdminRoutes, pages: boolean) {
 
 async function listen(server: Server, target: string | { host: string; port: number }): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(typeof target === 'string' ? err : listenError('admin.listen', target.host, target.port, err)));
     if (typeof target === 'string') server.listen(target, resolve);
     else server.listen(target.port, target.host, resolve);
   });
@@ -172,8 +175,12 @@ export async function askService<T>(statedir: string, method: 'GET' | 'POST', pa
           return reject(new ZenrollError('INTERNAL', `the service answered ${path} with something other than JSON`, { cause }));
         }
         if (res.statusCode === 200) return resolve(body as T);
-        const e = body as { error?: string; message?: string };
-        reject(new ZenrollError('INTERNAL', `the service answered ${path}: ${e.error ?? res.statusCode}: ${e.message ?? ''}`, { details: { remote: e.error } }));
+        // The service's error keeps its code, its message and its fix (SPEC §5: a relayed code stays the same code).
+        const e = body as { error?: unknown; message?: unknown; fix?: unknown };
+        const message = typeof e.message === 'string' ? e.message : `the service answered ${path} with ${res.statusCode}`;
+        const details = { remote: e.error, ...(typeof e.fix === 'string' ? { fix: e.fix } : {}) };
+        if (isErrorCode(e.error)) return reject(new ZenrollError(e.error, message, { details }));
+        reject(new ZenrollError('INTERNAL', `the service answered ${path}: ${String(e.error ?? res.statusCode)}: ${message}`, { details }));
       });
       res.on('error', reject);
     });
