@@ -199,14 +199,16 @@ describe('network faults', () => {
   });
 
   describe('TLS failures', () => {
-    it('a Sender that does not trust the Receiver\'s certificate sends nothing, keeps its zips, and sends them once it does', async () => {
+    it('a Sender that does not trust the Receiver\'s certificate stops at once (SPEC §1: waiting cannot mend it), keeps its zips, and sends them once it does', async () => {
       const p = await pair({ sender: { tls: { ca: pki.otherCa } } });
       const r = await p.leaf.rollup();
-      faults.injected += 4;
+      faults.injected += 1;
       expect(r.stopped).toBe(true);
-      expect(p.leaf.waits).toEqual(SPEC_WAITS);
-      const failed = p.leaf.events.find((e) => e.type === 'send-failed') as { reason: string } | undefined;
-      expect(failed?.reason).toMatch(/certificate/i);
+      expect(p.leaf.waits).toEqual([]);
+      expect(r.problems).toEqual([expect.objectContaining({ code: 'RECEIVER_TLS_UNTRUSTED', fix: expect.stringContaining('sender.tls.ca') })]);
+      const failed = p.leaf.events.find((e) => e.type === 'send-failed') as { reason: string; permanent?: boolean } | undefined;
+      expect(failed?.reason).toMatch(/certificate not trusted: sender\.tls\.ca .* did not sign it/);
+      expect(failed?.permanent).toBe(true);
       expect(p.int.logger.uploads()).toEqual([]);
       expect(await readdir(p.int.config.dirs.zipdir as string)).toEqual([]);
       expect((await readdir(p.leaf.config.dirs.entpushdir as string)).filter((f) => f.endsWith('.zip'))).toHaveLength(2);

@@ -63,7 +63,7 @@ describe('zenroll rollup', () => {
     expect(zip).toHaveLength(1);
     expect(r.stdout).toContain(`left      ${zip[0]}`);
     expect(r.stdout).toMatch(/1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left \(stopped: the parent did not answer\)/);
-    expect(r.stderr).toMatch(/^retry {5}\S+\.zip: .*did not answer.*; try 2 of 2 in 0 s$/m);
+    expect(r.stderr).toMatch(/^retry {5}\S+\.zip: .*closed the connection.*; try 2 of 2 in 0 s$/m);
   });
 
   it('exits 1 when the parent rejects a zip, and names where it went', async () => {

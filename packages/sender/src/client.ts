@@ -23,6 +23,7 @@ import {
   type ReceiverInfo,
 } from '@zenroll/core';
 import { parseRetryAfter } from './backoff.js';
+import { connectionFailure, stalled } from './failure.js';
 
 export interface PutAnswer {
   status: number;
@@ -42,7 +43,7 @@ export interface ParentClient {
   readonly url: string;
   /** `headers`: what a polling service tells its parent (SPEC §8, its own description). */
   info(signal?: AbortSignal, headers?: Record<string, string>): Promise<ReceiverInfo>;
-  /** Resolves with any answer; throws RECEIVER_UNREACHABLE when there was none. */
+  /** Resolves with any answer; when there was none, throws RECEIVER_UNREACHABLE (may pass), RECEIVER_TLS_UNTRUSTED or RECEIVER_PROTOCOL_MISMATCH (will not). */
   putZip(zip: ZipUpload, signal?: AbortSignal): Promise<PutAnswer>;
   close(): Promise<void>;
 }
@@ -83,17 +84,6 @@ export async function makeDispatcher(sender: SenderConfig): Promise<Dispatcher> 
     });
   }
   return new Agent({ connect: { ...tls, timeout: sender.timeoutMs }, ...timeouts });
-}
-
-function unreachable(url: string, err: unknown): ZenrollError {
-  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  const inner = e?.cause !== undefined && typeof e.cause.message === 'string' ? ` (${e.cause.message})` : '';
-  const reason = `${code ? `${code}: ` : ''}${typeof e?.message === 'string' ? e.message : String(err)}${inner}`;
-  return new ZenrollError('RECEIVER_UNREACHABLE', `parent ${shown(url, 200)} did not answer: ${reason}`, {
-    cause: err,
-    details: { url, errno: code },
-  });
 }
 
 async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<unknown> {
@@ -152,16 +142,17 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
       try {
         answer = await request(url, { method: 'GET', dispatcher, ...(signal === undefined ? {} : { signal }), ...(headers === undefined ? {} : { headers }) });
       } catch (err) {
-        throw unreachable(url, err);
+        throw await connectionFailure(err, { sender, url: base });
       }
       let body: unknown;
       try {
         body = await readAnswer(answer.body);
       } catch (err) {
-        throw unreachable(url, err);
+        throw await connectionFailure(err, { sender, url: base });
       }
       if (answer.statusCode !== 200) {
-        throw new ZenrollError(answer.statusCode === 503 ? 'RECEIVER_BUSY' : 'RECEIVER_REJECTED',
+        // SPEC §1: a 5xx can pass by itself; a 4xx cannot.
+        throw new ZenrollError(answer.statusCode >= 500 || answer.statusCode === 408 || answer.statusCode === 429 ? 'RECEIVER_BUSY' : 'RECEIVER_REJECTED',
           `GET ${url} answered ${answer.statusCode}: ${shown(JSON.stringify(body), 200)}`, { details: { status: answer.statusCode, body } });
       }
       const info = body as Partial<ReceiverInfo> | null;
@@ -197,16 +188,14 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
       } catch (err) {
         if (readError !== undefined) throw fsError(readError, 'read', zip.path);
         if (signal?.aborted === true) throw err;
-        if (stall.signal.aborted) {
-          throw unreachable(url, new Error(`the upload made no progress for ${sender.timeoutMs} ms (sender.timeoutMs)`));
-        }
-        throw unreachable(url, err);
+        if (stall.signal.aborted) throw stalled({ sender, url: base });
+        throw await connectionFailure(err, { sender, url: base });
       }
       let body: unknown;
       try {
         body = await readAnswer(answer.body);
       } catch (err) {
-        throw unreachable(url, err);
+        throw await connectionFailure(err, { sender, url: base });
       }
       const retryAfter = answer.headers['retry-after'];
       return {

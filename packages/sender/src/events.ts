@@ -59,7 +59,16 @@ export type SenderEvent =
   | { type: 'retry'; zip: string; tries: number; of: number; delayMs: number; reason: string }
   | ({ type: 'rejected' } & RejectedZip)
   | ({ type: 'str-rejected' } & RejectedStr)
-  | { type: 'send-failed'; zip: string; reason: string; final: boolean };
+  | {
+      type: 'send-failed';
+      zip: string;
+      reason: string;
+      final: boolean;
+      /** Waiting cannot mend it (SPEC §1): sending stopped at once. */
+      permanent?: boolean;
+      /** What to do about it, when known. */
+      fix?: string;
+    };
 
 export interface RollupResult {
   zipped: ZippedZip[];
@@ -72,6 +81,8 @@ export interface RollupResult {
   ignored: LeftItem[];
   /** Steps that failed without stopping the rest of the roll-up. */
   errors: StepError[];
-  /** The push stopped early: the parent did not answer through every try. */
+  /** The push stopped early: the parent did not answer through every try, or failed in a way waiting cannot mend. */
   stopped: boolean;
+  /** Failures that waiting cannot mend, each with its fix (SPEC §1); empty when there were none. */
+  problems?: { code: string; message: string; fix?: string }[];
 }

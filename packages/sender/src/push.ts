@@ -1,15 +1,22 @@
 /**
  * Push (SPEC §1 step 4, §4): each zip, oldest first, is PUT to the parent
  * and deleted only once acknowledged (201, or 200 for one it already had).
- * A connection failure or a busy parent is retried on the schedule of
+ * A failure that can pass by itself (no answer, a reset, a timeout, a 5xx;
+ * the one error table says which codes) is retried on the schedule of
  * SPEC §1 with nothing else done meanwhile; after the last try the roll-up
- * stops and leaves the rest. A zip the parent refuses as bad goes to
- * `rejected/` with the answer beside it, and the queue goes on.
+ * stops and leaves the rest. A failure that waiting cannot mend stops at
+ * once, naming its fix: a zip the parent refuses as bad goes to `rejected/`
+ * with the answer beside it and the queue goes on; a signer the parent does
+ * not trust holds back that origin's zips; anything else about the
+ * connection (an untrusted certificate, http for https) stops the push, and
+ * everything waits in entpushdir for the next roll-up.
  */
 import { join } from 'node:path';
 import {
   crashPoint,
   ensureDir,
+  errorSpec,
+  isErrorCode,
   isZenrollError,
   makeRecord,
   moveDurable,
@@ -26,27 +33,43 @@ import type { LeftItem, RejectedZip, SentZip } from './events.js';
 import { leavingRecord } from './leaving.js';
 import { removeThenLog } from './records.js';
 
-/** What an answer means for the zip (SPEC §4). */
-export type Verdict = 'ok' | 'retry' | 'reject' | 'leave';
+/**
+ * What an answer means (SPEC §1, §4): `ok` done; `retry` on the SPEC §1
+ * schedule; `reject` the zip itself is bad (to `rejected/`); `hold` the
+ * parent does not trust the zip's signer (its origin's zips wait); `stop`
+ * the parent refuses this Sender's requests as such (every zip waits).
+ */
+export type Verdict = 'ok' | 'retry' | 'reject' | 'hold' | 'stop';
+
+// Codes about who signed, not about the zip: every zip of that origin meets them.
+const SIGNER_CODES = new Set(['PRP_SIGNER_UNKNOWN', 'PRP_SIGNER_MISMATCH']);
 
 /**
- * 200/201 done; 401, 403, 409, 413, 422 say the zip itself is bad; 503 (and
- * 507, 408, 429, other 5xx: the parent or a proxy in front of it cannot take
- * it now) are retried like a connection failure; anything else (400: a bad
- * header or a damaged body) leaves the zip for the next roll-up.
+ * The verdict of an answer's status and error code. A known code decides by
+ * the one error table (core errors.ts); an answer without one (a proxy's
+ * page) by its status: 5xx, 408 and 429 can pass, another 4xx cannot.
  */
-export function verdictOf(status: number): Verdict {
+export function verdictOf(status: number, code?: string): Verdict {
   if (status === 200 || status === 201) return 'ok';
-  if ([401, 403, 409, 413, 422].includes(status)) return 'reject';
+  if (code !== undefined && isErrorCode(code)) {
+    if (errorSpec(code).retry) return 'retry';
+    if (SIGNER_CODES.has(code)) return 'hold';
+    if (code === 'NAME_INVALID' || code.startsWith('ZIP_') || code.startsWith('PRP_')) return 'reject';
+    return 'stop';
+  }
   if (status >= 500 || status === 408 || status === 429) return 'retry';
-  return 'leave';
+  return 'stop';
 }
 
-/** The `{error, message}` of an answer (SPEC §4), whatever its body held. */
-export function describeAnswer(a: PutAnswer): { error: string; message: string } {
-  const b = a.body as { error?: unknown; message?: unknown } | null;
+/** The `{error, message, fix}` of an answer (SPEC §4), whatever its body held. */
+export function describeAnswer(a: PutAnswer): { error: string; message: string; fix?: string } {
+  const b = a.body as { error?: unknown; message?: unknown; fix?: unknown } | null;
   if (b !== null && typeof b === 'object') {
-    return { error: typeof b.error === 'string' ? b.error : '', message: typeof b.message === 'string' ? b.message : JSON.stringify(b) };
+    return {
+      error: typeof b.error === 'string' ? b.error : '',
+      message: typeof b.message === 'string' ? b.message : JSON.stringify(b),
+      ...(typeof b.fix === 'string' ? { fix: b.fix } : {}),
+    };
   }
   return { error: '', message: String(a.body).slice(0, 500) };
 }
@@ -55,21 +78,38 @@ export interface PushOutcome {
   sent: SentZip[];
   rejected: RejectedZip[];
   left: LeftItem[];
-  /** The parent did not answer through every try: the rest was not tried. */
+  /** The push stopped early: the parent did not answer through every try, or failed in a way waiting cannot mend. */
   stopped: boolean;
+  /** Why sending stopped (or held an origin back) for good, and its fix: what a foreground roll-up shows last. */
+  problems: PushProblem[];
+}
+
+export interface PushProblem {
+  code: string;
+  message: string;
+  fix?: string;
+}
+
+/** What happened in a few words ("certificate not trusted", "the parent answered 401 …"), for the zip's line. */
+function whatOf(err: { message: string; details: Record<string, unknown> }): string {
+  return typeof err.details.what === 'string' ? err.details.what : err.message;
 }
 
 type OneResult =
   | { kind: 'sent'; sent: SentZip }
   | { kind: 'rejected'; rejected: RejectedZip }
   | { kind: 'left'; reason: string }
-  | { kind: 'stop'; reason: string };
+  | { kind: 'discarded' }
+  | { kind: 'hold'; reason: string; problem: PushProblem }
+  | { kind: 'stop'; reason: string; problem?: PushProblem };
 
 interface Push {
   ctx: StepContext;
   client: ParentClient;
   /** The parent's server name, for the records' `to`. */
   parent: string;
+  /** Before each try: true when the zip was discarded meanwhile (the discard time, read late). */
+  beforeTry?: (zip: string) => Promise<boolean>;
 }
 
 /**
@@ -78,28 +118,53 @@ interface Push {
  * roll-up was stopped, each further zip is only reported as left.
  */
 export class Pusher {
-  readonly out: PushOutcome = { sent: [], rejected: [], left: [], stopped: false };
+  readonly out: PushOutcome = { sent: [], rejected: [], left: [], stopped: false, problems: [] };
   readonly #p: Push;
+  #stopReason = '';
+  /** Origins whose signer the parent does not trust: their zips wait (SPEC §1). */
+  readonly #held = new Map<string, string>();
 
-  constructor(ctx: StepContext, client: ParentClient, parent: string) {
-    this.#p = { ctx, client, parent };
+  constructor(ctx: StepContext, client: ParentClient, parent: string, beforeTry?: (zip: string) => Promise<boolean>) {
+    this.#p = { ctx, client, parent, ...(beforeTry === undefined ? {} : { beforeTry }) };
   }
 
   async push(zip: string): Promise<void> {
     const { out } = this;
     if (out.stopped) {
-      out.left.push({ kind: 'zip', name: zip, reason: 'not tried: the roll-up stopped when the parent did not answer' });
+      out.left.push({ kind: 'zip', name: zip, reason: `not tried: ${this.#stopReason}` });
       return;
     }
     if (this.#p.ctx.signal?.aborted === true) {
       out.left.push({ kind: 'zip', name: zip, reason: 'the roll-up was stopped before this zip' });
       return;
     }
+    const origin = originOf(zip);
+    const held = origin === null ? undefined : this.#held.get(origin);
+    if (held !== undefined) {
+      out.left.push({ kind: 'zip', name: zip, reason: `not tried: ${held}` });
+      return;
+    }
     const r = await pushOne(this.#p, zip);
     if (r.kind === 'sent') out.sent.push(r.sent);
     else if (r.kind === 'rejected') out.rejected.push(r.rejected);
-    else out.left.push({ kind: 'zip', name: zip, reason: r.reason });
-    if (r.kind === 'stop') out.stopped = true;
+    else if (r.kind !== 'discarded') out.left.push({ kind: 'zip', name: zip, reason: r.reason });
+    if (r.kind === 'hold') {
+      if (origin !== null) this.#held.set(origin, `the parent refuses the signer of ${origin}'s zips (see the problem below)`);
+      out.problems.push(r.problem);
+    }
+    if (r.kind === 'stop') {
+      out.stopped = true;
+      this.#stopReason = r.problem === undefined ? 'the roll-up stopped when the parent did not answer' : 'sending stopped on the problem below';
+      if (r.problem !== undefined) out.problems.push(r.problem);
+    }
+  }
+}
+
+function originOf(zip: string): string | null {
+  try {
+    return parseOuterName(zip).server;
+  } catch {
+    return null;
   }
 }
 
@@ -116,6 +181,7 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
     return { kind: 'stop', reason };
   };
   for (let k = 1; ; k++) {
+    if (p.beforeTry !== undefined && (await p.beforeTry(zip))) return { kind: 'discarded' };
     const started = ctx.timers.now();
     let answer: PutAnswer | null = null;
     let failure = 'no answer';
@@ -123,11 +189,16 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
       answer = await client.putZip({ name: zip, path, bytes: digest.bytes, sha256: digest.sha256 }, ctx.signal);
     } catch (err) {
       if (ctx.signal?.aborted === true) return stopped('the roll-up was stopped during the upload');
-      if (!isZenrollError(err, 'RECEIVER_UNREACHABLE')) throw err;
+      if (!isZenrollError(err) || !err.code.startsWith('RECEIVER_')) throw err;
+      // An untrusted certificate, http for https: waiting mends nothing (SPEC §1).
+      if (!errorSpec(err.code).retry) {
+        return permanent(p, zip, digest, 'stop', whatOf(err), { code: err.code, message: err.message, ...(err.fix === undefined ? {} : { fix: err.fix }) });
+      }
       failure = err.message;
     }
     if (answer !== null) {
-      const verdict = verdictOf(answer.status);
+      const { error, message, fix } = describeAnswer(answer);
+      const verdict = verdictOf(answer.status, error || undefined);
       const transferMs = Math.round(ctx.timers.now() - started);
       if (verdict === 'ok') {
         const totalMs = Math.round(ctx.timers.now() - firstTry);
@@ -135,12 +206,10 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
         return acknowledged(p, zip, digest, answer.status as 200 | 201, k, transferMs, totalMs);
       }
       if (verdict === 'reject') return rejected(p, zip, digest, answer);
-      const { error, message } = describeAnswer(answer);
       failure = `the parent answered ${answer.status}${error ? ` ${error}` : ''}: ${message}`;
-      if (verdict === 'leave') {
-        await logFailure(p, zip, digest, `${failure}; the zip stays for the next roll-up`);
-        ctx.emit({ type: 'send-failed', zip, reason: failure, final: false });
-        return { kind: 'left', reason: failure };
+      if (verdict === 'stop' || verdict === 'hold') {
+        const what = `the parent answered ${answer.status}${error ? ` ${error}` : ''}`;
+        return permanent(p, zip, digest, verdict, what, { code: error || 'RECEIVER_REJECTED', message: failure, ...(fix === undefined ? {} : { fix }) });
       }
     }
     if (k >= retry.tries) {
@@ -162,6 +231,20 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
       throw err;
     }
   }
+}
+
+/**
+ * A failure that waiting cannot mend (SPEC §1): one record and one event that
+ * name the fix, and the zip stays in entpushdir for the next roll-up.
+ */
+async function permanent(p: Push, zip: string, digest: FileDigest, kind: 'stop' | 'hold', what: string, problem: PushProblem): Promise<OneResult> {
+  const next = kind === 'stop' ? 'sending stops' : `${originOf(zip) ?? 'its origin'}'s zips wait`;
+  // The record holds it all (the log is read alone); the zip's line only what happened.
+  const full = `${problem.message}; ${next} until it is fixed, and the next roll-up tries again${problem.fix === undefined ? '' : `; fix: ${problem.fix}`}`;
+  await logFailure(p, zip, digest, full);
+  p.ctx.emit({ type: 'send-failed', zip, reason: problem.message, final: true, permanent: true, ...(problem.fix === undefined ? {} : { fix: problem.fix }) });
+  const reason = `not sent: ${what}; waiting cannot mend it (see the problem below), the next roll-up tries again`;
+  return kind === 'stop' ? { kind: 'stop', reason, problem } : { kind: 'hold', reason, problem };
 }
 
 async function acknowledged(

@@ -232,24 +232,39 @@ async function discardAndPush(ctx: StepContext, client: ParentClient, source: Di
   const parentInfo = () => (info ??= client.info(ctx.signal));
   let queue = work.queue;
   let before: Date | null = null;
-  await step(result, 'discard', async () => {
+  // Read: the discard time is known (or known to be none).
+  let known = false;
+  const discarded = await step(result, 'discard', async () => {
     const at = await source({ parentInfo });
     const plan = planDiscard(queue, at?.getTime() ?? null);
     ctx.emit({ type: 'queued', zips: plan.keep.length + work.expected, discard: plan.discard.length });
     if (at !== null) result.discarded.push(...(await discardZips(ctx, plan.discard, at)));
     queue = plan.keep;
     before = at;
+    known = true;
   });
+  if (!discarded) ctx.emit({ type: 'queued', zips: queue.length + work.expected, discard: 0 });
   // The parent's name for the records' `to`; its address when it did not say.
   const parent = await parentInfo().then((i) => i.server, () => new URL(client.url).host);
-  const pusher = new Pusher(ctx, client, parent);
+  // SPEC §1 step 3 holds for every send: when the time could not be read at
+  // the start (the parent did not answer), it is read again before each try,
+  // so that a day of retries never sends a zip it would have discarded.
+  const beforeTry = async (zip: string): Promise<boolean> => {
+    if (!known) {
+      info = undefined;
+      const at = await source({ parentInfo }).then((d) => ({ d }), () => null);
+      if (at === null) return false;
+      before = at.d;
+      known = true;
+    }
+    const at: Date | null = before;
+    if (at === null || planDiscard([zip], at.getTime()).discard.length === 0) return false;
+    return step(result, 'discard', async () => { result.discarded.push(...(await discardZips(ctx, [zip], at))); });
+  };
+  const pusher = new Pusher(ctx, client, parent, beforeTry);
+  // A fresh zip older than the discard time is discarded by beforeTry, unsent.
   const discardOrPush = async (zip: string) => {
     seen.add(zip);
-    const at: Date | null = before;
-    if (at !== null && planDiscard([zip], at.getTime()).discard.length > 0) {
-      const done = await step(result, 'discard', async () => { result.discarded.push(...(await discardZips(ctx, [zip], at))); });
-      if (done) return;
-    }
     await pusher.push(zip);
   };
   for (const zip of queue) await pusher.push(zip);
@@ -268,5 +283,6 @@ async function discardAndPush(ctx: StepContext, client: ParentClient, source: Di
   result.rejected.push(...pusher.out.rejected);
   result.left.push(...pusher.out.left);
   result.stopped = pusher.out.stopped;
+  if (pusher.out.problems.length > 0) result.problems = pusher.out.problems;
   return parent;
 }

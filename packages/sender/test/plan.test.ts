@@ -150,13 +150,18 @@ describe('the retry schedule (SPEC §1)', () => {
   });
 });
 
-describe('verdictOf', () => {
+describe('verdictOf (SPEC §1: the one error table decides)', () => {
   it.each([
-    [201, 'ok'], [200, 'ok'],
-    [401, 'reject'], [403, 'reject'], [409, 'reject'], [413, 'reject'], [422, 'reject'],
-    [503, 'retry'], [507, 'retry'], [502, 'retry'], [429, 'retry'],
-    [400, 'leave'], [404, 'leave'],
-  ])('%i → %s', (status, verdict) => {
-    expect(verdictOf(status)).toBe(verdict);
+    [201, undefined, 'ok'], [200, undefined, 'ok'],
+    [401, 'PRP_SIGNER_UNKNOWN', 'hold'], [403, 'PRP_SIGNER_MISMATCH', 'hold'],
+    [403, 'PRP_SIGNATURE_INVALID', 'reject'], [409, 'ZIP_CONFLICT', 'reject'], [413, 'ZIP_OVER_LIMIT', 'reject'],
+    [422, 'ZIP_CRC_MISMATCH', 'reject'], [422, 'ZIP_TIME_AHEAD', 'reject'], [400, 'NAME_INVALID', 'reject'],
+    [400, 'DIGEST_MISMATCH', 'retry'], [503, 'BUSY', 'retry'], [507, 'FS_NO_SPACE', 'retry'], [500, 'INTERNAL', 'retry'],
+    [400, 'UPLOAD_INVALID', 'stop'], [404, 'NOT_FOUND', 'stop'],
+    // A proxy's answer, without a code of ours: the status decides.
+    [502, undefined, 'retry'], [429, undefined, 'retry'], [408, undefined, 'retry'],
+    [403, undefined, 'stop'], [404, undefined, 'stop'], [400, 'SOMETHING_NEW', 'stop'],
+  ] as const)('%i %s → %s', (status, code, verdict) => {
+    expect(verdictOf(status, code)).toBe(verdict);
   });
 });

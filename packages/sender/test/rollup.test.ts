@@ -219,17 +219,35 @@ describe('a roll-up', () => {
     expect(await filesOf(s.entpushdir)).toEqual([]);
   });
 
-  it('leaves a zip answered 400 for the next roll-up and goes on with the others', async () => {
+  it('sends a zip answered 400 DIGEST_MISMATCH (damaged on the way) again on the SPEC §1 schedule', async () => {
     await writeStrs(s.entmergedir, 60);
     receiver.failNext(1, { kind: 'status', status: 400, error: 'DIGEST_MISMATCH' });
-    const first = await run();
+    const timers = fakeTimers();
+    const first = await run({ timers });
+    expect(first.sent.map((z) => z.zip)).toEqual(first.zipped.map((z) => z.zip));
+    expect(first.sent[0]?.tries).toBe(2);
+    expect(timers.sleeps).toEqual([s.config.sender.retry.baseMs]);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
+  });
+
+  it('stops sending at once on a 400 that waiting cannot mend, leaving every zip for the next roll-up', async () => {
+    await writeStrs(s.entmergedir, 60);
+    receiver.failNext(1, { kind: 'status', status: 400, error: 'UPLOAD_INVALID' });
+    const timers = fakeTimers();
+    const first = await run({ timers });
     const [a, b] = first.zipped.map((z) => z.zip) as [string, string];
-    expect(first.sent.map((z) => z.zip)).toEqual([b]);
-    expect(first.left).toEqual([expect.objectContaining({ kind: 'zip', name: a, reason: expect.stringMatching(/400 DIGEST_MISMATCH/) })]);
-    expect(await filesOf(s.entpushdir)).toEqual([a]);
+    expect(timers.sleeps).toEqual([]);
+    expect(first.stopped).toBe(true);
+    expect(first.sent).toEqual([]);
+    expect(first.left).toEqual([
+      expect.objectContaining({ kind: 'zip', name: a, reason: expect.stringMatching(/^not sent: the parent answered 400 UPLOAD_INVALID; waiting cannot mend it/) }),
+      expect.objectContaining({ kind: 'zip', name: b, reason: 'not tried: sending stopped on the problem below' }),
+    ]);
+    expect(first.problems).toEqual([expect.objectContaining({ code: 'UPLOAD_INVALID' })]);
+    expect(await filesOf(s.entpushdir)).toEqual([a, b]);
 
     const second = await run();
-    expect(second.sent.map((z) => z.zip)).toEqual([a]);
+    expect(second.sent.map((z) => z.zip)).toEqual([a, b]);
     expect(second.left).toEqual([]);
   });
 

@@ -73,18 +73,23 @@ export function eventLine(e: SenderEvent): string | undefined {
 }
 
 export function summaryLines(r: RollupResult): string[] {
+  const problems = r.problems ?? [];
   const lines = [
     ...r.left.map((l) => `${pad('left')}${l.name}  ${l.reason}`),
     ...r.ignored.map((l) => `${pad('ignored')}${l.name}  ${l.reason} (left in entmergedir)`),
-    ...r.errors.map((e) => `${pad('error')}${e.step}: ${e.code}: ${e.message}`),
+    // A step that failed on the problem that stopped the push (the discard time not read: certificate not trusted) is said once, below.
+    ...r.errors.filter((e) => !problems.some((p) => p.code === e.code)).map((e) => `${pad('error')}${e.step}: ${e.code}: ${e.message}`),
+    // SPEC §1: a failure that waiting cannot mend names its fix; it is the last thing shown.
+    ...problems.flatMap((p) => [`${pad('problem')}${p.code}: ${p.message}`, ...(p.fix === undefined ? [] : [`${pad('fix')}${p.fix}`])]),
   ];
   const left = r.left.length === 0 ? 'nothing left' : `${r.left.length} left`;
-  lines.push(`${r.zipped.length} zipped, ${r.discarded.length} discarded, ${r.sent.length} sent, ${r.rejected.length} rejected, ${left}${r.stopped ? ' (stopped: the parent did not answer)' : ''}`);
+  const why = problems.length > 0 ? ' (stopped: waiting cannot mend the problem above)' : r.stopped ? ' (stopped: the parent did not answer)' : '';
+  lines.push(`${r.zipped.length} zipped, ${r.discarded.length} discarded, ${r.sent.length} sent, ${r.rejected.length} rejected, ${left}${why}`);
   return lines;
 }
 
 export function exitCodeOfResult(r: RollupResult): number {
-  return r.left.length === 0 && r.rejected.length === 0 && r.errors.length === 0 ? EXIT_OK : EXIT_FAILED;
+  return r.left.length === 0 && r.rejected.length === 0 && r.errors.length === 0 && (r.problems ?? []).length === 0 ? EXIT_OK : EXIT_FAILED;
 }
 
 /** Lines as they happen; on a terminal with many zips, a progress line kept under them. */
@@ -131,6 +136,7 @@ class Reporter {
     if (e.type === 'retry') {
       this.#io.err(`retry     ${e.zip}: ${e.reason}; try ${e.tries + 1} of ${e.of} in ${seconds(e.delayMs)}\n`);
     }
+    if (e.type === 'send-failed' && e.final) this.#io.err(`${pad('failed')}${e.zip}: ${e.reason}\n`);
     this.#draw();
   }
 
@@ -222,6 +228,10 @@ export function registerRollup(p: Program): void {
               : `no service runs for ${config.server}: the request waits in ${config.dirs.statedir} until zenroll serve starts\n`);
           }
           return EXIT_OK;
+        }
+        // The same answer whether a service runs or not (SPEC §5: one code, one exit).
+        if (!roleInfo(config.role).sender) {
+          throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (SPEC §2): there is nothing to roll up`);
         }
         let result: RollupResult;
         try {

@@ -1,0 +1,132 @@
+/**
+ * Issue 16 / SPEC §1: a failure that waiting cannot mend stops `zenroll
+ * rollup --now` at once (exit 1, no retry wait, every zip left in entpushdir)
+ * with what happened and the fix; a passing one keeps the retry schedule.
+ * Real `zenroll serve` parents (made with `zenroll init`, HTTPS with their
+ * self-signed certificate, or plain HTTP), real leaves, the real executable.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { writeScans } from './helpers/scans.js';
+import { tempDir, type ServerFolder } from './helpers/server-dir.js';
+import { Services, initHere, section } from './helpers/service.js';
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+const services = new Services();
+let n = 0;
+
+beforeAll(async () => {
+  tmp = await tempDir('zenroll-permanent-');
+});
+
+afterEach(async () => {
+  await services.stopAll();
+});
+
+afterAll(async () => {
+  await tmp.remove();
+});
+
+async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string }> {
+  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), [
+    '--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', ...(tls ? [] : ['--no-tls']),
+  ]);
+  await folder.edit((json) => void (section(json, 'receiver').minFreeBytes = 0));
+  const url = await services.start(folder.configPath).url();
+  return { folder, url };
+}
+
+async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFolder> {
+  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parentUrl, ...extra]);
+  // The default schedule (10 s, 20 s, … 14 tries): a test that waited on it would be killed, not pass.
+  await folder.edit((json) => void (section(json, 'sender').stableMs = 0));
+  await writeScans(folder.config.dirs.entmergedir ?? '', 3);
+  return folder;
+}
+
+const zipsIn = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.zip'));
+// A roll-up that retried would wait 10 s first: 8 s is ample for one that stops at once, and it is a hang guard, not a timing assertion.
+const rollup = (folder: ServerFolder) => runCli(['rollup', '--now', '-c', folder.configPath], { killAfterMs: 8_000 });
+
+/** What every permanent stop shares: exit 1 at once, no retry, the zip still queued, the fix last. */
+async function expectStoppedAtOnce(folder: ServerFolder, r: Awaited<ReturnType<typeof rollup>>, code: string): Promise<string> {
+  expect(r.signal).toBeNull();
+  expect(r.code).toBe(1);
+  const out = r.stdout + r.stderr;
+  expect(out).not.toMatch(/^retry/m);
+  expect(out).not.toContain('did not answer');
+  expect(r.stdout).toMatch(new RegExp(`^problem   ${code}: `, 'm'));
+  expect(r.stdout).toMatch(/^fix {7}\S/m);
+  expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: waiting cannot mend the problem above)');
+  expect(await zipsIn(folder.config.dirs.entpushdir ?? '')).toHaveLength(1);
+  return out;
+}
+
+describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC §1)', () => {
+  it("the parent's certificate not trusted (sender.tls.ca missing): names sender.tls.ca and init --parent-ca; fixed, the next roll-up sends", async () => {
+    const p = await parent(true);
+    const l = await leaf(p.url);
+    const r = await rollup(l);
+    const out = await expectStoppedAtOnce(l, r, 'RECEIVER_TLS_UNTRUSTED');
+    expect(out).toContain('certificate not trusted');
+    expect(out).toContain('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(r.stdout).toMatch(/^fix {7}.*set sender\.tls\.ca.*zenroll init … --parent-ca FILE/m);
+
+    // The fix as named: the parent's certificate, sender.tls.ca. The key trusted too, so that the zip goes up.
+    await l.edit((json) => void (section(json, 'sender').tls = { ca: join(p.folder.dir, 'tls/server.crt') }));
+    const trust = await runCli(['trust', 'add', '-c', p.folder.configPath, '--name', 'LEAF1', l.config.keys.public]);
+    expect(trust.code).toBe(0);
+    const again = await rollup(l);
+    expect(again.code).toBe(0);
+    expect(await zipsIn(l.config.dirs.entpushdir ?? '')).toEqual([]);
+  });
+
+  it('http:// written for an https port: names https://', async () => {
+    const p = await parent(true);
+    const l = await leaf(p.url.replace(/^https:/, 'http:'));
+    const r = await rollup(l);
+    const out = await expectStoppedAtOnce(l, r, 'RECEIVER_PROTOCOL_MISMATCH');
+    expect(out).toContain('speaks HTTPS there, and sender.parent says http://');
+    expect(r.stdout).toContain(`fix       write sender.parent as "${p.url}"`);
+  });
+
+  it('https:// written for a plain-HTTP port: names http://', async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url.replace(/^http:/, 'https:'));
+    const r = await rollup(l);
+    const out = await expectStoppedAtOnce(l, r, 'RECEIVER_PROTOCOL_MISMATCH');
+    expect(out).toContain('answers plain HTTP, not HTTPS');
+    expect(r.stdout).toContain(`fix       write sender.parent as "${p.url}"`);
+  });
+
+  it("the leaf's key not trusted at the parent (401): names zenroll trust add --name LEAF1 on the parent; the zip stays queued, not rejected", async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url);
+    const r = await rollup(l);
+    const out = await expectStoppedAtOnce(l, r, 'PRP_SIGNER_UNKNOWN');
+    expect(out).toContain('the parent answered 401 PRP_SIGNER_UNKNOWN');
+    expect(r.stdout).toMatch(/^fix {7}on ROOT: zenroll trust add --name LEAF1 FILE, with FILE a copy of LEAF1's keys\/server\.pub$/m);
+    expect(await zipsIn(join(l.config.dirs.entpushdir ?? '', 'rejected')).catch(() => [])).toEqual([]);
+
+    const trust = await runCli(['trust', 'add', '-c', p.folder.configPath, '--name', 'LEAF1', l.config.keys.public]);
+    expect(trust.code).toBe(0);
+    const again = await rollup(l);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^sent /m);
+  });
+
+  it('a parent that refuses the connection is a passing failure: retried on the SPEC §1 schedule (scaled), saying "refused"', async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
+    await l.edit((json) => void (section(json, 'sender').retry = { baseMs: 20, factor: 2, tries: 3 }));
+    const r = await rollup(l);
+    expect(r.code).toBe(1);
+    const retries = r.stderr.split('\n').filter((x) => x.startsWith('retry'));
+    expect(retries).toHaveLength(2);
+    expect(retries[0]).toMatch(/: refused: nothing listens at 127\.0\.0\.1:1 \(ECONNREFUSED: .*\); try 2 of 3 in 0 s$/);
+    expect(retries[1]).toMatch(/; try 3 of 3 in 0 s$/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)');
+  });
+});

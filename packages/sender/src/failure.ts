@@ -1,0 +1,130 @@
+/**
+ * What went wrong when the parent gave no usable answer, said the way an
+ * operator needs it (SPEC §1): what happened ("certificate not trusted",
+ * "refused", "timed out"), whether waiting can mend it, and the fix. A
+ * certificate this side does not trust, or http spoken to an https port (or
+ * the reverse), is an answer of sorts: retrying it for a day helps nobody.
+ * Node and undici give the cause as an error `code` (OpenSSL's verify result
+ * for TLS); nothing here reads a message.
+ */
+import { connect as tlsConnect } from 'node:tls';
+import { ZenrollError, shown, type Config } from '@zenroll/core';
+
+type SenderConfig = Config['sender'];
+
+// The chain ends in no CA this side trusts (system CAs plus sender.tls.ca).
+const UNTRUSTED = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REJECTED',
+]);
+const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+// A TLS client that met a server speaking plain HTTP (its answer is no TLS record).
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'EPROTO']);
+const REFUSED = new Set(['ECONNREFUSED']);
+const TIMED_OUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const NO_HOST = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+interface Cause {
+  code: string | undefined;
+  message: string;
+  /** Bytes the parent sent on the connection, when undici says (its SocketError). */
+  bytesRead: number | undefined;
+}
+
+function causeOf(err: unknown): Cause {
+  // undici wraps a few of Node's errors once; the inner one holds the code.
+  const outer = err as { code?: unknown; message?: unknown; cause?: unknown; socket?: { bytesRead?: unknown } };
+  const inner = outer?.cause as { code?: unknown; message?: unknown } | undefined;
+  const pick = typeof outer?.code === 'string' ? outer : typeof inner?.code === 'string' ? inner : outer;
+  const message = typeof pick?.message === 'string' ? pick.message.split('\n')[0]!.trim() : String(err);
+  return {
+    code: typeof pick?.code === 'string' ? pick.code : undefined,
+    message,
+    bytesRead: typeof outer?.socket?.bytesRead === 'number' ? outer.socket.bytesRead : undefined,
+  };
+}
+
+/** Does host:port complete a TLS handshake? (Used only when an http:// parent closed without a byte.) */
+export function speaksTls(url: URL, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // Only the handshake is looked at: no certificate is trusted by this, and nothing is sent.
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+    const done = (v: boolean) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export interface FailureContext {
+  sender: SenderConfig;
+  /** The URL asked, for the message. */
+  url: string;
+}
+
+function fail(code: 'RECEIVER_UNREACHABLE' | 'RECEIVER_TLS_UNTRUSTED' | 'RECEIVER_PROTOCOL_MISMATCH', what: string, c: Cause, err: unknown, ctx: FailureContext, fix?: string): ZenrollError {
+  const why = c.code !== undefined ? `${c.code}: ${c.message}` : c.message;
+  return new ZenrollError(code, `parent ${shown(ctx.url, 200)}: ${what}${why ? ` (${why})` : ''}`, {
+    cause: err,
+    details: { url: ctx.url, errno: c.code, what, ...(fix === undefined ? {} : { fix }) },
+  });
+}
+
+/**
+ * The ZenrollError for a request to the parent that ended without an answer.
+ * `probe` checks whether an http:// parent that closed the connection at once
+ * speaks TLS there; tests give their own.
+ */
+export async function connectionFailure(
+  err: unknown,
+  ctx: FailureContext,
+  probe: (url: URL, timeoutMs: number) => Promise<boolean> = speaksTls,
+): Promise<ZenrollError> {
+  const c = causeOf(err);
+  const url = new URL(ctx.url);
+  const code = c.code ?? '';
+  const ca = ctx.sender.tls.ca;
+  if (UNTRUSTED.has(code)) {
+    const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `sender.tls.ca (${ca}) did not sign it`;
+    return fail('RECEIVER_TLS_UNTRUSTED', `certificate not trusted: ${given}`, c, err, ctx,
+      `copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE`);
+  }
+  if (OUT_OF_DATE.has(code)) {
+    return fail('RECEIVER_TLS_UNTRUSTED', "certificate outside its validity period", c, err, ctx,
+      "renew the parent's certificate, or set this server's clock right");
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return fail('RECEIVER_TLS_UNTRUSTED', `certificate not made for host ${url.hostname}`, c, err, ctx,
+      "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)");
+  }
+  if (url.protocol === 'https:' && NOT_TLS.has(code)) {
+    return fail('RECEIVER_PROTOCOL_MISMATCH', 'answers plain HTTP, not HTTPS', c, err, ctx,
+      `write sender.parent as ${shown(`http://${url.host}`)}, or turn TLS on at the parent (receiver.tls)`);
+  }
+  if (url.protocol === 'http:' && code === 'UND_ERR_SOCKET' && c.bytesRead === 0 && (await probe(url, ctx.sender.timeoutMs))) {
+    return fail('RECEIVER_PROTOCOL_MISMATCH', 'speaks HTTPS there, and sender.parent says http://', c, err, ctx,
+      `write sender.parent as ${shown(`https://${url.host}`)} (and set sender.tls.ca to the parent's CA certificate)`);
+  }
+  if (REFUSED.has(code)) return fail('RECEIVER_UNREACHABLE', `refused: nothing listens at ${url.host}`, c, err, ctx);
+  if (TIMED_OUT.has(code)) return fail('RECEIVER_UNREACHABLE', `timed out after ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`, c, err, ctx);
+  if (NO_HOST.has(code)) return fail('RECEIVER_UNREACHABLE', `host ${url.hostname} not found or not reachable`, c, err, ctx);
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return fail('RECEIVER_UNREACHABLE', 'closed the connection', c, err, ctx);
+  return fail('RECEIVER_UNREACHABLE', 'did not answer', c, err, ctx);
+}
+
+/** The stall timer of an upload fired: nothing moved for `sender.timeoutMs`. */
+export function stalled(ctx: FailureContext): ZenrollError {
+  return fail('RECEIVER_UNREACHABLE', `timed out: the upload made no progress for ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`,
+    { code: undefined, message: '', bytesRead: undefined }, undefined, ctx);
+}
