@@ -341,7 +341,7 @@ describe('every command', () => {
 
     const missing = await runCli(['status', '-c', join(tmp.path, 'none.json')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/CONFIG_NOT_FOUND.*\nCreate one with `zenroll init`, or name it with -c FILE\./s);
+    expect(missing.stderr).toMatch(/CONFIG_NOT_FOUND.*\nfix: Create one with `zenroll init`, or name it with -c FILE\./s);
 
     const unknownOption = await runCli(['status', '--frobnicate', '-c', leaf.configPath]);
     expect(unknownOption.code).toBe(2);
