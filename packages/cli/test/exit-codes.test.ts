@@ -87,6 +87,7 @@ describe('the service relays an error with its code, message and fix (SPEC §5)'
       rollup: async () => {
         throw new ZenrollError(code, message, fix === undefined ? {} : { details: { fix } });
       },
+      rollupTree: async () => ({}),
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
     });
     try {
