@@ -88,6 +88,7 @@ describe('the service relays an error with its code, message and fix (SPEC §5)'
         throw new ZenrollError(code, message, fix === undefined ? {} : { details: { fix } });
       },
       rollupTree: async () => ({}),
+      health: async () => ({ status: 'ok' as const, checks: [] }),
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
     });
     try {
