@@ -161,7 +161,7 @@ describe('a roll-up', () => {
     expect(events).toEqual(['zipped', 'send-failing', 'send-recovered', 'sent', 'rollup']);
     const [failing, recovered] = log.writes.map((w) => w.record).filter((r) => r.event.startsWith('send-'));
     expect(failing).toMatchObject({ server: 'LEAF1', from: 'LEAF1', to: 'INT1', zip, origin: 'LEAF1', severity: 'warning' });
-    expect(failing?.message).toMatch(/did not answer.*trying again \(14 tries in all\), the next in 10 s/);
+    expect(failing?.message).toMatch(/closed the connection.*trying again \(14 tries in all\), the next in 10 s/);
     expect(recovered).toMatchObject({ zip, severity: 'info', message: 'sent at try 4 of 14, 70 s after the first' });
   });
 
