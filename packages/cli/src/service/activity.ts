@@ -72,7 +72,8 @@ export class Activity {
     const sent = zero();
     const received = zero();
     for (const h of this.#hours) {
-      if (h.at + HOUR_MS <= since) continue;
+      // The last 24 whole hours up to now: this one and the 23 before it.
+      if (h.at <= since) continue;
       for (const [into, from] of [[sent, h.sent], [received, h.received]] as const) {
         into.zips += from.zips;
         into.files += from.files;
