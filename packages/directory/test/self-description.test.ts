@@ -98,6 +98,12 @@ describe('the self-description in a private slapd', { timeout: 60_000 }, () => {
     expect(ldifValues(out, 'zenrollStrWaiting')).toEqual(['0']);
     expect(ldifValues(out, 'zenrollSent24h')).toEqual(['zips=2 files=100 bytes=123456']);
     expect(ldifValues(out, 'zenrollLastRollup')).toEqual(['20261122103005.123Z']);
+    // The operators (a person's LDAP browser) read it too, and cannot write it.
+    const operator = ['-x', '-H', slapd.url, '-D', slapd.operatorDN, '-y', slapd.operatorPasswordFile];
+    const seen = await ldapUtil('ldapsearch', [...operator, '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', 'zenrollRole', 'zenrollParent']);
+    expect([ldifValues(seen, 'zenrollRole'), ldifValues(seen, 'zenrollParent')]).toEqual([['leaf'], ['INT1']]);
+    await expect(ldapUtil('ldapmodify', operator, `dn: ${slapd.serverDN('LEAF1')}\nchangetype: modify\nreplace: zenrollRole\nzenrollRole: root\n`))
+      .rejects.toThrow(/Insufficient access/);
   });
 
   it('cannot be written on another server’s object', async () => {
