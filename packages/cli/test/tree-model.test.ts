@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerDescription } from '@zenroll/directory';
 import { buildTree, report, stateOf, type Described } from '../src/tree/model.js';
 import { renderText } from '../src/tree/text.js';
+import { serverPage, treePage } from '../src/tree/html.js';
 import { slotsAfter } from '../src/service/schedule-slots.js';
 import { isNewRequest } from '../src/service/wakeup.js';
 import { descriptionHeader, parseDescriptionHeader } from '../src/service/children.js';
@@ -121,5 +122,23 @@ describe('wake-up requests and polls', () => {
     expect(parseDescriptionHeader(Buffer.from('{"server":""}').toString('base64url'))).toBeNull();
     expect(parseDescriptionHeader(Buffer.from('{"server":"X","description":{"role":1}}').toString('base64url'))).toBeNull();
     expect(parseDescriptionHeader('a'.repeat(9000))).toBeNull();
+  });
+});
+
+describe('the /tree page', () => {
+  it('is one self-contained page: no script, nothing from elsewhere, every name escaped, a refresh', () => {
+    const evil = '<script>alert(1)</script>';
+    const r = report([{ server: 'ROOT', description: desc({ role: 'root', parent: null, lateAfter: null }) }, { server: evil, description: desc({ parent: 'ROOT' }) }], NOW, 'directory');
+    const html = treePage(r, 'ROOT');
+    expect(html).not.toMatch(/<script/i);
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain(`href="/tree/server/${encodeURIComponent(evil)}"`);
+    expect(html).toContain('<meta http-equiv="refresh" content="30">');
+    // Every link and source is this listener's own.
+    for (const m of html.matchAll(/(?:href|src)="([^"]*)"/g)) expect(m[1]).toMatch(/^\//);
+    expect(html).not.toMatch(/url\(|@import/);
+    const one = serverPage({ server: evil, node: null, rollup: [], status: [], limit: 50 });
+    expect(one).not.toMatch(/<script/i);
+    expect(one).toContain('No such server in the tree.');
   });
 });

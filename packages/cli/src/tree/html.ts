@@ -37,6 +37,7 @@ a.node{display:inline-block;min-width:420px;max-width:760px;text-decoration:none
 a.node:hover,a.node:focus{box-shadow:0 0 0 3px #0969da33;outline:none}
 .name{font-weight:700;font-size:15px}.role{color:#57606a;margin-left:8px}
 .state{float:right;margin-left:12px;font-weight:700;border-radius:10px;padding:0 8px;font-size:12px;line-height:20px}
+h1 .state{float:none;margin-left:10px;vertical-align:3px;font-size:13px}
 .line{color:#3d444d;font-size:13px}.why{font-size:13px;font-weight:600}
 a.node.ok{border-left-color:var(--ok)}.ok .state,.chip.ok{color:var(--ok);background:var(--ok-bg);border-color:var(--ok)}.ok .why{color:var(--ok)}
 a.node.late{border-left-color:var(--late)}.late .state,.chip.late{color:var(--late);background:var(--late-bg);border-color:var(--late)}.late .why{color:var(--late)}
