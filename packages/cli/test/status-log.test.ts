@@ -3,6 +3,7 @@
  * writes `started` (version, role, schedule) and `stopped`; `zenroll log
  * --status` reads them; the writer never throws.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLog, parseRecord, serializeRecord, type LogWrite } from '@zenroll/core';
@@ -54,6 +55,17 @@ describe('the server status log', () => {
     const table = await runCli(['log', '--status', '-c', leaf.configPath]);
     expect(table.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  stopped  LEAF1\n/);
     expect(table.stdout).toMatch(new RegExp(`\n    version=${VERSION.replaceAll(".", "\\.")} role=leaf .*schedule="0 0 1 1 \\*" timezone=UTC\n`));
+  });
+
+  it('has a problem record, saying why, when the service cannot start', async () => {
+    await rm(leaf.config.keys.private);
+    const svc = services.start(leaf.configPath);
+    expect((await svc.exited).code).toBe(1);
+    const json = await runCli(['log', '--status', '--json', '-c', leaf.configPath]);
+    const records = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => r.event)).toEqual(['problem']);
+    expect(records[0]).toMatchObject({ severity: 'error', from: 'LEAF1', source: 'service' });
+    expect(String(records[0]?.msg)).toMatch(/could not start: .*private key .*does not exist/);
   });
 
   it('writes one record per call, in the form of SPEC §7, and never throws', async () => {
