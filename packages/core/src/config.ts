@@ -138,6 +138,8 @@ const configShape = obj({
         .default(2).describe('each wait is this many times the one before'),
       tries: int(1, 100).default(14).describe('tries of one push before the roll-up stops (13 waits, 22 h 45 min in all with the defaults)'),
     }).prefault({}).describe('retries of a push (SPEC §1)'),
+    localAddress: str('an IP address', (s) => isIPv4(s) || isIPv6(s)).nullable().default(null)
+      .describe("the local address outgoing connections (to the parent or the proxy) are made from: a cluster's floating address (SPEC §9); null lets the system choose"),
     proxy: httpUrl().nullable().default(null).describe('an HTTP(S) proxy URL for crossing a firewall; the Sender tunnels through it with CONNECT (credentials as http://user:pass@host:port)'),
     tls: obj({
       ca: optPath('CA certificate (PEM) trusted for the parent, besides the system ones'),
@@ -158,7 +160,19 @@ const configShape = obj({
       .describe('a request that makes no progress this long (connecting, uploading, waiting for the answer) fails and counts as a failed try'),
   }).prefault({}).describe('the Sender: pushes zips to the parent Receiver'),
   receiver: obj({
-    listen: hostPort().default('0.0.0.0:7099').describe('address the Receiver listens on'),
+    listen: z.union([
+      hostPort(),
+      z.array(z.union([
+        hostPort(),
+        obj({
+          address: hostPort().describe('HOST:PORT of this listener'),
+          tls: z.boolean({ error: expecting('true or false') }).default(true).describe('HTTPS with receiver.tls (true), or plain HTTP (false)'),
+        }),
+      ], { error: expecting('HOST:PORT or an object {address, tls}') }), { error: expecting('a list of listeners') })
+        .min(1, { error: expecting('at least one listener') }),
+    ], { error: expecting('HOST:PORT, or a list of HOST:PORT or {address, tls}') })
+      .default('0.0.0.0:7099')
+      .describe('address the Receiver listens on; or a list of listeners, each HOST:PORT (TLS as receiver.tls says) or {address, tls} — e.g. [{"address": "0.0.0.0:7099"}, {"address": "10.0.0.5:2099", "tls": false}] (SPEC §9)'),
     tls: z.union([
       z.literal(false),
       obj({
@@ -231,9 +245,32 @@ function roleRules(c: z.output<typeof configShape>, ctx: z.RefinementCtx): void 
   need(info.sender || info.receiver, ['dirs', 'entpushdir'], c.dirs.entpushdir, 'it sends or receives zips');
   need(info.promotesTo.includes('dbdir'), ['dirs', 'dbdir'], c.dirs.dbdir, 'it promotes zips to dbdir');
   need(info.sender, ['sender', 'parent'], c.sender.parent, 'it sends to a parent Receiver');
+  if (Array.isArray(c.receiver.listen) && c.receiver.tls === false) {
+    c.receiver.listen.forEach((l, i) => {
+      if (typeof l === 'object' && l.tls) ctx.addIssue({ code: 'custom', path: ['receiver', 'listen', i, 'tls'], message: 'expected false: receiver.tls is false, so no listener has a certificate, found true' });
+    });
+  }
   if (c.sender.forwardOnReceive && !(info.sender && info.receiver)) {
     ctx.addIssue({ code: 'custom', path: ['sender', 'forwardOnReceive'], message: `is only for roles that receive and send (intermediate*), not "${c.role}"` });
   }
+}
+
+export interface Listener {
+  host: string;
+  port: number;
+  /** HTTPS with receiver.tls, or plain HTTP. */
+  tls: boolean;
+}
+
+/** The Receiver's listeners (SPEC §9): `receiver.listen` as one HOST:PORT or a list, each with or without TLS. */
+export function receiverListeners(receiver: { listen: Config['receiver']['listen']; tls: Config['receiver']['tls'] }): Listener[] {
+  const list = typeof receiver.listen === 'string' ? [receiver.listen] : receiver.listen;
+  return list.map((l) => {
+    const address = typeof l === 'string' ? l : l.address;
+    const hp = splitHostPort(address);
+    if (hp === null) throw new ZenrollError('CONFIG_INVALID', `receiver.listen ${JSON.stringify(address)} is not HOST:PORT`);
+    return { ...hp, tls: receiver.tls !== false && (typeof l === 'string' || l.tls) };
+  });
 }
 
 export type ConfigInput = z.input<typeof configSchema>;

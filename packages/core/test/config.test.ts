@@ -8,6 +8,7 @@ import {
   formatConfigErrors,
   loadConfig,
   parseConfig,
+  receiverListeners,
   roleInfo,
   ROLES,
   splitHostPort,
@@ -78,7 +79,7 @@ describe('parseConfig', () => {
       expect(c.sender).toEqual({
         parent: info.sender ? 'https://int1.example:7099' : null,
         schedule: '0 2 * * *', timezone: 'UTC', randomizeMinutes: 0, batchSize: 50, compressionLevel: 6,
-        retry: { baseMs: 10_000, factor: 2, tries: 14 }, proxy: null, tls: { ca: null, cert: null, key: null },
+        retry: { baseMs: 10_000, factor: 2, tries: 14 }, localAddress: null, proxy: null, tls: { ca: null, cert: null, key: null },
         forwardOnReceive: false, stableMs: 5000, pollSeconds: 60, timeoutMs: 120_000,
       });
       expect(c.receiver).toEqual({
@@ -291,5 +292,30 @@ describe('loadConfig', () => {
       expect.stringMatching(/^ {2}extra: is not a known key/),
     ]);
     expect((err.details['errors'] as ConfigError[]).map((e) => e.key)).toEqual(['role', 'extra']);
+  });
+});
+
+describe('receiver.listen as a list of listeners (SPEC §9)', () => {
+  const tls = { cert: '/c.pem', key: '/k.pem', clientCa: null };
+  it('gives each listener its TLS: a HOST:PORT as receiver.tls says, an object as its tls says', () => {
+    expect(receiverListeners({ listen: '0.0.0.0:7099', tls })).toEqual([{ host: '0.0.0.0', port: 7099, tls: true }]);
+    expect(receiverListeners({ listen: '0.0.0.0:7099', tls: false })).toEqual([{ host: '0.0.0.0', port: 7099, tls: false }]);
+    expect(receiverListeners({ listen: ['[::1]:7099', { address: '10.0.0.5:2099', tls: false }, { address: '10.0.0.5:7100', tls: true }], tls })).toEqual([
+      { host: '::1', port: 7099, tls: true },
+      { host: '10.0.0.5', port: 2099, tls: false },
+      { host: '10.0.0.5', port: 7100, tls: true },
+    ]);
+  });
+
+  it('refuses an empty list, a bad entry, and a TLS listener without receiver.tls, naming the key', () => {
+    const base = { server: 'ROOT', tree: 'ACME', role: 'root', dirs: { entpushdir: '/p', dbdir: '/d' } };
+    const keys = (listen: unknown, t: unknown = tls) => {
+      const r = parseConfig({ ...base, receiver: { listen, tls: t } }, '/etc/zenroll');
+      return r.ok ? [] : r.errors.map((e) => `${e.key}: ${e.message}`);
+    };
+    expect(keys([])).toEqual(['receiver.listen: expected at least one listener, found an array']);
+    expect(keys(['127.0.0.1:7099', { address: 'nope' }])[0]).toMatch(/^receiver\.listen/);
+    expect(keys([{ address: '127.0.0.1:7099', tls: true }], false)).toEqual(['receiver.listen.0.tls: expected false: receiver.tls is false, so no listener has a certificate, found true']);
+    expect(keys([{ address: '127.0.0.1:7099', tls: false }, '127.0.0.1:7100'], false)).toEqual([]);
   });
 });

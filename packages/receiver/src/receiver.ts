@@ -9,8 +9,8 @@ import {
   ZenrollError,
   ensureDir,
   freeSpace as realFreeSpace,
+  receiverListeners,
   roleInfo,
-  splitHostPort,
   type Config,
   type FreeSpace,
   type HealthReport,
@@ -51,7 +51,10 @@ export interface ReceiverDeps {
 }
 
 export interface RunningReceiver {
+  /** The first listener's URL. */
   url: string;
+  /** Every listener's URL, in the order of receiver.listen. */
+  urls: string[];
   port: number;
   /** Resolves when no upload is in flight and every queued promotion is done. */
   idle(): Promise<void>;
@@ -89,8 +92,8 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     target,
     dir: required(config.dirs[target], `dirs.${target}`, config.role),
   }));
-  const listen = splitHostPort(r.listen);
-  if (listen === null) throw new ZenrollError('CONFIG_INVALID', `receiver.listen ${JSON.stringify(r.listen)} is not HOST:PORT`);
+  // One or more listeners, each with or without TLS (SPEC §9: 7099 with TLS beside 2099 without).
+  const listeners = receiverListeners(r);
   const trust = { trustDir: r.trustDir, ownPublicKey: config.keys.public, ownServer: config.server, ...(deps.extraKeys === undefined ? {} : { extraKeys: deps.extraKeys }) };
   // A missing own key or a bad file in trustDir would refuse every upload: say so now.
   const unbound = (await currentTrust(trust)).unbound();
@@ -130,13 +133,21 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     };
   };
   // Made (TLS files read) before recovery starts promotions, listening once recovery is done.
-  const server = await createReceiverServer({ upload, info, freeSpace, logger, ...(deps.health === undefined ? {} : { serviceHealth: deps.health }) }, { tls: r.tls, timeoutMs: r.requestTimeoutMs });
-  let address: AddressInfo;
+  const ctx = { upload, info, freeSpace, logger, ...(deps.health === undefined ? {} : { serviceHealth: deps.health }) };
+  const servers: Server[] = [];
+  for (const l of listeners) servers.push(await createReceiverServer(ctx, { tls: l.tls ? r.tls : false, timeoutMs: r.requestTimeoutMs }));
+  const urls: string[] = [];
+  let firstPort = 0;
   try {
     await recover({ zipdir, targets, tree: config.tree, hasDatabase: role.hasDatabase, quarantineDir: r.quarantineDir, receipts, promoter, logger });
     await sweep();
-    address = await listenOn(server, listen.host, listen.port);
+    for (const [i, l] of listeners.entries()) {
+      const address = await listenOn(servers[i] as Server, l.host, l.port);
+      if (i === 0) firstPort = address.port;
+      urls.push(`${l.tls ? 'https' : 'http'}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${address.port}`);
+    }
   } catch (err) {
+    for (const server of servers) server.close();
     await promoter.stop();
     throw err;
   }
@@ -146,14 +157,14 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   }, deps.maintenanceMs ?? 600_000);
   timer.unref();
 
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  const url = `${r.tls === false ? 'http' : 'https'}://${host}:${address.port}`;
-  logger.info({ url, zipdir, targets: targets.map((t) => t.dir), mutualTls: r.tls !== false && r.tls.clientCa !== null }, 'receiver listening');
+  const url = urls[0] as string;
+  logger.info({ url, ...(urls.length > 1 ? { urls } : {}), zipdir, targets: targets.map((t) => t.dir), mutualTls: r.tls !== false && r.tls.clientCa !== null }, 'receiver listening');
 
   let closed: Promise<void> | undefined;
   return {
     url,
-    port: address.port,
+    port: firstPort,
+    urls,
     async health() {
       const { freeBytes: _, ...r } = await receiverHealth(upload, freeSpace);
       return r;
@@ -169,9 +180,9 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
       closed ??= (async () => {
         closing = true;
         clearInterval(timer);
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const stopped = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
         await slots.abortAll();
-        server.closeAllConnections();
+        for (const server of servers) server.closeAllConnections();
         await promoter.stop();
         await stopped;
         logger.info({ url }, 'receiver stopped');

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { Agent, Pool, ProxyAgent, request, type Dispatcher } from 'undici';
 import {
   INFO_PATH,
   ZenrollError,
@@ -74,16 +74,21 @@ export async function makeDispatcher(sender: SenderConfig): Promise<Dispatcher> 
     ...(key === undefined ? {} : { key }),
   };
   const timeouts = { headersTimeout: sender.timeoutMs, bodyTimeout: sender.timeoutMs };
+  // A cluster's floating address (SPEC §9): the parent (or the proxy) sees connections come from it.
+  // undici's connector takes the local address from the client's options, not from `connect`'s.
+  const from = sender.localAddress === null ? {} : { localAddress: sender.localAddress };
   if (sender.proxy !== null) {
     return new ProxyAgent({
       uri: sender.proxy,
       requestTls: tls,
       ...(ca === undefined ? {} : { proxyTls: { ca: [...rootCertificates, ca] } }),
       connect: { timeout: sender.timeoutMs },
+      // The connection to the proxy is the one that leaves this node.
+      ...(sender.localAddress === null ? {} : { clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...from }) }),
       ...timeouts,
     });
   }
-  return new Agent({ connect: { ...tls, timeout: sender.timeoutMs }, ...timeouts });
+  return new Agent({ connect: { ...tls, timeout: sender.timeoutMs }, ...from, ...timeouts });
 }
 
 async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<unknown> {

@@ -103,4 +103,13 @@ describe('an HTTP proxy between the levels (sender.proxy)', () => {
       expect(proxy.connects.slice(before)).toEqual([new URL(r.url).host]);
     });
   });
+
+  it('connects to the proxy from sender.localAddress (a floating address, SPEC §9)', async () => {
+    await withReceiver(undefined, async (r) => {
+      const before = proxy.from.length;
+      const result = await rollUpTo(r, { proxy: proxy.url, localAddress: '127.0.0.4' });
+      expect(result.sent.map((z) => z.status)).toEqual([201]);
+      expect(proxy.from.slice(before)).toEqual(['127.0.0.4']);
+    });
+  });
 });

@@ -22,7 +22,7 @@ import {
   parseConfig,
   roleInfo,
   saveKeyPair,
-  splitHostPort,
+  receiverListeners,
   tlsNameProblem,
   writeFileDurable,
   type Config,
@@ -168,8 +168,8 @@ export async function initServer(o: InitOptions): Promise<InitResult> {
   const tls = config.receiver.tls;
   let names: string[] | null = null;
   if (info.receiver && tls !== false) {
-    // parseConfig checked receiver.listen: it splits.
-    const listenHost = splitHostPort(config.receiver.listen)?.host ?? null;
+    // parseConfig checked receiver.listen: it splits (init writes one HOST:PORT).
+    const listenHost = receiverListeners(config.receiver)[0]?.host ?? null;
     names = certificateNames({ given, machine: await machineNames(), listenHost });
     await makeCertificate({ certPath: tls.cert, keyPath: tls.key, hosts: names, commonName: o.server });
   }

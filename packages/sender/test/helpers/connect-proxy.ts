@@ -6,11 +6,14 @@ export interface ConnectProxy {
   url: string;
   /** The `host:port` of every CONNECT, in order. */
   connects: string[];
+  /** The remote address each CONNECT came from, in the same order. */
+  from: string[];
   close(): Promise<void>;
 }
 
 export async function startConnectProxy(): Promise<ConnectProxy> {
   const connects: string[] = [];
+  const from: string[] = [];
   const sockets = new Set<Socket>();
   const track = (s: Socket) => {
     sockets.add(s);
@@ -24,6 +27,7 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
   server.on('connect', (req, client: Socket, head: Buffer) => {
     const target = req.url ?? '';
     connects.push(target);
+    from.push(client.remoteAddress ?? '');
     const at = target.lastIndexOf(':');
     const upstream = connect(Number(target.slice(at + 1)), target.slice(0, at), () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -40,6 +44,7 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     connects,
+    from,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
