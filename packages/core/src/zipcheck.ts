@@ -297,6 +297,9 @@ export class CheckedZip {
 
   async #readBytes(pos: number, length: number): Promise<Buffer | undefined> {
     if (pos + length > this.#size) return undefined;
+    // A data descriptor (archiver writes one after each deflated .str) is in the block read with its entry.
+    const cached = this.#reader.cached(pos, length);
+    if (cached !== undefined) return cached;
     const buf = Buffer.alloc(length);
     const { bytesRead } = await this.#fh.read(buf, 0, length, this.#base + pos);
     return bytesRead === length ? buf : undefined;
