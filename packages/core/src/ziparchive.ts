@@ -10,7 +10,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ZipArchive, type ArchiverOptions } from 'archiver';
+import type { ArchiverOptions, ZipArchive } from 'archiver';
 import { fromBuffer, type Entry } from 'yauzl';
 import { fsyncDir, fsyncFile, tempPath } from './durable.js';
 import { ZenrollError, errnoCode, fsError } from './errors.js';
@@ -30,8 +30,12 @@ function packFailed(what: string, err: unknown): ZenrollError {
   return new ZenrollError('PACK_FAILED', `cannot ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
+// Loaded on first use: ~5 MB of RSS that a process which never packs (a root, most commands) does without.
+let archiver: Promise<typeof import('archiver')> | undefined;
+
 /** A new archive that fails on `warning` as on `error`: `failed` rejects with the first of them. */
-function newArchive(options: ArchiverOptions): { archive: ZipArchive; failed: Promise<never> } {
+async function newArchive(options: ArchiverOptions): Promise<{ archive: ZipArchive; failed: Promise<never> }> {
+  const { ZipArchive } = await (archiver ??= import('archiver'));
   const archive = new ZipArchive(options);
   const failed = new Promise<never>((_, reject) => {
     archive.on('error', reject);
@@ -50,7 +54,7 @@ function appendAll(archive: ZipArchive, entries: readonly ArchiveEntry[], create
 /** The zip of `entries`, in order, in memory; deflated at `level` except the names `store` picks. */
 async function zipInMemory(entries: readonly ArchiveEntry[], level: number, created: Date, store: (name: string) => boolean): Promise<Buffer> {
   // memLevel 9 (zlib's default is 8): ~8 % less CPU per MB at level 6 on .str text for the same size.
-  const { archive, failed } = newArchive({ zlib: { level, memLevel: 9, chunkSize: 64 * 1024 } });
+  const { archive, failed } = await newArchive({ zlib: { level, memLevel: 9, chunkSize: 64 * 1024 } });
   const chunks: Buffer[] = [];
   archive.on('data', (chunk: Buffer) => chunks.push(chunk));
   const ended = new Promise<void>((resolve) => archive.on('end', resolve));
@@ -122,12 +126,12 @@ export async function writeStoredZipDurable(path: string, entries: readonly Arch
   const temp = tempPath(path);
   let renamed = false;
   try {
+    const { archive, failed } = await newArchive({ store: true });
     const out = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
     const closed = new Promise<void>((resolve, reject) => {
       out.on('error', reject);
       out.on('close', resolve);
     });
-    const { archive, failed } = newArchive({ store: true });
     archive.pipe(out);
     appendAll(archive, entries, created, () => true);
     try {
