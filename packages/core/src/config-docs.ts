@@ -23,6 +23,8 @@ export type JsonSchema = {
   enum?: unknown[];
   anyOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  minItems?: number;
   required?: string[];
   minimum?: number;
   maximum?: number;
@@ -79,7 +81,21 @@ function typeOf(s: JsonSchema): string {
   if (s.enum !== undefined) return s.enum.map(code).join(', ');
   if (s.anyOf !== undefined) return s.anyOf.map(typeOf).join(' or ');
   const types = Array.isArray(s.type) ? s.type : s.type === undefined ? ['any'] : [s.type];
-  return types.map((t) => (t === 'integer' || t === 'number' ? `${t}${bounds(s)}` : t)).join(' or ');
+  return types.map((t) => {
+    if (t === 'integer' || t === 'number') return `${t}${bounds(s)}`;
+    if (t === 'array') return `a list${s.minItems ? ` of at least ${s.minItems}` : ''}, each ${s.items === undefined ? 'anything' : typeOf(s.items)}`;
+    if (t === 'object' && s.properties !== undefined) return `{${Object.keys(s.properties).join(', ')}}`;
+    return t;
+  }).join(' or ');
+}
+
+/** The object that the items of a list key may be (`receiver.listen: [{address, tls}]`), if any. */
+function itemObjectOf(s: JsonSchema): JsonSchema | undefined {
+  for (const branch of [s, ...(s.anyOf ?? [])]) {
+    const inner = branch.items === undefined ? undefined : objectOf(branch.items);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
 }
 
 /** The object a key holds keys of, if any (an object, or the object branch of `false | {…}` / `{…} | null`). */
@@ -104,6 +120,8 @@ function rows(obj: JsonSchema, prefix: string, out: Row[]): void {
     }
     const dflt = 'default' in s ? code(s.default) : required ? 'required' : '—';
     out.push({ key, type: typeOf(s), dflt, text: s.description ?? '' });
+    const item = itemObjectOf(s);
+    if (item !== undefined) rows(item, `${key}[].`, out);
   }
 }
 

@@ -41,7 +41,10 @@ describe('docs/config.md and the JSON Schema, generated from the zod schema', ()
         if (!p.description) undocumented.push(key);
         const shown = md.includes(`| \`${key}\` |`) || md.includes(`\n## \`${key}\`\n`);
         expect(shown, `${key} in docs/config.md`).toBe(true);
-        for (const branch of [p, ...(p.anyOf ?? [])]) if (branch.properties) walk(branch, `${key}.`);
+        for (const branch of [p, ...(p.anyOf ?? [])]) {
+          if (branch.properties) walk(branch, `${key}.`);
+          for (const item of [branch.items, ...(branch.items?.anyOf ?? [])]) if (item?.properties) walk(item, `${key}[].`);
+        }
       }
     };
     walk(configJsonSchema(), '');
