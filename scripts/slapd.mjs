@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { slapdAlive as alive, startSlapd, stopPid } from './lib/slapd.mjs';
+import { slapdAlive as alive, startSlapd, startSlapdProviders, stopPid } from './lib/slapd.mjs';
 
-const usage = 'usage: node scripts/slapd.mjs start|stop|status --dir D [--port P] [--tree T] [--servers A,B] [--cn-config]';
+const usage = 'usage: node scripts/slapd.mjs start|stop|status --dir D [--port P] [--tree T] [--servers A,B] [--cn-config] [--providers N]';
 
 function fail(message, code = 2) {
   process.stderr.write(`slapd.mjs: ${message}\n`);
@@ -23,7 +23,7 @@ try {
     allowPositionals: true,
     options: {
       dir: { type: 'string' }, port: { type: 'string' }, tree: { type: 'string' },
-      servers: { type: 'string' }, 'cn-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      servers: { type: 'string' }, 'cn-config': { type: 'boolean' }, providers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
 } catch (err) {
@@ -39,6 +39,52 @@ if (!['start', 'stop', 'status'].includes(command ?? '') || !o.dir) fail(usage);
 const dir = resolve(o.dir);
 const stateFile = join(dir, 'slapd.json');
 const readState = () => (existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : null);
+// Replicated providers (--providers N, SPEC §9) live in dir/p1, dir/p2, …
+const providerDirs = () => {
+  const dirs = [];
+  for (let i = 1; existsSync(join(dir, `p${i}`, 'slapd.json')); i++) dirs.push(join(dir, `p${i}`));
+  return dirs;
+};
+const providers = o.providers === undefined ? 1 : Number(o.providers);
+if (!(Number.isInteger(providers) && providers >= 1 && providers <= 9)) fail(`--providers ${o.providers} is not a number from 1 to 9`);
+
+if (command !== 'start' && !existsSync(stateFile) && providerDirs().length > 0) {
+  let allRunning = true;
+  for (const d of providerDirs()) {
+    const state = JSON.parse(readFileSync(join(d, 'slapd.json'), 'utf8'));
+    const running = state.pid > 0 && alive(state.pid);
+    allRunning &&= running;
+    if (command === 'status') process.stdout.write(running ? `running: ${state.url} pid ${state.pid}\n` : `stopped (was ${state.url})\n`);
+    else {
+      if (running) await stopPid(state.pid);
+      process.stdout.write(running ? `stopped slapd pid ${state.pid} (${state.url})\n` : `slapd ${state.url} was not running\n`);
+    }
+  }
+  process.exit(command === 'status' && !allRunning ? 1 : 0);
+}
+
+if (command === 'start' && providers > 1) {
+  for (const d of providerDirs()) {
+    const state = JSON.parse(readFileSync(join(d, 'slapd.json'), 'utf8'));
+    if (alive(state.pid)) fail(`slapd already runs for ${d} (pid ${state.pid}, ${state.url})`, 1);
+  }
+  try {
+    const all = await startSlapdProviders({
+      dir, providers, port: o.port === undefined ? undefined : Number(o.port), tree: o.tree,
+      servers: o.servers?.split(',').map((x) => x.trim()).filter(Boolean), detached: true,
+    });
+    process.stdout.write(`${all.length} slapd providers in multi-provider replication (syncrepl, mirror mode), suffix ${all[0].suffix}\n`);
+    for (const s of all) process.stdout.write(`  ${s.url} pid ${s.pid} (${s.dir})\n`);
+    process.stdout.write(`directory.url: ${JSON.stringify(all.map((s) => s.url))}\n`);
+    for (const server of all[0].servers) {
+      process.stdout.write(`  ${server}: ${all[0].serverDN(server)}  password file ${all[0].serverPasswordFile(server)}\n`);
+    }
+    process.stdout.write(`stop with: node scripts/slapd.mjs stop --dir ${dir}\n`);
+    process.exit(0);
+  } catch (err) {
+    fail(err.message, 1);
+  }
+}
 
 if (command === 'start') {
   const before = readState();

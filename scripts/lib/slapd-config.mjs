@@ -56,6 +56,8 @@ export function slapdConf(o) {
     `argsfile ${o.dir}/slapd.args`,
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
+    // Multi-provider replication (syncrepl, mirror mode): each provider has its own id.
+    ...(o.replication ? ['moduleload syncprov', `serverID ${o.replication.serverId}`] : []),
     ...(o.tls ? [`TLSCertificateFile ${o.tls.cert}`, `TLSCertificateKeyFile ${o.tls.key}`] : []),
     // SPEC §7: no anonymous access at all.
     'disallow bind_anon',
@@ -82,6 +84,7 @@ export function slapdConf(o) {
     'index objectClass eq',
     'index cn eq',
     'index member eq',
+    ...(o.replication ? replicationLines(o) : []),
     // `zenroll tree` reads every Inventory Service object in one paged search
     // (SPEC §8): slapd's default of 500 entries would cut a larger tree short.
     `limits ${group} size.prtotal=unlimited`,
@@ -114,7 +117,24 @@ export function slapdConf(o) {
     );
   }
   lines.push('access to *', `  by ${group} read`, `  by ${operators} read`, '  by * none', '');
+  // The overlay comes after the database's own directives.
+  if (o.replication) lines.push('overlay syncprov', 'syncprov-checkpoint 100 1', '');
   return lines.join('\n');
+}
+
+/**
+ * One syncrepl per other provider (refreshAndPersist, as the root DN), and
+ * multi-provider mode: every provider takes writes and sends them to the others.
+ * `retry` waits 5 s first, so that a provider started second has copied the
+ * first one's tree before the first asks it for its own.
+ */
+function replicationLines(o) {
+  const r = o.replication;
+  return [
+    'index entryCSN,entryUUID eq',
+    ...r.peers.map((url, i) => `syncrepl rid=${String(100 + i)} provider=${url} bindmethod=simple binddn="${o.rootDN}" credentials=${r.credentials} searchbase="${suffixOf(o.tree)}" type=refreshAndPersist retry="5 +" timeout=3`),
+    'multiprovider on',
+  ];
 }
 
 /**

@@ -54,6 +54,8 @@ export interface Slapd {
 }
 
 export function startSlapd(opts?: StartSlapdOptions): Promise<Slapd>;
+/** `providers` (default 2) slapds in multi-provider replication (syncrepl, mirror mode), folders `dir/p1`, `dir/p2`, …; resolves once all have the tree. */
+export function startSlapdProviders(opts?: StartSlapdOptions & { providers?: number }): Promise<Slapd[]>;
 export function slapdInstalled(): boolean;
 export function slapdAlive(pid: number): boolean;
 export function ldapUtil(cmd: string, args: string[], input?: string): Promise<string>;

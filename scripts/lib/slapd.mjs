@@ -74,6 +74,8 @@ async function createInstance(dir, opts) {
   await mkdir(join(dir, 'passwords'), { mode: 0o700, recursive: true });
   // Password files hold no newline: `ldapsearch -y` sends the whole file.
   const secret = async (name) => {
+    // A second provider of a replicated pair has the first one's passwords (its files).
+    if (opts.shared?.[name]) return opts.shared[name];
     const password = randomBytes(12).toString('hex');
     const file = join(dir, 'passwords', `${name}.pw`);
     await writeFile(file, password, { mode: 0o600 });
@@ -90,6 +92,7 @@ async function createInstance(dir, opts) {
     schemaFile: withSchema ? SCHEMA_FILE : null, tls: opts.tls ?? null,
     configPasswordHash: config ? sshaHash(config.password) : null,
     uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+    ...(opts.replication ? { replication: { ...opts.replication, credentials: root.password } } : {}),
   });
   await writeFile(join(dir, 'slapd.conf'), confText);
   const entries = servers.map((name) => ({ name, passwordHash: sshaHash(serverSecrets[name].password) }));
@@ -102,7 +105,58 @@ async function createInstance(dir, opts) {
     configPasswordFile: config?.file ?? null, cnConfig: opts.cnConfig === true, tls: opts.tls ?? null,
     port: opts.port ?? (await freePort()), tlsPort: opts.tls ? await freePort() : null,
     servers: Object.fromEntries(servers.map((s) => [s, { dn: serverDnOf(tree, s), ...serverSecrets[s] }])),
+    secrets: { root, operator, ...(config ? { config } : {}), ...serverSecrets },
   };
+}
+
+/**
+ * Start (or start again) `providers` private slapds in multi-provider
+ * replication (syncrepl, mirror mode; SPEC §9): one tree, the same accounts
+ * and passwords, each provider taking writes and sending them to the others.
+ * Their folders are `dir/p1`, `dir/p2`, …; the first gets the demo tree,
+ * the others copy it by replication. Resolves once every provider has it.
+ */
+export async function startSlapdProviders(opts = {}) {
+  needInstalled();
+  const count = opts.providers ?? 2;
+  const ownsDir = opts.dir === undefined;
+  const base = resolve(opts.dir ?? (await mkdtemp(join(tmpdir(), 'zenroll-slapd-'))));
+  const dirs = Array.from({ length: count }, (_, i) => join(base, `p${i + 1}`));
+  if (existsSync(join(dirs[0], 'slapd.json'))) {
+    return Promise.all(dirs.map((dir) => startSlapd({ ...opts, dir })));
+  }
+  const ports = [];
+  for (let i = 0; i < count; i++) ports.push(i === 0 && opts.port !== undefined ? opts.port : await freePort());
+  const urlOf = (port) => `ldap://127.0.0.1:${port}`;
+  const handles = [];
+  let shared;
+  for (let i = 0; i < count; i++) {
+    await mkdir(dirs[i], { recursive: true });
+    const replication = { serverId: i + 1, peers: ports.filter((_, j) => j !== i).map(urlOf) };
+    const state = await createInstance(dirs[i], { ...opts, port: ports[i], replication, ...(shared ? { shared } : {}) });
+    shared ??= state.secrets;
+    // Only the first provider loads the tree; the others get it from it.
+    if (i > 0) state.fresh = false;
+    const handle = new Slapd(state, opts.detached === true, false);
+    await handle.launch();
+    if (state.fresh) {
+      await ldapUtil('ldapadd', [...handle.rootArgs(), '-f', join(dirs[i], 'base.ldif')]);
+      delete state.fresh;
+    }
+    await writeFile(join(dirs[i], 'slapd.json'), `${JSON.stringify(handle.info(), null, 2)}\n`);
+    handles.push(handle);
+  }
+  // Every provider has the whole tree before anyone writes.
+  const count0 = async (h) => (await ldapUtil('ldapsearch', [...h.rootArgs(), '-b', h.suffix, '-LLL', 'dn'])).split('\n').filter((l) => l.startsWith('dn:')).length;
+  const want = await count0(handles[0]);
+  for (const h of handles.slice(1)) {
+    for (let i = 0; (await count0(h).catch(() => -1)) !== want; i++) {
+      if (i > 300) throw new Error(`provider ${h.url} did not copy the tree of ${handles[0].url} within 30 s`);
+      await sleep(100);
+    }
+  }
+  if (ownsDir) handles.forEach((h) => (h.removeOnDestroy = base));
+  return handles;
 }
 
 class Slapd {
@@ -191,6 +245,8 @@ class Slapd {
   async destroy() {
     await this.stop();
     if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+    // One of startSlapdProviders' providers: their common folder (the others are stopped by their own destroy).
+    if (this.removeOnDestroy) await rm(this.removeOnDestroy, { recursive: true, force: true });
   }
 
   /** Kill at once, as a crash would. */

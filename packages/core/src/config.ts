@@ -200,7 +200,11 @@ const configShape = obj({
     public: filePath().default('keys/server.pub').describe("this server's Ed25519 public key (PEM)"),
   }).prefault({}).describe('signing keys'),
   directory: obj({
-    url: url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']).describe('the LDAP server, ldap://HOST:PORT or ldaps://HOST:PORT'),
+    url: z.union([
+      url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']),
+      z.array(url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']), { error: expecting('a list of URLs') }).min(1, { error: expecting('at least one URL') }),
+    ], { error: expecting('an ldap:// or ldaps:// URL, or a list of them') })
+      .describe('the LDAP server, ldap://HOST:PORT or ldaps://HOST:PORT; or a list of providers in multi-provider replication: records go to the first that answers, and move on to the next when it fails (SPEC §9)'),
     bindDN: str('a non-empty DN', (s) => s.trim().length > 0).describe("the identity zenroll binds as: usually the server's own Inventory Service object"),
     passwordFile: filePath().describe('a file holding the bind password; read again after a refused bind'),
     serviceDN: str('a DN containing {server}', (s) => s.includes('{server}'))
@@ -210,7 +214,7 @@ const configShape = obj({
     startTls: z.boolean({ error: expecting('true or false') }).default(false).describe('upgrade an ldap:// connection with StartTLS before binding'),
     tls: obj({ ca: optPath('CA certificate (PEM) for ldaps:// or StartTLS') }).prefault({}).describe('TLS towards the LDAP server'),
   }).superRefine((d, ctx) => {
-    if (d.startTls && d.url.startsWith('ldaps:')) {
+    if (d.startTls && directoryUrls(d).some((u) => u.startsWith('ldaps:'))) {
       ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'expected false with an ldaps:// url (already TLS), found true' });
     }
   }).nullable().default(null).describe('the LDAP directory the records go to (SPEC §7); null: the local journal is the log'),
@@ -253,6 +257,11 @@ function roleRules(c: z.output<typeof configShape>, ctx: z.RefinementCtx): void 
   if (c.sender.forwardOnReceive && !(info.sender && info.receiver)) {
     ctx.addIssue({ code: 'custom', path: ['sender', 'forwardOnReceive'], message: `is only for roles that receive and send (intermediate*), not "${c.role}"` });
   }
+}
+
+/** `directory.url` as a list: one URL, or the providers of a replicated directory in order (SPEC §9). */
+export function directoryUrls(d: { url: string | readonly string[] }): string[] {
+  return typeof d.url === 'string' ? [d.url] : [...d.url];
 }
 
 export interface Listener {

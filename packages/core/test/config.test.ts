@@ -9,6 +9,7 @@ import {
   loadConfig,
   parseConfig,
   receiverListeners,
+  directoryUrls,
   roleInfo,
   ROLES,
   splitHostPort,
@@ -317,5 +318,22 @@ describe('receiver.listen as a list of listeners (SPEC §9)', () => {
     expect(keys(['127.0.0.1:7099', { address: 'nope' }])[0]).toMatch(/^receiver\.listen/);
     expect(keys([{ address: '127.0.0.1:7099', tls: true }], false)).toEqual(['receiver.listen.0.tls: expected false: receiver.tls is false, so no listener has a certificate, found true']);
     expect(keys([{ address: '127.0.0.1:7099', tls: false }, '127.0.0.1:7100'], false)).toEqual([]);
+  });
+});
+
+describe('directory.url as a list of replicated providers (SPEC §9)', () => {
+  const base = { server: 'LEAF1', tree: 'ACME', role: 'leaf', dirs: { entmergedir: '/m', entpushdir: '/p' }, sender: { parent: 'https://int1:7099' } };
+  const dir = (url: unknown, extra: Record<string, unknown> = {}) => parseConfig({ ...base, directory: { url, bindDN: 'cn=x', passwordFile: '/pw', ...extra } }, '/etc/zenroll');
+  it('takes one URL or a list, in order', () => {
+    const one = dir('ldap://a:389');
+    const two = dir(['ldap://a:389', 'ldaps://b:636']);
+    expect(one.ok && one.config.directory !== null && directoryUrls(one.config.directory)).toEqual(['ldap://a:389']);
+    expect(two.ok && two.config.directory !== null && directoryUrls(two.config.directory)).toEqual(['ldap://a:389', 'ldaps://b:636']);
+  });
+  it('refuses an empty list, a bad URL in it, and StartTLS with an ldaps:// one', () => {
+    const errors = (r: ReturnType<typeof dir>) => (r.ok ? [] : r.errors.map((e) => e.key));
+    expect(errors(dir([]))).toEqual(['directory.url']);
+    expect(errors(dir(['ldap://a:389', 'http://b']))[0]).toMatch(/^directory\.url/);
+    expect(errors(dir(['ldap://a:389', 'ldaps://b:636'], { startTls: true }))).toEqual(['directory.startTls']);
   });
 });

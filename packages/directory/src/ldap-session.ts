@@ -15,6 +15,11 @@ import { ldapError, resultCodeOf, type LdapContext } from './ldap-errors.js';
 
 export interface LdapSettings {
   url: string;
+  /**
+   * Every provider of a replicated directory, in order (`url` first): a
+   * session that loses its provider moves on to the next one (SPEC §9).
+   */
+  urls?: readonly string[];
   bindDN: string;
   passwordFile: string;
   timeoutMs: number;
@@ -40,6 +45,14 @@ export class LdapSession {
   private link: { socket: Socket | null; dropped: boolean } = { socket: null, dropped: false };
   /** The end of the queue of operations: one at a time (see run). */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Which of the providers this session talks to. */
+  private at = 0;
+
+  /** The provider this session talks to now. */
+  get url(): string {
+    const urls = this.settings.urls;
+    return urls !== undefined && urls.length > 0 ? (urls[this.at % urls.length] as string) : this.settings.url;
+  }
 
   constructor(
     readonly settings: LdapSettings,
@@ -59,9 +72,9 @@ export class LdapSession {
   }
 
   private async runNow<T>(action: 'read' | 'write', dn: string | undefined, op: (client: Client) => Promise<T>): Promise<T> {
-    const ctx: LdapContext = { action, url: this.settings.url, bindDN: this.settings.bindDN, dn };
+    const ctx: LdapContext = { action, url: this.url, bindDN: this.settings.bindDN, dn };
     try {
-      if (this.closed) throw new ZenrollError('DIRECTORY_UNREACHABLE', `the connection to ${this.settings.url} is closed`, { details: { scope: 'session' } });
+      if (this.closed) throw new ZenrollError('DIRECTORY_UNREACHABLE', `the connection to ${this.url} is closed`, { details: { scope: 'session' } });
       // A deadline over the whole call (connect, StartTLS, bind, request): ldapts bounds each
       // step but not all of them (the TLS handshake of startTLS), and a call that never
       // settles would hold up the queue for good.
@@ -71,7 +84,13 @@ export class LdapSession {
       // Rejected credentials: forget the client (and the bind ldapts would
       // replay), so that the next try reads the password file again.
       if (resultCodeOf(err) === 49) await this.reset();
-      throw ldapError(err, ctx);
+      const e = ldapError(err, ctx);
+      // A provider that does not answer: the next call goes to the next one (each record once: the journal's ids and cursor).
+      if (e.code === 'DIRECTORY_UNREACHABLE' && !this.closed && (this.settings.urls?.length ?? 0) > 1) {
+        await this.reset();
+        this.at += 1;
+      }
+      throw e;
     }
   }
 
@@ -92,13 +111,13 @@ export class LdapSession {
       }) as typeof connect;
       this.link = link;
       this.client = this.createClient({
-        url: s.url,
+        url: this.url,
         timeout: s.timeoutMs,
         connectTimeout: s.timeoutMs,
         autoRebind: s.startTls !== true,
         // ldapts goes TLS from the first byte whenever tlsOptions is set: for
         // StartTLS they go to startTLS() instead.
-        ...(s.url.startsWith('ldaps:') ? { tlsOptions } : {}),
+        ...(this.url.startsWith('ldaps:') ? { tlsOptions } : {}),
         ...(s.startTls === true ? { createConnection } : {}),
       });
       this.rebinds = false;
@@ -114,7 +133,7 @@ export class LdapSession {
   private async bind(client: Client): Promise<void> {
     const s = this.settings;
     if (s.startTls === true) {
-      const host = new URL(s.url).hostname.replace(/^\[|\]$/g, '');
+      const host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
       const options: ConnectionOptions = { ...(await this.tlsOptions()), host, ...(isIP(host) ? {} : { servername: host }) };
       await this.bounded(client.startTLS(options), s.timeoutMs, () => void this.reset(), 'StartTLS');
     }

@@ -3,7 +3,7 @@
  * The journal lives in `statedir/journal`.
  */
 import { join } from 'node:path';
-import type { Config } from '@zenroll/core';
+import { directoryUrls, type Config } from '@zenroll/core';
 import { DirectoryLog, type DirectoryLogOptions } from './directory-log.js';
 import { Journal } from './journal.js';
 import { LdapDirectory } from './ldap.js';
@@ -28,7 +28,9 @@ export function openDirectory(config: Pick<Config, 'directory'>, opts: OpenLogOp
   const d = config.directory;
   if (d === null) return null;
   return new LdapDirectory({
-    url: d.url,
+    // One URL, or the providers of a replicated directory in order (SPEC §9).
+    url: directoryUrls(d)[0] as string,
+    urls: directoryUrls(d),
     bindDN: d.bindDN,
     passwordFile: d.passwordFile,
     serviceDN: d.serviceDN,
