@@ -284,6 +284,14 @@ describe('summarize and readLastRollup', () => {
     expect(summarize('forced', t0, t1, r).error).toBe('collect: FS_FAILED: cannot read /m; pack: FS_NO_SPACE: disk full');
   });
 
+  it('names the first zip refused or left when no step failed (what `failing` shows, SPEC §8)', () => {
+    const rejected = result({ rejected: [{ zip: 'a.zip', status: 403, error: 'PRP_SIGNATURE_INVALID', message: 'bad', path: '/x' }] });
+    expect(summarize('forced', t0, t1, rejected)).toMatchObject({ ok: false, problem: 'a.zip: 403 PRP_SIGNATURE_INVALID: bad' });
+    const left = result({ left: [{ kind: 'str', name: 'b.str', reason: 'still written' }, { kind: 'zip', name: 'a.zip', reason: 'the parent did not answer' }] });
+    expect(summarize('forced', t0, t1, left).problem).toBe('a.zip: the parent did not answer');
+    expect(summarize('forced', t0, t1, result({ sent: [sent('a.zip')] }))).not.toHaveProperty('problem');
+  });
+
   it('throws on a damaged last-rollup.json instead of pretending there was none', async () => {
     await writeFile(lastRollupPath(statedir), '{"reason": "sched');
     await expect(readLastRollup(statedir)).rejects.toThrow(SyntaxError);

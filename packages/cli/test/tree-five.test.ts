@@ -204,7 +204,7 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     });
     expect(states(after)).toEqual({ ROOT: 'ok', INT1: 'ok', LEAF1: 'ok', LEAF2: 'failing', LEAF3: 'late' });
     expect(find(after, 'LEAF1')).toMatchObject({ backlog: { strWaiting: 0, zipsWaiting: 0, zipsRejected: 0 }, sent24h: { zips: 2, files: 60 } });
-    expect(find(after, 'LEAF2').why).toMatch(/^last roll-up: failed /);
+    expect(find(after, 'LEAF2').why).toMatch(/^last roll-up: failed zipped=1 sent=0 .* error="\S+_LEAF2_ACME_0\.zip: .*PRP_SIGNER_UNKNOWN/);
     expect(find(after, 'LEAF3').backlog.strWaiting).toBe(0); // what LEAF3 wrote before it stopped; its late scans it never saw
     expect(await readdir(leaf3.config.dirs.entmergedir as string)).toHaveLength(late3.sha256.length);
 

@@ -39,6 +39,7 @@ describe('state of a server (SPEC §8)', () => {
     const base = { reason: 'scheduled' as const, startedAt: '', finishedAt: '', zipped: 2, discarded: 0, sent: 1, rejected: 1, left: 0 };
     expect(rollupResultText({ ...base, ok: true })).toBe('ok zipped=2 sent=1 discarded=0 rejected=1 left=0');
     expect(rollupResultText({ ...base, ok: false, error: 'push: X' })).toBe('failed zipped=2 sent=1 discarded=0 rejected=1 left=0 error="push: X"');
+    expect(rollupResultText({ ...base, ok: false, problem: 'Z.zip: 401 PRP_SIGNER_UNKNOWN: not trusted' })).toBe('failed zipped=2 sent=1 discarded=0 rejected=1 left=0 error="Z.zip: 401 PRP_SIGNER_UNKNOWN: not trusted"');
   });
 });
 

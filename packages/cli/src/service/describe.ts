@@ -33,10 +33,11 @@ export async function readOwnDescription(statedir: string): Promise<ServerDescri
   }
 }
 
-/** `ok zipped=2 sent=2 discarded=0 rejected=0 left=0`, or `failed …` with the error, cut short. */
+/** `ok zipped=2 sent=2 discarded=0 rejected=0 left=0`, or `failed …` with the error (or the first zip refused or left), cut short. */
 export function rollupResultText(last: LastRollup): string {
   const counts = `zipped=${last.zipped} sent=${last.sent} discarded=${last.discarded} rejected=${last.rejected} left=${last.left}`;
-  const error = last.error === undefined ? '' : ` error=${JSON.stringify(last.error.length > 200 ? `${last.error.slice(0, 199)}…` : last.error)}`;
+  const why = last.error ?? last.problem;
+  const error = why === undefined ? '' : ` error=${JSON.stringify(why.length > 200 ? `${why.slice(0, 199)}…` : why)}`;
   return `${last.ok ? 'ok' : 'failed'} ${counts}${error}`;
 }
 

@@ -23,6 +23,8 @@ export interface LastRollup {
   rejected: number;
   left: number;
   error?: string;
+  /** Not ok without a failed step: the first zip refused or left unsent, and why (SPEC §8 shows it for `failing`). */
+  problem?: string;
 }
 
 export interface RunnerLogger {
@@ -31,7 +33,15 @@ export interface RunnerLogger {
   error(obj: object, msg: string): void;
 }
 
+function firstProblem(r: RollupResult): string | undefined {
+  const rejected = r.rejected[0];
+  if (rejected !== undefined) return `${rejected.zip}: ${rejected.status}${rejected.error ? ` ${rejected.error}` : ''}: ${rejected.message}`;
+  const left = r.left.find((l) => l.kind === 'zip');
+  return left === undefined ? undefined : `${left.name}: ${left.reason}`;
+}
+
 export function summarize(reason: Reason, startedAt: Date, finishedAt: Date, r: RollupResult | null, error?: unknown): LastRollup {
+  const problem = r === null || error !== undefined || r.errors.length > 0 ? undefined : firstProblem(r);
   return {
     reason,
     startedAt: startedAt.toISOString(),
@@ -48,6 +58,7 @@ export function summarize(reason: Reason, startedAt: Date, finishedAt: Date, r: 
       : r !== null && r.errors.length > 0
         ? { error: r.errors.map((e) => `${e.step}: ${e.code}: ${e.message}`).join('; ') }
         : {}),
+    ...(problem === undefined ? {} : { problem }),
   };
 }
 
