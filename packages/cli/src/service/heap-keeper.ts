@@ -1,27 +1,22 @@
 /**
  * Keeps a running service's JavaScript heap near its live size when that is
- * large (issue 8, memory; node-flags.ts has the figures). With the small
- * young generation of SERVE_NODE_FLAGS much short-lived garbage is promoted,
- * and V8, with --heap-growing-percent=100, collects the old space only when
- * it has doubled: over a 50,000-.str backlog, whose plan keeps ~27 MB live,
- * LEAF1's heap grew to ~54 MB between collections. A lower growing percent
- * bounds that too, but V8 then collects on every small growth of an ordinary
- * roll-up's churn, which cost each process 2–3 s of CPU in the benchmark.
+ * large. With the small young generation of SERVE_NODE_FLAGS much
+ * short-lived garbage is promoted, and with --heap-growing-percent=100 V8
+ * collects the old space only when it has doubled: over a large backlog the
+ * heap grows to twice its live size between collections.
  *
- * This looks once a second (so it collects at most once a second) and asks
- * for a full collection when the heap has grown by more than the slack (a
- * quarter of what the last collection left, 8 MB at least). It needs `gc`,
- * which --expose-gc (in SERVE_NODE_FLAGS) gives; without it, it does nothing.
+ * Why it stays: in the benchmark's memory figures (`npm run bench -- --only
+ * e2e --runs 1`, two runs with it and two without, alternating, 2026-12-05)
+ * the peak RSS of LEAF1 and INT1 with the 50,000 backlog was 160.6–166.4 and
+ * 124.1–126.3 MB with it, 163.2–181.0 and 138.0–144.9 MB without; end to end
+ * 147–150 and 118 MB against 152–153 and 122 MB; CPU time did not differ
+ * beyond the noise. Without it the backlog moves further past the 150 MB
+ * target (docs/PERFORMANCE.md).
  *
- * The slack was half and 16 MB until the verifier stopped allocating a
- * Buffer per entry (core inflater.ts). Measured since, with the 50,000
- * backlog (npm run bench -- --only e2e --runs 1, alternating, a GC observer
- * in each service; four runs of each): peak RSS of LEAF1 and INT1
- * 137.9–145.9 and 127.3–134.9 MB with half/16 MB, 128.8–142.8 and
- * 119.4–124.2 MB with a quarter/8 MB. Full collections of LEAF1 and INT1
- * over the backlog's ~100 s: 11–15 (408–494 ms in all) with half/16 MB,
- * 16–24 (473–831 ms) with a quarter/8 MB; in the ordinary roll-up before
- * it, 2–13 with half/16 MB and 3 with a quarter/8 MB.
+ * Once a second it asks for a full collection when the heap has grown by
+ * more than the slack (a quarter of what the last collection left, 8 MB at
+ * least). It needs `gc`, which --expose-gc (in SERVE_NODE_FLAGS) gives;
+ * without it, it does nothing.
  */
 
 export interface HeapKeeperOptions {
