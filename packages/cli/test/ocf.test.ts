@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_BIN } from './helpers/cli.js';
@@ -16,7 +16,9 @@ import { tempDir } from './helpers/server-dir.js';
 import { Services } from './helpers/service.js';
 import { writeServer, type ServerDir } from './serve-helpers.js';
 
-const AGENT = fileURLToPath(new URL('../../../ocf/zenroll', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../../../ocf/zenroll', import.meta.url));
+// ocf-tester runs meta-data as user nobody, who may not reach the checkout: the shipped file, copied where it can.
+let AGENT = SHIPPED;
 const OCF_TESTER = '/usr/sbin/ocf-tester';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -25,6 +27,10 @@ const services = new Services();
 
 beforeEach(async () => {
   tmp = await tempDir('zenroll-ocf-');
+  await chmod(tmp.path, 0o755);
+  AGENT = `${tmp.path}/zenroll`;
+  await copyFile(SHIPPED, AGENT);
+  await chmod(AGENT, 0o755);
   root = await writeServer(tmp.path, { role: 'root', trust: [] });
 });
 
