@@ -53,6 +53,37 @@ describe('zenroll demo', { timeout: 120_000 }, () => {
     expect(await pidsOf(dir).catch(() => [])).toEqual([]); // their locks are gone with them
   });
 
+  it('with --providers 2, logs to two slapd providers in replication: every server lists both, and both hold the records', async () => {
+    const dir = join(tmp.path, 'providers');
+    const r = await runCli(['demo', '--files', '4', '--providers', '2', '--dir', dir, '--keep'], { killAfterMs: 100_000 });
+    try {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/ROOT's dbdir: \d+ zips holding 8 \.str \(8 distinct\) of the 8 generated/);
+      const urls = /starting 2 private slapd providers in multi-provider replication… (\S+) (\S+)/.exec(r.stdout);
+      expect(urls).not.toBeNull();
+      const config = JSON.parse(await readFile(join(dir, 'LEAF1', 'zenroll.json'), 'utf8')) as { directory: { url: unknown } };
+      expect(config.directory.url).toEqual([urls?.[1], urls?.[2]]);
+      // Each provider holds LEAF1's records (replicated), the operator reading them.
+      const search = async (url: string) => {
+        const { execFile } = await import('node:child_process');
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile('ldapsearch', ['-x', '-H', url, '-D', 'cn=operator,o=ACME', '-y', join(dir, 'slapd', 'p1', 'passwords', 'operator.pw'), '-b', 'cn=LEAF1_ZenInvService,o=ACME', '-s', 'base', 'zeninvRollUpLog', '-LLL', '-o', 'ldif-wrap=no'], (err, stdout) => (err ? reject(err) : resolve(stdout))));
+        return out.split('\n').filter((l) => l.startsWith('zeninvRollUpLog')).length;
+      };
+      let a = 0;
+      let b = 0;
+      for (let i = 0; i < 100 && (a === 0 || a !== b); i++) {
+        [a, b] = [await search(urls?.[1] as string), await search(urls?.[2] as string)];
+        if (a === 0 || a !== b) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(a).toBeGreaterThan(0);
+      expect(b).toBe(a);
+    } finally {
+      await runCli(['demo', '--stop', '--dir', dir]);
+    }
+  });
+
   it('with --keep, exits and leaves the tree running; it still rolls up, and demo --stop ends it', async () => {
     const dir = join(tmp.path, 'kept');
     const r = await runCli(['demo', '--files', '3', '--dir', dir, '--keep'], { killAfterMs: 100_000 });

@@ -23,6 +23,7 @@ interface DemoOptions {
   dir: string;
   keep?: boolean;
   files: string;
+  providers?: string;
 }
 
 interface Node {
@@ -61,7 +62,7 @@ async function strsIn(dir: string): Promise<string[]> {
   return names;
 }
 
-export async function runDemo(o: { dir: string; keep: boolean; files: number; out: (s: string) => void }): Promise<boolean> {
+export async function runDemo(o: { dir: string; keep: boolean; files: number; providers?: number; out: (s: string) => void }): Promise<boolean> {
   const { out } = o;
   const dir = resolve(o.dir);
   if ((await stat(join(dir, MARKER)).catch(() => null)) !== null) {
@@ -74,10 +75,19 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
   await ensureDir(dir);
   await writeFile(join(dir, MARKER), 'made by zenroll demo\n');
 
-  const slapdLib = await loadScript<{ startSlapd(o: object): Promise<DemoSlapd>; freePort(): Promise<number> }>('scripts/lib/slapd.mjs');
-  out('starting a private slapd with the zenroll schema… ');
-  const slapd = await slapdLib.startSlapd({ dir: join(dir, 'slapd'), tree: 'ACME', servers: ['LEAF1', 'LEAF2', 'INT1', 'ROOT'], detached: o.keep });
-  out(`${slapd.url}\n`);
+  const slapdLib = await loadScript<{
+    startSlapd(o: object): Promise<DemoSlapd>;
+    startSlapdProviders(o: object): Promise<DemoSlapd[]>;
+    freePort(): Promise<number>;
+  }>('scripts/lib/slapd.mjs');
+  const providers = o.providers ?? 1;
+  const slapdOptions = { dir: join(dir, 'slapd'), tree: 'ACME', servers: ['LEAF1', 'LEAF2', 'INT1', 'ROOT'], detached: o.keep };
+  out(providers > 1 ? `starting ${providers} private slapd providers in multi-provider replication… ` : 'starting a private slapd with the zenroll schema… ');
+  // SPEC §9: with providers, every server's directory.url lists them all.
+  const all = providers > 1 ? await slapdLib.startSlapdProviders({ ...slapdOptions, providers }) : [await slapdLib.startSlapd(slapdOptions)];
+  const slapd = all[0] as DemoSlapd;
+  const directoryUrl = providers > 1 ? all.map((s) => s.url) : slapd.url;
+  out(`${all.map((s) => s.url).join(' ')}\n`);
   const nodes: Node[] = [];
   try {
     const rootPort = await slapdLib.freePort();
@@ -100,7 +110,7 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
         ...(p.listen ? { listen: p.listen } : {}),
         ...(p.parent ? { parent: p.parent } : {}),
         ...(parentDir ? { parentCa: join(parentDir, 'tls', 'server.crt') } : {}),
-        directory: { url: slapd.url, bindDN: slapd.serverDN(p.name), passwordFile: slapd.serverPasswordFile(p.name) },
+        directory: { url: directoryUrl, bindDN: slapd.serverDN(p.name), passwordFile: slapd.serverPasswordFile(p.name) },
         // A demo should not wait 22 hours for a parent that is not up yet.
         retry: { baseMs: 500, factor: 2, tries: 6 },
       });
@@ -170,7 +180,7 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; ou
   } finally {
     if (!o.keep) {
       await Promise.all(nodes.map((n) => stopChild(n.child)));
-      await slapd.destroy();
+      for (const s of all.reverse()) await s.destroy();
       out('\nstopped the four services and slapd.\n');
     }
   }
@@ -203,8 +213,10 @@ export async function stopLeftovers(dir: string): Promise<number> {
     }
   }
   const slapdLib = await loadScript<{ slapdAlive(pid: number): boolean; stopPid(pid: number): Promise<void> }>('scripts/lib/slapd.mjs');
-  const state = await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'slapd', 'slapd.json'), 'utf8')).catch(() => null);
-  if (state !== null) {
+  // One slapd in slapd/, or replicated providers in slapd/p1, slapd/p2, … (--providers).
+  for (const sub of ['', 'p1', 'p2', 'p3']) {
+    const state = await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'slapd', sub, 'slapd.json'), 'utf8')).catch(() => null);
+    if (state === null) continue;
     const pid = (JSON.parse(state) as { pid: number }).pid;
     if (slapdLib.slapdAlive(pid)) {
       await slapdLib.stopPid(pid);
@@ -222,6 +234,7 @@ export function registerDemo(p: Program): void {
     .option('--files <n>', '.str files to generate at each leaf', '150')
     .option('--keep', 'leave the tree and slapd running afterwards')
     .option('--stop', 'stop what an earlier `demo --keep` left running')
+    .option('--providers <n>', 'LDAP providers in multi-provider replication (1 or 2); every server lists them all in directory.url', '1')
     .addHelpText('after', '\nExample:\n  zenroll demo --files 300 --keep\n  zenroll demo --stop\n')
     .action(
       p.action(async (o: DemoOptions & { stop?: boolean }) => {
@@ -232,7 +245,9 @@ export function registerDemo(p: Program): void {
         }
         const files = Number(o.files);
         if (!Number.isInteger(files) || files < 1 || files > 100_000) throw usageError(`--files ${o.files} is not a whole number from 1 to 100000`);
-        const ok = await runDemo({ dir, keep: o.keep === true, files, out: (s) => p.io.out(s) });
+        const providers = Number(o.providers ?? '1');
+        if (providers !== 1 && providers !== 2) throw usageError(`--providers ${o.providers} is not 1 or 2`);
+        const ok = await runDemo({ dir, keep: o.keep === true, files, providers, out: (s) => p.io.out(s) });
         return ok ? EXIT_OK : EXIT_FAILED;
       }),
     );

@@ -45,7 +45,7 @@ export interface InitOptions {
   /** The parent's CA or self-signed certificate; copied to `tls/parent-ca.crt` for `sender.tls.ca`. */
   parentCa?: string;
   /** A directory to log to; `init` then publishes the new public key on the server's object. */
-  directory?: { url: string; bindDN: string; passwordFile: string; serviceDN?: string };
+  directory?: { url: string | string[]; bindDN: string; passwordFile: string; serviceDN?: string };
   retry?: { baseMs: number; factor: number; tries: number };
 }
 
