@@ -57,7 +57,7 @@ describe('docs/config.md and the JSON Schema, generated from the zod schema', ()
     expect(md).toContain('| `sender.retry.baseMs` | integer ≥ 1 | `10000` |');
     expect(md).toContain('| `receiver.receiptDays` | number &gt; 0 | `30` |');
     expect(md).toContain('| `sender.parent` | an http:// or https:// URL or null | `null` |');
-    expect(md).toContain('| `directory.url` | an ldap:// or ldaps:// URL | required |');
+    expect(md).toContain('| `directory.url` | an ldap:// or ldaps:// URL or a list of at least 1, each an ldap:// or ldaps:// URL | required |');
     expect(md).toContain('| `role` | `"leaf"`, `"leaf-db"`,');
     expect(md).toMatch(/\| `receiver\.tls` \| object or `false` \| `\{"cert":"tls\/server\.crt","key":"tls\/server\.key","clientCa":null\}` \|/);
     expect(md).toContain('npm run docs:config');
