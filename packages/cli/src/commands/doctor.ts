@@ -24,6 +24,25 @@ export interface Check {
 
 type CheckFn = () => Promise<Omit<Check, 'name'>>;
 
+/**
+ * What a failing check means to `zenroll serve` at its start (issue 16):
+ * `fatal` it cannot work (exit 2 with the fix), `warn` it starts degraded (a
+ * parent or a directory that does not answer now may later), `null` not
+ * checked at start (the Receiver logs its own trust warnings).
+ */
+export type StartupWeight = 'fatal' | 'warn' | null;
+
+export interface DoctorCheck {
+  name: string;
+  run: CheckFn;
+  startup: StartupWeight;
+}
+
+export interface CheckOptions {
+  /** For `serve`: a folder the service makes itself (statedir, zipdir, a Receiver's entpushdir and dbdir) may be missing. */
+  startup?: boolean;
+}
+
 const MB = 1024 * 1024;
 
 function folders(config: Config): [string, string][] {
@@ -100,22 +119,54 @@ async function bindingCheck(config: Config): Promise<Omit<Check, 'name'>> {
   return { ok: true, detail: store.size === 0 ? 'no key in the trust folder' : `each key signs for its own server only: ${servers}` };
 }
 
-export function doctorChecks(config: Config): [string, CheckFn][] {
+/** Folders the service creates when they are missing: statedir and zipdir always, entpushdir and dbdir when it receives. */
+function madeByService(config: Config, key: string): boolean {
+  return key === 'statedir' || key === 'zipdir' || (roleInfo(config.role).receiver && (key === 'entpushdir' || key === 'dbdir'));
+}
+
+/** A file the config names, readable now (a key, a password file, a TLS file)? */
+async function readable(key: string, path: string | null): Promise<string | null> {
+  if (path === null) return null;
+  try {
+    await readFile(path);
+    return null;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'does not exist' : e.code === 'EACCES' ? "cannot be read by this user" : e.message;
+    return `${key} ${path} ${why}: ${e.code === 'EACCES' ? "give the service's user read access" : `fix ${key} in the config or put the file there`}`;
+  }
+}
+
+export function doctorChecks(config: Config, options: CheckOptions = {}): DoctorCheck[] {
   const role = roleInfo(config.role);
-  const checks: [string, CheckFn][] = [];
+  const list: [string, CheckFn, StartupWeight][] = [];
   for (const [key, dir] of folders(config)) {
-    checks.push([`folder ${key}`, async () => {
+    list.push([`folder ${key}`, async () => {
+      if (options.startup === true && madeByService(config, key) && (await stat(dir).catch(() => null)) === null) {
+        return { ok: true, detail: `${dir} (made at start)` };
+      }
       const problem = await writable(dir);
       return problem ? { ok: false, detail: problem } : { ok: true, detail: dir };
-    }]);
+    }, 'fatal']);
   }
+  const files: (readonly [string, string | null])[] = [
+    ...(role.sender ? [['sender.tls.ca', config.sender.tls.ca], ['sender.tls.cert', config.sender.tls.cert], ['sender.tls.key', config.sender.tls.key]] as const : []),
+    ...(config.directory ? [['directory.passwordFile', config.directory.passwordFile]] as const : []),
+  ];
+  if (files.some(([, path]) => path !== null)) {
+    list.push(['files', async () => {
+      const problems = (await Promise.all(files.map(([key, path]) => readable(key, path)))).filter((p): p is string => p !== null);
+      return problems.length > 0 ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: files.filter(([, p]) => p !== null).map(([k]) => k).join(', ') + ' readable' };
+    }, 'fatal']);
+  }
+  const checks = list;
   if (config.dirs.entpushdir && config.dirs.dbdir && role.promotesTo.length === 2) {
     checks.push(['entpushdir and dbdir on one filesystem', async () => {
       const [a, b] = await Promise.all([stat(config.dirs.entpushdir as string), stat(config.dirs.dbdir as string)]);
       return a.dev === b.dev
         ? { ok: true, detail: 'yes: a promotion hard-links the zip into both, no copy' }
         : { ok: true, warning: true, detail: 'no: every promotion copies the zip (one more write and fsync per zip); put them on one filesystem to avoid it' };
-    }]);
+    }, null]);
   }
   checks.push(['free space', async () => {
     const low: string[] = [];
@@ -126,32 +177,32 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
       if (availableBytes < config.receiver.minFreeBytes) low.push(`${key} has ${Math.floor(availableBytes / MB)} MB free`);
     }
     return low.length ? { ok: false, detail: `${low.join('; ')}; at least ${Math.floor(config.receiver.minFreeBytes / MB)} MB needed` } : { ok: true, detail: 'enough in every folder' };
-  }]);
+  }, 'warn']);
   checks.push(['keys', async () => {
     await loadKeyPair(config.keys.private, config.keys.public);
     return { ok: true, detail: `${config.keys.private} and its public key match` };
-  }]);
+  }, 'fatal']);
   if (role.receiver) {
-    checks.push(['trust store', () => trustCheck(config)]);
-    checks.push(['trust bindings', () => bindingCheck(config)]);
+    checks.push(['trust store', () => trustCheck(config), null]);
+    checks.push(['trust bindings', () => bindingCheck(config), null]);
     const tls = config.receiver.tls;
     checks.push(['receiver TLS', async () => {
       if (tls === false) return { ok: true, warning: true, detail: 'receiver.tls is false: uploads travel in plain HTTP' };
       createSecureContext({ cert: await readFile(tls.cert), key: await readFile(tls.key), ...(tls.clientCa ? { ca: await readFile(tls.clientCa) } : {}) });
       return { ok: true, detail: `${tls.cert}${tls.clientCa ? ', client certificates required' : ''}` };
-    }]);
+    }, 'fatal']);
   }
   if (role.sender) {
     checks.push(['schedule', async () => {
       checkSchedule(config.sender.schedule);
       return { ok: true, detail: `"${config.sender.schedule}" in ${config.sender.timezone}` };
-    }]);
+    }, 'fatal']);
     checks.push(['parent', async () => {
       const url = `${config.sender.parent}/v1/info`;
       const [{ makeDispatcher }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
       const dispatcher = await makeDispatcher(config.sender);
       try {
-        const res = await request(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
+        const res = await request(url, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
         const body = (await res.body.json()) as { server?: string };
         if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
         const date = res.headers['date'];
@@ -166,7 +217,7 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
       } finally {
         await dispatcher.close();
       }
-    }]);
+    }, 'warn']);
   }
   if (config.directory) {
     checks.push(['directory', async () => {
@@ -188,16 +239,16 @@ export function doctorChecks(config: Config): [string, CheckFn][] {
       } finally {
         await dir.close();
       }
-    }]);
+    }, 'warn']);
   }
-  return checks;
+  return checks.map(([name, run, startup]) => ({ name, run, startup }));
 }
 
 export async function doctor(config: Config): Promise<Check[]> {
   const results: Check[] = [];
-  for (const [name, fn] of doctorChecks(config)) {
+  for (const { name, run } of doctorChecks(config)) {
     try {
-      results.push({ name, ...(await fn()) });
+      results.push({ name, ...(await run()) });
     } catch (err) {
       results.push({ name, ok: false, detail: (err as Error).message });
     }

@@ -15,7 +15,7 @@ import type { ServiceStatus } from '../service/service.js';
 export interface StatusReport {
   server: string;
   role: string;
-  service: { running: boolean; pid?: number; receiver?: string | null; rollupRunning?: boolean; nextRollup?: string | null };
+  service: { running: boolean; pid?: number; receiver?: string | null; rollupRunning?: boolean; nextRollup?: string | null; degraded?: string[] };
   backlog: ServiceStatus['backlog'];
   lastRollup: ServiceStatus['lastRollup'];
   journalBacklog: number;
@@ -56,7 +56,7 @@ export async function status(config: Config): Promise<StatusReport> {
     server: config.server,
     role: config.role,
     service: running
-      ? { running: true, pid: running.pid, receiver: running.receiver, rollupRunning: running.rollupRunning, nextRollup: running.schedule?.next ?? null }
+      ? { running: true, pid: running.pid, receiver: running.receiver, rollupRunning: running.rollupRunning, nextRollup: running.schedule?.next ?? null, degraded: running.degraded ?? [] }
       : { running: false },
     backlog: running?.backlog ?? (await readBacklog(config)),
     lastRollup: running?.lastRollup ?? (await readLastRollup(config.dirs.statedir)),
@@ -70,6 +70,7 @@ function describe(r: StatusReport): string {
   const n = (v: number | null) => (v === null ? '-' : String(v));
   const lines = [
     `${r.server} (${r.role}): service ${r.service.running ? `running, pid ${r.service.pid}${r.service.rollupRunning ? ', roll-up in progress' : ''}` : 'not running'}`,
+    ...(r.service.degraded ?? []).map((d) => `  DEGRADED      ${d}`),
     ...(r.service.receiver ? [`  receiver      ${r.service.receiver}`] : []),
     ...(r.service.nextRollup ? [`  next roll-up  ${r.service.nextRollup}`] : []),
     `  backlog       entmergedir ${n(b.entmergedir)} .str, entpushdir ${n(b.entpushdir)} zips, zipdir ${n(b.zipdir)}, rejected ${n(b.rejected)}, quarantined ${n(b.quarantine)}`,

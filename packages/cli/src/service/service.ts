@@ -40,6 +40,7 @@ import { createMetrics } from './metrics.js';
 import { RollupRunner, lastSuccessOf, readLastRollup } from './runner.js';
 import { startSchedule, type Schedule } from './scheduler.js';
 import { statusLog as makeStatusLog, type StatusLog } from './status-log.js';
+import { Degraded, setupError, startupChecks } from './startup.js';
 import { VERSION } from '../version.js';
 
 export interface ServiceStatus {
@@ -53,6 +54,8 @@ export interface ServiceStatus {
   backlog: Awaited<ReturnType<typeof readBacklog>>;
   lastRollup: Awaited<ReturnType<typeof readLastRollup>>;
   journalBacklog: number;
+  /** What the start-up checks found wrong that may mend itself (a parent or a directory that did not answer), until it does. */
+  degraded: string[];
 }
 
 export interface RunningService {
@@ -78,6 +81,8 @@ export interface ServiceOptions {
   signal?: AbortSignal;
   /** How often serve.lock's heartbeat is written and checked; default a twelfth of its staleness (5 s of 60 s). */
   lockHeartbeatMs?: number;
+  /** How often a start-up warning (parent, directory) is checked again until it mends; default 5 min. */
+  recheckMs?: number;
 }
 
 export async function startService(config: Config, logger: PinoLogger, options: ServiceOptions = {}): Promise<RunningService> {
@@ -122,7 +127,16 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     stack.push(() => log.close());
     const statusLog = makeStatusLog(log, config.server, logger);
     await recordTakeover(config, logger, lock, statusLog);
-    startFailed = (err) => statusLog('problem', { message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}` });
+    startFailed = (err) => statusLog('problem', {
+      message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}${err instanceof ZenrollError && err.fix !== undefined ? `; fix: ${err.fix}` : ''}`,
+    });
+    // Issue 16: the local half of `zenroll doctor` before any work is taken (a
+    // failed one stops the start, exit 2); a parent or a directory that does
+    // not answer is a warning: the service starts degraded and says so.
+    const startup = await startupChecks(config);
+    if (startup.fatal.length > 0) throw setupError(startup.fatal);
+    const degraded = new Degraded(startup.warnings, startup.recheck);
+    stack.push(async () => degraded.stop());
     stack.push(async () => {
       // Not after a takeover: the log is the new holder's now.
       if (started && !lock.lost) await statusLog('stopped', { message: `zenroll ${VERSION} stopped` });
@@ -293,7 +307,13 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     }
 
     // SPEC §9: named checks, each ok / degraded / failing with its reason; others add theirs to this list.
-    const checks: HealthCheck[] = [lockCheck(lock), foldersCheck(config)];
+    const checks: HealthCheck[] = [lockCheck(lock), foldersCheck(config), {
+      name: 'start-up',
+      run: async () => {
+        const reasons = degraded.list();
+        return reasons.length === 0 ? { state: 'ok' } : { state: 'degraded', reason: reasons.join('; ') };
+      },
+    }];
     if (receiver !== null) {
       const r = receiver;
       checks.push({ name: 'receiver', run: () => r.health() });
@@ -314,6 +334,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       backlog: await readBacklog(config),
       lastRollup: await readLastRollup(config.dirs.statedir),
       journalBacklog: log.backlog(),
+      degraded: degraded.list(),
     });
     const admin = await startAdmin(config.dirs.statedir, config.admin.listen, {
       status,
@@ -342,6 +363,14 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       fields: { version: VERSION, role: config.role, node: lock.info.node ?? '', ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}) },
     });
     started = true;
+    for (const w of startup.warnings) {
+      logger.warn({ check: w.name, detail: w.detail }, 'started degraded');
+      await statusLog('problem', { severity: 'warning', message: `started degraded: ${w.name}: ${w.detail}`, fields: { check: w.name } });
+    }
+    degraded.start(options.recheckMs ?? 5 * 60_000, (name) => {
+      logger.info({ check: name }, 'no longer degraded');
+      void statusLog('problem', { severity: 'info', message: `${name} is right again: no longer degraded`, fields: { check: name } });
+    });
     void describer.describe();
     return { receiver, admin, runner, poller: pollerRef, status, health, lock, lost, statusLog, close: closeAll };
   } catch (err) {
