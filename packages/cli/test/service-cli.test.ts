@@ -120,7 +120,7 @@ describe('zenroll status', () => {
     expect((await runCli(['rollup', '--now', '-c', leaf.configPath])).code).toBe(0);
 
     const s = await status(leaf);
-    expect(s.json.service).toEqual({ running: true, pid: svc.child.pid, receiver: null, rollupRunning: false, nextRollup: expect.stringMatching(/^\d{4}-01-01T00:00:00\.000Z$/) });
+    expect(s.json.service).toEqual({ running: true, pid: svc.child.pid, receiver: null, rollupRunning: false, nextRollup: expect.stringMatching(/^\d{4}-01-01T00:00:00\.000Z$/), degraded: [] });
     expect(s.json.lastRollup).toMatchObject({ reason: 'forced', ok: true, zipped: 1, sent: 1, left: 0 });
     expect(s.json.backlog).toEqual({ entmergedir: 0, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null });
     expect(s.text).toMatch(new RegExp(`^LEAF1 \\(leaf\\): service running, pid ${svc.child.pid}\\n  next roll-up  \\d{4}-01-01T00:00:00\\.000Z\\n`));

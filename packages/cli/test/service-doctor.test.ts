@@ -45,8 +45,9 @@ describe('zenroll doctor', () => {
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => !/^ok {2}|^warn/.test(l))).toEqual([]);
     expect(r.checks.map((c) => c.name)).toEqual([
-      'folder entmergedir', 'folder entpushdir', 'folder zipdir', 'folder statedir', 'free space', 'keys', 'schedule', 'parent', 'directory',
+      'folder entmergedir', 'folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'schedule', 'parent', 'directory',
     ]);
+    expect(r.lines).toContain('ok    files: directory.passwordFile readable');
     expect(r.lines).toContain('ok    schedule: "0 2 * * *" in UTC');
     expect(r.lines.find((l) => l.includes('parent:'))).toMatch(new RegExp(`^ok {4}parent: ${parent.url} answers as INT1$`));
     expect(r.lines.find((l) => l.includes('directory:'))).toBe(`ok    directory: bound as ${slapd.serverDN('LEAF1')}; object of LEAF1 found, public key published`);
@@ -70,7 +71,7 @@ describe('zenroll doctor', () => {
     expect(fails[1]).toMatch(new RegExp(`^FAIL {2}parent: http://127\\.0\\.0\\.1:${closedPort} does not answer: .*ECONNREFUSED.*; check the URL, the firewall`));
     expect(fails[2]).toMatch(/^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\); if they are right, LEAF1's Inventory Service object \(the bind DN\) may not exist/);
     // The rest still ran, and passed.
-    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'free space', 'keys', 'schedule']);
+    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'schedule']);
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['folder entmergedir', 'parent', 'directory']);
   });
 
