@@ -45,7 +45,7 @@ describe('zenroll doctor', () => {
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => !/^ok {2}|^warn/.test(l))).toEqual([]);
     expect(r.checks.map((c) => c.name)).toEqual([
-      'folder entmergedir', 'folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'schedule', 'parent', 'directory',
+      'folder entmergedir', 'folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'clock', 'schedule', 'parent', 'directory',
     ]);
     expect(r.lines).toContain('ok    files: directory.passwordFile readable');
     expect(r.lines).toContain('ok    schedule: "0 2 * * *" in UTC');
@@ -71,7 +71,7 @@ describe('zenroll doctor', () => {
     expect(fails[1]).toMatch(new RegExp(`^FAIL {2}parent: http://127\\.0\\.0\\.1:${closedPort} does not answer: .*ECONNREFUSED.*; check the URL, the firewall`));
     expect(fails[2]).toMatch(/^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\); if they are right, LEAF1's Inventory Service object \(the bind DN\) may not exist/);
     // The rest still ran, and passed.
-    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'schedule']);
+    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'clock', 'schedule']);
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['folder entmergedir', 'parent', 'directory']);
   });
 

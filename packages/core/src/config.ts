@@ -185,6 +185,8 @@ const configShape = obj({
     trustDir: filePath().default('trust').describe('trusted public keys, one <encoded server>.pub PEM file each, bound to that server (`zenroll trust add`); a file of another name is trusted for any server, with a warning'),
     quarantineDir: optPath('where refused uploads are kept, each with a .json saying why; null deletes them'),
     maxZipBytes: int(1024).default(268_435_456).describe('largest accepted upload (256 MiB by default); larger ones get 413'),
+    maxClockSkewMs: int(0).default(3_600_000)
+      .describe("a zip scheduled further ahead of this Receiver's clock than this (1 h by default) is refused, 422 ZIP_TIME_AHEAD: the sender's clock is wrong"),
     discardBefore: str('an ISO-8601 time with Z or an offset, such as "2026-01-01T00:00:00Z"', isIsoTime)
       .nullable().default(null).describe("announced to children: their Senders discard zips created before this time; the directory's zeninvDiscardScanDataTime wins"),
     maxConcurrentUploads: int(1, 1024).default(8).describe('uploads handled at once; more wait in line for a slot'),

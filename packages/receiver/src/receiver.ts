@@ -120,7 +120,7 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   let closing = false;
   const slots = new UploadSlots(r.maxConcurrentUploads, { queue: r.maxQueuedUploads, waitMs: r.queueWaitMs });
   const upload: UploadContext = {
-    server: config.server, zipdir, promotionTargets: targets.length, maxZipBytes: r.maxZipBytes, minFreeBytes: r.minFreeBytes,
+    server: config.server, zipdir, promotionTargets: targets.length, maxZipBytes: r.maxZipBytes, maxClockSkewMs: r.maxClockSkewMs, minFreeBytes: r.minFreeBytes,
     idleMs: r.requestTimeoutMs, quarantineDir: r.quarantineDir, receipts, promoter, slots, trust,
     freeSpace, log: deps.log, logger, now, closing: () => closing,
   };

@@ -4,7 +4,7 @@
  * `Content-Length` within `maxZipBytes`. Pure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isZenrollError, parseOuterName, parseReprDigest, parseSenderHeader, SENDER_HEADER, shown } from '@zenroll/core';
+import { isZenrollError, parseOuterName, parseReprDigest, parseScheduledTime, parseSenderHeader, SENDER_HEADER, shown } from '@zenroll/core';
 import { UploadError } from './answer.js';
 
 export interface UploadRequest {
@@ -75,4 +75,30 @@ export function checkUploadRequest(segment: string, headers: IncomingHttpHeaders
     throw new UploadError('ZIP_OVER_LIMIT', `zip ${name} is ${length} bytes; this Receiver accepts at most ${maxZipBytes}`);
   }
   return { name, digest, length, sender: parseSenderHeader(headers[SENDER_HEADER]) };
+}
+
+function duration(ms: number): string {
+  const abs = Math.abs(ms);
+  if (abs >= 2 * 86_400_000) return `${Math.round(ms / 86_400_000)} days`;
+  if (abs >= 2 * 3_600_000 || (abs >= 3_600_000 && abs % 3_600_000 === 0)) return `${Math.round(ms / 3_600_000)} h`;
+  if (abs >= 120_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * A zip scheduled further ahead of this Receiver's clock than `maxSkewMs` was
+ * named by a clock that was wrong (issue 16): refused, 422 ZIP_TIME_AHEAD,
+ * naming the sender's clock, before a byte of it is stored.
+ */
+export function checkClockSkew(name: string, sender: string | null, nowMs: number, maxSkewMs: number): void {
+  const outer = parseOuterName(name);
+  const at = parseScheduledTime(outer.scheduledtime);
+  const ahead = at - nowMs;
+  if (ahead <= maxSkewMs) return;
+  const who = sender ?? outer.server;
+  throw new UploadError(
+    'ZIP_TIME_AHEAD',
+    `zip ${name} is scheduled at ${new Date(at).toISOString()}, ${duration(ahead)} ahead of this Receiver's clock (receiver.maxClockSkewMs ${duration(maxSkewMs)}): the clock of ${who}, which named it, is wrong`,
+    { fix: `set the clock of ${who} right (NTP); its next zips carry the right time (zenroll doctor there says whether its saved clock is still ahead)` },
+  );
 }

@@ -37,7 +37,7 @@ import { closeIfNoBody, drainRest, expectsContinue } from './body-flow.js';
 import { setAside } from './quarantine.js';
 import { batchStem, type ReceiptStore } from './receipts.js';
 import { writeRecord } from './records.js';
-import { checkUploadRequest, type UploadRequest } from './request-checks.js';
+import { checkClockSkew, checkUploadRequest, type UploadRequest } from './request-checks.js';
 import type { UploadSlots } from './slots.js';
 import { storeBody } from './store-body.js';
 import { verifyUpload, type TrustOptions } from './trust.js';
@@ -48,6 +48,8 @@ export interface UploadContext {
   /** Copies promotion makes of each zip (the free-space check counts them). */
   promotionTargets: number;
   maxZipBytes: number;
+  /** Zips scheduled further ahead of `now` than this are refused (ZIP_TIME_AHEAD). */
+  maxClockSkewMs: number;
   minFreeBytes: number;
   /** A body that sends nothing for this long is cut. */
   idleMs: number;
@@ -218,6 +220,7 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
   try {
     const r = checkUploadRequest(segment, req.headers, ctx.maxZipBytes);
     name = r.name;
+    checkClockSkew(r.name, r.sender, ctx.now(), ctx.maxClockSkewMs);
     const batch = batchStem(r.name);
     if (!ctx.slots.claimName(batch)) {
       throw new UploadError('UPLOAD_IN_PROGRESS', `zip ${r.name} (or its batch under another name) is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });

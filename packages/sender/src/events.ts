@@ -25,6 +25,8 @@ export interface RejectedZip {
   message: string;
   /** Where the zip is now. */
   path: string;
+  /** What to do about it, when the parent said. */
+  fix?: string;
 }
 
 /** A `.str` the packer refuses for good, moved out of the way so that the rest is packed. */

@@ -7,3 +7,4 @@ export { parseRetryAfter, retryDelayMs, retrySchedule, type RetryPolicy } from '
 export { verdictOf, type Verdict } from './push.js';
 export { realTimers, type Timers } from './timers.js';
 export { senderPaths, type SenderPaths } from './state.js';
+export { HEAL_AHEAD_MS, readSavedClock } from './sender-clock.js';

@@ -268,7 +268,7 @@ async function acknowledged(
 
 async function rejected(p: Push, zip: string, digest: FileDigest, answer: PutAnswer): Promise<OneResult> {
   const { ctx, client } = p;
-  const { error, message } = describeAnswer(answer);
+  const { error, message, fix } = describeAnswer(answer);
   const dest = join(ctx.paths.rejecteddir, zip);
   await ensureDir(ctx.paths.rejecteddir);
   // The answer first: a zip in rejected/ always has its reason beside it.
@@ -277,7 +277,7 @@ async function rejected(p: Push, zip: string, digest: FileDigest, answer: PutAns
   const reason = `the parent refused it with ${answer.status}${error ? ` ${error}` : ''}: ${message}; moved to ${dest}`;
   const write = { record: failureRecord(p, zip, digest, reason) };
   await removeThenLog(ctx.records, ctx.log, zip, write, () => moveDurable(join(ctx.paths.entpushdir, zip), dest, { overwrite: true }));
-  const r: RejectedZip = { zip, status: answer.status, error, message, path: dest };
+  const r: RejectedZip = { zip, status: answer.status, error, message, path: dest, ...(fix === undefined ? {} : { fix }) };
   ctx.emit({ type: 'rejected', ...r });
   return { kind: 'rejected', rejected: r };
 }

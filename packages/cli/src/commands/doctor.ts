@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { TrustStore, freeSpace, loadConfig, loadKeyPair, roleInfo, type Config } from '@zenroll/core';
+import { TrustStore, freeSpace, loadConfig, loadKeyPair, parseScheduledTime, roleInfo, type Config } from '@zenroll/core';
 import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
@@ -137,6 +137,27 @@ async function readable(key: string, path: string | null): Promise<string | null
   }
 }
 
+/**
+ * A saved clock ahead of now (issue 16): this server's clock was ahead when
+ * it last named zips. The next roll-up names zips by the right time again;
+ * zips named ahead are refused by a parent whose clock is right.
+ */
+export async function clockAhead(config: Config, nowMs = Date.now()): Promise<string | null> {
+  const { HEAL_AHEAD_MS, readSavedClock, senderPaths } = await import('@zenroll/sender');
+  const saved = await readSavedClock(senderPaths(config).clock);
+  if (saved === null) return null;
+  const at = parseScheduledTime(saved.last);
+  if (at <= nowMs + HEAL_AHEAD_MS) return null;
+  const days = (at - nowMs) / 86_400_000;
+  const ahead = days >= 2 ? `${Math.round(days)} days` : `${Math.round((at - nowMs) / 60_000)} min`;
+  return `the saved clock (sender-clock.json) is at ${new Date(at).toISOString()}, ${ahead} ahead of now: this server's clock was ahead when it last named zips; set it right (NTP): the next roll-up names zips by the right time again`;
+}
+
+async function clockCheck(config: Config): Promise<Omit<Check, 'name'>> {
+  const ahead = await clockAhead(config);
+  return ahead === null ? { ok: true, detail: `now ${new Date().toISOString()}; the saved clock is not ahead` } : { ok: true, warning: true, detail: ahead };
+}
+
 export function doctorChecks(config: Config, options: CheckOptions = {}): DoctorCheck[] {
   const role = roleInfo(config.role);
   const list: [string, CheckFn, StartupWeight][] = [];
@@ -193,6 +214,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
     }, 'fatal']);
   }
   if (role.sender) {
+    checks.push(['clock', () => clockCheck(config), null]);
     checks.push(['schedule', async () => {
       checkSchedule(config.sender.schedule);
       return { ok: true, detail: `"${config.sender.schedule}" in ${config.sender.timezone}` };

@@ -64,7 +64,7 @@ export function eventLine(e: SenderEvent): string | undefined {
     case 'sent':
       return `${pad('sent')}${e.zip}  ${e.status === 201 ? 'stored' : 'already there'} (${e.status}), ${e.bytes} bytes, try ${e.tries}, ${e.transferMs} ms`;
     case 'rejected':
-      return `${pad('rejected')}${e.zip}  ${e.status}${e.error ? ` ${e.error}` : ''}: ${e.message} → ${e.path}`;
+      return `${pad('rejected')}${e.zip}  ${e.status}${e.error ? ` ${e.error}` : ''}: ${e.message} → ${e.path}${e.fix === undefined ? '' : `\n${pad('fix')}${e.fix}`}`;
     case 'str-rejected':
       return `${pad('rejected')}${e.name}  ${e.code}: ${e.message} → ${e.path}`;
     default:

@@ -10,6 +10,7 @@ import { openLogFor } from '../context.js';
 import { askService, getFromService } from '../service/admin.js';
 import { readBacklog } from '../service/backlog.js';
 import { readLastRollup } from '../service/runner.js';
+import { clockAhead } from './doctor.js';
 import type { ServiceStatus } from '../service/service.js';
 
 export interface StatusReport {
@@ -20,6 +21,8 @@ export interface StatusReport {
   lastRollup: ServiceStatus['lastRollup'];
   journalBacklog: number;
   parent: { url: string; reachable: boolean; server?: string; error?: string } | null;
+  /** Set when the saved clock is ahead of now (issue 16): what it says. */
+  clockAhead?: string;
 }
 
 async function parentState(config: Config): Promise<StatusReport['parent']> {
@@ -37,6 +40,12 @@ async function parentState(config: Config): Promise<StatusReport['parent']> {
   } catch (err) {
     return { url, reachable: false, error: (err as Error).message };
   }
+}
+
+async function clockWarning(config: Config): Promise<{ clockAhead?: string }> {
+  if (!roleInfo(config.role).sender) return {};
+  const ahead = await clockAhead(config).catch((err: unknown) => `the saved clock cannot be read: ${(err as Error).message}`);
+  return ahead === null ? {} : { clockAhead: ahead };
 }
 
 export async function status(config: Config): Promise<StatusReport> {
@@ -62,6 +71,7 @@ export async function status(config: Config): Promise<StatusReport> {
     lastRollup: running?.lastRollup ?? (await readLastRollup(config.dirs.statedir)),
     journalBacklog,
     parent: await parentState(config),
+    ...(await clockWarning(config)),
   };
 }
 
@@ -79,6 +89,7 @@ function describe(r: StatusReport): string {
       : '  last roll-up  none yet',
     ...(r.parent ? [`  parent        ${r.parent.url}: ${r.parent.reachable ? `answers (${r.parent.server})` : `NOT reachable: ${r.parent.error}`}`] : []),
     `  journal       ${r.journalBacklog} record(s) waiting for the directory`,
+    ...(r.clockAhead ? [`  CLOCK AHEAD   ${r.clockAhead}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
