@@ -54,7 +54,7 @@ try {
   fail(err.message);
 }
 if (args.help) {
-  process.stdout.write(USAGE + '\n');
+  process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
 if (!args.out) fail('--out is required');

@@ -67,11 +67,11 @@ export function table(r) {
     row('3   CPU s per process (main thread)', Object.entries(e.cpuMs).map(([n, ms]) => `${n} ${s1(ms)} (${s1(e.mainThreadCpuMs?.[n])})`).join(', '), '', '');
   }
   if (r.memory) {
-    row('4 RSS just after start (idle)', Object.entries(r.memory.idleAfterStart).map(([n, v]) => `${n} ${f1(v)}`).join(', ') + ' MB', '', '');
+    row('4 RSS just after start (idle)', `${Object.entries(r.memory.idleAfterStart).map(([n, v]) => `${n} ${f1(v)}`).join(', ')} MB`, '', '');
     for (const [phase, peaks] of Object.entries(r.memory.peak)) {
       const runInfo = r.memory.backlogRuns[phase];
       const label = phase === 'endToEnd' ? '4 peak RSS, end to end' : `4 peak RSS, backlog ${phase.slice(7)} small .str`;
-      row(label, Object.entries(peaks).map(([n, v]) => `${n} ${f1(v)}`).join(', ') + ' MB', runInfo ? `${runInfo.zips} zips in ${sec(runInfo.ms)}` : '', '');
+      row(label, `${Object.entries(peaks).map(([n, v]) => `${n} ${f1(v)}`).join(', ')} MB`, runInfo ? `${runInfo.zips} zips in ${sec(runInfo.ms)}` : '', '');
       const ph = runInfo?.leafPhasesMs;
       if (ph) row('4   leaf: collect / pack / push', `${sec(ph.collectMs)} / ${sec(ph.packMs)} / ${sec(ph.pushMs)} (overlapped)`, `push ends ${sec(ph.pushAfterPackMs)} after pack; then ${sec(ph.tailMs)} to ROOT's dbdir`, '');
     }

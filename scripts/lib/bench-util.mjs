@@ -142,7 +142,7 @@ export function nodeJson(script, args, { nodeArgs = [], cleanup, env } = {}) {
       if (code !== 0) return reject(new Error(`${script} ${args[0] ?? ''} exited ${code ?? signal}: ${err.trim().slice(-2000)}`));
       try {
         resolve(JSON.parse(out.trim().split('\n').pop()));
-      } catch (e) {
+      } catch {
         reject(new Error(`${script} printed no JSON: ${out.slice(-500)} ${err.slice(-500)}`));
       }
     });

@@ -13,7 +13,6 @@
 // runs a short version in CI.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TrustStore, isTempName, loadPublicKey, parseRecord, verifyOuterZip } from '@zenroll/core';
 import { ldapUtil, startSlapd } from './slapd.mjs';

@@ -96,7 +96,7 @@ class Rng {
   digits(n) {
     let s = '';
     while (n > 0) {
-      const k = n >= 9 ? 9 : n;
+      const k = Math.min(n, 9);
       s += String(this.u32() % 10 ** k).padStart(k, '0');
       n -= k;
     }
@@ -108,7 +108,7 @@ class Rng {
   }
 }
 
-const pad2 = (n) => (n < 10 ? '0' + n : String(n));
+const pad2 = (n) => (n < 10 ? `0${n}` : String(n));
 
 /** "YYYY-MM-DD HH:MM:SS" from epoch ms (UTC). */
 function fmtDateTime(ms) {
@@ -288,7 +288,7 @@ class Out {
 // File names.
 
 function workstationId(index) {
-  return 'WS-' + String(index + 1).padStart(5, '0');
+  return `WS-${String(index + 1).padStart(5, '0')}`;
 }
 
 function makeName(seed, index) {
@@ -485,7 +485,7 @@ function writeContent(out, r, seed, index, name, size) {
   for (let i = 0; i < nSw; i++) {
     const [vendor, product, versions, dir, files] = SOFTWARE[idx[i]];
     const version = r.pick(versions);
-    const path = dir.startsWith('..\\') ? 'C:\\' + dir.slice(3) : `${os.pf}${r.chance(0.3) ? ' (x86)' : ''}\\${dir}`;
+    const path = dir.startsWith('..\\') ? `C:\\${dir.slice(3)}` : `${os.pf}${r.chance(0.3) ? ' (x86)' : ''}\\${dir}`;
     const date = sinceInstall();
     installed.push({ vendor, product, version, path, files, date });
     const source = r.pick(['MSI', 'MSI', 'ARP', 'ZENworks Bundle', 'Registry']);
@@ -526,7 +526,7 @@ function writeContent(out, r, seed, index, name, size) {
       const run = r.int(3, 14);
       const t = fmtDateTime(sinceInstall());
       const build = `${os.ver}.${r.int(1, 5000)}`;
-      let fi = Math.floor(r.f() * SYS_FILES.length);
+      const fi = Math.floor(r.f() * SYS_FILES.length);
       for (let k = 0; k < run; k++) {
         const f = SYS_FILES[(fi + k) % SYS_FILES.length];
         if (!L(`File.${++fn}=${os.root}\\${d}\\${f}|${r.int(4096, 8000000)}|${t}|${build}|Microsoft(R) Windows(R) Operating System|Microsoft Corporation|${r.HEX(8)}`)) return;
@@ -564,7 +564,7 @@ export function generateStr(seed, index, opts = {}) {
   if (remaining >= end.length + 2 + 4 + 2) {
     // "Pad=" + filler + CRLF, then "[EndOfScan]" CRLF
     const fill = remaining - (end.length + 2) - 4 - 2;
-    out.line('Pad=' + '.'.repeat(fill));
+    out.line(`Pad=${'.'.repeat(fill)}`);
     out.line(end);
   } else {
     out.buf.fill(0x20, out.off, size); // tiny sizes only: spaces

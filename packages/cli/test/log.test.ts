@@ -80,7 +80,7 @@ describe('zenroll log, journal only (no directory configured)', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
     expect(lines.slice(2).every((l) => l.startsWith('    '))).toBe(true);
     expect(lines.slice(2).map((l) => l.slice(4)).join(' ')).toBe(
-      'node=a-rather-long-node-name.example.org schedule="0 2 * * *" timezone=Europe/Amsterdam version=0.1.0 ' + r.message);
+      `node=a-rather-long-node-name.example.org schedule="0 2 * * *" timezone=Europe/Amsterdam version=0.1.0 ${r.message}`);
   });
 
   it('prints JSON objects with the fields of the record, for another server, up to --limit', async () => {

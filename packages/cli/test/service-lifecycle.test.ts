@@ -12,7 +12,7 @@ import { readLastRollup } from '../src/service/runner.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
+import { Services, initHere, linesOf, section, terminate } from './helpers/service.js';
 import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;

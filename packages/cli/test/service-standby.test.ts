@@ -9,11 +9,10 @@
  */
 import { request } from 'node:http';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/server-dir.js';
-import { Services, linesOf, waitUntil } from './helpers/service.js';
+import { Services, linesOf } from './helpers/service.js';
 import { writeServer, type ServerDir } from './serve-helpers.js';
 
 const STALE_MS = 1500;

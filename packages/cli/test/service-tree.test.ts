@@ -20,7 +20,7 @@ import { captureIo, run } from '../src/index.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
-import { tempDir, type ServerFolder } from './helpers/server-dir.js';
+import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 
 const exec = promisify(execFile);

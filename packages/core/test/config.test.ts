@@ -25,11 +25,11 @@ const BASE = '/etc/zenroll';
 function minimal(role: Role): Record<string, unknown> {
   const info = roleInfo(role);
   const dirs: Record<string, string> = {};
-  if (info.ownScans) dirs['entmergedir'] = 'merge';
-  if (info.sender || info.receiver) dirs['entpushdir'] = 'push';
-  if (info.promotesTo.includes('dbdir')) dirs['dbdir'] = '/var/db';
+  if (info.ownScans) dirs.entmergedir = 'merge';
+  if (info.sender || info.receiver) dirs.entpushdir = 'push';
+  if (info.promotesTo.includes('dbdir')) dirs.dbdir = '/var/db';
   const json: Record<string, unknown> = { server: 'S1', tree: 'ACME', role, dirs };
-  if (info.sender) json['sender'] = { parent: 'https://int1.example:7099' };
+  if (info.sender) json.sender = { parent: 'https://int1.example:7099' };
   return json;
 }
 
@@ -102,7 +102,7 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(c.sender.retry)).toBe(true);
     expect(Object.isFrozen(c.dirs)).toBe(true);
     expect(Object.isFrozen(json)).toBe(false);
-    expect(json['dirs']).toEqual({ entmergedir: 'merge', entpushdir: 'push' });
+    expect(json.dirs).toEqual({ entmergedir: 'merge', entpushdir: 'push' });
   });
 
   it('resolves every path and completes the directory', () => {
@@ -157,19 +157,19 @@ describe('parseConfig', () => {
     ['zipdir given', { ...leaf, dirs: { entmergedir: 'm', entpushdir: 'p', zipdir: 'z' } }, 'dirs.zipdir', /not a known key/],
     ['same folder twice', { ...leaf, dirs: { entmergedir: 'p', entpushdir: './p' } }, 'dirs.entpushdir', /other than dirs.entmergedir/],
     ['ftp parent', { ...leaf, sender: { parent: 'ftp://x' } }, 'sender.parent', /http/],
-    ['batch of 51', { ...leaf, sender: { ...(leaf['sender'] as object), batchSize: 51 } }, 'sender.batchSize',
+    ['batch of 51', { ...leaf, sender: { ...(leaf.sender as object), batchSize: 51 } }, 'sender.batchSize',
       /expected an integer from 1 to 50, found 51/],
-    ['batch as text', { ...leaf, sender: { ...(leaf['sender'] as object), batchSize: '5' } }, 'sender.batchSize', /found "5"/],
-    ['level 10', { ...leaf, sender: { ...(leaf['sender'] as object), compressionLevel: 10 } }, 'sender.compressionLevel'],
-    ['randomize 1.5', { ...leaf, sender: { ...(leaf['sender'] as object), randomizeMinutes: 1.5 } }, 'sender.randomizeMinutes'],
-    ['4-field schedule', { ...leaf, sender: { ...(leaf['sender'] as object), schedule: '0 2 * *' } }, 'sender.schedule'],
-    ['bad time zone', { ...leaf, sender: { ...(leaf['sender'] as object), timezone: 'Mars/Base' } }, 'sender.timezone'],
-    ['factor < 1', { ...leaf, sender: { ...(leaf['sender'] as object), retry: { factor: 0.5 } } }, 'sender.retry.factor'],
-    ['0 tries', { ...leaf, sender: { ...(leaf['sender'] as object), retry: { tries: 0 } } }, 'sender.retry.tries'],
-    ['unknown retry key', { ...leaf, sender: { ...(leaf['sender'] as object), retry: { max: 3 } } }, 'sender.retry.max',
+    ['batch as text', { ...leaf, sender: { ...(leaf.sender as object), batchSize: '5' } }, 'sender.batchSize', /found "5"/],
+    ['level 10', { ...leaf, sender: { ...(leaf.sender as object), compressionLevel: 10 } }, 'sender.compressionLevel'],
+    ['randomize 1.5', { ...leaf, sender: { ...(leaf.sender as object), randomizeMinutes: 1.5 } }, 'sender.randomizeMinutes'],
+    ['4-field schedule', { ...leaf, sender: { ...(leaf.sender as object), schedule: '0 2 * *' } }, 'sender.schedule'],
+    ['bad time zone', { ...leaf, sender: { ...(leaf.sender as object), timezone: 'Mars/Base' } }, 'sender.timezone'],
+    ['factor < 1', { ...leaf, sender: { ...(leaf.sender as object), retry: { factor: 0.5 } } }, 'sender.retry.factor'],
+    ['0 tries', { ...leaf, sender: { ...(leaf.sender as object), retry: { tries: 0 } } }, 'sender.retry.tries'],
+    ['unknown retry key', { ...leaf, sender: { ...(leaf.sender as object), retry: { max: 3 } } }, 'sender.retry.max',
       /expected one of: baseMs, factor, tries/],
-    ['cert without key', { ...leaf, sender: { ...(leaf['sender'] as object), tls: { cert: 'c' } } }, 'sender.tls.key', /go together/],
-    ['socks proxy', { ...leaf, sender: { ...(leaf['sender'] as object), proxy: 'socks5://p:1' } }, 'sender.proxy'],
+    ['cert without key', { ...leaf, sender: { ...(leaf.sender as object), tls: { cert: 'c' } } }, 'sender.tls.key', /go together/],
+    ['socks proxy', { ...leaf, sender: { ...(leaf.sender as object), proxy: 'socks5://p:1' } }, 'sender.proxy'],
     ['port too big', { ...leaf, receiver: { listen: '0.0.0.0:65536' } }, 'receiver.listen'],
     ['bare IPv6', { ...leaf, receiver: { listen: '::1:7099' } }, 'receiver.listen'],
     ['no port', { ...leaf, receiver: { listen: 'host' } }, 'receiver.listen'],
@@ -263,7 +263,7 @@ describe('loadConfig', () => {
     await mkdir(join(dir, 'folder.json'));
     const err = await failure(loadConfig(join(dir, 'folder.json')));
     expect(err.code).toBe('FS_FAILED');
-    expect(err.details['errno']).toBe('EISDIR');
+    expect(err.details.errno).toBe('EISDIR');
   });
 
   const badJson: [string, string, number, number][] = [
@@ -292,7 +292,7 @@ describe('loadConfig', () => {
       expect.stringMatching(/^ {2}role: expected one of/),
       expect.stringMatching(/^ {2}extra: is not a known key/),
     ]);
-    expect((err.details['errors'] as ConfigError[]).map((e) => e.key)).toEqual(['role', 'extra']);
+    expect((err.details.errors as ConfigError[]).map((e) => e.key)).toEqual(['role', 'extra']);
   });
 });
 

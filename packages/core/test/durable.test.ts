@@ -75,13 +75,13 @@ describe('writeFileDurable', () => {
     await writeFile(join(p, 'inside'), 'x');
     const err = await failure(writeFileDurable(p, 'data'));
     expect(err.code).toBe('FS_FAILED');
-    expect(err.details['path']).toBe(p);
+    expect(err.details.path).toBe(p);
     expect(await temps(dir)).toEqual([]);
   });
 
   it('fails cleanly when the folder does not exist', async () => {
     const err = await failure(writeFileDurable(join(dir, 'no', 'a'), 'x'));
-    expect(err.details['errno']).toBe('ENOENT');
+    expect(err.details.errno).toBe('ENOENT');
   });
 
 });
@@ -103,7 +103,7 @@ describe('moveDurable', () => {
     expect(readdirSync(join(dir, 'a'))).toEqual([]);
     expect(readdirSync(join(dir, 'b')).sort()).toEqual(['1.str', '2.str', '3.str']);
     const exists = await failure(moveDurable(join(dir, 'b', '1.str'), join(dir, 'b', '2.str'), { syncLater }));
-    expect(exists.details['errno']).toBe('EEXIST');
+    expect(exists.details.errno).toBe('EEXIST');
   });
 
   for (const forceCopy of [false, true]) {
@@ -123,7 +123,7 @@ describe('moveDurable', () => {
       await writeFile(join(dir, 'dest'), 'old');
       const err = await failure(moveDurable(join(dir, 'src'), join(dir, 'dest'), { forceCopy }));
       expect(err.code).toBe('FS_FAILED');
-      expect(err.details['errno']).toBe('EEXIST');
+      expect(err.details.errno).toBe('EEXIST');
       expect(await readFile(join(dir, 'dest'), 'utf8')).toBe('old');
       expect(await readFile(join(dir, 'src'), 'utf8')).toBe('new');
       await moveDurable(join(dir, 'src'), join(dir, 'dest'), { forceCopy, overwrite: true });
@@ -144,7 +144,7 @@ describe('moveDurable', () => {
 
   it('reports a missing source', async () => {
     const err = await failure(moveDurable(join(dir, 'none'), join(dir, 'dest')));
-    expect(err.details['errno']).toBe('ENOENT');
+    expect(err.details.errno).toBe('ENOENT');
   });
 
   // /dev/shm is a tmpfs on Linux: a real EXDEV when it is another file system
@@ -176,7 +176,7 @@ describe('copyDurable and linkOrCopyDurable', () => {
     expect(await readFile(join(dir, 'z.zip'), 'utf8')).toBe('zip');
     expect((await stat(join(dir, 'z.zip'))).nlink).toBe(1);
     const err = await failure(copyDurable(join(dir, 'z.zip'), join(dir, 'db', 'z.zip')));
-    expect(err.details['errno']).toBe('EEXIST');
+    expect(err.details.errno).toBe('EEXIST');
     expect(await temps(dir)).toEqual([]);
   });
 
@@ -185,7 +185,7 @@ describe('copyDurable and linkOrCopyDurable', () => {
     await linkOrCopyDurable(join(dir, 'z.zip'), join(dir, 'y.zip'));
     expect((await stat(join(dir, 'y.zip'))).ino).toBe((await stat(join(dir, 'z.zip'))).ino);
     const err = await failure(linkOrCopyDurable(join(dir, 'z.zip'), join(dir, 'y.zip')));
-    expect(err.details['errno']).toBe('EEXIST');
+    expect(err.details.errno).toBe('EEXIST');
     await writeFile(join(dir, 'w.zip'), 'other');
     await linkOrCopyDurable(join(dir, 'w.zip'), join(dir, 'y.zip'), { overwrite: true });
     expect(await readFile(join(dir, 'y.zip'), 'utf8')).toBe('other');
@@ -201,9 +201,9 @@ describe('copyDurable and linkOrCopyDurable', () => {
 
   it('reports a missing source without leaving a temp', async () => {
     const err = await failure(linkOrCopyDurable(join(dir, 'none'), join(dir, 'y')));
-    expect(err.details['errno']).toBe('ENOENT');
+    expect(err.details.errno).toBe('ENOENT');
     const err2 = await failure(copyDurable(join(dir, 'none'), join(dir, 'y')));
-    expect(err2.details['errno']).toBe('ENOENT');
+    expect(err2.details.errno).toBe('ENOENT');
     expect(await readdir(dir)).toEqual([]);
   });
 });
@@ -247,8 +247,8 @@ describe('removeDurable, fsync, ensureDir', () => {
     await writeFile(join(dir, 'a'), 'x');
     await fsyncFile(join(dir, 'a'));
     await fsyncDir(dir);
-    expect((await failure(fsyncFile(join(dir, 'b')))).details['errno']).toBe('ENOENT');
-    expect((await failure(fsyncDir(join(dir, 'b')))).details['errno']).toBe('ENOENT');
+    expect((await failure(fsyncFile(join(dir, 'b')))).details.errno).toBe('ENOENT');
+    expect((await failure(fsyncDir(join(dir, 'b')))).details.errno).toBe('ENOENT');
   });
 
   it('creates nested folders and accepts an existing one', async () => {
@@ -257,7 +257,7 @@ describe('removeDurable, fsync, ensureDir', () => {
     expect((await stat(deep)).isDirectory()).toBe(true);
     await ensureDir(deep);
     await writeFile(join(dir, 'file'), 'x');
-    expect((await failure(ensureDir(join(dir, 'file')))).details['errno']).toBe('EEXIST');
+    expect((await failure(ensureDir(join(dir, 'file')))).details.errno).toBe('EEXIST');
   });
 });
 
@@ -282,7 +282,7 @@ describe('sweepTemps', () => {
   });
 
   it('reports a missing folder', async () => {
-    expect((await failure(sweepTemps(join(dir, 'none')))).details['errno']).toBe('ENOENT');
+    expect((await failure(sweepTemps(join(dir, 'none')))).details.errno).toBe('ENOENT');
   });
 });
 
@@ -293,6 +293,6 @@ describe('freeSpace', () => {
     expect(s.availableBytes).toBeGreaterThanOrEqual(0);
     expect(s.availableBytes).toBeLessThanOrEqual(s.totalBytes);
     expect(Number.isSafeInteger(s.availableBytes)).toBe(true);
-    expect((await failure(freeSpace(join(dir, 'none')))).details['errno']).toBe('ENOENT');
+    expect((await failure(freeSpace(join(dir, 'none')))).details.errno).toBe('ENOENT');
   });
 });

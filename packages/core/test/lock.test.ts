@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { isZenrollError } from '../src/errors.js';
-import { UNREADABLE_LOCK_GRACE_MS, acquireLock, machineId, nodeName, processStartTime, type LockInfo, type MachineId } from '../src/lock.js';
+import { acquireLock, machineId, nodeName, processStartTime, type LockInfo, type MachineId } from '../src/lock.js';
 import { useTempDir } from './helpers/outer.js';
 
 const dir = useTempDir('zenroll-lock-');

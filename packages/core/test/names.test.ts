@@ -347,7 +347,7 @@ describe('inner entry names', () => {
     expect(innerZipName(T, 'LE_AFé')).toBe(`${T}_LE%5FAF%C3%A9.zip`);
     expect(prpName(T, 'LE_AFé')).toBe(`${T}_LE%5FAF%C3%A9.prp`);
     const outer = formatOuterName({ scheduledtime: T, server: 'LE_AFé', tree: 'ACME', status: 0 });
-    expect(outer.startsWith(innerZipName(T, 'LE_AFé').slice(0, -4) + '_')).toBe(true);
+    expect(outer.startsWith(`${innerZipName(T, 'LE_AFé').slice(0, -4)}_`)).toBe(true);
   });
 
   it('refuse bad times and names', () => {

@@ -30,11 +30,11 @@ try {
   console.log(`journal, ${N} at once:            ${rate(N, concurrent)}, ${j.stats.fsyncs} fsyncs`);
   await j.close();
 
-  const options = (server, keep) => ({
+  const options = (keep) => ({
     url: slapd.url, bindDN: slapd.serverDN('LEAF1'), passwordFile: slapd.serverPasswordFile('LEAF1'),
     serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`, keep, timeoutMs: 10_000,
   });
-  const log = new DirectoryLog(await Journal.open({ dir: join(scratch, 'j3'), applying: true }), new LdapDirectory(options('LEAF2', 1000)));
+  const log = new DirectoryLog(await Journal.open({ dir: join(scratch, 'j3'), applying: true }), new LdapDirectory(options(1000)));
   const start = performance.now();
   const writes = await time(async () => { for (let i = 0; i < N; i++) await log.write({ record: record('LEAF2') }); });
   const backlogAfterWrites = log.backlog();
@@ -45,7 +45,7 @@ try {
   await log.close();
 
   for (const [server, keep] of [['INT1', 1000], ['ROOT', 100]]) {
-    const d = new LdapDirectory(options(server, keep));
+    const d = new LdapDirectory(options(keep));
     const ms = await time(async () => { for (let i = 0; i < N; i++) await d.apply({ record: record(server) }); });
     console.log(`LDAP writer alone, keep ${String(keep).padEnd(5)}:   ${rate(N, ms)}`);
     await d.close();

@@ -16,7 +16,6 @@ import {
   names,
   partialUpload,
   put,
-  start,
   type Answer,
   type Pki,
   type SetupOptions,

@@ -13,7 +13,6 @@ import {
   makeZip,
   names,
   put,
-  start,
   type ReceiverSetup,
   type Started,
   openHandles,

@@ -12,7 +12,6 @@ import {
   makeZip,
   names,
   put,
-  start,
   type ReceiverSetup,
   type SetupOptions,
   receiverSuite,

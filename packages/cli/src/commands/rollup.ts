@@ -40,7 +40,7 @@ async function requestTreeRollup(config: Config, io: Io): Promise<{ requested: s
   if (viaService !== null) return { requested: viaService.requested, service: true };
   const requested = new Date().toISOString();
   await (await RequestStore.open(config.dirs.statedir)).set(requested, 'command');
-  await writeStatusOnce(config, { error: (obj, msg) => io.err(`zenroll: ${msg}\n`) }, 'rollup-requested', {
+  await writeStatusOnce(config, { error: (_obj, msg) => io.err(`zenroll: ${msg}\n`) }, 'rollup-requested', {
     message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up (announced once zenroll serve runs)`, fields: { requested },
   });
   return { requested, service: false };

@@ -58,7 +58,7 @@ export function stateOf(d: ServerDescription | null, nowMs: number): { state: St
   if (Number.isFinite(lateAfter) && nowMs > lateAfter) {
     return { state: 'late', why: `no roll-up since ${d.lastRollup === null ? `it started, ${shortTime(d.described)}` : shortTime(d.lastRollup)}; due by ${shortTime(d.lateAfter)}` };
   }
-  if (d.lastRollupResult !== null && d.lastRollupResult.startsWith('failed')) {
+  if (d.lastRollupResult?.startsWith('failed')) {
     return { state: 'failing', why: `last roll-up: ${d.lastRollupResult}` };
   }
   return { state: 'ok', why: '' };
