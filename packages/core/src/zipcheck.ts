@@ -110,6 +110,7 @@ export class CheckedZip {
   readonly #dataStarts = new WeakMap<Entry, number>();
   #lateError: unknown;
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(fh: FileHandle, zf: ZipFile, reader: FileRangeReader, base: number, size: number, limits: Limits, label: string) {
     this.#fh = fh;
     this.#zf = zf;

@@ -23,112 +23,116 @@ export interface ApplierOptions {
 const BATCH = 256;
 
 export class Applier {
-  private stopped = false;
-  private loop: Promise<void> | null = null;
+  #stopped = false;
+  #loop: Promise<void> | null = null;
   /** Ends the current wait: an idle one on any write, a back-off only when `force`d. */
-  private waking: ((force: boolean) => void) | null = null;
-  private readonly progress = new Set<() => void>();
-  private delayMs = 0;
+  #waking: ((force: boolean) => void) | null = null;
+  readonly #progress = new Set<() => void>();
+  #delayMs = 0;
   /** A write came since the last look at the journal (a wake between that look and the wait is not lost). */
-  private dirty = false;
+  #dirty = false;
   /** Why the last try failed, while the backlog waits; null once one succeeds. */
   lastError: ZenrollError | null = null;
 
-  constructor(private readonly o: ApplierOptions) {}
+  readonly #o: ApplierOptions;
 
-  private get timers(): Timers {
-    return this.o.timers ?? realTimers;
+  constructor(o: ApplierOptions) {
+    this.#o = o;
   }
 
-  private get logger(): Logger {
-    return this.o.logger ?? silentLogger;
+  get #timers(): Timers {
+    return this.#o.timers ?? realTimers;
+  }
+
+  get #logger(): Logger {
+    return this.#o.logger ?? silentLogger;
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.#loop ??= this.#run();
   }
 
   /** Something was written: apply it now unless backing off. */
   wake(): void {
-    this.dirty = true;
-    this.waking?.(false);
+    this.#dirty = true;
+    this.#waking?.(false);
   }
 
   /** Try now even while backing off (drain, close). */
   kick(): void {
-    this.waking?.(true);
+    this.#waking?.(true);
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
       let lines;
-      this.dirty = false;
+      this.#dirty = false;
       try {
-        lines = await this.o.journal.pending(BATCH);
+        lines = await this.#o.journal.pending(BATCH);
       } catch (err) {
-        await this.failed(err);
+        await this.#failed(err);
         continue;
       }
       if (lines.length === 0) {
-        if (!this.dirty) await this.wait(null);
+        if (!this.#dirty) await this.#wait(null);
         continue;
       }
       for (const line of lines) {
-        if (this.stopped) return;
+        if (this.#stopped) return;
         try {
           try {
-            await this.o.apply(toWrite(line));
+            await this.#o.apply(toWrite(line));
           } catch (err) {
             if (!refusesRecord(err)) throw err;
             const e = err as ZenrollError;
-            await this.o.journal.setAside(line, e);
-            this.logger.error({ err: e, seq: line.seq, id: line.record.id, server: line.record.server }, `record set aside: ${e.message}`);
+            await this.#o.journal.setAside(line, e);
+            this.#logger.error({ err: e, seq: line.seq, id: line.record.id, server: line.record.server }, `record set aside: ${e.message}`);
           }
-          await this.o.journal.markApplied(line.seq);
+          await this.#o.journal.markApplied(line.seq);
         } catch (err) {
-          await this.failed(err);
+          await this.#failed(err);
           break;
         }
-        this.delayMs = 0;
+        this.#delayMs = 0;
         this.lastError = null;
-        for (const notify of this.progress) notify();
+        for (const notify of this.#progress) notify();
       }
     }
   }
 
-  private async failed(err: unknown): Promise<void> {
+  async #failed(err: unknown): Promise<void> {
     const e = isZenrollError(err) ? err : new ZenrollError('INTERNAL', `applying the journal failed: ${String(err)}`, { cause: err });
-    const { initialMs, maxMs } = this.o.backoff ?? { initialMs: 1000, maxMs: 60_000 };
-    this.delayMs = this.delayMs === 0 ? initialMs : Math.min(this.delayMs * 2, maxMs);
+    const { initialMs, maxMs } = this.#o.backoff ?? { initialMs: 1000, maxMs: 60_000 };
+    this.#delayMs = this.#delayMs === 0 ? initialMs : Math.min(this.#delayMs * 2, maxMs);
     this.lastError = e;
-    this.logger.warn({ err: e, backlog: this.o.journal.backlog(), retryInMs: this.delayMs }, `directory not updated, retrying later: ${e.message}`);
-    for (const notify of this.progress) notify();
-    await this.wait(this.delayMs);
+    this.#logger.warn({ err: e, backlog: this.#o.journal.backlog(), retryInMs: this.#delayMs }, `directory not updated, retrying later: ${e.message}`);
+    for (const notify of this.#progress) notify();
+    await this.#wait(this.#delayMs);
   }
 
-  private wait(ms: number | null): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+  #wait(ms: number | null): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = ms === null ? undefined : this.timers.setTimeout(() => done(true), ms);
+      const timer = ms === null ? undefined : this.#timers.setTimeout(() => done(true), ms);
       const done = (force: boolean) => {
         if (!force && ms !== null) return;
-        if (timer !== undefined) this.timers.clearTimeout(timer);
-        this.waking = null;
+        if (timer !== undefined) this.#timers.clearTimeout(timer);
+        this.#waking = null;
         resolve();
       };
-      this.waking = done;
+      this.#waking = done;
     });
   }
 
   /** Resolves after each applied record or failed try; for drain(). */
   onProgress(listener: () => void): () => void {
-    this.progress.add(listener);
-    return () => this.progress.delete(listener);
+    this.#progress.add(listener);
+    return () => this.#progress.delete(listener);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.#stopped = true;
     this.kick();
-    await this.loop;
+    await this.#loop;
   }
 }

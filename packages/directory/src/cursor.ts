@@ -11,14 +11,25 @@ import { errnoCode, fsError, writeFileDurable, ZenrollError } from '@zenroll/cor
 const COMPACT_BYTES = 64 * 1024;
 
 export class Cursor {
-  private constructor(
-    private readonly path: string,
-    private handle: FileHandle | null,
-    private size: number,
-    private seq: number,
-  ) {}
+  readonly #path: string;
+  #handle: FileHandle | null;
+  #size: number;
+  #seq: number;
 
-  private static async load(path: string): Promise<{ text: string; whole: string; seq: number }> {
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
+  private constructor(
+    path: string,
+    handle: FileHandle | null,
+    size: number,
+    seq: number,
+  ) {
+    this.#path = path;
+    this.#handle = handle;
+    this.#size = size;
+    this.#seq = seq;
+  }
+
+  static async #load(path: string): Promise<{ text: string; whole: string; seq: number }> {
     let text = '';
     try {
       text = await readFile(path, 'utf8');
@@ -37,56 +48,56 @@ export class Cursor {
 
   /** The cursor's value, read without changing the file. */
   static async peek(path: string): Promise<number> {
-    return (await Cursor.load(path)).seq;
+    return (await Cursor.#load(path)).seq;
   }
 
   static async open(path: string): Promise<Cursor> {
-    const { text, whole, seq } = await Cursor.load(path);
+    const { text, whole, seq } = await Cursor.#load(path);
     const cursor = new Cursor(path, null, 0, seq);
     // Rewriting also drops a torn tail, which a later append would glue onto a new number.
-    if (whole !== text || whole.length > COMPACT_BYTES || text === '') await cursor.compact();
-    else await cursor.reopen(Buffer.byteLength(text));
+    if (whole !== text || whole.length > COMPACT_BYTES || text === '') await cursor.#compact();
+    else await cursor.#reopen(Buffer.byteLength(text));
     return cursor;
   }
 
   get value(): number {
-    return this.seq;
+    return this.#seq;
   }
 
   async advance(seq: number): Promise<void> {
-    if (seq <= this.seq) return;
+    if (seq <= this.#seq) return;
     const line = Buffer.from(`${seq}\n`);
-    const handle = this.handle;
+    const handle = this.#handle;
     if (handle === null) throw new ZenrollError('INTERNAL', 'the journal cursor is closed');
     try {
-      await handle.write(line, 0, line.length, this.size);
+      await handle.write(line, 0, line.length, this.#size);
       await handle.datasync();
     } catch (err) {
-      throw fsError(err, 'advance the journal cursor', this.path);
+      throw fsError(err, 'advance the journal cursor', this.#path);
     }
-    this.size += line.length;
-    this.seq = seq;
-    if (this.size > COMPACT_BYTES) await this.compact();
+    this.#size += line.length;
+    this.#seq = seq;
+    if (this.#size > COMPACT_BYTES) await this.#compact();
   }
 
-  private async compact(): Promise<void> {
-    await this.handle?.close();
-    this.handle = null;
-    await writeFileDurable(this.path, `${this.seq}\n`);
-    await this.reopen(Buffer.byteLength(`${this.seq}\n`));
+  async #compact(): Promise<void> {
+    await this.#handle?.close();
+    this.#handle = null;
+    await writeFileDurable(this.#path, `${this.#seq}\n`);
+    await this.#reopen(Buffer.byteLength(`${this.#seq}\n`));
   }
 
-  private async reopen(size: number): Promise<void> {
+  async #reopen(size: number): Promise<void> {
     try {
-      this.handle = await open(this.path, 'r+');
+      this.#handle = await open(this.#path, 'r+');
     } catch (err) {
-      throw fsError(err, 'open the journal cursor', this.path);
+      throw fsError(err, 'open the journal cursor', this.#path);
     }
-    this.size = size;
+    this.#size = size;
   }
 
   async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = null;
+    await this.#handle?.close();
+    this.#handle = null;
   }
 }

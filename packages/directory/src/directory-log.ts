@@ -21,32 +21,35 @@ export interface DirectoryLogOptions {
 }
 
 export class DirectoryLog implements ZenrollLog {
-  private readonly applier: Applier;
-  private readonly logger: Logger;
-  private readonly timers: Timers;
-  private closed = false;
+  readonly #applier: Applier;
+  readonly #logger: Logger;
+  readonly #timers: Timers;
+  #closed = false;
+
+  readonly #opts: DirectoryLogOptions;
 
   constructor(
     readonly journal: Journal,
     readonly directory: LdapDirectory,
-    private readonly opts: DirectoryLogOptions = {},
+    opts: DirectoryLogOptions = {},
   ) {
-    this.logger = opts.logger ?? silentLogger;
-    this.timers = opts.timers ?? realTimers;
-    this.applier = new Applier({
+    this.#opts = opts;
+    this.#logger = opts.logger ?? silentLogger;
+    this.#timers = opts.timers ?? realTimers;
+    this.#applier = new Applier({
       journal,
       apply: (w) => directory.apply(w),
-      logger: this.logger,
-      timers: this.timers,
+      logger: this.#logger,
+      timers: this.#timers,
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
     });
     // A read-only journal (zenroll log) belongs to another process, which applies it.
-    if (!journal.readOnly) this.applier.start();
+    if (!journal.readOnly) this.#applier.start();
   }
 
   async write(entry: LogWrite): Promise<void> {
     await this.journal.write(entry);
-    this.applier.wake();
+    this.#applier.wake();
   }
 
   async read(server: string, limit: number, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
@@ -61,7 +64,7 @@ export class DirectoryLog implements ZenrollLog {
       return { records: newestFirst(applyWrites(stored, pending), limit), source: 'directory' };
     } catch (err) {
       if (!isZenrollError(err, 'DIRECTORY_UNREACHABLE')) throw err;
-      this.logger.warn({ err, server }, `reading the local journal: ${err.message}`);
+      this.#logger.warn({ err, server }, `reading the local journal: ${err.message}`);
       return { records: await this.journal.read(server, limit, kind), source: 'journal', note: err.message };
     }
   }
@@ -72,37 +75,37 @@ export class DirectoryLog implements ZenrollLog {
 
   /** Why the backlog is not draining, or null. */
   lastError(): ZenrollError | null {
-    return this.applier.lastError;
+    return this.#applier.lastError;
   }
 
   /** Wait until the directory has every journaled record; false when `timeoutMs` passed first. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.backlog() === 0) return true;
-    this.applier.kick();
+    this.#applier.kick();
     let expired = false;
     let wakeUp: () => void = () => undefined;
-    const timer = this.timers.setTimeout(() => {
+    const timer = this.#timers.setTimeout(() => {
       expired = true;
       wakeUp();
     }, timeoutMs);
-    const unsubscribe = this.applier.onProgress(() => wakeUp());
+    const unsubscribe = this.#applier.onProgress(() => wakeUp());
     try {
-      while (this.backlog() > 0 && !expired && !this.closed) {
+      while (this.backlog() > 0 && !expired && !this.#closed) {
         await new Promise<void>((resolve) => (wakeUp = resolve));
       }
     } finally {
       unsubscribe();
-      this.timers.clearTimeout(timer);
+      this.#timers.clearTimeout(timer);
     }
     return this.backlog() === 0;
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    if ((this.opts.closeDrainMs ?? 0) > 0) await this.drain(this.opts.closeDrainMs ?? 0);
-    this.closed = true;
+    if (this.#closed) return;
+    if ((this.#opts.closeDrainMs ?? 0) > 0) await this.drain(this.#opts.closeDrainMs ?? 0);
+    this.#closed = true;
     // Closing the connection first ends a request in flight instead of waiting out its timeout.
-    const stopping = this.applier.stop();
+    const stopping = this.#applier.stop();
     await this.directory.close();
     await stopping;
     await this.journal.close();

@@ -21,32 +21,38 @@ interface Entry {
 }
 
 export class JournalIndex {
-  private readonly live = new Map<string, Map<string, Entry>>();
-  private readonly written = new Map<string, number>();
-  private readonly logsOf = new Map<number, Set<string>>();
+  readonly #live = new Map<string, Map<string, Entry>>();
+  readonly #written = new Map<string, number>();
+  readonly #logsOf = new Map<number, Set<string>>();
 
   add(line: JournalLine, segment: number): void {
     const log = logOfRecord(line.record);
     const key = recordKey(line.record);
-    this.written.set(key, segment);
-    let records = this.live.get(log);
-    if (records === undefined) this.live.set(log, (records = new Map()));
+    this.#written.set(key, segment);
+    let records = this.#live.get(log);
+    if (records === undefined) {
+      records = new Map();
+      this.#live.set(log, records);
+    }
     // `replaces` names a record on the same object (SPEC §7); the writer checks.
     if (line.replaces) records.delete(recordKey(line.replaces));
     records.delete(key);
     records.set(key, { line, segment });
-    let logs = this.logsOf.get(segment);
-    if (logs === undefined) this.logsOf.set(segment, (logs = new Set()));
+    let logs = this.#logsOf.get(segment);
+    if (logs === undefined) {
+      logs = new Set();
+      this.#logsOf.set(segment, logs);
+    }
     logs.add(log);
   }
 
   has(key: string): boolean {
-    return this.written.has(key);
+    return this.#written.has(key);
   }
 
   /** Live lines of one server's log, in journal order. */
   lines(server: string, kind: LogKind): JournalLine[] {
-    return [...(this.live.get(logOf(server, kind))?.values() ?? [])].map((e) => e.line);
+    return [...(this.#live.get(logOf(server, kind))?.values() ?? [])].map((e) => e.line);
   }
 
   /** The writes of one server's log not yet applied to the directory, in journal order. */
@@ -59,22 +65,22 @@ export class JournalIndex {
    * record in it has at least `keep` live records in newer segments.
    */
   superseded(segment: number, keep: number): boolean {
-    for (const log of this.logsOf.get(segment) ?? []) {
+    for (const log of this.#logsOf.get(segment) ?? []) {
       let newer = 0;
-      for (const e of this.live.get(log)?.values() ?? []) if (e.segment > segment) newer++;
+      for (const e of this.#live.get(log)?.values() ?? []) if (e.segment > segment) newer++;
       if (newer < keep) return false;
     }
     return true;
   }
 
   dropSegment(segment: number): void {
-    for (const [key, seg] of this.written) if (seg === segment) this.written.delete(key);
-    for (const log of this.logsOf.get(segment) ?? []) {
-      const records = this.live.get(log);
+    for (const [key, seg] of this.#written) if (seg === segment) this.#written.delete(key);
+    for (const log of this.#logsOf.get(segment) ?? []) {
+      const records = this.#live.get(log);
       if (records === undefined) continue;
       for (const [key, e] of records) if (e.segment === segment) records.delete(key);
-      if (records.size === 0) this.live.delete(log);
+      if (records.size === 0) this.#live.delete(log);
     }
-    this.logsOf.delete(segment);
+    this.#logsOf.delete(segment);
   }
 }

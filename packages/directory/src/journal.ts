@@ -45,25 +45,42 @@ interface Queued {
 }
 
 export class Journal implements ZenrollLog {
-  private readonly queue: Queued[] = [];
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private flushing: Promise<void> | null = null;
-  private closed = false;
+  readonly #queue: Queued[] = [];
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #flushing: Promise<void> | null = null;
+  #closed = false;
   /** fsyncs of appended lines and lines appended, since open (group commit makes the first smaller). */
   readonly stats = { fsyncs: 0, lines: 0 };
   /** Unapplied lines of the segment the applier reads, and how many of its bytes they cover: each byte is read once. */
-  private cache: { first: number; bytes: number; next: number; lines: JournalLine[] } | null = null;
+  #cache: { first: number; bytes: number; next: number; lines: JournalLine[] } | null = null;
 
+  readonly #store: SegmentStore;
+  readonly #index: JournalIndex;
+  readonly #cursor: Cursor | null;
+  readonly #opts: Required<Omit<JournalOptions, 'applying' | 'readOnly'>>;
+  #nextSeq: number;
+  readonly #lock: Lock | null;
+  readonly #appliedAtOpen: number | null;
+
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(
-    private readonly store: SegmentStore,
-    private readonly index: JournalIndex,
-    private readonly cursor: Cursor | null,
-    private readonly opts: Required<Omit<JournalOptions, 'applying' | 'readOnly'>>,
-    private nextSeq: number,
-    private readonly lock: Lock | null,
+    store: SegmentStore,
+    index: JournalIndex,
+    cursor: Cursor | null,
+    opts: Required<Omit<JournalOptions, 'applying' | 'readOnly'>>,
+    nextSeq: number,
+    lock: Lock | null,
     /** Read-only: the cursor as it was at open (null without a directory). */
-    private readonly appliedAtOpen: number | null,
-  ) {}
+    appliedAtOpen: number | null,
+  ) {
+    this.#store = store;
+    this.#index = index;
+    this.#cursor = cursor;
+    this.#opts = opts;
+    this.#nextSeq = nextSeq;
+    this.#lock = lock;
+    this.#appliedAtOpen = appliedAtOpen;
+  }
 
   static async open(options: JournalOptions): Promise<Journal> {
     const opts = { keep: 1000, segmentBytes: 1024 * 1024, maxSegments: 16, ...options };
@@ -84,8 +101,8 @@ export class Journal implements ZenrollLog {
       if (!readOnly && (store.newest === undefined || store.newest.last + 1 !== next)) await store.rotate(next);
       const { applying: _a, readOnly: _r, ...rest } = opts;
       const journal = new Journal(store, index, cursor, rest, next, lock, peeked);
-      if (readOnly) journal.closed = true;
-      else await journal.prune();
+      if (readOnly) journal.#closed = true;
+      else await journal.#prune();
       return journal;
     } catch (err) {
       await lock?.release();
@@ -95,8 +112,8 @@ export class Journal implements ZenrollLog {
 
   /** Durable once it resolves. A second write of the same record id and event is a no-op. */
   write(entry: LogWrite): Promise<void> {
-    if (this.closed) {
-      return Promise.reject(new ZenrollError('INTERNAL', this.lock === null ? 'write to a journal opened read-only' : 'write to a closed journal'));
+    if (this.#closed) {
+      return Promise.reject(new ZenrollError('INTERNAL', this.#lock === null ? 'write to a journal opened read-only' : 'write to a closed journal'));
     }
     const { record, replaces } = entry;
     if (replaces && replaces.server !== record.server) {
@@ -104,49 +121,49 @@ export class Journal implements ZenrollLog {
         `record ${record.id} on ${record.server} replaces one on ${replaces.server}: a replacement stays on the same object (SPEC §7)`));
     }
     const key = recordKey(record);
-    if (this.index.has(key)) return Promise.resolve();
-    const pending = this.inFlight.get(key);
-    if (pending) return pending;
-    const done = new Promise<void>((resolve, reject) => this.queue.push({ write: entry, resolve, reject }));
-    this.inFlight.set(key, done);
-    const forget = () => void this.inFlight.delete(key);
+    if (this.#index.has(key)) return Promise.resolve();
+    const pending = this.#inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const done = new Promise<void>((resolve, reject) => this.#queue.push({ write: entry, resolve, reject }));
+    this.#inFlight.set(key, done);
+    const forget = () => void this.#inFlight.delete(key);
     done.then(forget, forget);
-    this.flushing ??= this.flush();
+    this.#flushing ??= this.#flush();
     return done;
   }
 
   // Group commit: whatever queued while one fsync ran goes out with the next.
   // `flushing` is cleared in the same tick as the last look at the queue, so
   // that a write never joins a loop that has already ended.
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
       try {
-        const newest = this.store.newest;
-        if (newest !== undefined && newest.bytes >= this.opts.segmentBytes) await this.store.rotate(this.nextSeq);
+        const newest = this.#store.newest;
+        if (newest !== undefined && newest.bytes >= this.#opts.segmentBytes) await this.#store.rotate(this.#nextSeq);
         // A process paused past the lock's staleness, whose journal another node took over, must not write once more (SPEC §9).
-        if (this.lock !== null && !(await this.lock.stillHeld())) {
-          throw new ZenrollError('LOCK_LOST', `${join(this.opts.dir, 'journal.lock')} was taken over by another process: this one writes no more records`);
+        if (this.#lock !== null && !(await this.#lock.stillHeld())) {
+          throw new ZenrollError('LOCK_LOST', `${join(this.#opts.dir, 'journal.lock')} was taken over by another process: this one writes no more records`);
         }
-        const lines = batch.map((q, i): JournalLine => ({ seq: this.nextSeq + i, ...q.write }));
-        await this.store.append(Buffer.from(lines.map((l) => formatLine(l.seq, l)).join('')), lines.length);
-        this.nextSeq += lines.length;
+        const lines = batch.map((q, i): JournalLine => ({ seq: this.#nextSeq + i, ...q.write }));
+        await this.#store.append(Buffer.from(lines.map((l) => formatLine(l.seq, l)).join('')), lines.length);
+        this.#nextSeq += lines.length;
         this.stats.fsyncs++;
         this.stats.lines += lines.length;
-        const seg = this.store.newest as Segment;
-        for (const line of lines) this.index.add(line, seg.first);
+        const seg = this.#store.newest as Segment;
+        for (const line of lines) this.#index.add(line, seg.first);
         for (const q of batch) q.resolve();
       } catch (err) {
         for (const q of batch) q.reject(err);
         continue;
       }
-      if (this.store.segments.length > 1) await this.prune().catch(() => undefined);
+      if (this.#store.segments.length > 1) await this.#prune().catch(() => undefined);
     }
-    this.flushing = null;
+    this.#flushing = null;
   }
 
   async read(server: string, limit: number, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
-    return newestFirst(this.index.lines(server, kind).map((l) => l.record), limit);
+    return newestFirst(this.#index.lines(server, kind).map((l) => l.record), limit);
   }
 
   async readFrom(server: string, limit: number, kind: LogKind = 'rollup'): Promise<LogReadResult> {
@@ -155,28 +172,28 @@ export class Journal implements ZenrollLog {
 
   /** The seq of the last line the directory applied. */
   get applied(): number {
-    return this.cursor?.value ?? this.appliedAtOpen ?? this.nextSeq - 1;
+    return this.#cursor?.value ?? this.#appliedAtOpen ?? this.#nextSeq - 1;
   }
 
   backlog(): number {
-    return this.nextSeq - 1 - this.applied;
+    return this.#nextSeq - 1 - this.applied;
   }
 
   async drain(): Promise<boolean> {
-    await this.flushing;
+    await this.#flushing;
     return this.backlog() === 0;
   }
 
   /** Up to `max` unapplied lines, in journal order. */
   async pending(max: number): Promise<JournalLine[]> {
     const from = this.applied + 1;
-    const seg = this.store.segments.find((s) => s.last >= from);
+    const seg = this.#store.segments.find((s) => s.last >= from);
     if (seg === undefined) return [];
-    if (this.cache?.first !== seg.first) this.cache = { first: seg.first, bytes: 0, next: seg.first, lines: [] };
-    const cache = this.cache;
+    if (this.#cache?.first !== seg.first) this.#cache = { first: seg.first, bytes: 0, next: seg.first, lines: [] };
+    const cache = this.#cache;
     const upTo = seg.bytes;
     if (upTo > cache.bytes) {
-      const more = await this.store.readRange(seg, cache.bytes, upTo, cache.next);
+      const more = await this.#store.readRange(seg, cache.bytes, upTo, cache.next);
       cache.lines.push(...more);
       cache.bytes = upTo;
       cache.next += more.length;
@@ -187,20 +204,20 @@ export class Journal implements ZenrollLog {
 
   /** The unapplied writes of one server's log, for reading the directory plus what it has not seen yet. */
   pendingFor(server: string, kind: LogKind = 'rollup'): LogWrite[] {
-    return this.index.pendingFor(server, this.applied, kind);
+    return this.#index.pendingFor(server, this.applied, kind);
   }
 
   async markApplied(seq: number): Promise<void> {
-    const cursor = this.cursor;
+    const cursor = this.#cursor;
     if (cursor === null) return;
-    const before = this.store.segments.find((s) => s.last > cursor.value);
+    const before = this.#store.segments.find((s) => s.last > cursor.value);
     await cursor.advance(seq);
-    if (before !== undefined && before.last <= seq && this.store.segments.length > 1) await this.prune();
+    if (before !== undefined && before.last <= seq && this.#store.segments.length > 1) await this.#prune();
   }
 
   /** Keep a record the directory refuses for good in `rejected.jsonl`, with the reason. */
   async setAside(line: JournalLine, err: ZenrollError): Promise<void> {
-    const path = join(this.opts.dir, 'rejected.jsonl');
+    const path = join(this.#opts.dir, 'rejected.jsonl');
     const at = new Date().toISOString();
     const text = `${JSON.stringify({ at, error: err.code, reason: err.message, seq: line.seq, server: line.record.server,
       record: serializeRecord(line.record), replaces: line.replaces && serializeRecord(line.replaces) })}\n`;
@@ -209,31 +226,31 @@ export class Journal implements ZenrollLog {
     } catch (e) {
       throw fsError(e, 'append to', path);
     }
-    await fsyncDir(this.opts.dir);
+    await fsyncDir(this.#opts.dir);
   }
 
-  private async prune(): Promise<void> {
+  async #prune(): Promise<void> {
     for (;;) {
-      const oldest = this.store.segments[0];
-      if (oldest === undefined || this.store.segments.length < 2 || oldest.last > this.applied) return;
-      const tooMany = this.store.segments.length > this.opts.maxSegments;
-      if (!tooMany && !this.index.superseded(oldest.first, this.opts.keep)) return;
-      await this.store.removeOldest();
-      this.index.dropSegment(oldest.first);
-      if (this.cache?.first === oldest.first) this.cache = null;
+      const oldest = this.#store.segments[0];
+      if (oldest === undefined || this.#store.segments.length < 2 || oldest.last > this.applied) return;
+      const tooMany = this.#store.segments.length > this.#opts.maxSegments;
+      if (!tooMany && !this.#index.superseded(oldest.first, this.#opts.keep)) return;
+      await this.#store.removeOldest();
+      this.#index.dropSegment(oldest.first);
+      if (this.#cache?.first === oldest.first) this.#cache = null;
     }
   }
 
   /** Opened with readOnly: nothing can be written or applied through it. */
   get readOnly(): boolean {
-    return this.lock === null;
+    return this.#lock === null;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await this.flushing;
-    await this.store.close();
-    await this.cursor?.close();
-    await this.lock?.release();
+    this.#closed = true;
+    await this.#flushing;
+    await this.#store.close();
+    await this.#cursor?.close();
+    await this.#lock?.release();
   }
 }

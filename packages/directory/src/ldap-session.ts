@@ -32,32 +32,36 @@ export interface LdapSettings {
 export type ClientFactory = (options: ClientOptions) => Client;
 
 export class LdapSession {
-  private client: Client | null = null;
+  #client: Client | null = null;
   /** A bind succeeded on this client, so ldapts replays it after a reconnect (not with StartTLS). */
-  private rebinds = false;
-  private closed = false;
+  #rebinds = false;
+  #closed = false;
   /**
    * The TCP socket under a StartTLS session. ldapts 8.2 stops watching the
    * plain socket once it is upgraded, so it never notices that the server
    * closed the connection and sends the next request into a dead socket (it
    * times out). We watch the socket ourselves and start over when it closes.
    */
-  private link: { socket: Socket | null; dropped: boolean } = { socket: null, dropped: false };
+  #link: { socket: Socket | null; dropped: boolean } = { socket: null, dropped: false };
   /** The end of the queue of operations: one at a time (see run). */
-  private tail: Promise<unknown> = Promise.resolve();
+  #tail: Promise<unknown> = Promise.resolve();
   /** Which of the providers this session talks to. */
-  private at = 0;
+  #at = 0;
 
   /** The provider this session talks to now. */
   get url(): string {
     const urls = this.settings.urls;
-    return urls !== undefined && urls.length > 0 ? (urls[this.at % urls.length] as string) : this.settings.url;
+    return urls !== undefined && urls.length > 0 ? (urls[this.#at % urls.length] as string) : this.settings.url;
   }
+
+  readonly #createClient: ClientFactory;
 
   constructor(
     readonly settings: LdapSettings,
-    private readonly createClient: ClientFactory = (o) => new Client(o),
-  ) {}
+    createClient: ClientFactory = (o) => new Client(o),
+  ) {
+    this.#createClient = createClient;
+  }
 
   /**
    * Run `op` on a bound client; every failure comes out as a ZenrollError
@@ -66,40 +70,40 @@ export class LdapSession {
    * to one of them are lost (found when a read raced the applier's bind).
    */
   run<T>(action: 'read' | 'write', dn: string | undefined, op: (client: Client) => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.runNow(action, dn, op));
-    this.tail = result.catch(() => undefined);
+    const result = this.#tail.then(() => this.#runNow(action, dn, op));
+    this.#tail = result.catch(() => undefined);
     return result;
   }
 
-  private async runNow<T>(action: 'read' | 'write', dn: string | undefined, op: (client: Client) => Promise<T>): Promise<T> {
+  async #runNow<T>(action: 'read' | 'write', dn: string | undefined, op: (client: Client) => Promise<T>): Promise<T> {
     const ctx: LdapContext = { action, url: this.url, bindDN: this.settings.bindDN, dn };
     try {
-      if (this.closed) throw new ZenrollError('DIRECTORY_UNREACHABLE', `the connection to ${this.url} is closed`, { details: { scope: 'session' } });
+      if (this.#closed) throw new ZenrollError('DIRECTORY_UNREACHABLE', `the connection to ${this.url} is closed`, { details: { scope: 'session' } });
       // A deadline over the whole call (connect, StartTLS, bind, request): ldapts bounds each
       // step but not all of them (the TLS handshake of startTLS), and a call that never
       // settles would hold up the queue for good.
       const deadlineMs = 3 * this.settings.timeoutMs;
-      return await this.bounded((async () => op(await this.ready()))(), deadlineMs, () => void this.reset(), 'the call');
+      return await this.#bounded((async () => op(await this.#ready()))(), deadlineMs, () => void this.#reset(), 'the call');
     } catch (err) {
       // Rejected credentials: forget the client (and the bind ldapts would
       // replay), so that the next try reads the password file again.
-      if (resultCodeOf(err) === 49) await this.reset();
+      if (resultCodeOf(err) === 49) await this.#reset();
       const e = ldapError(err, ctx);
       // A provider that does not answer: the next call goes to the next one (each record once: the journal's ids and cursor).
-      if (e.code === 'DIRECTORY_UNREACHABLE' && !this.closed && (this.settings.urls?.length ?? 0) > 1) {
-        await this.reset();
-        this.at += 1;
+      if (e.code === 'DIRECTORY_UNREACHABLE' && !this.#closed && (this.settings.urls?.length ?? 0) > 1) {
+        await this.#reset();
+        this.#at += 1;
       }
       throw e;
     }
   }
 
-  private async ready(): Promise<Client> {
+  async #ready(): Promise<Client> {
     const s = this.settings;
     // A StartTLS session that is not bound (dropped, or a failed upgrade or bind) starts over on a new connection.
-    if (s.startTls === true && this.client !== null && (this.link.dropped || !this.client.isBound)) await this.reset();
-    if (this.client === null) {
-      const tlsOptions = await this.tlsOptions();
+    if (s.startTls === true && this.#client !== null && (this.#link.dropped || !this.#client.isBound)) await this.#reset();
+    if (this.#client === null) {
+      const tlsOptions = await this.#tlsOptions();
       const link = { socket: null as Socket | null, dropped: false };
       const createConnection = ((port: number, host: string) => {
         const socket = connect(port, host);
@@ -109,8 +113,8 @@ export class LdapSession {
         });
         return socket;
       }) as typeof connect;
-      this.link = link;
-      this.client = this.createClient({
+      this.#link = link;
+      this.#client = this.#createClient({
         url: this.url,
         timeout: s.timeoutMs,
         connectTimeout: s.timeoutMs,
@@ -120,28 +124,28 @@ export class LdapSession {
         ...(this.url.startsWith('ldaps:') ? { tlsOptions } : {}),
         ...(s.startTls === true ? { createConnection } : {}),
       });
-      this.rebinds = false;
+      this.#rebinds = false;
     }
-    const client = this.client;
-    if (s.startTls === true ? !client.isBound : !this.rebinds) {
-      await this.bind(client);
-      this.rebinds = s.startTls !== true;
+    const client = this.#client;
+    if (s.startTls === true ? !client.isBound : !this.#rebinds) {
+      await this.#bind(client);
+      this.#rebinds = s.startTls !== true;
     }
     return client;
   }
 
-  private async bind(client: Client): Promise<void> {
+  async #bind(client: Client): Promise<void> {
     const s = this.settings;
     if (s.startTls === true) {
       const host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
-      const options: ConnectionOptions = { ...(await this.tlsOptions()), host, ...(isIP(host) ? {} : { servername: host }) };
-      await this.bounded(client.startTLS(options), s.timeoutMs, () => void this.reset(), 'StartTLS');
+      const options: ConnectionOptions = { ...(await this.#tlsOptions()), host, ...(isIP(host) ? {} : { servername: host }) };
+      await this.#bounded(client.startTLS(options), s.timeoutMs, () => void this.#reset(), 'StartTLS');
     }
-    await client.bind(s.bindDN, await this.password());
+    await client.bind(s.bindDN, await this.#password());
   }
 
   // ldapts bounds requests and the TCP connect, not the TLS handshake of startTLS().
-  private async bounded<T>(work: Promise<T>, ms: number, onExpiry: () => void, what: string): Promise<T> {
+  async #bounded<T>(work: Promise<T>, ms: number, onExpiry: () => void, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -156,7 +160,7 @@ export class LdapSession {
     }
   }
 
-  private async tlsOptions(): Promise<ConnectionOptions> {
+  async #tlsOptions(): Promise<ConnectionOptions> {
     const file = this.settings.caFile;
     if (!file) return {};
     try {
@@ -169,7 +173,7 @@ export class LdapSession {
     }
   }
 
-  private async password(): Promise<string> {
+  async #password(): Promise<string> {
     const file = this.settings.passwordFile;
     try {
       return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
@@ -181,15 +185,15 @@ export class LdapSession {
     }
   }
 
-  private async reset(): Promise<void> {
-    const client = this.client;
-    this.client = null;
-    this.rebinds = false;
+  async #reset(): Promise<void> {
+    const client = this.#client;
+    this.#client = null;
+    this.#rebinds = false;
     if (this.settings.startTls === true) {
       // ldapts resolves unbind() of an upgraded session only when its request
       // times out (it watches the wrong socket): close the TCP socket instead.
-      this.link.socket?.destroy();
-      this.link = { socket: null, dropped: false };
+      this.#link.socket?.destroy();
+      this.#link = { socket: null, dropped: false };
       return;
     }
     await client?.unbind().catch(() => undefined);
@@ -197,7 +201,7 @@ export class LdapSession {
 
   /** Unbind and close the socket; later calls fail with DIRECTORY_UNREACHABLE. */
   async close(): Promise<void> {
-    this.closed = true;
-    await this.reset();
+    this.#closed = true;
+    await this.#reset();
   }
 }

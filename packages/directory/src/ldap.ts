@@ -53,14 +53,14 @@ function valuesOf(entry: Entry | undefined, attr: string): string[] {
 
 export class LdapDirectory {
   readonly session: LdapSession;
-  private readonly cache = new Map<string, Cached>();
-  private readonly logger: Logger;
-  private readonly now: () => number;
+  readonly #cache = new Map<string, Cached>();
+  readonly #logger: Logger;
+  readonly #now: () => number;
 
   constructor(readonly options: LdapDirectoryOptions) {
     this.session = new LdapSession(options, options.createClient);
-    this.logger = options.logger ?? silentLogger;
-    this.now = options.now ?? Date.now;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
   }
 
   dnOf(server: string): string {
@@ -80,7 +80,7 @@ export class LdapDirectory {
     const replaces = write.replaces ? serializeRecord(write.replaces) : null;
     const cacheKey = `${attr}\u0000${dn}`;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.values(dn, attr, attempt > 0);
+      const current = await this.#values(dn, attr, attempt > 0);
       const plan = planModify(current, add, replaces, this.options.keep);
       if (plan.add === null && plan.remove.length === 0) return;
       const changes: Change[] = [];
@@ -88,10 +88,10 @@ export class LdapDirectory {
       if (plan.add !== null) changes.push(new Change({ operation: 'add', modification: new Attribute({ type: attr, values: [plan.add] }) }));
       try {
         await this.session.run('write', dn, (c) => c.modify(dn, changes));
-        this.cache.set(cacheKey, { values: plan.after, readAt: this.cache.get(cacheKey)?.readAt ?? this.now() });
+        this.#cache.set(cacheKey, { values: plan.after, readAt: this.#cache.get(cacheKey)?.readAt ?? this.#now() });
         return;
       } catch (err) {
-        this.cache.delete(cacheKey);
+        this.#cache.delete(cacheKey);
         // 20 (value exists) or 16 (no such value): the object is not as
         // remembered (another writer, or our own modify applied before its
         // answer was lost). Plan again from a fresh read, once.
@@ -102,28 +102,28 @@ export class LdapDirectory {
     }
   }
 
-  private async values(dn: string, attr: string, fresh: boolean): Promise<TimedValue[]> {
+  async #values(dn: string, attr: string, fresh: boolean): Promise<TimedValue[]> {
     const cacheKey = `${attr}\u0000${dn}`;
-    const cached = this.cache.get(cacheKey);
+    const cached = this.#cache.get(cacheKey);
     const refreshMs = this.options.refreshMs ?? 60_000;
-    if (!fresh && cached !== undefined && this.now() - cached.readAt < refreshMs) return cached.values;
-    const raw = valuesOf(await this.readEntry(dn, [attr], 'write'), attr);
-    const values = oldestFirst(raw.map((value) => ({ value, time: this.valueTime(value, dn, attr) })), (v) => v.time);
-    this.cache.set(cacheKey, { values, readAt: this.now() });
+    if (!fresh && cached !== undefined && this.#now() - cached.readAt < refreshMs) return cached.values;
+    const raw = valuesOf(await this.#readEntry(dn, [attr], 'write'), attr);
+    const values = oldestFirst(raw.map((value) => ({ value, time: this.#valueTime(value, dn, attr) })), (v) => v.time);
+    this.#cache.set(cacheKey, { values, readAt: this.#now() });
     return values;
   }
 
   // A value that is not one of our records sorts as the oldest, so trimming removes it first.
-  private valueTime(value: string, dn: string, attr: string): number {
+  #valueTime(value: string, dn: string, attr: string): number {
     try {
       return timeMs(parseRecord(value).time);
     } catch {
-      this.logger.warn({ dn, value: value.slice(0, 120) }, `${attr} holds a value that is not a zenroll record`);
+      this.#logger.warn({ dn, value: value.slice(0, 120) }, `${attr} holds a value that is not a zenroll record`);
       return Number.NEGATIVE_INFINITY;
     }
   }
 
-  private async readEntry(dn: string, attributes: string[], action: 'read' | 'write' = 'read'): Promise<Entry | undefined> {
+  async #readEntry(dn: string, attributes: string[], action: 'read' | 'write' = 'read'): Promise<Entry | undefined> {
     return this.session.run(action, dn, async (c) => {
       const { searchEntries } = await c.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes });
       return searchEntries[0];
@@ -135,11 +135,11 @@ export class LdapDirectory {
     const dn = this.dnOf(server);
     const attr = LdapDirectory.attrOf(kind);
     const records: RollupRecord[] = [];
-    for (const value of valuesOf(await this.readEntry(dn, [attr]), attr)) {
+    for (const value of valuesOf(await this.#readEntry(dn, [attr]), attr)) {
       try {
         records.push(parseRecord(value, server));
       } catch {
-        this.logger.warn({ dn, value: value.slice(0, 120) }, `${attr} holds a value that is not a zenroll record`);
+        this.#logger.warn({ dn, value: value.slice(0, 120) }, `${attr} holds a value that is not a zenroll record`);
       }
     }
     return oldestFirst(records, (r) => timeMs(r.time));
@@ -153,7 +153,7 @@ export class LdapDirectory {
   /** The discard scan data time on a server's object (the Sender reads its parent's), or null when unset. */
   async readDiscardBefore(server: string): Promise<Date | null> {
     const dn = this.dnOf(server);
-    const [text] = valuesOf(await this.readEntry(dn, [DISCARD_ATTR]), DISCARD_ATTR);
+    const [text] = valuesOf(await this.#readEntry(dn, [DISCARD_ATTR]), DISCARD_ATTR);
     if (text === undefined) return null;
     const date = parseGeneralizedTime(text);
     if (date === null) {
@@ -164,7 +164,7 @@ export class LdapDirectory {
 
   /** The PEM public key a server published (as standard PEM, whatever its line breaks were), or null. */
   async readPublicKey(server: string): Promise<string | null> {
-    const [pem] = valuesOf(await this.readEntry(this.dnOf(server), [KEY_ATTR]), KEY_ATTR);
+    const [pem] = valuesOf(await this.#readEntry(this.dnOf(server), [KEY_ATTR]), KEY_ATTR);
     return pem === undefined ? null : normalizePem(pem);
   }
 
@@ -231,7 +231,7 @@ export class LdapDirectory {
   }
 
   async close(): Promise<void> {
-    this.cache.clear();
+    this.#cache.clear();
     await this.session.close();
   }
 }

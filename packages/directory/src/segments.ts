@@ -19,10 +19,11 @@ export interface Segment {
 
 export class SegmentStore {
   readonly segments: Segment[] = [];
-  private handle: FileHandle | null = null;
+  #handle: FileHandle | null = null;
   /** Set when a failed append could not be undone: appending more would corrupt the file. */
-  private broken: ZenrollError | null = null;
+  #broken: ZenrollError | null = null;
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(readonly dir: string) {}
 
   /** Open the folder, calling `onLine` for every line of every segment, oldest first. */
@@ -49,7 +50,7 @@ export class SegmentStore {
       }
       const parsed = parseSegment(data, path, newest, first);
       // A reader leaves a torn line to the writer (it may be an append in progress).
-      if (parsed.tornBytes > 0 && !readOnly) await store.truncate(path, parsed.goodBytes);
+      if (parsed.tornBytes > 0 && !readOnly) await store.#truncate(path, parsed.goodBytes);
       for (const line of parsed.lines) onLine(line, first);
       store.segments.push({ first, path, bytes: parsed.goodBytes, last: first + parsed.lines.length - 1 });
     }
@@ -60,7 +61,7 @@ export class SegmentStore {
     return this.segments[this.segments.length - 1];
   }
 
-  private async truncate(path: string, bytes: number): Promise<void> {
+  async #truncate(path: string, bytes: number): Promise<void> {
     let h: FileHandle | undefined;
     try {
       h = await open(path, 'r+');
@@ -75,11 +76,11 @@ export class SegmentStore {
 
   /** Start a new newest segment whose first line will be `first`. */
   async rotate(first: number): Promise<void> {
-    await this.handle?.close();
-    this.handle = null;
+    await this.#handle?.close();
+    this.#handle = null;
     const path = join(this.dir, segmentName(first));
     try {
-      this.handle = await open(path, 'wx');
+      this.#handle = await open(path, 'wx');
     } catch (err) {
       throw fsError(err, 'create the journal segment', path);
     }
@@ -89,23 +90,23 @@ export class SegmentStore {
 
   /** Append whole lines to the newest segment and fsync them; undone on failure. */
   async append(data: Buffer, lines: number): Promise<void> {
-    if (this.broken) throw this.broken;
+    if (this.#broken) throw this.#broken;
     const seg = this.newest;
     if (seg === undefined) throw new ZenrollError('INTERNAL', 'journal appended before a segment exists');
     try {
-      this.handle ??= await open(seg.path, 'r+');
+      this.#handle ??= await open(seg.path, 'r+');
       for (let done = 0; done < data.length; ) {
-        const { bytesWritten } = await this.handle.write(data, done, data.length - done, seg.bytes + done);
+        const { bytesWritten } = await this.#handle.write(data, done, data.length - done, seg.bytes + done);
         done += bytesWritten;
       }
-      await this.handle.datasync();
+      await this.#handle.datasync();
     } catch (err) {
       const failure = fsError(err, 'append to the journal segment', seg.path);
       // A partly written batch must go, or the next append would follow a broken line.
       try {
-        await this.handle?.truncate(seg.bytes);
+        await this.#handle?.truncate(seg.bytes);
       } catch {
-        this.broken = failure;
+        this.#broken = failure;
       }
       throw failure;
     }
@@ -142,7 +143,7 @@ export class SegmentStore {
   }
 
   async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = null;
+    await this.#handle?.close();
+    this.#handle = null;
   }
 }

@@ -85,6 +85,7 @@ export class ReceiptStore {
    */
   readonly #batches = new Map<string, string>();
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(dir: string, options: ReceiptStoreOptions) {
     this.dir = dir;
     this.#keepMs = options.receiptDays * DAY_MS;

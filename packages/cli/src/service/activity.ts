@@ -32,6 +32,7 @@ export class Activity {
   readonly #file: string;
   readonly #now: () => number;
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(file: string, now: () => number) {
     this.#file = file;
     this.#now = now;

@@ -67,6 +67,7 @@ export class Children {
   #timer: NodeJS.Timeout | null = null;
   #saving: Promise<void> = Promise.resolve();
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(statedir: string, saveMs: number, now: () => number) {
     this.#statedir = statedir;
     this.#saveMs = saveMs;

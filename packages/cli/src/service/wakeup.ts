@@ -52,6 +52,7 @@ export class RequestStore {
   readonly #statedir: string;
   readonly #now: () => number;
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
   private constructor(statedir: string, current: RequestFile | null, now: () => number) {
     this.#statedir = statedir;
     this.#current = current;
