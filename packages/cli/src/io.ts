@@ -22,8 +22,12 @@ export function captureIo(cwd = process.cwd()): Io & { stdout: () => string; std
   let o = '';
   let e = '';
   return {
-    out: (t) => void (o += t),
-    err: (t) => void (e += t),
+    out: (t) => {
+      o += t;
+    },
+    err: (t) => {
+      e += t;
+    },
     isTty: false,
     env: {},
     cwd,

@@ -18,6 +18,7 @@ import { registerLog } from './commands/log.js';
 import { VERSION } from './version.js';
 import { registerTree } from './commands/tree.js';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: only ever a return type, so that an action that returns nothing needs no `return 0`
 export type CommandResult = number | void;
 
 /** A command body; resolves to the exit code (0 when void). */

@@ -137,7 +137,9 @@ describe('zenroll rollup', () => {
     });
     await writeScans(entmergedir(), 12);
     let out = '';
-    const io: Io = { out: (t) => void (out += t), err: () => {}, isTty: true, env: {}, cwd: tmp.path };
+    const io: Io = { out: (t) => {
+      out += t;
+    }, err: () => {}, isTty: true, env: {}, cwd: tmp.path };
     const code = await run(['rollup', '-c', leaf.configPath], io);
     expect(code).toBe(0);
     expect(out).toContain('\r\x1b[Kzipping 12/12');

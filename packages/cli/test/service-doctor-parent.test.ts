@@ -71,12 +71,16 @@ describe('zenroll doctor: the clock against the parent’s', () => {
 
     // Half a minute off is within what doctor allows.
     const slightly = await skewedParent(parent.url, 30_000);
-    await leaf.edit((json) => void (section(json, 'sender').parent = slightly));
+    await leaf.edit((json) => {
+      section(json, 'sender').parent = slightly;
+    });
     expect(lineOf(await doctor(leaf), 'parent')).toBe(`ok    parent: ${slightly} answers as INT1`);
 
     for (const offset of [3 * HOUR, -5 * HOUR]) {
       const off = await skewedParent(parent.url, offset);
-      await leaf.edit((json) => void (section(json, 'sender').parent = off));
+      await leaf.edit((json) => {
+        section(json, 'sender').parent = off;
+      });
       const r = await doctor(leaf);
       expect(r.code).toBe(1);
       expect(failing(r)).toEqual(['parent']);
@@ -99,12 +103,16 @@ describe('zenroll doctor: an HTTPS parent', () => {
 
   it('is ok with the CA that signed its certificate in sender.tls.ca; with another CA or none, a FAIL naming TLS and sender.tls.ca', async () => {
     const leaf = await newLeaf(tlsParent.url);
-    await leaf.edit((json) => void (section(json, 'sender').tls = { ca: pki.ca }));
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: pki.ca };
+    });
     const good = await doctor(leaf);
     expect(good.code).toBe(0);
     expect(lineOf(good, 'parent')).toBe(`ok    parent: ${tlsParent.url} answers as INT1`);
 
-    await leaf.edit((json) => void (section(json, 'sender').tls = { ca: pki.otherCa }));
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: pki.otherCa };
+    });
     const r = await doctor(leaf);
     expect(r.code).toBe(1);
     expect(failing(r)).toEqual(['parent']);
@@ -114,7 +122,9 @@ describe('zenroll doctor: an HTTPS parent', () => {
       + `it is not signed by sender.tls.ca (${pki.otherCa}); set sender.tls.ca to the CA certificate that signed the parent's`,
     );
 
-    await leaf.edit((json) => void (section(json, 'sender').tls = { ca: null }));
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: null };
+    });
     const none = await doctor(leaf);
     expect(failing(none)).toEqual(['parent']);
     expect(lineOf(none, 'parent')).toMatch(/ answers, but TLS: the parent's certificate is not trusted: .*: sender\.tls\.ca is not set and no system CA signed it; set sender\.tls\.ca /);

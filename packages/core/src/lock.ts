@@ -171,7 +171,17 @@ export async function readLockHolder(path: string): Promise<LockInfo | null> {
 export const UNREADABLE_LOCK_GRACE_MS = 5_000;
 
 /** Holders this process already judged gone (a serve's takeover): its other locks are theirs too, and go at once. */
-const judgedGone: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('zenroll.lock.judgedGone')] ??= new Set<string>()) as Set<string>;
+const judgedGone = sharedSet(Symbol.for('zenroll.lock.judgedGone'));
+
+/** One set per process, kept on globalThis so that every copy of this module loaded in it (src, dist) shares it. */
+function sharedSet(key: symbol): Set<string> {
+  const found: unknown = Reflect.get(globalThis, key);
+  if (found instanceof Set) return found;
+  const made = new Set<string>();
+  Reflect.set(globalThis, key, made);
+  return made;
+}
+
 const holderKey = (h: LockInfo) => JSON.stringify([h.node ?? h.host, h.bootId ?? null, h.pid, h.startTime ?? null]);
 
 /** On this machine: the same node name, boot and pid namespace, so that its pid means the same process here. */
@@ -345,7 +355,8 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   const timer = setInterval(() => {
     if (beating) return;
     beating = true;
-    beat().finally(() => {
+    // beat() catches what it expects; anything else is a bug and should surface as one.
+    void beat().finally(() => {
       beating = false;
     });
   }, heartbeatMs);

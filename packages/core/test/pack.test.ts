@@ -111,7 +111,7 @@ describe('packBatch', () => {
       const py = python(r.path);
       expect(py.inner.every(([, method]) => method === (level === 0 ? 0 : 8))).toBe(true);
     }
-    expect(sizes['undefined']).toBe(sizes['6']);
+    expect(sizes.undefined).toBe(sizes['6']);
     expect(sizes['1']).toBeGreaterThan(sizes['6'] as number);
     expect(sizes['9']).toBeLessThanOrEqual(sizes['6'] as number);
     expect(sizes['0']).toBeGreaterThan(2 * (sizes['1'] as number));
@@ -184,7 +184,7 @@ describe('packBatch zip layout', () => {
       // 10:30:00 is a whole DOS 2-second step.
       expect(entry.getLastModDate({ forceDosFormat: true, timezone: 'UTC' }).toISOString()).toBe(created.toISOString());
     }
-    inner.forEach((e, i) => expect(e.data.equals(strs[i]?.data as Buffer)).toBe(true));
+    for (const [i, e] of inner.entries()) expect(e.data.equals(strs[i]?.data as Buffer)).toBe(true);
     expect(r.bytes).toBe((await readFile(r.path)).length);
     // What packBatch checks against maxZipBytes before it writes.
     expect(storedZipBytes(outer.map((e) => ({ name: e.entry.fileName, data: e.data })))).toBe(r.bytes);
@@ -217,7 +217,9 @@ describe('packBatch onRead', () => {
   it('is not called when a .str cannot be read', async () => {
     let called = false;
     const files = [...(await sources([str(1)])), join(dir(), 'merge', 'GONE.str')];
-    const err = await failure(pack(files, { onRead: async () => void (called = true) }));
+    const err = await failure(pack(files, { onRead: async () => {
+      called = true;
+    } }));
     expect([err.code, called]).toEqual(['PACK_SOURCE_UNREADABLE', false]);
   });
 });

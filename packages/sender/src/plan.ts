@@ -45,7 +45,10 @@ export function planBatches<T extends StrEntry>(files: readonly T[], batchSize: 
       const b = batches[i];
       if (b !== undefined && b.files.length < size && !b.names.has(name)) target = b;
     }
-    if (target === undefined) batches.push((target = { files: [], names: new Set() }));
+    if (target === undefined) {
+      target = { files: [], names: new Set() };
+      batches.push(target);
+    }
     target.files.push(file);
     target.names.add(name);
     while ((batches[open]?.files.length ?? 0) >= size) open++;

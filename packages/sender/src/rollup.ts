@@ -226,7 +226,10 @@ async function discardAndPush(ctx: StepContext, client: ParentClient, source: Di
   const { fresh, keeper } = work;
   let first: string | undefined;
   // Nothing queued: nothing to discard or send, and no reason to ask the parent anything.
-  if (work.queue.length === 0 && (first = await fresh.next()) === undefined) return null;
+  if (work.queue.length === 0) {
+    first = await fresh.next();
+    if (first === undefined) return null;
+  }
   const seen = new Set<string>(work.queue);
   let info: Promise<ReceiverInfo> | undefined;
   const parentInfo = () => (info ??= client.info(ctx.signal));

@@ -227,7 +227,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
         const res = await request(url, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
         const body = (await res.body.json()) as { server?: string };
         if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
-        const date = res.headers['date'];
+        const date = res.headers.date;
         const skewMs = typeof date === 'string' ? Math.abs(Date.now() - Date.parse(date)) : 0;
         const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
         return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${body.server}${clock}` };
@@ -241,20 +241,20 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
       }
     }, 'warn']);
   }
-  if (config.directory) {
+  const directory = config.directory;
+  if (directory) {
     checks.push(['directory', async () => {
       const dir = openDirectory(config);
       if (dir === null) return { ok: true, detail: 'none configured' };
       try {
         const key = await dir.readPublicKey(config.server);
-        return { ok: true, detail: `bound as ${config.directory!.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
+        return { ok: true, detail: `bound as ${directory.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
       } catch (err) {
         const message = (err as Error).message;
         const resultCode = (err as { details?: { resultCode?: unknown } }).details?.resultCode;
         // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
         // bound as its own object, that object may be what is missing.
-        const d = config.directory!;
-        const ownObject = resultCode === 49 && serverOfDn(d.serviceDN, d.bindDN) === config.server;
+        const ownObject = resultCode === 49 && serverOfDn(directory.serviceDN, directory.bindDN) === config.server;
         if (ownObject) return { ok: false, detail: `${message}; if they are right, ${config.server}'s Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it` };
         // The directory package's messages for these result codes name the keys to check already.
         return { ok: false, detail: resultCode === 32 || resultCode === 49 ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };

@@ -49,8 +49,12 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => void (stdout += s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => void (stderr += s));
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 60_000);
   const result = new Promise<CliResult>((resolve, reject) => {
     child.once('error', (err) => {

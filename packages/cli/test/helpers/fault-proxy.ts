@@ -168,7 +168,9 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     connects,
-    deny: (n) => void (denials += n),
+    deny: (n) => {
+      denials += n;
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

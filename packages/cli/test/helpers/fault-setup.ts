@@ -54,7 +54,11 @@ export class Recorder {
   #add(level: string, fields: object, msg = ''): void {
     const line = { level, msg, fields: fields as Record<string, unknown> };
     this.lines.push(line);
-    this.#waiters = this.#waiters.filter((w) => !(w.match(line) && (w.resolve(), true)));
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.match(line)) return true;
+      w.resolve();
+      return false;
+    });
   }
   debug = (f: object, m?: string) => this.#add('debug', f, m);
   info = (f: object, m?: string) => this.#add('info', f, m);

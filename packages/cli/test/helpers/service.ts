@@ -33,8 +33,8 @@ export async function initHere(dir: string, args: string[]): Promise<ServerFolde
 
 /** Set keys of one section of zenroll.json (the `sender`, `receiver`, …). */
 export function section(json: Record<string, unknown>, key: string): Record<string, unknown> {
-  const s = (json[key] ??= {}) as Record<string, unknown>;
-  return s;
+  json[key] ??= {};
+  return json[key] as Record<string, unknown>;
 }
 
 /** `zenroll serve` children of one test file, stopped (SIGKILL if still up) by `stopAll`. */

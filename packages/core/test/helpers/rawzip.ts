@@ -51,7 +51,7 @@ export function zip64Extra(...values: bigint[]): Buffer {
   const b = Buffer.alloc(4 + 8 * values.length);
   b.writeUInt16LE(0x0001, 0);
   b.writeUInt16LE(8 * values.length, 2);
-  values.forEach((v, i) => b.writeBigUInt64LE(v, 4 + 8 * i));
+  for (const [i, v] of values.entries()) b.writeBigUInt64LE(v, 4 + 8 * i);
   return b;
 }
 
