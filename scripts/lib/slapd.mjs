@@ -155,7 +155,9 @@ export async function startSlapdProviders(opts = {}) {
       await sleep(100);
     }
   }
-  if (ownsDir) handles.forEach((h) => (h.removeOnDestroy = base));
+  if (ownsDir) {
+    for (const h of handles) h.removeOnDestroy = base;
+  }
   return handles;
 }
 

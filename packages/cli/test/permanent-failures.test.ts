@@ -33,7 +33,9 @@ async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string
   const folder = await initHere(join(tmp.path, `ROOT-${++n}`), [
     '--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', ...(tls ? [] : ['--no-tls']),
   ]);
-  await folder.edit((json) => void (section(json, 'receiver').minFreeBytes = 0));
+  await folder.edit((json) => {
+    section(json, 'receiver').minFreeBytes = 0;
+  });
   const url = await services.start(folder.configPath).url();
   return { folder, url };
 }
@@ -41,7 +43,9 @@ async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string
 async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFolder> {
   const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parentUrl, ...extra]);
   // The default schedule (10 s, 20 s, … 14 tries): a test that waited on it would be killed, not pass.
-  await folder.edit((json) => void (section(json, 'sender').stableMs = 0));
+  await folder.edit((json) => {
+    section(json, 'sender').stableMs = 0;
+  });
   await writeScans(folder.config.dirs.entmergedir ?? '', 3);
   return folder;
 }
@@ -75,7 +79,9 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     expect(r.stdout).toMatch(/^fix {7}.*set sender\.tls\.ca.*zenroll init … --parent-ca FILE/m);
 
     // The fix as named: the parent's certificate, sender.tls.ca. The key trusted too, so that the zip goes up.
-    await l.edit((json) => void (section(json, 'sender').tls = { ca: join(p.folder.dir, 'tls/server.crt') }));
+    await l.edit((json) => {
+      section(json, 'sender').tls = { ca: join(p.folder.dir, 'tls/server.crt') };
+    });
     const trust = await runCli(['trust', 'add', '-c', p.folder.configPath, '--name', 'LEAF1', l.config.keys.public]);
     expect(trust.code).toBe(0);
     const again = await rollup(l);
@@ -120,7 +126,9 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
   it('a parent that refuses the connection is a passing failure: retried on the SPEC §1 schedule (scaled), saying "refused"', async () => {
     const p = await parent(false);
     const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
-    await l.edit((json) => void (section(json, 'sender').retry = { baseMs: 20, factor: 2, tries: 3 }));
+    await l.edit((json) => {
+      section(json, 'sender').retry = { baseMs: 20, factor: 2, tries: 3 };
+    });
     const r = await rollup(l);
     expect(r.code).toBe(1);
     const retries = r.stderr.split('\n').filter((x) => x.startsWith('retry'));

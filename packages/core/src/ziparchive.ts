@@ -35,7 +35,8 @@ let archiver: Promise<typeof import('archiver')> | undefined;
 
 /** A new archive that fails on `warning` as on `error`: `failed` rejects with the first of them. */
 async function newArchive(options: ArchiverOptions): Promise<{ archive: ZipArchive; failed: Promise<never> }> {
-  const { ZipArchive } = await (archiver ??= import('archiver'));
+  archiver ??= import('archiver');
+  const { ZipArchive } = await archiver;
   const archive = new ZipArchive(options);
   const failed = new Promise<never>((_, reject) => {
     archive.on('error', reject);

@@ -42,7 +42,7 @@ function causeOf(err: unknown): Cause {
   const outer = err as { code?: unknown; message?: unknown; cause?: unknown; socket?: { bytesRead?: unknown } };
   const inner = outer?.cause as { code?: unknown; message?: unknown } | undefined;
   const pick = typeof outer?.code === 'string' ? outer : typeof inner?.code === 'string' ? inner : outer;
-  const message = typeof pick?.message === 'string' ? pick.message.split('\n')[0]!.trim() : String(err);
+  const message = typeof pick?.message === 'string' ? (pick.message.split('\n')[0] ?? '').trim() : String(err);
   return {
     code: typeof pick?.code === 'string' ? pick.code : undefined,
     message,
