@@ -36,10 +36,14 @@ describe('a clock set 400 days ahead for one roll-up, then set right', () => {
   it('the parent refuses the zip named ahead, doctor and status flag it, and the next zips carry the right time', async () => {
     expect(faketimeLib, 'libfaketime (Debian package faketime, scripts/system-deps.sh)').toBeDefined();
     const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
-    await root.edit((json) => void (section(json, 'receiver').minFreeBytes = 0));
+    await root.edit((json) => {
+      section(json, 'receiver').minFreeBytes = 0;
+    });
     const url = await services.start(root.configPath).url();
     const leaf: ServerFolder = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', url]);
-    await leaf.edit((json) => void (section(json, 'sender').stableMs = 0));
+    await leaf.edit((json) => {
+      section(json, 'sender').stableMs = 0;
+    });
     expect((await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', leaf.config.keys.public])).code).toBe(0);
     const entmergedir = leaf.config.dirs.entmergedir ?? '';
     const entpushdir = leaf.config.dirs.entpushdir ?? '';

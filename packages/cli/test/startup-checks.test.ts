@@ -34,13 +34,17 @@ const RARELY = '0 0 1 1 *';
 
 async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
   const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent]);
-  await folder.edit((json) => void (section(json, 'sender').schedule = RARELY));
+  await folder.edit((json) => {
+    section(json, 'sender').schedule = RARELY;
+  });
   return folder;
 }
 
 async function root(): Promise<ServerFolder> {
   const folder = await initHere(join(tmp.path, `ROOT-${++n}`), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0']);
-  await folder.edit((json) => void (section(json, 'receiver').minFreeBytes = 0));
+  await folder.edit((json) => {
+    section(json, 'receiver').minFreeBytes = 0;
+  });
   return folder;
 }
 
@@ -93,7 +97,9 @@ describe('zenroll serve refuses to start on each fatal check (exit 2, with the f
     const ca = join(l.dir, 'parent-ca.crt');
     await writeFile(ca, 'x');
     await chmod(ca, 0o000);
-    await l.edit((json) => void (section(json, 'sender').tls = { ca: 'parent-ca.crt' }));
+    await l.edit((json) => {
+      section(json, 'sender').tls = { ca: 'parent-ca.crt' };
+    });
     // root reads anything: the test is only meaningful as another user; the missing file is the same check.
     if (process.getuid?.() === 0) await rm(ca);
     await refused(l, 'files', /sender\.tls\.ca \S+parent-ca\.crt (does not exist|cannot be read by this user)/);

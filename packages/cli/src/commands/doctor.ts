@@ -177,7 +177,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
   if (files.some(([, path]) => path !== null)) {
     list.push(['files', async () => {
       const problems = (await Promise.all(files.map(([key, path]) => readable(key, path)))).filter((p): p is string => p !== null);
-      return problems.length > 0 ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: files.filter(([, p]) => p !== null).map(([k]) => k).join(', ') + ' readable' };
+      return problems.length > 0 ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `${files.filter(([, p]) => p !== null).map(([k]) => k).join(', ')} readable` };
     }, 'fatal']);
   }
   const checks = list;

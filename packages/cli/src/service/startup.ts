@@ -31,15 +31,15 @@ export async function startupChecks(config: Config): Promise<StartupReport> {
   const fatal: Check[] = [];
   const warnings: Check[] = [];
   const recheck: DoctorCheck[] = [];
-  results.forEach((r, i) => {
-    const c = checks[i]!;
-    if (r.ok) return;
+  for (const [i, r] of results.entries()) {
+    const c = checks[i];
+    if (c === undefined || r.ok) continue;
     if (c.startup === 'fatal') fatal.push(r);
     else {
       warnings.push(r);
       recheck.push(c);
     }
-  });
+  }
   return { fatal, warnings, recheck };
 }
 
