@@ -11,6 +11,7 @@ import {
   loadKeyPair,
   roleInfo,
   runHealthChecks,
+  sweepTemps,
   type Config,
   type HealthCheck,
   type HealthReport,
@@ -99,6 +100,13 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const stack: (() => Promise<void>)[] = [() => lock.release()];
+  // Crash recovery of the service's own files (description.json, last-rollup.json, …): serve.lock is
+  // ours, so a temp beside them is what a killed holder, on this node or another, left mid-write.
+  const swept = await sweepTemps(config.dirs.statedir).catch(async (err: unknown) => {
+    await lock.release();
+    throw err;
+  });
+  if (swept.length > 0) logger.info({ swept }, 'removed temporary files a stopped process left in statedir');
   const heap = startHeapKeeper();
   stack.push(async () => heap.stop());
   const closeAll = async () => {
