@@ -15,6 +15,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerServe } from './commands/serve.js';
 import { registerRollup } from './commands/rollup.js';
 import { registerLog } from './commands/log.js';
+import { registerResend } from './commands/resend.js';
 import { VERSION } from './version.js';
 import { registerTree } from './commands/tree.js';
 
@@ -58,6 +59,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   registerServe(ctx);
   registerRollup(ctx);
   registerLog(ctx);
+  registerResend(ctx);
   registerTree(ctx);
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
 

@@ -8,7 +8,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section } from './helpers/service.js';
@@ -52,7 +52,7 @@ async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFold
 
 const zipsIn = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.zip'));
 // A roll-up that retried would wait 10 s first: 8 s is ample for one that stops at once, and it is a hang guard, not a timing assertion.
-const rollup = (folder: ServerFolder) => runCli(['rollup', '--now', '-c', folder.configPath], { killAfterMs: 8_000 });
+const rollup = (folder: ServerFolder, extra: string[] = []) => runCli(['rollup', '--now', '-c', folder.configPath, ...extra], { killAfterMs: 8_000 });
 
 /** What every permanent stop shares: exit 1 at once, no retry, the zip still queued, the fix last. */
 async function expectStoppedAtOnce(folder: ServerFolder, r: Awaited<ReturnType<typeof rollup>>, code: string): Promise<string> {
@@ -136,5 +136,35 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     expect(retries[0]).toMatch(/: refused: nothing listens at 127\.0\.0\.1:1 \(ECONNREFUSED: .*\); try 2 of 3 in 0 s$/);
     expect(retries[1]).toMatch(/; try 3 of 3 in 0 s$/);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)');
+  });
+
+  it('--max-wait bounds the retrying: exit 1 once the next try would start past it, the zip left for the next roll-up', async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
+    const r = await rollup(l, ['--max-wait', '2s']);
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^retry {5}\S+\.zip: parent "http:\/\/127\.0\.0\.1:1": refused: nothing listens at 127\.0\.0\.1:1 .*; try 2 of 14 in 10 s$/m);
+    expect(r.stderr).toContain('zenroll: the next try would start past --max-wait (2 s): stopping; the rest waits for the next roll-up');
+    expect(r.stdout).toMatch(/^left {6}\S+\.zip {2}the roll-up was stopped while it waited to retry$/m);
+    expect(await zipsIn(l.config.dirs.entpushdir ?? '')).toHaveLength(1);
+  });
+
+  it('Ctrl-C during the retry wait leaves everything for the next roll-up (exit 1)', async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
+    const run = spawnCli(['rollup', '--now', '-c', l.configPath], { killAfterMs: 20_000 });
+    let stderr = '';
+    await new Promise<void>((resolve) => run.child.stderr?.on('data', (s: Buffer | string) => {
+      stderr += String(s);
+      if (/^retry /m.test(stderr)) resolve();
+    }));
+    run.child.kill('SIGINT');
+    const r = await run.result;
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('zenroll: stopping at the next step; everything not done waits for the next roll-up');
+    expect(r.stdout).toMatch(/1 left/);
+    expect(await zipsIn(l.config.dirs.entpushdir ?? '')).toHaveLength(1);
   });
 });

@@ -87,6 +87,7 @@ export const ERRORS = {
   DIRECTORY_READ_FAILED: e('the LDAP directory refused a read', 1, null, false),
   JOURNAL_CORRUPT: e('the local journal holds a line that is not a record', 1, null, false),
   RECORD_INVALID: e('a log record is not in the form of SPEC §7', 1, null, false),
+  WAIT_EXCEEDED: e('zenroll rollup --max-wait ran out: the rest waits for the next roll-up (the service goes on with one it runs)', 1, null, false),
   USAGE: e('the command line is wrong, or the command does not fit the role', 2, null, false),
   INTERNAL: e('a bug: an invariant did not hold (a Receiver that answers it may be fixed by a restart: retried)', 1, 500, true),
 } as const satisfies Record<string, ErrorSpec>;

@@ -228,7 +228,8 @@ export function registerInit(p: Program): void {
           [
             `initialised ${config.role} ${config.server} (tree ${config.tree}) in ${resolve(o.dir)}`,
             `  config       ${join(resolve(o.dir), 'zenroll.json')}`,
-            `  public key   ${config.keys.public}   (give this to the parent: zenroll trust add)`,
+            // Only a server that sends has a parent to give its key to (a root signs for no one above it).
+            `  public key   ${config.keys.public}${roleInfo(config.role).sender ? `   (give this to the parent: zenroll trust add --name ${config.server} on it)` : ''}`,
             `  entmergedir  ${rel(config.dirs.entmergedir)}`,
             `  entpushdir   ${rel(config.dirs.entpushdir)}`,
             `  dbdir        ${rel(config.dirs.dbdir)}`,

@@ -12,7 +12,7 @@ import { ZenrollError, isZenrollError, loadConfig, loadKeyPair, roleInfo, type C
 import type { RollupResult, SenderEvent } from '@zenroll/sender';
 import { EXIT_FAILED, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { Io } from '../io.js';
-import type { Program } from '../main.js';
+import { usageError, type Program } from '../main.js';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import { askService } from '../service/admin.js';
@@ -24,6 +24,7 @@ interface RollupOptions {
   config: string;
   now?: boolean;
   json?: boolean;
+  maxWait?: string;
   tree?: boolean;
 }
 
@@ -152,15 +153,45 @@ async function remember(config: Config, io: Io, last: LastRollup): Promise<void>
   });
 }
 
-async function rollupOnce(config: Config, io: Io, json: boolean): Promise<RollupResult> {
+/** `--max-wait 90s`, `10m`, `2h`, `1500ms`: a duration in ms. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)$/.exec(value.trim());
+  if (m === null) throw usageError(`--max-wait ${JSON.stringify(value)} is not a duration such as 90s, 10m or 2h`);
+  const n = Number(m[1]);
+  const unit = m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : m[2] === 'h' ? 3_600_000 : 60_000;
+  return Math.round(n * unit);
+}
+
+interface OnceOptions {
+  json: boolean;
+  /** Stop retrying once a wait would end past this many ms from the start (--max-wait). */
+  maxWaitMs?: number;
+}
+
+async function rollupOnce(config: Config, io: Io, o: OnceOptions): Promise<RollupResult> {
   const keys = await loadKeyPair(config.keys.private, config.keys.public);
   const log = await openLogFor(config);
   const sources = directorySources(config, { warn: (obj, msg) => io.err(`zenroll: ${msg} (${JSON.stringify(obj)})\n`) });
-  const reporter = new Reporter(io, json);
+  const reporter = new Reporter(io, o.json);
   const startedAt = new Date();
+  // Ctrl-C (or --max-wait) stops the roll-up at its next step or wait; what is left stays for the next one.
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    io.err('\nzenroll: stopping at the next step; everything not done waits for the next roll-up (Ctrl-C again to quit at once)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const onEvent = (e: SenderEvent) => {
+    reporter.on(e);
+    if (e.type === 'retry' && o.maxWaitMs !== undefined && Date.now() + e.delayMs - startedAt.getTime() > o.maxWaitMs) {
+      io.err(`zenroll: the next try would start past --max-wait (${seconds(o.maxWaitMs)}): stopping; the rest waits for the next roll-up (the service's, on its schedule)\n`);
+      stop.abort();
+    }
+  };
   try {
     const { runRollup } = await import('@zenroll/sender');
-    const result = await runRollup(config, { log, keys, discardSource: sources.discardSource, onEvent: (e) => reporter.on(e) });
+    const result = await runRollup(config, { log, keys, discardSource: sources.discardSource, onEvent, signal: stop.signal });
     await remember(config, io, summarize('forced', startedAt, new Date(), result));
     return result;
   } catch (err) {
@@ -171,6 +202,7 @@ async function rollupOnce(config: Config, io: Io, json: boolean): Promise<Rollup
     await remember(config, io, summarize('forced', startedAt, new Date(), null, err));
     throw err;
   } finally {
+    process.off('SIGINT', onSigint);
     reporter.end();
     await sources.close();
     // Without a directory the journal is the log and this returns at once.
@@ -198,6 +230,7 @@ export function registerRollup(p: Program): void {
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--now', 'start at once (the service runs it as soon as a running roll-up is done; without a service it runs here)')
     .option('--json', 'print the result as JSON')
+    .option('--max-wait <duration>', 'stop retrying once a try would start past this (90s, 10m, 2h) and leave the rest for the next roll-up; exit 1')
     .option('--tree', 'on a Receiver: ask every server below it for a roll-up now (they see it at their next poll, sender.pollSeconds)')
     .addHelpText(
       'after',
@@ -233,16 +266,17 @@ export function registerRollup(p: Program): void {
         if (!roleInfo(config.role).sender) {
           throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (SPEC §2): there is nothing to roll up`);
         }
+        const maxWaitMs = o.maxWait === undefined ? undefined : parseDuration(o.maxWait);
         let result: RollupResult;
         try {
-          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup');
+          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup', maxWaitMs === undefined ? {} : { timeoutMs: maxWaitMs });
           if (viaService !== null && !o.json) {
             for (const e of resultEvents(viaService)) {
               const line = eventLine(e);
               if (line !== undefined) p.io.out(`${line}\n`);
             }
           }
-          result = viaService ?? (await rollupOnce(config, p.io, o.json === true));
+          result = viaService ?? (await rollupOnce(config, p.io, { json: o.json === true, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) }));
         } catch (err) {
           if (!o.json || !isZenrollError(err)) throw err;
           p.io.out(`${JSON.stringify({ ok: false, server: config.server, error: err.code, message: err.message })}\n`);

@@ -18,6 +18,7 @@ import {
   writeFileDurable,
   TrustStore,
 } from '@zenroll/core';
+import { openDirectory } from '@zenroll/directory';
 import { usageError, type Program } from '../main.js';
 
 export interface TrustAdded {
@@ -92,6 +93,61 @@ export async function trustAdd(configPath: string, pemPath: string, server?: str
   return { keyId, server, path: file, already: already && unbound.length === 0, replaced: unbound };
 }
 
+export interface TrustListed {
+  server: string | null;
+  keyId: string;
+  /** `file`: a file in receiver.trustDir; `directory`: published on the server's Inventory Service object. */
+  from: 'file' | 'directory';
+  /** The file, or the directory object's server. */
+  source: string;
+}
+
+async function receiverConfig(configPath: string) {
+  const config = await loadConfig(configPath);
+  if (!roleInfo(config.role).receiver) {
+    throw usageError(`${config.server} is a ${config.role}, which receives nothing and trusts no key: its parent trusts its key`);
+  }
+  return config;
+}
+
+/** Every key this Receiver trusts (SPEC §4): its trust folder and, with a directory, the keys published there. */
+export async function trustList(configPath: string, warn: (message: string) => void): Promise<TrustListed[]> {
+  const config = await receiverConfig(configPath);
+  const files = (await TrustStore.fromDir(config.receiver.trustDir)).entries()
+    .map((e): TrustListed => ({ server: e.server, keyId: e.keyId, from: 'file', source: e.source }));
+  const dir = openDirectory(config);
+  if (dir === null) return files;
+  try {
+    const published = await dir.listPublicKeys();
+    const listed = published.flatMap(({ server, pem }): TrustListed[] => {
+      try {
+        return [{ server, keyId: keyIdOf(parsePublicKeyPem(pem, `the key published for ${server}`)), from: 'directory', source: server }];
+      } catch (err) {
+        warn(`the key published for ${server} is not a key: ${(err as Error).message}`);
+        return [];
+      }
+    });
+    return [...files, ...listed];
+  } catch (err) {
+    warn(`the keys published in the directory could not be read (${(err as Error).message}); only the trust folder is listed`);
+    return files;
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Stop trusting the key file bound to `server` (the directory's keys are the directory's: removed there). */
+export async function trustRemove(configPath: string, server: string | undefined): Promise<string> {
+  const config = await receiverConfig(configPath);
+  if (server === undefined) throw usageError('--name SERVER is required: the server whose key this server should no longer trust');
+  const entries = (await TrustStore.fromDir(config.receiver.trustDir)).entries().filter((e) => e.server === server);
+  if (entries.length === 0) {
+    throw usageError(`no key file in ${config.receiver.trustDir} is bound to ${shown(server)}; zenroll trust list shows what is trusted`);
+  }
+  for (const e of entries) await removeDurable(e.source);
+  return entries.map((e) => e.source).join(', ');
+}
+
 export function registerTrust(p: Program): void {
   const trust = p.command
     .command('trust')
@@ -109,6 +165,37 @@ export function registerTrust(p: Program): void {
         const r = await trustAdd(resolve(p.io.cwd, o.config), resolve(p.io.cwd, pubkey), o.name);
         const replaced = r.replaced.length > 0 ? ` (replaces unbound ${r.replaced.join(', ')})` : '';
         p.io.out(r.already ? `key ${r.keyId} is trusted for ${r.server} already (${r.path})\n` : `trusted key ${r.keyId} for ${r.server}: ${r.path}${replaced}\n`);
+      }),
+    );
+  trust
+    .command('list')
+    .description('the keys this server trusts: each with the server it signs for and where it comes from (file or directory)')
+    .option('-c, --config <file>', 'config file', 'zenroll.json')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  zenroll trust list -c /srv/zenroll/zenroll.json\n')
+    .action(
+      p.action(async (o: { config: string; json?: boolean }) => {
+        const list = await trustList(resolve(p.io.cwd, o.config), (m) => p.io.err(`zenroll: ${m}\n`));
+        if (o.json) {
+          p.io.out(`${JSON.stringify(list)}\n`);
+          return;
+        }
+        if (list.length === 0) p.io.out('no key is trusted: add one with zenroll trust add --name CHILD CHILD.pub\n');
+        for (const e of list) {
+          p.io.out(`${(e.server ?? '(any server)').padEnd(16)} key ${e.keyId}  ${e.from === 'file' ? `file ${e.source}` : 'directory'}\n`);
+        }
+      }),
+    );
+  trust
+    .command('remove')
+    .description('stop trusting the key file bound to a server')
+    .option('-c, --config <file>', 'config file', 'zenroll.json')
+    .option('--name <server>', 'the server whose key file to remove (required)')
+    .addHelpText('after', '\nExample:\n  zenroll trust remove -c /srv/zenroll/zenroll.json --name LEAF1\n')
+    .action(
+      p.action(async (o: { config: string; name?: string }) => {
+        const removed = await trustRemove(resolve(p.io.cwd, o.config), o.name);
+        p.io.out(`no longer trusted for ${o.name}: removed ${removed}\n`);
       }),
     );
 }

@@ -1,6 +1,6 @@
 /** `zenroll verify ZIP`: name, structure, digests and signature (SPEC §5). */
 import { basename, resolve } from 'node:path';
-import { TrustStore, loadConfig, loadPublicKey, verifyOuterZip, type VerifiedZip } from '@zenroll/core';
+import { TrustStore, ZenrollError, isZenrollError, loadConfig, loadPublicKey, verifyOuterZip, type VerifiedZip } from '@zenroll/core';
 import { EXIT_FAILED, describeError } from '../exit.js';
 import type { Program } from '../main.js';
 
@@ -13,7 +13,13 @@ interface VerifyOptions {
 /** The keys to trust, each bound to its server: --trust DIR, else the config's trust store and own key. */
 async function trustFor(o: VerifyOptions, cwd: string): Promise<TrustStore> {
   if (o.trust) return TrustStore.fromDir(resolve(cwd, o.trust));
-  const config = await loadConfig(resolve(cwd, o.config ?? 'zenroll.json'));
+  const config = await loadConfig(resolve(cwd, o.config ?? 'zenroll.json')).catch((err: unknown) => {
+    if (!isZenrollError(err, 'CONFIG_NOT_FOUND')) throw err;
+    throw new ZenrollError('CONFIG_NOT_FOUND', err.message, {
+      cause: err,
+      details: { fix: 'give --trust DIR (a folder of <server>.pub keys) to verify without a config, or -c FILE' },
+    });
+  });
   const store = await TrustStore.fromDir(config.receiver.trustDir);
   store.add(await loadPublicKey(config.keys.public), config.keys.public, config.server);
   return store;

@@ -159,11 +159,17 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
 }
 
 /** Ask the running service; null when none runs for these folders. */
-export async function askService<T>(statedir: string, method: 'GET' | 'POST', path: string): Promise<T | null> {
+export async function askService<T>(statedir: string, method: 'GET' | 'POST', path: string, o: { timeoutMs?: number } = {}): Promise<T | null> {
   // No service can listen there (startAdmin refuses): none runs.
   if (!socketFits(adminSocketPath(statedir))) return null;
   return new Promise<T | null>((resolve, reject) => {
+    // --max-wait: stop waiting for the service, which goes on with the work (exit 1).
+    const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
+      req.destroy();
+      reject(new ZenrollError('WAIT_EXCEEDED', `the running service has not finished ${path} within --max-wait (${Math.round((o.timeoutMs ?? 0) / 1000)} s); it goes on with it, and zenroll status shows how it ends`));
+    }, o.timeoutMs);
     const req = request({ socketPath: adminSocketPath(statedir), method, path }, (res) => {
+      res.on('close', () => clearTimeout(timer));
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
