@@ -67,10 +67,14 @@ describe('zenroll trust list / remove', () => {
 describe('zenroll resend', () => {
   it('puts zips the parent refused back in line, reasons cleared; the next roll-up sends them', async () => {
     const root = await initHere(join(tmp.path, 'ROOT-R'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
-    await root.edit((json) => void (section(json, 'receiver').minFreeBytes = 0));
+    await root.edit((json) => {
+      section(json, 'receiver').minFreeBytes = 0;
+    });
     const url = await services.start(root.configPath).url();
     const leaf = await initHere(join(tmp.path, 'LEAF1-R'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', url]);
-    await leaf.edit((json) => void (section(json, 'sender').stableMs = 0));
+    await leaf.edit((json) => {
+      section(json, 'sender').stableMs = 0;
+    });
     const entpushdir = leaf.config.dirs.entpushdir ?? '';
     const rejected = join(entpushdir, 'rejected');
     await writeScans(leaf.config.dirs.entmergedir ?? '', 3);
@@ -101,7 +105,9 @@ describe('zenroll resend', () => {
 describe('small ones', () => {
   it('verify --trust DIR needs no config file', async () => {
     const leaf = await initHere(join(tmp.path, 'LEAF1-V'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1']);
-    await leaf.edit((json) => void (section(json, 'sender').stableMs = 0));
+    await leaf.edit((json) => {
+      section(json, 'sender').stableMs = 0;
+    });
     await writeScans(leaf.config.dirs.entmergedir ?? '', 2);
     // No parent answers: the zip stays in entpushdir (--max-wait: no day of retries).
     await runCli(['rollup', '--now', '--max-wait', '1s', '-c', leaf.configPath]);
