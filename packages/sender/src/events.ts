@@ -46,7 +46,7 @@ export interface LeftItem {
 }
 
 export interface StepError {
-  step: 'collect' | 'pack' | 'discard' | 'push';
+  step: 'collect' | 'pack' | 'discard' | 'push' | 'record';
   code: string;
   message: string;
 }

@@ -164,7 +164,10 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
   const [packed, pushed] = await Promise.allSettled([packing, pushing]);
   if (pushed.status === 'rejected') throw pushed.reason;
   if (packed.status === 'rejected') throw packed.reason;
-  await ctx.log.write({ record: rollupRecord(ctx, result, pushed.value, Math.round(ctx.timers.now() - started)) });
+  // The summary is a record like any other: a log that cannot take it (the
+  // journal's disk full) is this roll-up's error, not a reason to lose its result.
+  const summary = rollupRecord(ctx, result, pushed.value, Math.round(ctx.timers.now() - started));
+  await step(result, 'record', () => ctx.log.write({ record: summary }));
   return result;
 }
 
