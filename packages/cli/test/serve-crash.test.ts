@@ -5,7 +5,7 @@
  * Sender's retry of the same zip gets 200 (201 when it was never stored).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,18 @@ async function restartAndRetry(s: ServerDir, z: TestZip, expected: 200 | 201): P
 }
 
 describe('kill -9 of zenroll serve, then a restart', () => {
+  it("the service's own state files: a temp a kill left beside each is swept at the next start", async () => {
+    const { s } = await server();
+    await mkdir(s.statedir, { recursive: true });
+    const own = ['activity.json', 'children.json', 'description.json', 'last-rollup.json', 'rollup-request.json', 'wakeup.json'];
+    for (const f of own) await writeFile(join(s.statedir, `.${f}.0123456789ab.tmp`), '{"half":');
+    const proc = serve(s.configPath);
+    await proc.url();
+    proc.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+    expect((await readdir(s.statedir)).filter(isTempName)).toEqual([]);
+  });
+
   it('after the zip is stored, before its receipt and answer (receive-after-store)', async () => {
     const { dir, s } = await server();
     const z = await makeZip(dir, leaf);
