@@ -16,11 +16,25 @@ const UNTRUSTED = new Set([
   'CERT_SIGNATURE_FAILURE',
 ]);
 
+// OpenSSL's words for its verify results, so that the message is the same
+// whatever Node adds to its own (Node 24 appends a hint about --use-system-ca).
+const OPENSSL_WORDS: Record<string, string> = {
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  CERT_UNTRUSTED: 'certificate not trusted',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+};
+
 /** The TLS problem in `err` with what to fix, or null when `err` is not about the parent's certificate. */
 export function parentTlsProblem(err: unknown, ca: string | null): string | null {
   const e = ((err as { cause?: unknown }).cause ?? err) as { code?: unknown; message?: unknown };
   if (typeof e?.code !== 'string') return null;
-  const why = `${typeof e.message === 'string' ? e.message : e.code} (${e.code})`;
+  const why = `${OPENSSL_WORDS[e.code] ?? (typeof e.message === 'string' ? e.message : e.code)} (${e.code})`;
   if (UNTRUSTED.has(e.code)) {
     const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `it is not signed by sender.tls.ca (${ca})`;
     return `TLS: the parent's certificate is not trusted: ${why}: ${given}; set sender.tls.ca to the CA certificate that signed the parent's`;
