@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { errnoCode, fsError, shown, ZenrollError } from './errors.js';
+import { jsonSyntaxError } from './json-syntax.js';
 import { MAX_ENCODED_NAME, encodeName } from './names.js';
 
 export const ROLES = ['leaf', 'leaf-db', 'intermediate', 'intermediate-ws', 'intermediate-db',
@@ -389,30 +390,6 @@ export function formatConfigErrors(errors: readonly ConfigError[]): string {
   return errors.map((e) => (e.key === '' ? e.message : `${e.key}: ${e.message}`)).join('\n');
 }
 
-// V8 omits the position for an unexpected token: the error is where the
-// longest prefix that still parses up to its end stops.
-function jsonErrorOffset(text: string, message: string): number {
-  const at = / at position (\d+)/.exec(message);
-  if (at !== null) return Number(at[1]);
-  if (message.includes('Unexpected end of JSON input')) return text.length;
-  const parsesToEnd = (s: string) => {
-    try {
-      JSON.parse(s);
-      return true;
-    } catch (err) {
-      const m = err instanceof Error ? err.message : '';
-      const p = / at position (\d+)/.exec(m);
-      return m.includes('Unexpected end of JSON input') || (p !== null && Number(p[1]) >= s.length);
-    }
-  };
-  let [lo, hi] = [0, text.length];
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    [lo, hi] = parsesToEnd(text.slice(0, mid)) ? [mid, hi] : [lo, mid];
-  }
-  return lo;
-}
-
 /** Read, parse and check the config file; relative paths are relative to its folder. */
 export async function loadConfig(path: string): Promise<Config> {
   const file = resolve(path);
@@ -427,13 +404,12 @@ export async function loadConfig(path: string): Promise<Config> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const raw = err instanceof Error ? err.message : String(err);
-    const offset = jsonErrorOffset(text, raw);
-    const before = text.slice(0, offset).split('\n');
+    // Our own scan says where and why: V8's message text is no interface.
+    const found = jsonSyntaxError(text) ?? { offset: 0, reason: 'the JSON parser refused it' };
+    const before = text.slice(0, found.offset).split('\n');
     const line = before.length;
     const column = (before[before.length - 1] ?? '').length + 1;
-    // V8 quotes the whole file in some messages: keep only the reason.
-    const reason = raw.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    const reason = found.reason;
     throw new ZenrollError('CONFIG_INVALID',
       `config file ${shown(file, 200)} is not valid JSON at line ${line}, column ${column}: ${reason} (plain JSON: no comments, no trailing commas)`,
       { cause: err, details: { path: file, line, column } });

@@ -87,7 +87,7 @@ describe('parseConfig', () => {
         listen: '0.0.0.0:7099',
         tls: { cert: '/etc/zenroll/tls/server.crt', key: '/etc/zenroll/tls/server.key', clientCa: null },
         trustDir: '/etc/zenroll/trust', quarantineDir: null, maxZipBytes: 268_435_456, discardBefore: null,
-        maxConcurrentUploads: 8, maxQueuedUploads: 256, queueWaitMs: 10_000, receiptDays: 30, requestTimeoutMs: 60_000, minFreeBytes: 104_857_600,
+        maxConcurrentUploads: 8, maxQueuedUploads: 256, queueWaitMs: 10_000, receiptDays: 30, requestTimeoutMs: 60_000, minFreeBytes: 104_857_600, maxClockSkewMs: 3_600_000,
       });
       expect(c.keys).toEqual({ private: '/etc/zenroll/keys/server.key', public: '/etc/zenroll/keys/server.pub' });
       expect(c.directory).toBeNull();
