@@ -16,6 +16,7 @@ import { usageError, type Program } from '../main.js';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import { askService } from '../service/admin.js';
+import { refuseIfServedElsewhere } from '../service/elsewhere.js';
 import { summarize, writeLastRollup, type LastRollup } from '../service/runner.js';
 import { RequestStore } from '../service/wakeup.js';
 import { writeStatusOnce } from '../service/status-log.js';
@@ -276,6 +277,7 @@ export function registerRollup(p: Program): void {
               if (line !== undefined) p.io.out(`${line}\n`);
             }
           }
+          if (viaService === null) await refuseIfServedElsewhere(config, p.io.env);
           result = viaService ?? (await rollupOnce(config, p.io, { json: o.json === true, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) }));
         } catch (err) {
           if (!o.json || !isZenrollError(err)) throw err;
