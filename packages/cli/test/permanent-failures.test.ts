@@ -116,8 +116,14 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     expect(r.stdout).toMatch(/^fix {7}on ROOT: zenroll trust add --name LEAF1 FILE, with FILE a copy of LEAF1's keys\/server\.pub$/m);
     expect(await zipsIn(join(l.config.dirs.entpushdir ?? '', 'rejected')).catch(() => [])).toEqual([]);
 
+    // The leaf's doctor asks the parent, and says so before any roll-up meets the 401.
+    const doctor = await runCli(['doctor', '-c', l.configPath]);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain(`FAIL  parent: ${p.url} answers as ROOT, but your key is not trusted at the parent: it would refuse every zip (401); on ROOT: zenroll trust add --name LEAF1 FILE, with FILE a copy of ${l.config.keys.public}`);
+
     const trust = await runCli(['trust', 'add', '-c', p.folder.configPath, '--name', 'LEAF1', l.config.keys.public]);
     expect(trust.code).toBe(0);
+    expect((await runCli(['doctor', '-c', l.configPath])).stdout).toMatch(new RegExp(`^ok {4}parent: ${p.url.replace(/[.]/g, '\\.')} answers as ROOT$`, 'm'));
     const again = await rollup(l);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^sent /m);

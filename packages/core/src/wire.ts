@@ -67,6 +67,8 @@ export interface ReceiverInfo {
    * passed on from above), or null (SPEC §8). Absent from older Receivers.
    */
   rollupRequested?: string | null;
+  /** Asked with `?key=<key id>&server=<encoded server>`: whether this Receiver accepts that server's zips signed by that key. */
+  keyTrusted?: boolean;
 }
 
 /** `sha-256=:<base64>:` for a SHA-256 digest. */

@@ -18,6 +18,7 @@ import {
   type ReceiverInfo,
   type RollupLog,
   listenError,
+  parseSenderHeader,
 } from '@zenroll/core';
 import { silentLogger, type Logger } from './logger.js';
 import { Promoter, type PromoteTargetDir } from './promote.js';
@@ -25,7 +26,7 @@ import { ReceiptStore } from './receipts.js';
 import { recover } from './recovery.js';
 import { createReceiverServer, receiverHealth } from './server.js';
 import { UploadSlots } from './slots.js';
-import { currentTrust, type ExtraKeySource } from './trust.js';
+import { currentTrust, keyTrustedFor, type ExtraKeySource } from './trust.js';
 import type { UploadContext } from './upload.js';
 
 export interface ReceiverDeps {
@@ -126,10 +127,16 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   };
   const info = async (req: IncomingMessage): Promise<ReceiverInfo> => {
     deps.onInfo?.(req);
+    // `?key=<key id>&server=<encoded name>`: a child asks whether its key is trusted here (issue 16).
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const key = query.get('key');
+    const asker = parseSenderHeader(query.get('server') ?? undefined);
+    const keyTrusted = key !== null && /^[0-9a-f]{32}$/.test(key) && asker !== null ? await keyTrustedFor(trust, key, asker) : undefined;
     return {
       server: config.server, tree: config.tree, role: config.role,
       discardBefore: deps.discardBefore === undefined ? r.discardBefore : await deps.discardBefore(), maxZipBytes: r.maxZipBytes,
       rollupRequested: deps.rollupRequested?.() ?? null,
+      ...(keyTrusted === undefined ? {} : { keyTrusted }),
     };
   };
   // Made (TLS files read) before recovery starts promotions, listening once recovery is done.

@@ -87,3 +87,16 @@ export async function verifyUpload(path: string, name: string, limits: Partial<L
     return verifyOuterZip(path, { trust: store.lookup, name, limits });
   }
 }
+
+/**
+ * Does this Receiver accept zips of `server` signed by `keyId` (its trust
+ * folder, its own key, the directory's keys)? What `GET /v1/info?key=…&server=…`
+ * tells a child's `zenroll doctor` (issue 16), so that it can say "your key is
+ * not trusted at the parent" before a roll-up meets a 401.
+ */
+export async function keyTrustedFor(o: TrustOptions, keyId: string, server: string): Promise<boolean> {
+  const grants = (await trustForUpload(o)).lookup(keyId)?.grants ?? [];
+  if (grants.some((g) => g.server === null || g.server === server)) return true;
+  const extra = o.extraKeys === undefined ? undefined : await o.extraKeys.lookup(keyId).catch(() => undefined);
+  return extra?.grants.some((g) => g.server === null || g.server === server) ?? false;
+}

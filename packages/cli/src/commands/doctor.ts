@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { TrustStore, freeSpace, loadConfig, loadKeyPair, parseScheduledTime, roleInfo, type Config } from '@zenroll/core';
+import { TrustStore, encodeName, freeSpace, keyIdOf, loadConfig, loadKeyPair, loadPublicKey, parseScheduledTime, roleInfo, type Config } from '@zenroll/core';
 import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
@@ -220,13 +220,22 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
       return { ok: true, detail: `"${config.sender.schedule}" in ${config.sender.timezone}` };
     }, 'fatal']);
     checks.push(['parent', async () => {
+      // The parent says whether it trusts this server's key (issue 16): "your key is not trusted at the parent" before a 401.
+      const keyId = await loadPublicKey(config.keys.public).then(keyIdOf, () => null);
+      const ask = keyId === null ? '' : `?key=${keyId}&server=${encodeURIComponent(encodeName(config.server))}`;
       const url = `${config.sender.parent}/v1/info`;
       const [{ makeDispatcher }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
       const dispatcher = await makeDispatcher(config.sender);
       try {
-        const res = await request(url, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
-        const body = (await res.body.json()) as { server?: string };
+        const res = await request(`${url}${ask}`, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
+        const body = (await res.body.json()) as { server?: string; keyTrusted?: unknown };
         if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
+        if (body.keyTrusted === false) {
+          return {
+            ok: false,
+            detail: `${config.sender.parent} answers as ${body.server}, but your key is not trusted at the parent: it would refuse every zip (401); on ${body.server}: zenroll trust add --name ${config.server} FILE, with FILE a copy of ${config.keys.public}`,
+          };
+        }
         const date = res.headers.date;
         const skewMs = typeof date === 'string' ? Math.abs(Date.now() - Date.parse(date)) : 0;
         const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
