@@ -7,10 +7,11 @@
  * states a cluster must tell apart: running here, failing, not running here.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, copyFile, rm } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import { chmod, copyFile, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SERVE_NODE_FLAGS } from '../src/index.js';
 import { CLI_BIN } from './helpers/cli.js';
 import { tempDir } from './helpers/server-dir.js';
 import { Services } from './helpers/service.js';
@@ -68,7 +69,6 @@ describe('the OCF resource agent (ocf/zenroll)', () => {
     expect(r.out).toContain(`${AGENT} passed all tests`);
     expect(r.code).toBe(0);
     // It really ran the service: its log has the service's start and stop, twice.
-    const { readFile } = await import('node:fs/promises');
     const log = (await readFile(`${tmp.path}/serve.log`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
     expect(log.filter((l) => l.msg === 'serving').length).toBe(2);
     expect(log.filter((l) => l.msg === 'stopped').length).toBe(2);
@@ -78,6 +78,11 @@ describe('the OCF resource agent (ocf/zenroll)', () => {
     expect((await run(AGENT, ['monitor'], agentEnv('monitor'))).code).toBe(7);
     expect((await run(AGENT, ['start'], agentEnv('start'))).code).toBe(0);
     expect((await run(AGENT, ['monitor'], agentEnv('monitor'))).code).toBe(0);
+    // The service it started is node with serve's flags, and only serve has them.
+    const pid = (await readFile(`${tmp.path}/zenroll-zenroll-test.pid`, 'utf8')).trim();
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    expect(argv.slice(1, 1 + SERVE_NODE_FLAGS.length)).toEqual([...SERVE_NODE_FLAGS]);
+    expect(argv.slice(1 + SERVE_NODE_FLAGS.length, -1)).toEqual([realpathSync(CLI_BIN), 'serve', '-c', root.configPath]);
     // Another node's monitor on the same folders: not running there.
     expect((await run(AGENT, ['monitor'], { ...agentEnv('monitor'), OCF_RESKEY_node: 'node-b' })).code).toBe(7);
     await rm(root.zipdir, { recursive: true });

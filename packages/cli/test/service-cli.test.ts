@@ -335,6 +335,11 @@ describe('every command', () => {
     expect(execStart).toEqual([`ExecStart=/usr/bin/node ${SERVE_NODE_FLAGS.join(' ')} /opt/zenroll/packages/cli/dist/bin.js serve -c /srv/zenroll/zenroll.json`]);
   });
 
+  it('the OCF agent starts serve with SERVE_NODE_FLAGS by default', async () => {
+    const agent = await readFile(new URL('../../../ocf/zenroll', import.meta.url), 'utf8');
+    expect(agent.split('\n').filter((l) => l.startsWith('OCF_RESKEY_node_flags_default='))).toEqual([`OCF_RESKEY_node_flags_default="${SERVE_NODE_FLAGS.join(' ')}"`]);
+  });
+
   it('exits 0 on success, 1 on a failure of the work, 2 on bad usage or a bad config', async () => {
     const leaf = await newLeaf();
     expect((await runCli(['status', '-c', leaf.configPath])).code).toBe(0);
