@@ -4,6 +4,8 @@ export interface Io {
   err(text: string): void;
   /** Whether stdout is a terminal (progress bars, colours). */
   isTty: boolean;
+  /** stdout itself, for a progress bar that needs the terminal (its width, cursor moves); absent when captured. */
+  stream?: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -13,6 +15,7 @@ export function processIo(): Io {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     isTty: process.stdout.isTTY === true,
+    stream: process.stdout,
     env: process.env,
     cwd: process.cwd(),
   };

@@ -8,7 +8,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section } from './helpers/service.js';
@@ -172,5 +173,24 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     expect(r.stderr).toContain('zenroll: stopping at the next step; everything not done waits for the next roll-up');
     expect(r.stdout).toMatch(/1 left/);
     expect(await zipsIn(l.config.dirs.entpushdir ?? '')).toHaveLength(1);
+  });
+
+  it('on a terminal, a progress bar under the lines counts down the retry wait; off one, plain lines only', async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
+    await l.edit((json) => {
+      section(json, 'sender').retry = { baseMs: 1500, factor: 1, tries: 2 };
+    });
+    // script(1) gives the real executable a pseudo-terminal, as an operator's shell does.
+    const cmd = [process.execPath, CLI_BIN, 'rollup', '--now', '-c', l.configPath].map((a) => `'${a}'`).join(' ');
+    const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
+    expect(tty.status).toBe(1);
+    expect(tty.stdout).toMatch(/[█░]{24} 50% \| zipped 1\/1, sent 0\/1 · try 2 of 2 in \d s/);
+    expect(tty.stdout).toMatch(/zipped {4}\S+\.zip {2}3 \.str/);
+    expect(tty.stdout).toContain('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left');
+    // The same roll-up into a pipe: no bar, no terminal codes.
+    await writeScans(l.config.dirs.entmergedir ?? '', 3, { startIndex: 3 });
+    const piped = await rollup(l);
+    expect(piped.stdout + piped.stderr).not.toMatch(/[█░\x1b]/);
   });
 });

@@ -3,8 +3,8 @@ import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, acquireLock } from '@zenroll/core';
-import { run, type Io } from '../src/index.js';
-import { runCli, spawnCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { initServer, tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
@@ -131,23 +131,29 @@ describe('zenroll rollup', () => {
     expect((await readdir(join(leaf.config.dirs.entpushdir ?? '', 'rejected'))).sort()).toEqual(['BIG.str', 'BIG.str.json']);
   });
 
-  it('shows a progress line on a terminal when there are many zips, under the per-zip lines', async () => {
+  it('shows a progress bar on a terminal (cli-progress), under the per-zip lines', async () => {
     await leaf.edit((json) => {
       (json.sender as Record<string, unknown>).batchSize = 1;
     });
     await writeScans(entmergedir(), 12);
-    let out = '';
-    const io: Io = { out: (t) => {
-      out += t;
-    }, err: () => {}, isTty: true, env: {}, cwd: tmp.path };
-    const code = await run(['rollup', '-c', leaf.configPath], io);
-    expect(code).toBe(0);
-    expect(out).toContain('\r\x1b[Kzipping 12/12');
-    expect(out).toContain('\r\x1b[Kzipping 12/12 · sending 12/12');
-    // What the terminal shows: each line is what follows its last carriage return.
-    const lines = out.split('\n').map((l) => (l.split('\r').at(-1) ?? '').replace('\x1b[K', '')).filter(Boolean);
-    expect(lines.filter((l) => l.startsWith('zipped'))).toHaveLength(12);
-    expect(lines.filter((l) => l.startsWith('sent'))).toHaveLength(12);
+    // script(1) gives the real executable a pseudo-terminal, as an operator's shell does.
+    const cmd = [process.execPath, CLI_BIN, 'rollup', '-c', leaf.configPath].map((a) => `'${a}'`).join(' ');
+    // Not spawnSync: the parent answers from this very process.
+    const tty = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => {
+        stdout += t;
+      });
+      child.on('close', (status) => resolve({ status, stdout }));
+    });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/[█░]{24} \d+% \| zipped \d+\/12/);
+    // What the terminal keeps: every line, the bar cleared at the end.
+    // (each line is what follows the last move to its first column: a carriage return, ESC[1G or ESC[2K).
+    const lines = tty.stdout.split('\n').map((l) => (l.split(/\r(?!$)|\x1b\[1G|\x1b\[2K/).at(-1) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim()).filter(Boolean);
+    expect(lines.filter((l) => l.startsWith('zipped ')).map((l) => l.split(/\s+/)[1])).toHaveLength(12);
+    expect(lines.filter((l) => l.startsWith('sent ')).map((l) => l.split(/\s+/)[1])).toHaveLength(12);
     expect(lines.at(-1)).toBe('12 zipped, 0 discarded, 12 sent, 0 rejected, nothing left');
   });
 

@@ -13,6 +13,7 @@ import type { RollupResult, SenderEvent } from '@zenroll/sender';
 import { EXIT_FAILED, EXIT_OK, exitCodeOf } from '../exit.js';
 import type { Io } from '../io.js';
 import { usageError, type Program } from '../main.js';
+import { Reporter } from './rollup-progress.js';
 import { openLogFor } from '../context.js';
 import { directorySources } from '../directory-sources.js';
 import { askService } from '../service/admin.js';
@@ -50,11 +51,9 @@ async function requestTreeRollup(config: Config, io: Io): Promise<{ requested: s
 
 /** How long a one-shot roll-up waits for the directory to take its records before leaving them in the journal. */
 const DRAIN_MS = 10_000;
-/** From this many zips to make or send on, a terminal gets a progress line. */
-const PROGRESS_FROM = 10;
 
-const pad = (s: string) => s.padEnd(10);
-const seconds = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+export const pad = (s: string) => s.padEnd(10);
+export const seconds = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 /** One line per event worth a line; undefined for the rest. */
 export function eventLine(e: SenderEvent): string | undefined {
@@ -92,59 +91,6 @@ export function summaryLines(r: RollupResult): string[] {
 
 export function exitCodeOfResult(r: RollupResult): number {
   return r.left.length === 0 && r.rejected.length === 0 && r.errors.length === 0 && (r.problems ?? []).length === 0 ? EXIT_OK : EXIT_FAILED;
-}
-
-/** Lines as they happen; on a terminal with many zips, a progress line kept under them. */
-class Reporter {
-  readonly #io: Io;
-  readonly #json: boolean;
-  #toZip = 0;
-  #zipped = 0;
-  #toSend = 0;
-  #done = 0;
-  #shown = false;
-
-  constructor(io: Io, json: boolean) {
-    this.#io = io;
-    this.#json = json;
-  }
-
-  get #progress(): boolean {
-    return this.#io.isTty && !this.#json && Math.max(this.#toZip, this.#toSend) >= PROGRESS_FROM;
-  }
-
-  #clear(): void {
-    if (this.#shown) this.#io.out('\r\x1b[K');
-    this.#shown = false;
-  }
-
-  #draw(): void {
-    if (!this.#progress) return;
-    const zip = this.#toZip > 0 ? `zipping ${this.#zipped}/${this.#toZip}` : '';
-    const send = this.#toSend > 0 ? `sending ${this.#done}/${this.#toSend}` : '';
-    this.#io.out(`\r\x1b[K${[zip, send].filter(Boolean).join(' · ')}`);
-    this.#shown = true;
-  }
-
-  on(e: SenderEvent): void {
-    if (e.type === 'planned') this.#toZip = e.batches;
-    if (e.type === 'zipped') this.#zipped += 1;
-    if (e.type === 'queued') this.#toSend = e.zips;
-    if (e.type === 'sent' || e.type === 'rejected') this.#done += 1;
-    if (this.#json) return;
-    const line = eventLine(e);
-    this.#clear();
-    if (line !== undefined) this.#io.out(`${line}\n`);
-    if (e.type === 'retry') {
-      this.#io.err(`retry     ${e.zip}: ${e.reason}; try ${e.tries + 1} of ${e.of} in ${seconds(e.delayMs)}\n`);
-    }
-    if (e.type === 'send-failed' && e.final) this.#io.err(`${pad('failed')}${e.zip}: ${e.reason}\n`);
-    this.#draw();
-  }
-
-  end(): void {
-    this.#clear();
-  }
 }
 
 /** What `zenroll status` shows as the last roll-up; not being able to write it fails nothing. */
