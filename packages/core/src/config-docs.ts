@@ -41,7 +41,7 @@ export function configJsonSchema(): JsonSchema {
   return {
     $schema: schema.$schema,
     title: 'zenroll.json',
-    description: 'The config file of a zenroll server: every key in docs/config.md, "SPEC §n" is section n of docs/SPEC.md '
+    description: 'The config file of a zenroll server: every key in docs/config.md, the contract in docs/SPEC.md '
       + '(both in the zenroll repository). What a role needs (which folders, sender.parent) zenroll checks itself.',
     ...schema,
   };
@@ -153,13 +153,12 @@ export function configReference(schema: JsonSchema = toJsonSchema(true)): string
     'Regenerate after changing a key in `packages/core/src/config.ts`: `npm run docs:config`',
     '(it also writes the JSON Schema); `npm test` fails while this file is stale.',
     '',
-    'The config file of a server, plain JSON (SPEC §6; "SPEC §n" here is section n of',
-    '[SPEC.md](SPEC.md)). Relative paths are relative to the file; an unknown key is an',
-    'error, and every error names its key.',
+    'The config file of a server, plain JSON ([SPEC.md](SPEC.md) §6). Relative paths are',
+    'relative to the file; an unknown key is an error, and every error names its key.',
     'Besides the bounds below, zenroll checks what the role needs: `dirs.entmergedir`',
     'for roles that zip their own scans, `dirs.entpushdir` for roles that send or',
     'receive, `dirs.dbdir` for roles that promote to dbdir, `sender.parent` for',
-    'roles that send (SPEC §2).',
+    'roles that send ([SPEC.md](SPEC.md) §2).',
     '',
     `Editors validate the file with the JSON Schema \`packages/core/${CONFIG_SCHEMA_FILE}\`,`,
     'shipped in `@zenroll/core`; `zenroll init` points `"$schema"` at the installed copy',

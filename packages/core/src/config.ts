@@ -117,7 +117,7 @@ const receiverTlsDefault = { cert: 'tls/server.crt', key: 'tls/server.key', clie
 const configShape = obj({
   server: name().describe("this server's name, as in zip names and the directory"),
   tree: name().describe('the tree this server belongs to'),
-  role: z.enum(ROLES, { error: expecting(`one of ${ROLES.join(', ')}`) }).describe('what this server does (SPEC §2)'),
+  role: z.enum(ROLES, { error: expecting(`one of ${ROLES.join(', ')}`) }).describe('what this server does (docs/SPEC.md §2)'),
   dirs: obj({
     entmergedir: optPath('where scanners drop .str files; required when the role zips its own scans'),
     entpushdir: optPath('where zips wait to go up; uploads land in its zipdir/; required for a Sender or a Receiver'),
@@ -138,9 +138,9 @@ const configShape = obj({
       factor: z.number({ error: expecting('a number >= 1') }).min(1, { error: expecting('a number >= 1') })
         .default(2).describe('each wait is this many times the one before'),
       tries: int(1, 100).default(14).describe('tries of one push before the roll-up stops (13 waits, 22 h 45 min in all with the defaults)'),
-    }).prefault({}).describe('retries of a push (SPEC §1)'),
+    }).prefault({}).describe('retries of a push (docs/SPEC.md §1)'),
     localAddress: str('an IP address', (s) => isIPv4(s) || isIPv6(s)).nullable().default(null)
-      .describe("the local address outgoing connections (to the parent or the proxy) are made from: a cluster's floating address (SPEC §9); null lets the system choose"),
+      .describe("the local address outgoing connections (to the parent or the proxy) are made from: a cluster's floating address (docs/SPEC.md §9); null lets the system choose"),
     proxy: httpUrl().nullable().default(null).describe('an HTTP(S) proxy URL for crossing a firewall; the Sender tunnels through it with CONNECT (credentials as http://user:pass@host:port)'),
     tls: obj({
       ca: optPath('CA certificate (PEM) trusted for the parent, besides the system ones'),
@@ -156,7 +156,7 @@ const configShape = obj({
       .describe('intermediate roles only: every zip promoted to entpushdir starts a roll-up at once (or joins the next one, if one runs), so the intermediate relays as it receives; schedule still runs too'),
     stableMs: int(0).default(5000).describe('a .str changed this recently is still being written: it waits for the next roll-up'),
     pollSeconds: z.number({ error: expecting('a number of seconds >= 0') }).min(0, { error: expecting('a number of seconds >= 0') })
-      .default(60).describe("how often the service asks its parent's GET /v1/info, to see a roll-up request (SPEC §8) and to tell the parent what it is; 0: never"),
+      .default(60).describe("how often the service asks its parent's GET /v1/info, to see a roll-up request (docs/SPEC.md §8) and to tell the parent what it is; 0: never"),
     timeoutMs: int(1).default(120_000)
       .describe('a request that makes no progress this long (connecting, uploading, waiting for the answer) fails and counts as a failed try'),
   }).prefault({}).describe('the Sender: pushes zips to the parent Receiver'),
@@ -173,7 +173,7 @@ const configShape = obj({
         .min(1, { error: expecting('at least one listener') }),
     ], { error: expecting('HOST:PORT, or a list of HOST:PORT or {address, tls}') })
       .default('0.0.0.0:7099')
-      .describe('address the Receiver listens on; or a list of listeners, each HOST:PORT (TLS as receiver.tls says) or {address, tls} — e.g. [{"address": "0.0.0.0:7099"}, {"address": "10.0.0.5:2099", "tls": false}] (SPEC §9)'),
+      .describe('address the Receiver listens on; or a list of listeners, each HOST:PORT (TLS as receiver.tls says) or {address, tls} — e.g. [{"address": "0.0.0.0:7099"}, {"address": "10.0.0.5:2099", "tls": false}] (docs/SPEC.md §9)'),
     tls: z.union([
       z.literal(false),
       obj({
@@ -207,7 +207,7 @@ const configShape = obj({
       url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']),
       z.array(url('an ldap:// or ldaps:// URL', ['ldap:', 'ldaps:']), { error: expecting('a list of URLs') }).min(1, { error: expecting('at least one URL') }),
     ], { error: expecting('an ldap:// or ldaps:// URL, or a list of them') })
-      .describe('the LDAP server, ldap://HOST:PORT or ldaps://HOST:PORT; or a list of providers in multi-provider replication: records go to the first that answers, and move on to the next when it fails (SPEC §9)'),
+      .describe('the LDAP server, ldap://HOST:PORT or ldaps://HOST:PORT; or a list of providers in multi-provider replication: records go to the first that answers, and move on to the next when it fails (docs/SPEC.md §9)'),
     bindDN: str('a non-empty DN', (s) => s.trim().length > 0).describe("the identity zenroll binds as: usually the server's own Inventory Service object"),
     passwordFile: filePath().describe('a file holding the bind password; read again after a refused bind'),
     serviceDN: str('a DN containing {server}', (s) => s.includes('{server}'))
@@ -220,7 +220,7 @@ const configShape = obj({
     if (d.startTls && directoryUrls(d).some((u) => u.startsWith('ldaps:'))) {
       ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'expected false with an ldaps:// url (already TLS), found true' });
     }
-  }).nullable().default(null).describe('the LDAP directory the records go to (SPEC §7); null: the local journal is the log'),
+  }).nullable().default(null).describe('the LDAP directory the records go to (docs/SPEC.md §7); null: the local journal is the log'),
   admin: obj({
     listen: hostPort('a loopback HOST:PORT (127.x.x.x, localhost or [::1])', isLoopback)
       .nullable()
@@ -417,7 +417,7 @@ export async function loadConfig(path: string): Promise<Config> {
   const result = parseConfig(json, dirname(file));
   if (!result.ok) {
     const lines = formatConfigErrors(result.errors).split('\n').map((l) => `  ${l}`).join('\n');
-    throw new ZenrollError('CONFIG_INVALID', `config file ${shown(file, 200)} does not follow SPEC §6:\n${lines}`,
+    throw new ZenrollError('CONFIG_INVALID', `config file ${shown(file, 200)} does not follow docs/SPEC.md §6:\n${lines}`,
       { details: { path: file, errors: result.errors } });
   }
   return result.config;

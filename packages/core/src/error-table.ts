@@ -10,10 +10,10 @@ export const ERROR_DOC_HEADER = `# Error codes
 
 <!-- Generated from packages/core/src/errors.ts by \`npm run docs:errors\`; do not edit by hand. -->
 
-Every error zenroll reports has one stable code (SPEC §5), and the code alone
+Every error zenroll reports has one stable code ([SPEC.md](SPEC.md) §5), and the code alone
 fixes the exit status of the command that ends with it, the HTTP status of an
 answer that carries it, and whether a Sender that meets it retries on the
-SPEC §1 schedule ("yes": a failure that can pass by itself) or stops sending
+[SPEC.md](SPEC.md) §1 schedule ("yes": a failure that can pass by itself) or stops sending
 that zip at once ("no": waiting cannot mend it; the message names the fix and
 the zip waits for the next roll-up, or in \`entpushdir/rejected/\` when the
 zip itself is bad). HTTP \`—\`: the code is met on one side only and is

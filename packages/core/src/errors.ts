@@ -24,12 +24,12 @@ const e = (text: string, exit: 1 | 2, http: number | null, retry: boolean): Erro
 
 export const ERRORS = {
   // names (SPEC §3)
-  NAME_INVALID: e('a file, server or tree name does not follow SPEC §3', 1, 400, false),
+  NAME_INVALID: e('a file, server or tree name does not follow docs/SPEC.md §3', 1, 400, false),
   // the .prp manifest (SPEC §3)
   PRP_MALFORMED: e('the .prp is not UTF-8 key=value lines', 1, 422, false),
   PRP_KEY_MISSING: e('a required .prp key is missing', 1, 422, false),
   PRP_KEY_REPEATED: e('a .prp key appears twice', 1, 422, false),
-  PRP_KEY_ORDER: e('the .prp keys are not in the order of SPEC §3', 1, 422, false),
+  PRP_KEY_ORDER: e('the .prp keys are not in the order of docs/SPEC.md §3', 1, 422, false),
   PRP_VALUE_INVALID: e('a .prp value is not of the expected form', 1, 422, false),
   PRP_AFTER_SIGNATURE: e('a line follows the signature line', 1, 422, false),
   PRP_SIGNATURE_INVALID: e('the .prp signature does not verify', 1, 403, false),
@@ -61,7 +61,7 @@ export const ERRORS = {
   FS_FAILED: e('a file operation failed', 1, 500, true),
   FS_NO_SPACE: e('the disk is full', 1, 507, true),
   // config and set-up
-  CONFIG_INVALID: e('the config file does not follow SPEC §6', 2, null, false),
+  CONFIG_INVALID: e('the config file does not follow docs/SPEC.md §6', 2, null, false),
   CONFIG_NOT_FOUND: e('the config file does not exist', 2, null, false),
   SETUP_INVALID: e('a folder, key, password or TLS file the config names is missing or unreadable', 2, null, false),
   PORT_IN_USE: e('the address to listen on is taken (another process; systemd restarts the service)', 1, null, true),
@@ -86,7 +86,7 @@ export const ERRORS = {
   DIRECTORY_WRITE_FAILED: e('the LDAP directory refused a write', 1, null, false),
   DIRECTORY_READ_FAILED: e('the LDAP directory refused a read', 1, null, false),
   JOURNAL_CORRUPT: e('the local journal holds a line that is not a record', 1, null, false),
-  RECORD_INVALID: e('a log record is not in the form of SPEC §7', 1, null, false),
+  RECORD_INVALID: e('a log record is not in the form of docs/SPEC.md §7', 1, null, false),
   WAIT_EXCEEDED: e('zenroll rollup --max-wait ran out: the rest waits for the next roll-up (the service goes on with one it runs)', 1, null, false),
   USAGE: e('the command line is wrong, or the command does not fit the role', 2, null, false),
   INTERNAL: e('a bug: an invariant did not hold (a Receiver that answers it may be fixed by a restart: retried)', 1, 500, true),

@@ -151,7 +151,7 @@ export function parseRecord(text: string, server = ''): RollupRecord {
   // v1 was a JSON object; anything else is read as a line, and told what it lacks.
   if (text.startsWith('{')) return parseV1(text);
   const line = parseRecordLine(text);
-  if (!isEvent(line.event)) throw invalid(text, `has the event ${shown(line.event)}, which zenroll does not write (SPEC §7)`);
+  if (!isEvent(line.event)) throw invalid(text, `has the event ${shown(line.event)}, which zenroll does not write (docs/SPEC.md §7)`);
   if (!SOURCES.includes(line.source)) throw invalid(text, `has source=${shown(line.source)}, not sender, receiver or service`);
   if (!SEVERITIES.includes(line.severity)) throw invalid(text, `has severity=${shown(line.severity)}, not info, warning or error`);
   if (line.id === '') throw invalid(text, 'has an empty id');

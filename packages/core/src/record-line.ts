@@ -142,7 +142,7 @@ function decodeServer(line: string, text: string, what: string): string {
   try {
     return decodeName(text);
   } catch (cause) {
-    throw invalid(line, `has ${what} ${shown(text)}, not a server name encoded as in zip names (SPEC §3): ${(cause as Error).message}`);
+    throw invalid(line, `has ${what} ${shown(text)}, not a server name encoded as in zip names (docs/SPEC.md §3): ${(cause as Error).message}`);
   }
 }
 
@@ -162,7 +162,7 @@ export function parseRecordLine(line: string): RecordLine {
   const tokens = tokenize(line);
   const head = tokens.slice(0, 4);
   if (head.length < 4 || head.some((t) => t.key !== null)) {
-    throw invalid(line, 'does not start with time, event, hop and zip (SPEC §7)');
+    throw invalid(line, 'does not start with time, event, hop and zip (docs/SPEC.md §7)');
   }
   const [time, event, hopText, zipToken] = head.map((t) => t.value) as [Token, Token, Token, Token];
   if (time.quoted || !TIME.test(time.text)) throw invalid(line, `starts with ${shown(time.text)}, not a time such as 2026-11-22T10:30:05.123Z`);

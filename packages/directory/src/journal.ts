@@ -118,7 +118,7 @@ export class Journal implements ZenrollLog {
     const { record, replaces } = entry;
     if (replaces && replaces.server !== record.server) {
       return Promise.reject(new ZenrollError('INTERNAL',
-        `record ${record.id} on ${record.server} replaces one on ${replaces.server}: a replacement stays on the same object (SPEC §7)`));
+        `record ${record.id} on ${record.server} replaces one on ${replaces.server}: a replacement stays on the same object (docs/SPEC.md §7)`));
     }
     const key = recordKey(record);
     if (this.#index.has(key)) return Promise.resolve();

@@ -41,7 +41,7 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
   {
     oid: `${OID_ARC}.1.1`,
     name: 'zeninvRollUpLog',
-    desc: 'zenroll roll-up log: one record per value, on one line (SPEC section 7)',
+    desc: 'zenroll roll-up log: one record per value, on one line (docs/SPEC.md section 7)',
     // caseExactMatch lets a modify delete one exact value (zipped -> sent).
     equality: 'caseExactMatch',
     substr: 'caseExactSubstringsMatch',
@@ -69,7 +69,7 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
   {
     oid: `${OID_ARC}.1.4`,
     name: 'zenrollStatusLog',
-    desc: 'zenroll server status log: service events, one record per value, on one line (SPEC section 7)',
+    desc: 'zenroll server status log: service events, one record per value, on one line (docs/SPEC.md section 7)',
     equality: 'caseExactMatch',
     substr: 'caseExactSubstringsMatch',
     syntax: SYNTAX_DIRECTORY_STRING,
@@ -91,7 +91,7 @@ function selfDescriptionTypes(): AttributeTypeDef[] {
   const count = (n: number, name: string, desc: string): AttributeTypeDef =>
     ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'integerMatch', ordering: 'integerOrderingMatch', syntax: SYNTAX_INTEGER, single: true });
   return [
-    text(10, 'zenrollRole', 'the server role (SPEC section 2)'),
+    text(10, 'zenrollRole', 'the server role (docs/SPEC.md section 2)'),
     text(11, 'zenrollParent', 'the parent server name, as its GET /v1/info gives it'),
     text(12, 'zenrollParentURL', 'the parent Receiver URL (sender.parent)'),
     text(13, 'zenrollVersion', 'the zenroll version the server runs'),
@@ -143,7 +143,7 @@ function classClauses(c: ObjectClassDef): string[] {
 }
 
 const HEADER = [
-  'zenroll LDAP schema (SPEC section 7). Generated from packages/directory/src/schema.ts:',
+  'zenroll LDAP schema (docs/SPEC.md section 7). Generated from packages/directory/src/schema.ts:',
   'edit that file and run `npm run schema -w @zenroll/directory`, not this one.',
   `OID arc: ${OID_ARC} (ITU-T X.667 UUID arc)`,
 ];

@@ -83,7 +83,7 @@ function listenOn(server: Server, host: string, port: number): Promise<AddressIn
 
 export async function startReceiver(config: Config, deps: ReceiverDeps): Promise<RunningReceiver> {
   const role = roleInfo(config.role);
-  if (!role.receiver) throw new ZenrollError('CONFIG_INVALID', `role "${config.role}" has no Receiver (SPEC §2)`);
+  if (!role.receiver) throw new ZenrollError('CONFIG_INVALID', `role "${config.role}" has no Receiver (docs/SPEC.md §2)`);
   const r = config.receiver;
   const logger = deps.logger ?? silentLogger;
   const now = deps.now ?? Date.now;

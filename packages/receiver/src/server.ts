@@ -98,7 +98,7 @@ export function requestHandler(ctx: ServerContext): (req: IncomingMessage, res: 
         ctx.upload.slots.track(req, done);
         return await done;
       }
-      sendError(res, new UploadError('NOT_FOUND', `no such path ${JSON.stringify(path.slice(0, 100))}; see SPEC §4`));
+      sendError(res, new UploadError('NOT_FOUND', `no such path ${JSON.stringify(path.slice(0, 100))}; see docs/SPEC.md §4`));
     } catch (err) {
       ctx.logger.error({ err, path }, 'request failed');
       sendError(res, new UploadError('INTERNAL', 'the Receiver failed; see its log'));

@@ -60,7 +60,7 @@ export interface RollupDeps {
 
 export async function runRollup(config: Config, deps: RollupDeps): Promise<RollupResult> {
   if (!roleInfo(config.role).sender) {
-    throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (SPEC §2): there is nothing to roll up`);
+    throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (docs/SPEC.md §2): there is nothing to roll up`);
   }
   const paths = senderPaths(config);
   for (const dir of [paths.entpushdir, paths.entmergedir]) {

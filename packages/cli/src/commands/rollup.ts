@@ -37,7 +37,7 @@ interface RollupOptions {
  */
 async function requestTreeRollup(config: Config, io: Io): Promise<{ requested: string; service: boolean }> {
   if (!roleInfo(config.role).receiver) {
-    throw new ZenrollError('USAGE', `zenroll rollup --tree asks the servers below a Receiver; role "${config.role}" of ${config.server} has none (SPEC §2)`);
+    throw new ZenrollError('USAGE', `zenroll rollup --tree asks the servers below a Receiver; role "${config.role}" of ${config.server} has none (docs/SPEC.md §2)`);
   }
   const viaService = await askService<{ requested: string }>(config.dirs.statedir, 'POST', '/v1/rollup-tree');
   if (viaService !== null) return { requested: viaService.requested, service: true };
@@ -211,7 +211,7 @@ export function registerRollup(p: Program): void {
         }
         // The same answer whether a service runs or not (SPEC §5: one code, one exit).
         if (!roleInfo(config.role).sender) {
-          throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (SPEC §2): there is nothing to roll up`);
+          throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (docs/SPEC.md §2): there is nothing to roll up`);
         }
         const maxWaitMs = o.maxWait === undefined ? undefined : parseDuration(o.maxWait);
         let result: RollupResult;

@@ -138,7 +138,7 @@ export function registerStatus(p: Program): void {
     .description('backlog per folder, the last roll-up, whether the parent answers, the journal backlog')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--json', 'print JSON')
-    .option('--check', 'for a cluster manager: exit 0 running here and healthy, 7 not running here, 1 running but failing (SPEC §9)')
+    .option('--check', 'for a cluster manager: exit 0 running here and healthy, 7 not running here, 1 running but failing (docs/SPEC.md §9)')
     .addHelpText('after', '\nExamples:\n  zenroll status -c /srv/zenroll/zenroll.json --json\n  zenroll status -c /srv/zenroll/zenroll.json --check; echo $?\n')
     .action(
       p.action(async (o: { config: string; json?: boolean; check?: boolean }) => {

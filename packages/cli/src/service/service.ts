@@ -347,7 +347,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     const admin = await startAdmin(config.dirs.statedir, config.admin.listen, {
       status,
       rollup: async () => {
-        if (runner === null) throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (SPEC §2): there is nothing to roll up`);
+        if (runner === null) throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (docs/SPEC.md §2): there is nothing to roll up`);
         return runner.force();
       },
       rollupTree: async () => {
