@@ -4,7 +4,7 @@ import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, trunc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, MemoryLog, parseOuterName, saveKeyPair, type RollupRecord } from '@zenroll/core';
+import { DEFAULT_LIMITS, MemoryLog, ZenrollError, parseOuterName, saveKeyPair, type RollupRecord } from '@zenroll/core';
 import type { RollupResult, SenderEvent } from '../src/events.js';
 import { runRollup } from '../src/rollup.js';
 import { sendOrder } from '../src/plan.js';
@@ -282,6 +282,26 @@ describe('a roll-up', () => {
     expect(result.discarded).toHaveLength(1);
     expect(result.sent).toEqual([]);
     expect(receiver.puts).toBe(0);
+  });
+
+  it('reads the discard time again before each send when it could not be read at the start (issue 16)', async () => {
+    await writeStrs(s.entmergedir, 5);
+    let asked = 0;
+    const result = await run({
+      timers: fakeTimers(),
+      discardSource: async () => {
+        asked += 1;
+        if (asked === 1) throw new ZenrollError('RECEIVER_UNREACHABLE', 'parent "x": refused');
+        return new Date(Date.now() + 60_000);
+      },
+    });
+    // The first read failed (a step error); the one before the send found the zip older than the time: discarded, never sent.
+    expect(result.errors).toEqual([expect.objectContaining({ step: 'discard', code: 'RECEIVER_UNREACHABLE' })]);
+    expect(asked).toBe(2);
+    expect(result.discarded).toHaveLength(1);
+    expect(result.sent).toEqual([]);
+    expect(receiver.puts).toBe(0);
+    expect(await filesOf(s.entpushdir)).toEqual([]);
   });
 
   it('packs nothing twice when run again with nothing new', async () => {
