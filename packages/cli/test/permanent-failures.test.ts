@@ -193,4 +193,32 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     const piped = await rollup(l);
     expect(piped.stdout + piped.stderr).not.toMatch(/[█░\x1b]/);
   });
+
+  it('a roll-up the running service performs shows each try and wait as it happens too', async () => {
+    const p = await parent(false);
+    const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
+    await l.edit((json) => {
+      section(json, 'sender').retry = { baseMs: 3000, factor: 1, tries: 2 };
+      section(json, 'sender').schedule = '0 0 1 1 *';
+    });
+    const svc = services.start(l.configPath);
+    await svc.waitFor((x) => x.msg === 'serving');
+    const run = spawnCli(['rollup', '--now', '-c', l.configPath], { killAfterMs: 30_000 });
+    let stderr = '';
+    let exitedFirst = false;
+    run.child.once('exit', () => {
+      exitedFirst = true;
+    });
+    await new Promise<void>((resolve) => run.child.stderr?.on('data', (t: Buffer | string) => {
+      stderr += String(t);
+      if (/^retry /m.test(stderr)) resolve();
+    }));
+    // The try and its wait are shown while the service still waits out the 3 s.
+    expect(exitedFirst).toBe(false);
+    expect(stderr).toMatch(/^retry {5}\S+\.zip: parent "http:\/\/127\.0\.0\.1:1": refused: .*; try 2 of 2 in 3 s$/m);
+    const r = await run.result;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^zipped {4}\S+\.zip/m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)');
+  });
 });

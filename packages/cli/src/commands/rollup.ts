@@ -216,8 +216,17 @@ export function registerRollup(p: Program): void {
         const maxWaitMs = o.maxWait === undefined ? undefined : parseDuration(o.maxWait);
         let result: RollupResult;
         try {
-          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup', maxWaitMs === undefined ? {} : { timeoutMs: maxWaitMs });
-          if (viaService !== null && !o.json) {
+          // The service's roll-up shows as it goes, as one run here would (SPEC §1: no command sits silent).
+          const reporter = new Reporter(p.io, o.json === true);
+          let streamed = false;
+          const onEvent = (e: unknown) => {
+            streamed = true;
+            reporter.on(e as SenderEvent);
+          };
+          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup', { onEvent, ...(maxWaitMs === undefined ? {} : { timeoutMs: maxWaitMs }) })
+            .finally(() => reporter.end());
+          // A service of an older release answers with the result only.
+          if (viaService !== null && !o.json && !streamed) {
             for (const e of resultEvents(viaService)) {
               const line = eventLine(e);
               if (line !== undefined) p.io.out(`${line}\n`);

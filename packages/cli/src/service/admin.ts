@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readdir, readlink, rename, symlink } from 'node:fs/promises';
 import { remove } from 'fs-extra/esm';
-import { ZenrollError, errnoCode, errorSpec, healthHttpStatus, isErrorCode, listenError, splitHostPort, type HealthReport } from '@zenroll/core';
+import { ZenrollError, errnoCode, errorSpec, healthHttpStatus, isErrorCode, listenError, splitHostPort, type ErrorCode, type HealthReport } from '@zenroll/core';
 
 export function adminSocketPath(statedir: string): string {
   return join(statedir, 'admin.sock');
@@ -33,7 +33,8 @@ function socketFits(socket: string): boolean {
 
 export interface AdminRoutes {
   status(): Promise<unknown>;
-  rollup(): Promise<unknown>;
+  /** `onEvent` hears the roll-up's events as they happen (`POST /v1/rollup?events=1`: NDJSON). */
+  rollup(onEvent?: (event: unknown) => void): Promise<unknown>;
   /** `zenroll rollup --tree`: set a roll-up request for every server below (SPEC §8). */
   rollupTree(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -47,6 +48,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A ZenrollError crosses the socket with its code (and fix), so the CLI exits as if it had run the work itself. */
+function errorBody(err: unknown): { error: ErrorCode; message: string; fix?: string } {
+  const e = err as { code?: unknown; message?: string; fix?: unknown };
+  const code = isErrorCode(e.code) ? e.code : 'INTERNAL';
+  return { error: code, message: e.message ?? String(err), ...(typeof e.fix === 'string' ? { fix: e.fix } : {}) };
 }
 
 function handler(routes: AdminRoutes, pages: boolean) {
@@ -70,6 +78,17 @@ function handler(routes: AdminRoutes, pages: boolean) {
         }
         case 'POST /v1/rollup':
           return send(res, 200, await routes.rollup());
+        case 'POST /v1/rollup?events=1': {
+          // SPEC §1: no command sits silent, not even one the service runs: each event a line, then the result (or the error).
+          res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+          const line = (o: unknown) => res.write(`${JSON.stringify(o)}\n`);
+          try {
+            line({ result: await routes.rollup((event) => line({ event })) });
+          } catch (err) {
+            line(errorBody(err));
+          }
+          return res.end();
+        }
         case 'POST /v1/rollup-tree':
           return send(res, 200, await routes.rollupTree());
         case 'GET /metrics': {
@@ -83,11 +102,8 @@ function handler(routes: AdminRoutes, pages: boolean) {
     };
     req.resume();
     answer().catch((err: unknown) => {
-      // A ZenrollError crosses the socket with its code (and fix), so the CLI exits as if it had run the work itself.
-      const e = err as { code?: unknown; message?: string; fix?: unknown };
-      const code = isErrorCode(e.code) ? e.code : 'INTERNAL';
-      const body = { error: code, message: e.message ?? String(err), ...(typeof e.fix === 'string' ? { fix: e.fix } : {}) };
-      if (!res.headersSent) send(res, errorSpec(code).http ?? 500, body);
+      const body = errorBody(err);
+      if (!res.headersSent) send(res, errorSpec(body.error).http ?? 500, body);
       else res.destroy();
     });
   };
@@ -159,7 +175,12 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
 }
 
 /** Ask the running service; null when none runs for these folders. */
-export async function askService<T>(statedir: string, method: 'GET' | 'POST', path: string, o: { timeoutMs?: number } = {}): Promise<T | null> {
+export async function askService<T>(
+  statedir: string,
+  method: 'GET' | 'POST',
+  path: string,
+  o: { timeoutMs?: number; /** Events as they happen (`POST /v1/rollup` only). */ onEvent?: (event: unknown) => void } = {},
+): Promise<T | null> {
   // No service can listen there (startAdmin refuses): none runs.
   if (!socketFits(adminSocketPath(statedir))) return null;
   return new Promise<T | null>((resolve, reject) => {
@@ -168,9 +189,33 @@ export async function askService<T>(statedir: string, method: 'GET' | 'POST', pa
       req.destroy();
       reject(new ZenrollError('WAIT_EXCEEDED', `the running service has not finished ${path} within --max-wait (${Math.round((o.timeoutMs ?? 0) / 1000)} s); it goes on with it, and zenroll status shows how it ends`));
     }, o.timeoutMs);
-    const req = request({ socketPath: adminSocketPath(statedir), method, path }, (res) => {
+    const asked = o.onEvent === undefined ? path : `${path}?events=1`;
+    const req = request({ socketPath: adminSocketPath(statedir), method, path: asked }, (res) => {
       res.on('close', () => clearTimeout(timer));
       const chunks: Buffer[] = [];
+      const onEvent = o.onEvent;
+      if (onEvent !== undefined && String(res.headers['content-type']).startsWith('application/x-ndjson')) {
+        // One JSON object a line: events as they happen, then {result} or {error, message, fix}.
+        let pending = '';
+        let last: Record<string, unknown> = {};
+        res.setEncoding('utf8').on('data', (t: string) => {
+          pending += t;
+          for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+            const obj = JSON.parse(pending.slice(0, i)) as Record<string, unknown>;
+            pending = pending.slice(i + 1);
+            if ('event' in obj) onEvent(obj.event);
+            else last = obj;
+          }
+        });
+        res.on('end', () => {
+          if ('result' in last) return resolve(last.result as T);
+          const message = typeof last.message === 'string' ? last.message : `the service answered ${path} with no result`;
+          const details = { remote: last.error, ...(typeof last.fix === 'string' ? { fix: last.fix } : {}) };
+          reject(new ZenrollError(isErrorCode(last.error) ? last.error : 'INTERNAL', message, { details }));
+        });
+        res.on('error', reject);
+        return;
+      }
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');

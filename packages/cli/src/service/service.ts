@@ -184,6 +184,8 @@ export async function startService(config: Config, logger: PinoLogger, options: 
 
     // SIGTERM must not wait for a roll-up's retries (up to ~23 h, SPEC §1): the
     // Sender stops at its next step or wait, and what is left stays for the next one.
+    // Those who watch a roll-up's events: a `zenroll rollup` waiting on the admin socket.
+    const watchers = new Set<(event: unknown) => void>();
     const stopping = new AbortController();
     let receiver: RunningReceiver | null = null;
     // SPEC §8: the roll-up request this Receiver announces, and the children that polled it.
@@ -250,6 +252,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
           discardSource: sources.discardSource,
           signal: stopping.signal,
           onEvent: (ev) => {
+            for (const watch of watchers) watch(ev);
             if (ev.type === 'retry') metrics.retry();
             // A .str no zip can hold was moved to rejected/: no SPEC §7 event is the Sender's for it.
             if (ev.type === 'str-rejected') logger.error(ev, `sender ${ev.type}`);
@@ -346,9 +349,16 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     });
     const admin = await startAdmin(config.dirs.statedir, config.admin.listen, {
       status,
-      rollup: async () => {
+      rollup: async (onEvent) => {
         if (runner === null) throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (docs/SPEC.md §2): there is nothing to roll up`);
-        return runner.force();
+        if (onEvent === undefined) return runner.force();
+        // `zenroll rollup` sees the events of the roll-up it waits for as they happen (a scheduled one running first too).
+        watchers.add(onEvent);
+        try {
+          return await runner.force();
+        } finally {
+          watchers.delete(onEvent);
+        }
       },
       rollupTree: async () => {
         if (requests === null) throw new ZenrollError('USAGE', `role ${config.role} has no Receiver: there is no server below it to ask`);
