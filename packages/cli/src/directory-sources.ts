@@ -5,7 +5,7 @@
  * and the public keys published on Inventory Service objects. Without a
  * directory all three fall back to the config and `GET /v1/info`.
  */
-import { TrustStore, parsePublicKeyPem, type Config } from '@zenroll/core';
+import { TrustStore, parsePublicKeyPem, messageOf, type Config } from '@zenroll/core';
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
 import type { ExtraKeySource } from '@zenroll/receiver';
 import type { DiscardSource } from '@zenroll/sender';
@@ -39,7 +39,7 @@ function publishedKeys(dir: LdapDirectory, logger: WarnLogger, now: () => number
           try {
             keys.add(parsePublicKeyPem(pem, `the public key published for ${server}`), `the directory object of ${server}`, server);
           } catch (err) {
-            logger.warn({ server, err: (err as Error).message }, 'a published public key is not usable');
+            logger.warn({ server, err: messageOf(err) }, 'a published public key is not usable');
           }
         }
         cache = { at: now(), keys };
@@ -66,7 +66,7 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
       try {
         return await dir.readDiscardBefore(parent.server);
       } catch (err) {
-        logger.warn({ parent: parent.server, err: (err as Error).message }, "the parent's discard time could not be read from the directory; using its /v1/info");
+        logger.warn({ parent: parent.server, err: messageOf(err) }, "the parent's discard time could not be read from the directory; using its /v1/info");
         return infoDiscardSource(ctx);
       }
     },
@@ -75,7 +75,7 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
         const at = await dir.readDiscardBefore(config.server);
         return at?.toISOString() ?? config.receiver.discardBefore;
       } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'the discard time could not be read from the directory; announcing the configured one');
+        logger.warn({ err: messageOf(err) }, 'the discard time could not be read from the directory; announcing the configured one');
         return config.receiver.discardBefore;
       }
     },

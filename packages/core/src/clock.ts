@@ -63,8 +63,8 @@ export function newestScheduledTime(names: Iterable<string>, encodedServer: stri
   let newest: string | null = null;
   for (const name of names) {
     const m = /^(\d{17})_([^_]+)[_.]/.exec(name);
-    if (m === null || m[2] !== encodedServer) continue;
-    const t = m[1] as string;
+    const t = m?.[1];
+    if (t === undefined || m?.[2] !== encodedServer) continue;
     if (!isScheduledTime(t)) continue; // a stray "99999999999999999_…" would make every later clock throw
     if (newest === null || t > newest) newest = t;
   }

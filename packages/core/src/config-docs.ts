@@ -49,14 +49,16 @@ export function configJsonSchema(): JsonSchema {
 
 // With `forms`, each string key carries what it expects in words (`x-form`), for the docs.
 function toJsonSchema(forms: boolean): JsonSchema {
-  return z.toJSONSchema(configSchema, {
+  const schema = z.toJSONSchema(configSchema, {
     io: 'input',
     target: 'draft-07',
     override: (ctx) => {
       const form = forms ? configForms.get(ctx.zodSchema)?.form : undefined;
       if (form !== undefined) ctx.jsonSchema['x-form'] = form;
     },
-  }) as JsonSchema;
+  });
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: zod's JSONSchema type, narrowed to the fields the docs read
+  return schema as JsonSchema;
 }
 
 /** The text of the JSON Schema file. */

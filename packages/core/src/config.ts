@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { errnoCode, fsError, shown, ZenrollError } from './errors.js';
 import { jsonSyntaxError } from './json-syntax.js';
 import { MAX_ENCODED_NAME, encodeName } from './names.js';
+import { fieldOf, isRecord } from './narrow.js';
 
 export const ROLES = ['leaf', 'leaf-db', 'intermediate', 'intermediate-ws', 'intermediate-db',
   'intermediate-db-ws', 'root', 'root-ws', 'standalone'] as const;
@@ -306,15 +307,18 @@ export interface ConfigError {
 }
 export type ParseResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 
-interface Def { innerType?: unknown; shape?: Record<string, unknown>; options?: unknown[] }
 // The keys the schema allows at `at`, to name them beside an unknown one.
 function keysAt(schema: unknown, at: readonly PropertyKey[]): string[] {
-  const def = (schema as { def: Def }).def;
-  if (def.innerType !== undefined) return keysAt(def.innerType, at);
-  if (def.options !== undefined) return def.options.flatMap((o) => keysAt(o, at));
-  if (def.shape === undefined) return [];
-  if (at.length === 0) return Object.keys(def.shape);
-  const next = def.shape[String(at[0])];
+  // zod's schema definition (`.def`): a wrapper's innerType, a union's options, an object's shape.
+  const def = fieldOf(schema, 'def');
+  const inner = fieldOf(def, 'innerType');
+  if (inner !== undefined) return keysAt(inner, at);
+  const options = fieldOf(def, 'options');
+  if (Array.isArray(options)) return options.flatMap((o: unknown) => keysAt(o, at));
+  const shape = fieldOf(def, 'shape');
+  if (!isRecord(shape)) return [];
+  if (at.length === 0) return Object.keys(shape);
+  const next = shape[String(at[0])];
   return next === undefined ? [] : keysAt(next, at.slice(1));
 }
 

@@ -95,9 +95,9 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 /** Each code's meaning (the table's `text`), for code that only needs the words. */
-export const ERROR_CODES: { readonly [C in ErrorCode]: string } = Object.fromEntries(
-  Object.entries(ERRORS).map(([code, spec]) => [code, spec.text]),
-) as { [C in ErrorCode]: string };
+const codeTexts = Object.fromEntries(Object.entries(ERRORS).map(([code, spec]) => [code, spec.text]));
+// biome-ignore lint/nursery/noUnsafeTypeAssertion: Object.fromEntries forgets the keys, which are ERRORS' own
+export const ERROR_CODES: { readonly [C in ErrorCode]: string } = codeTexts as { [C in ErrorCode]: string };
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code);
@@ -150,10 +150,14 @@ export function shown(value: unknown, max = 60): string {
 /** The errno code of a Node system error, if it is one. */
 export function errnoCode(err: unknown): string | undefined {
   if (err !== null && typeof err === 'object' && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
+    return typeof err.code === 'string' ? err.code : undefined;
   }
   return undefined;
+}
+
+/** The message of anything thrown: an Error's own, else the value as text (a library may throw a string). */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -6,6 +6,7 @@
  * show the one report made here. A check that does not answer within its
  * time (a hung mount) is failing: a cluster manager must hear that too.
  */
+import { messageOf } from './errors.js';
 export type HealthState = 'ok' | 'degraded' | 'failing';
 
 export interface HealthResult {
@@ -36,7 +37,7 @@ async function runOne(check: HealthCheck, timeoutMs: number): Promise<{ name: st
     timer = setTimeout(() => resolve({ state: 'failing', reason: `did not answer within ${timeoutMs / 1000} s` }), timeoutMs);
   });
   try {
-    const r = await Promise.race([check.run().catch((err: unknown): HealthResult => ({ state: 'failing', reason: (err as Error)?.message ?? String(err) })), late]);
+    const r = await Promise.race([check.run().catch((err: unknown): HealthResult => ({ state: 'failing', reason: messageOf(err) })), late]);
     return { name: check.name, ...r };
   } finally {
     clearTimeout(timer);

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './narrow.js';
 export * from './names.js';
 export * from './clock.js';
 export * from './prp.js';

@@ -24,6 +24,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { link, open, readFile, readdir, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { ZenrollError, errnoCode, fsError } from './errors.js';
+import { isRecord } from './narrow.js';
 
 export interface LockInfo {
   pid: number;
@@ -149,8 +150,9 @@ async function readRaw(path: string): Promise<string | null> {
 function parseHolder(raw: string | null): LockInfo | null {
   if (raw === null) return null;
   try {
-    const v = JSON.parse(raw) as LockInfo;
-    return typeof v === 'object' && v !== null && typeof v.pid === 'number' ? v : null;
+    const v: unknown = JSON.parse(raw);
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: the pid checked here is what tells a lock file from anything else
+    return isRecord(v) && typeof v.pid === 'number' ? (v as unknown as LockInfo) : null;
   } catch {
     // Being written right now, or garbage from a crash mid-write: judged by its not changing.
     return null;
@@ -239,7 +241,7 @@ async function takeAway(path: string, judged: string, token: string): Promise<bo
 async function sweepAside(path: string): Promise<void> {
   const dir = dirname(path);
   const prefix = `${basename(path)}.`;
-  const names = await readdir(dir).catch(() => [] as string[]);
+  const names: string[] = await readdir(dir).catch(() => []);
   await Promise.all(names.filter((n) => n.startsWith(prefix) && n.endsWith('.taken')).map((n) => rm(join(dir, n), { force: true })));
 }
 
@@ -270,6 +272,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   const node = options.node ?? nodeName();
   const me = options.machine ?? (await machineId());
   const beatPath = `${path}.beat`;
+  const token = randomBytes(12).toString('hex');
   const info: LockInfo = {
     pid: process.pid,
     node,
@@ -279,7 +282,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     bootId: me.bootId,
     pidNs: me.pidNs,
     startTime: await processStartTime(process.pid),
-    token: randomBytes(12).toString('hex'),
+    token,
   };
   let tookOverFrom: LockInfo | null = null;
   // What this judge last read (lock + beat), and when by its own monotonic clock.
@@ -305,7 +308,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       if (!gone && local && !options.wait) throw heldBy(path, holder);
     }
     if (gone) {
-      if (await takeAway(path, raw, info.token as string)) {
+      if (await takeAway(path, raw, token)) {
         if (holder !== null) {
           judgedGone.add(holderKey(holder));
           tookOverFrom = holder;

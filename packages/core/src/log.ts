@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ZenrollError, shown } from './errors.js';
+import { isOneOf, isRecord } from './narrow.js';
 import { formatRecordLine, parseRecordLine } from './record-line.js';
 
 /** Events about one zip; the metrics count them. */
@@ -31,15 +32,15 @@ export type RecordSource = 'sender' | 'receiver' | 'service';
 /** Which attribute a record goes to: the roll-up log or the server status log (SPEC §7). */
 export type LogKind = 'rollup' | 'status';
 
-const SEVERITIES: readonly string[] = ['info', 'warning', 'error'];
-const SOURCES: readonly string[] = ['sender', 'receiver', 'service'];
+const SEVERITIES: readonly Severity[] = ['info', 'warning', 'error'];
+const SOURCES: readonly RecordSource[] = ['sender', 'receiver', 'service'];
 
 export function kindOf(event: LogEvent): LogKind {
-  return (STATUS_EVENTS as readonly string[]).includes(event) ? 'status' : 'rollup';
+  return isOneOf(STATUS_EVENTS, event) ? 'status' : 'rollup';
 }
 
 function isEvent(e: unknown): e is LogEvent {
-  return (EVENTS as readonly unknown[]).includes(e) || (STATUS_EVENTS as readonly unknown[]).includes(e);
+  return isOneOf(EVENTS, e) || isOneOf(STATUS_EVENTS, e);
 }
 
 export interface RollupRecord {
@@ -126,20 +127,21 @@ function parseV1(text: string): RollupRecord {
   } catch (cause) {
     throw invalid(text, 'is not JSON', cause);
   }
-  const r = value as Partial<RollupRecord> | null;
+  const r = value;
   if (
-    r === null ||
-    typeof r !== 'object' ||
+    !isRecord(r) ||
     r.v !== 1 ||
     typeof r.id !== 'string' ||
     typeof r.time !== 'string' ||
     typeof r.server !== 'string' ||
-    !(EVENTS as readonly unknown[]).includes(r.event)
+    !isOneOf(EVENTS, r.event)
   ) {
     throw invalid(text, 'is not a zenroll v1 record');
   }
   // A v1 record has no origin and no fields: never guessed, so that it serialises back to its exact text.
-  return makeRecord({ ...(r as RollupRecord), v: 1, origin: '', fields: {} });
+  // Past the checks above it is one zenroll wrote (JSON.stringify of a record); the rest of it is taken as written.
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: the fields that tell a v1 record from anything else are checked above
+  return makeRecord({ ...(r as unknown as RollupRecord), v: 1, origin: '', fields: {} });
 }
 
 /**
@@ -152,10 +154,11 @@ export function parseRecord(text: string, server = ''): RollupRecord {
   if (text.startsWith('{')) return parseV1(text);
   const line = parseRecordLine(text);
   if (!isEvent(line.event)) throw invalid(text, `has the event ${shown(line.event)}, which zenroll does not write (docs/SPEC.md §7)`);
-  if (!SOURCES.includes(line.source)) throw invalid(text, `has source=${shown(line.source)}, not sender, receiver or service`);
-  if (!SEVERITIES.includes(line.severity)) throw invalid(text, `has severity=${shown(line.severity)}, not info, warning or error`);
+  const { source, severity } = line;
+  if (!isOneOf(SOURCES, source)) throw invalid(text, `has source=${shown(line.source)}, not sender, receiver or service`);
+  if (!isOneOf(SEVERITIES, severity)) throw invalid(text, `has severity=${shown(line.severity)}, not info, warning or error`);
   if (line.id === '') throw invalid(text, 'has an empty id');
-  return { ...line, v: 2, server, event: line.event, source: line.source as RecordSource, severity: line.severity as Severity };
+  return { ...line, v: 2, server, event: line.event, source, severity };
 }
 
 /**

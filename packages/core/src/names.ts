@@ -93,7 +93,7 @@ export function checkName(kind: 'server' | 'tree', name: string): string {
   return encoded;
 }
 
-const TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3})$/;
+const TIME = /^\d{17}$/;
 
 /** UTC `YYYYMMDDHHmmssSSS` of a time in ms since the epoch. */
 export function formatScheduledTime(ms: number): string {
@@ -106,11 +106,11 @@ export function formatScheduledTime(ms: number): string {
 
 /** Milliseconds since the epoch of a 17-digit scheduled time; throws if it is not a real UTC time. */
 export function parseScheduledTime(value: string): number {
-  const m = TIME.exec(value);
-  if (m === null) throw invalid(`scheduled time ${shown(value)} is not 17 digits YYYYMMDDHHmmssSSS`, value);
-  const [, y, mo, d, h, mi, s, ms] = m as unknown as [string, string, string, string, string, string, string, string];
-  const t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, +ms);
-  if (Number.isNaN(t) || +y < 1970 || formatScheduledTime(t) !== value) {
+  if (!TIME.test(value)) throw invalid(`scheduled time ${shown(value)} is not 17 digits YYYYMMDDHHmmssSSS`, value);
+  const digits = (from: number, to: number) => Number(value.slice(from, to));
+  const y = digits(0, 4);
+  const t = Date.UTC(y, digits(4, 6) - 1, digits(6, 8), digits(8, 10), digits(10, 12), digits(12, 14), digits(14, 17));
+  if (Number.isNaN(t) || y < 1970 || formatScheduledTime(t) !== value) {
     throw invalid(`scheduled time ${shown(value)} is not a valid UTC time`, value);
   }
   return t;
@@ -131,14 +131,14 @@ export function parseOuterName(name: string): OuterName {
   if (fields.length !== 4) {
     throw invalid(`zip name ${shown(name)} has ${fields.length} fields; expected scheduledtime_server_tree_storedstatus.zip`, name);
   }
-  const [scheduledtime, server, tree, status] = fields as [string, string, string, string];
+  const [scheduledtime = '', server = '', tree = '', status = ''] = fields;
   parseScheduledTime(scheduledtime);
   if (!/^[012]$/.test(status)) throw invalid(`zip name ${shown(name)} has stored status ${shown(status)}; expected 0, 1 or 2`, name);
   const parsed: OuterName = {
     scheduledtime,
     server: decodeName(server),
     tree: decodeName(tree),
-    status: Number(status) as StoredStatus,
+    status: status === '0' ? 0 : status === '1' ? 1 : 2,
   };
   if (formatOuterName(parsed) !== name) throw invalid(`zip name ${shown(name)} is not in canonical form`, name);
   return parsed;

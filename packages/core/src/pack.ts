@@ -8,7 +8,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathExists, removeDurable } from './durable.js';
-import { ZenrollError, errnoCode, shown } from './errors.js';
+import { ZenrollError, errnoCode, shown, messageOf } from './errors.js';
 import { formatOuterName, innerZipName, prpName } from './names.js';
 import { MAX_FILES, checkStrName, foldedName, signPrp, type PrpFile } from './prp.js';
 import { DEFAULT_LIMITS, type Limits } from './zipcheck.js';
@@ -83,12 +83,12 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   if (opts.status !== 0 && opts.status !== 2) throw invalid(`stored status ${shown(opts.status)} of a new zip is not 0 or 2`);
   if (Number.isNaN(created.getTime())) throw invalid('created is not a valid date');
   const names = opts.files.map((f) => basename(f));
-  for (const [i, name] of names.entries()) {
-    const path = opts.files[i] as string;
+  for (const path of opts.files) {
+    const name = basename(path);
     try {
       checkStrName(name);
     } catch (cause) {
-      throw invalid((cause as Error).message, cause, { path, problem: 'name' });
+      throw invalid(messageOf(cause), cause, { path, problem: 'name' });
     }
     // The Receiver refuses longer entry names (zipcheck.ts).
     const bytes = Buffer.byteLength(name);
@@ -98,10 +98,11 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   }
   // Letter case aside: the names would collide on a case-insensitive file system.
   const folded = names.map(foldedName);
-  const dupeAt = names.findIndex((_, i) => folded.indexOf(folded[i] as string) !== i);
-  if (dupeAt !== -1) {
+  const dupeAt = folded.findIndex((f, i) => folded.indexOf(f) !== i);
+  const dupePath = opts.files[dupeAt];
+  if (dupePath !== undefined) {
     throw invalid(`two files of the batch are named ${shown(names[dupeAt])} (letter case aside); an inner zip holds each name once`, undefined, {
-      path: opts.files[dupeAt] as string,
+      path: dupePath,
       problem: 'same-name',
     });
   }
@@ -158,9 +159,11 @@ async function readAll(paths: string[], names: string[], maxBytes: number): Prom
   const lane = async (): Promise<void> => {
     while (failures.length === 0 && next < paths.length) {
       const i = next++;
+      const path = paths[i];
+      const name = names[i];
+      if (path === undefined || name === undefined) break;
       try {
-        const data = await readSource(paths[i] as string, maxBytes);
-        const name = names[i] as string;
+        const data = await readSource(path, maxBytes);
         files[i] = { name, size: data.length, sha256: sha256(data) };
         entries[i] = { name, data };
       } catch (err) {

@@ -3,6 +3,7 @@
  * that is not one makes every TLS connection fail later, far from the cause.
  */
 import { X509Certificate } from 'node:crypto';
+import { messageOf } from './errors.js';
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
@@ -22,7 +23,7 @@ export function parsePemCertificates(text: string): PemCertificates {
     try {
       certificates.push(new X509Certificate(m[0]));
     } catch (cause) {
-      return { ok: false, problem: `certificate ${certificates.length + 1} does not parse (${(cause as Error).message})` };
+      return { ok: false, problem: `certificate ${certificates.length + 1} does not parse (${messageOf(cause)})` };
     }
   }
   if (certificates.length === 0) return { ok: false, problem: 'it holds no PEM certificate (-----BEGIN CERTIFICATE-----)' };

@@ -3,7 +3,7 @@
  * no net; keys come in as `KeyObject`s.
  */
 import { createHash, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { ZenrollError, shown, type ErrorCode } from './errors.js';
+import { ZenrollError, shown, messageOf, type ErrorCode } from './errors.js';
 import { checkName, decodeName, encodeName, innerZipName, parseScheduledTime } from './names.js';
 
 /** SPEC §3 `key.id`: hex of the first 16 bytes of SHA-256 of the raw 32-byte public key. */
@@ -172,7 +172,7 @@ function parseFields(text: string): Parsed {
     checkName('server', server);
     checkName('tree', tree);
   } catch (cause) {
-    throw new ZenrollError('PRP_VALUE_INVALID', `.prp: ${(cause as Error).message}`, { cause });
+    throw new ZenrollError('PRP_VALUE_INVALID', `.prp: ${messageOf(cause)}`, { cause });
   }
   const created = get('created');
   // Month 13 or hour 25 is an Invalid Date, on which toISOString would throw a RangeError.
@@ -190,20 +190,22 @@ function parseFields(text: string): Parsed {
   const files: PrpFile[] = [];
   for (let i = 1; i <= count; i++) {
     const v = get(`file.${i}`);
-    const parts = v.split(' ');
-    if (parts.length !== 3) throw fail('PRP_VALUE_INVALID', `.prp file.${i} ${shown(v)} is not "name size sha256"`);
+    const [encoded, size, digest, ...more] = v.split(' ');
+    if (encoded === undefined || size === undefined || digest === undefined || more.length > 0) {
+      throw fail('PRP_VALUE_INVALID', `.prp file.${i} ${shown(v)} is not "name size sha256"`);
+    }
     let name: string;
     try {
-      name = decodeName(parts[0] as string);
+      name = decodeName(encoded);
       checkStrName(name);
     } catch (cause) {
-      throw new ZenrollError('PRP_VALUE_INVALID', `.prp file.${i}: ${(cause as Error).message}`, { cause });
+      throw new ZenrollError('PRP_VALUE_INVALID', `.prp file.${i}: ${messageOf(cause)}`, { cause });
     }
     // Twice, or twice but for case: they would collide on a case-insensitive file system.
     if (files.some((f) => foldedName(f.name) === foldedName(name))) {
       throw fail('PRP_VALUE_INVALID', `.prp names ${shown(name)} twice (letter case aside)`);
     }
-    files.push({ name, size: int(`file.${i} size`, parts[1] as string), sha256: sha(`file.${i}`, parts[2] as string) });
+    files.push({ name, size: int(`file.${i} size`, size), sha256: sha(`file.${i}`, digest) });
   }
   const keyId = get('key.id');
   if (!/^[0-9a-f]{32}$/.test(keyId)) throw fail('PRP_VALUE_INVALID', `.prp key.id ${shown(keyId)} is not 32 hex digits`);
@@ -213,7 +215,7 @@ function parseFields(text: string): Parsed {
   if (!/^[A-Za-z0-9+/]{86}==$/.test(signature) || Buffer.from(signature, 'base64').toString('base64') !== signature) {
     throw fail('PRP_VALUE_INVALID', '.prp signature is not a base64 Ed25519 signature');
   }
-  const extra = order.filter((k) => !isKnownKey(k)).map((k): [string, string] => [k, seen.get(k) as string]);
+  const extra = order.filter((k) => !isKnownKey(k)).map((k): [string, string] => [k, seen.get(k) ?? '']);
   const prp: Prp = {
     scheduledtime,
     server,

@@ -9,8 +9,9 @@
  * percent-encoded as in zip names (SPEC §3), so they hold no space and no `>`;
  * a server named `-` is written `%2D`, since a lone `-` means "none".
  */
-import { ZenrollError, shown } from './errors.js';
+import { ZenrollError, shown, messageOf } from './errors.js';
 import { decodeName, encodeName } from './names.js';
+import { isOneOf } from './narrow.js';
 
 /** What a v2 line holds; the object that holds the value (`server`) is not in it. */
 export interface RecordLine {
@@ -94,7 +95,8 @@ function readQuoted(line: string, at: number): { text: string; end: number } {
   while (i < line.length && line[i] !== '"') i += line[i] === '\\' ? 2 : 1;
   if (i >= line.length) throw invalid(line, `has a quoted value at character ${at + 1} that never ends`);
   try {
-    return { text: JSON.parse(line.slice(at, i + 1)) as string, end: i + 1 };
+    // A JSON string literal (it starts and ends with a quote), so it parses to a string or throws.
+    return { text: String(JSON.parse(line.slice(at, i + 1))), end: i + 1 };
   } catch {
     throw invalid(line, `has a quoted value at character ${at + 1} that is not a JSON string`);
   }
@@ -142,7 +144,7 @@ function decodeServer(line: string, text: string, what: string): string {
   try {
     return decodeName(text);
   } catch (cause) {
-    throw invalid(line, `has ${what} ${shown(text)}, not a server name encoded as in zip names (docs/SPEC.md §3): ${(cause as Error).message}`);
+    throw invalid(line, `has ${what} ${shown(text)}, not a server name encoded as in zip names (docs/SPEC.md §3): ${messageOf(cause)}`);
   }
 }
 
@@ -160,11 +162,10 @@ function parseHop(line: string, text: string): { from: string; to: string } {
 export function parseRecordLine(line: string): RecordLine {
   if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(line)) throw invalid(line, 'holds a line break or another control character');
   const tokens = tokenize(line);
-  const head = tokens.slice(0, 4);
-  if (head.length < 4 || head.some((t) => t.key !== null)) {
+  const [time, event, hopText, zipToken] = tokens.slice(0, 4).map((t) => (t.key === null ? t.value : undefined));
+  if (time === undefined || event === undefined || hopText === undefined || zipToken === undefined) {
     throw invalid(line, 'does not start with time, event, hop and zip (docs/SPEC.md §7)');
   }
-  const [time, event, hopText, zipToken] = head.map((t) => t.value) as [Token, Token, Token, Token];
   if (time.quoted || !TIME.test(time.text)) throw invalid(line, `starts with ${shown(time.text)}, not a time such as 2026-11-22T10:30:05.123Z`);
   if (Number.isNaN(Date.parse(time.text))) throw invalid(line, `has the time ${shown(time.text)}, which is no date`);
   if (event.quoted || !EVENT.test(event.text)) throw invalid(line, `has the event ${shown(event.text)}, not a lower-case word`);
@@ -182,9 +183,9 @@ export function parseRecordLine(line: string): RecordLine {
     if (key === null) throw invalid(line, `has ${shown(v.text)} where a key=value pair belongs`);
     if (seen.has(key)) throw invalid(line, `has the key ${key} twice`);
     seen.add(key);
-    if ((NUMERIC as readonly string[]).includes(key)) {
+    if (isOneOf(NUMERIC, key)) {
       if (v.quoted || !/^\d+$/.test(v.text) || !Number.isSafeInteger(Number(v.text))) throw invalid(line, `has ${key}=${shown(v.text)}, not a whole number`);
-      r[key as (typeof NUMERIC)[number]] = Number(v.text);
+      r[key] = Number(v.text);
     } else if (key === 'origin') {
       r.origin = decodeServer(line, v.text, 'the origin');
     } else if (key === 'source' || key === 'severity' || key === 'id') {

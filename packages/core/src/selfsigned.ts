@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { chmod, mkdir } from 'node:fs/promises';
-import { ZenrollError } from './errors.js';
+import { ZenrollError, errnoCode, messageOf } from './errors.js';
 import { fsyncDir } from './durable.js';
 
 const run = promisify(execFile);
@@ -50,12 +50,12 @@ export async function makeCertificate(req: CertRequest): Promise<void> {
       ]);
     }
   } catch (cause) {
-    const missing = (cause as { code?: string }).code === 'ENOENT';
+    const missing = errnoCode(cause) === 'ENOENT';
     throw new ZenrollError(
       'FS_FAILED',
       missing
         ? 'the openssl command is needed to make a TLS certificate (apt-get install openssl), or give receiver.tls your own files'
-        : `openssl could not make the certificate ${req.certPath}: ${(cause as Error).message}`,
+        : `openssl could not make the certificate ${req.certPath}: ${messageOf(cause)}`,
       { cause },
     );
   }

@@ -36,7 +36,7 @@ export function tlsNameProblem(value: string): string | null {
       return `${v} is not a DNS name or an IP address: a label holds only letters, digits and inner "-"${label.includes('*') ? ', and "*." only leftmost before two labels or more' : ''}`;
     }
   }
-  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) return `${v} looks like an IPv4 address but is not one`;
+  if (/^[0-9]+$/.test(labels.at(-1) ?? '')) return `${v} looks like an IPv4 address but is not one`;
   return null;
 }
 
@@ -50,10 +50,10 @@ function canonical(name: string): string {
  * host`), which is how Debian and most installers record it without DNS.
  */
 export function hostsFileNames(text: string, host: string): string[] {
-  const short = host.toLowerCase().split('.')[0] as string;
+  const short = host.toLowerCase().split('.')[0] ?? '';
   const names: string[] = [];
   for (const line of text.split('\n')) {
-    const fields = (line.split('#')[0] as string).trim().split(/\s+/).slice(1).map((f) => f.toLowerCase());
+    const fields = (line.split('#')[0] ?? '').trim().split(/\s+/).slice(1).map((f) => f.toLowerCase());
     if (!fields.some((f) => f === short || f === host.toLowerCase())) continue;
     for (const f of fields) if (f.startsWith(`${short}.`)) names.push(f);
   }

@@ -133,6 +133,7 @@ export class FileRangeReader extends RandomAccessReader {
   // yauzl's own read() builds a stream of four pipes for every 30- or
   // 46-byte header; a block or one positioned read does it. yauzl wants bytesRead back.
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: yauzl calls back with bytesRead, which its types leave out
     const done = callback as (err: Error | null, bytesRead?: number) => void;
     const want = Math.max(0, Math.min(length, this.#size - position));
     const hit = this.cached(position, want);
@@ -172,6 +173,7 @@ export async function digestStream(stream: Readable, expected: number, what: str
   const hash = createHash('sha256');
   let crc = 0;
   let size = 0;
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: a Readable without an encoding yields Buffers; Node types them any
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > expected) {

@@ -6,7 +6,7 @@
  * versions wrote hold the v1 record as a JSON object (which names its
  * server): they are still read, and applied as they were.
  */
-import { parseRecord, serializeRecord, ZenrollError, type LogWrite, type RollupRecord } from '@zenroll/core';
+import { parseRecord, serializeRecord, ZenrollError, messageOf, type LogWrite, type RollupRecord } from '@zenroll/core';
 
 export interface JournalLine {
   seq: number;
@@ -69,7 +69,7 @@ function parseLine(text: string, where: string): JournalLine {
     if (obj.replaces !== undefined) line.replaces = readRecord(obj.replaces, record.server);
     return line;
   } catch (cause) {
-    throw corrupt(where, `does not hold a zenroll record: ${(cause as Error).message}`, cause);
+    throw corrupt(where, `does not hold a zenroll record: ${messageOf(cause)}`, cause);
   }
 }
 

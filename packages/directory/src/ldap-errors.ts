@@ -10,7 +10,7 @@
  * DIRECTORY_WRITE_FAILED or DIRECTORY_READ_FAILED.
  */
 import { ResultCodeError } from 'ldapts';
-import { isZenrollError, shown, ZenrollError, type ErrorCode } from '@zenroll/core';
+import { isZenrollError, shown, ZenrollError, messageOf, type ErrorCode } from '@zenroll/core';
 
 export type Scope = 'record' | 'session';
 
@@ -70,7 +70,7 @@ export function ldapError(err: unknown, ctx: LdapContext): ZenrollError {
   }
   const refused: ErrorCode = ctx.action === 'read' ? 'DIRECTORY_READ_FAILED' : 'DIRECTORY_WRITE_FAILED';
   const code = BUSY_CODES.has(resultCode) ? 'DIRECTORY_UNREACHABLE' : refused;
-  const what = WHAT[resultCode] ?? (err as Error).message;
+  const what = WHAT[resultCode] ?? messageOf(err);
   const who = resultCode === 49 || resultCode === 50 ? ` as ${shown(ctx.bindDN, 200)}` : '';
   return new ZenrollError(code, `the directory ${ctx.url} refused a ${ctx.action}${on}${who}: ${what} (LDAP result ${resultCode})`, {
     cause: err,

@@ -4,7 +4,7 @@
  * `Content-Length` within `maxZipBytes`. Pure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isZenrollError, parseOuterName, parseReprDigest, parseScheduledTime, parseSenderHeader, SENDER_HEADER, shown } from '@zenroll/core';
+import { isZenrollError, parseOuterName, parseReprDigest, parseScheduledTime, parseSenderHeader, SENDER_HEADER, shown, messageOf } from '@zenroll/core';
 import { UploadError } from './answer.js';
 
 export interface UploadRequest {
@@ -60,7 +60,7 @@ export function checkUploadRequest(segment: string, headers: IncomingHttpHeaders
   try {
     digest = parseReprDigest(Array.isArray(header) ? header.join(', ') : header);
   } catch (err) {
-    throw new UploadError('UPLOAD_INVALID', (err as Error).message, { cause: err });
+    throw new UploadError('UPLOAD_INVALID', messageOf(err), { cause: err });
   }
   const lengthHeader = headers['content-length'];
   if (lengthHeader === undefined) {

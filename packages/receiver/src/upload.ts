@@ -29,6 +29,7 @@ import {
   type FreeSpace,
   type RollupLog,
   type ZenrollError,
+  messageOf,
 } from '@zenroll/core';
 import { UploadError, sendError, sendJson } from './answer.js';
 import type { Logger } from './logger.js';
@@ -101,7 +102,7 @@ function toUploadError(err: unknown, req: IncomingMessage, ctx: UploadContext): 
       ? new UploadError('SHUTTING_DOWN', 'the Receiver stopped during the upload', { cause: err, retryAfterS: RETRY_AFTER_S.stopping })
       : new UploadError('UPLOAD_INVALID', 'the connection closed before the body was complete', { cause: err, aborted: true });
   }
-  return new UploadError('INTERNAL', `the upload failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new UploadError('INTERNAL', `the upload failed: ${messageOf(err)}`, { cause: err });
 }
 
 async function checkSpace(ctx: UploadContext, length: number): Promise<void> {

@@ -9,7 +9,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, checkStrName, crashPoint, errnoCode, fsError, fsyncDirs, isZenrollError, moveDurable, removeDurable } from '@zenroll/core';
+import { DEFAULT_LIMITS, checkStrName, crashPoint, errnoCode, fsError, fsyncDirs, isZenrollError, moveDurable, removeDurable, messageOf } from '@zenroll/core';
 import { sameBytes } from './digest.js';
 import type { LeftItem } from './events.js';
 import { isStrName } from './plan.js';
@@ -34,7 +34,7 @@ function unpackable(name: string, size: number): string | null {
   try {
     checkStrName(name);
   } catch (err) {
-    return (err as Error).message;
+    return messageOf(err);
   }
   if (size > DEFAULT_LIMITS.maxStrBytes) return `it is ${size} bytes; a Receiver takes .str files up to ${DEFAULT_LIMITS.maxStrBytes}`;
   return null;

@@ -2,7 +2,7 @@
  * The plan of a roll-up (STYLE.md "read, plan, apply"): pure functions over
  * what the read step found. No fs, no net, no clock.
  */
-import { MAX_FILES, ZenrollError, checkStrName, compareOuterNames, foldedName, parseOuterName, parseScheduledTime } from '@zenroll/core';
+import { MAX_FILES, ZenrollError, checkStrName, compareOuterNames, foldedName, parseOuterName, parseScheduledTime, messageOf } from '@zenroll/core';
 
 /** A `.str` as the read step saw it. */
 export interface StrEntry {
@@ -108,14 +108,14 @@ export function sortPushdir(entries: readonly DirEntry[], isTemp: (name: string)
         checkStrName(name);
         out.strs.push(name);
       } catch (err) {
-        out.invalid.push({ name, reason: (err as Error).message });
+        out.invalid.push({ name, reason: messageOf(err) });
       }
     } else if (name.toLowerCase().endsWith('.zip')) {
       try {
         parseOuterName(name);
         out.zips.push(name);
       } catch (err) {
-        out.invalid.push({ name, reason: (err as Error).message });
+        out.invalid.push({ name, reason: messageOf(err) });
       }
     }
   }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { TrustStore, encodeName, freeSpace, keyIdOf, loadConfig, loadKeyPair, loadPublicKey, parseScheduledTime, roleInfo, type Config } from '@zenroll/core';
+import { TrustStore, encodeName, freeSpace, keyIdOf, loadConfig, loadKeyPair, loadPublicKey, parseScheduledTime, roleInfo, messageOf, type Config } from '@zenroll/core';
 import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
@@ -69,7 +69,7 @@ async function writable(dir: string): Promise<string | null> {
     await rm(probe);
     return null;
   } catch (err) {
-    return `${dir} is not writable (${(err as Error).message}): give the service's user write access`;
+    return `${dir} is not writable (${messageOf(err)}): give the service's user write access`;
   }
 }
 
@@ -92,7 +92,7 @@ async function trustCheck(config: Config): Promise<Omit<Check, 'name'>> {
     return { ok, detail: `${local}; ${published.length} key(s) published in the directory${servers}${fix}` };
   } catch (err) {
     // The directory check names the cause; this one only says what it costs.
-    return { ok: true, warning: true, detail: `${local}; the keys published in the directory could not be read (${(err as Error).message})` };
+    return { ok: true, warning: true, detail: `${local}; the keys published in the directory could not be read (${messageOf(err)})` };
   } finally {
     await dir.close();
   }
@@ -244,7 +244,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
         const tls = parentTlsProblem(err, config.sender.tls.ca);
         if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
         const cause = (err as { cause?: Error }).cause;
-        return { ok: false, detail: `${config.sender.parent} does not answer: ${cause?.message ?? (err as Error).message}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
+        return { ok: false, detail: `${config.sender.parent} does not answer: ${cause?.message ?? messageOf(err)}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
       } finally {
         await dispatcher.close();
       }
@@ -259,7 +259,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
         const key = await dir.readPublicKey(config.server);
         return { ok: true, detail: `bound as ${directory.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
       } catch (err) {
-        const message = (err as Error).message;
+        const message = messageOf(err);
         const resultCode = (err as { details?: { resultCode?: unknown } }).details?.resultCode;
         // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
         // bound as its own object, that object may be what is missing.
@@ -281,7 +281,7 @@ export async function doctor(config: Config): Promise<Check[]> {
     try {
       results.push({ name, ...(await run()) });
     } catch (err) {
-      results.push({ name, ok: false, detail: (err as Error).message });
+      results.push({ name, ok: false, detail: messageOf(err) });
     }
   }
   return results;

@@ -27,6 +27,7 @@ import {
   writeFileDurable,
   type Config,
   type Role,
+  messageOf,
 } from '@zenroll/core';
 import { openDirectory } from '@zenroll/directory';
 import { usageError, type Program } from '../main.js';
@@ -132,7 +133,7 @@ export async function initServer(o: InitOptions): Promise<InitResult> {
     checkName('server', o.server);
     checkName('tree', o.tree);
   } catch (err) {
-    throw usageError((err as Error).message);
+    throw usageError(messageOf(err));
   }
   const info = roleInfo(o.role as Role);
   if (info.sender && !o.parent) throw usageError(`role ${o.role} sends to a parent: give --parent https://HOST:7099`);

@@ -4,7 +4,7 @@
  * reads the folders itself otherwise.
  */
 import { resolve } from 'node:path';
-import { healthReasons, loadConfig, nodeName, roleInfo, type Config, type HealthReport } from '@zenroll/core';
+import { healthReasons, loadConfig, nodeName, roleInfo, messageOf, type Config, type HealthReport } from '@zenroll/core';
 import type { Program } from '../main.js';
 import { openLogFor } from '../context.js';
 import { askService, getFromService } from '../service/admin.js';
@@ -38,13 +38,13 @@ async function parentState(config: Config): Promise<StatusReport['parent']> {
       await client.close();
     }
   } catch (err) {
-    return { url, reachable: false, error: (err as Error).message };
+    return { url, reachable: false, error: messageOf(err) };
   }
 }
 
 async function clockWarning(config: Config): Promise<{ clockAhead?: string }> {
   if (!roleInfo(config.role).sender) return {};
-  const ahead = await clockAhead(config).catch((err: unknown) => `the saved clock cannot be read: ${(err as Error).message}`);
+  const ahead = await clockAhead(config).catch((err: unknown) => `the saved clock cannot be read: ${messageOf(err)}`);
   return ahead === null ? {} : { clockAhead: ahead };
 }
 
@@ -116,7 +116,7 @@ export async function checkService(config: Config, env: NodeJS.ProcessEnv = proc
   try {
     got = await getFromService(config.dirs.statedir, '/v1/health', timeoutMs);
   } catch (err) {
-    return { code: CHECK_FAILING, line: `${config.server}: FAILING: ${(err as Error).message}`, report: null };
+    return { code: CHECK_FAILING, line: `${config.server}: FAILING: ${messageOf(err)}`, report: null };
   }
   if (got === null) return { code: CHECK_NOT_RUNNING, line: `${config.server}: not running on this node (${nodeName(env)})`, report: null };
   const report = got.body as HealthBody;

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { errnoCode, roleInfo, writeFileDurable, type Config } from '@zenroll/core';
+import { errnoCode, roleInfo, writeFileDurable, messageOf, type Config } from '@zenroll/core';
 import type { LdapDirectory, ServerDescription } from '@zenroll/directory';
 import { VERSION } from '../version.js';
 import type { Activity } from './activity.js';
@@ -158,7 +158,7 @@ export class Describer {
       if (this.#failing) this.#logger.info({}, 'the directory took this server’s description again');
       this.#failing = false;
     } catch (err) {
-      if (!this.#failing) this.#logger.warn({ err: (err as Error).message, retryMs: this.#retryMs }, 'could not write this server’s description to the directory; trying again');
+      if (!this.#failing) this.#logger.warn({ err: messageOf(err), retryMs: this.#retryMs }, 'could not write this server’s description to the directory; trying again');
       this.#failing = true;
       if (!this.#closed) {
         this.#retry = setTimeout(() => void this.describe(), this.#retryMs);

@@ -7,6 +7,7 @@
  */
 import type { ReceiverInfo } from '@zenroll/core';
 import { isNewRequest } from './wakeup.js';
+import { messageOf } from '@zenroll/core';
 
 export interface PollerLogger {
   info(obj: object, msg: string): void;
@@ -67,7 +68,7 @@ export class Poller {
       info = await this.#o.info(this.#stop.signal, await this.#o.headers());
     } catch (err) {
       if (this.#stop.signal.aborted) return;
-      if (!this.#failing) this.#o.logger.warn({ err: (err as Error).message }, 'the parent did not answer the poll; asking again each poll period');
+      if (!this.#failing) this.#o.logger.warn({ err: messageOf(err) }, 'the parent did not answer the poll; asking again each poll period');
       this.#failing = true;
       return;
     }

@@ -18,6 +18,7 @@ import {
   type Lock,
   ZenrollError,
   type LockInfo,
+  messageOf,
 } from '@zenroll/core';
 import { openDirectory, type ZenrollLog } from '@zenroll/directory';
 import { openLogFor } from '../context.js';
@@ -306,7 +307,7 @@ export async function startService(config: Config, logger: PinoLogger, options: 
               const fields = { requested, zipped: res.zipped.length, sent: res.sent.length, rejected: res.rejected.length, left: res.left.length };
               await statusLog('wake-up-rollup', { ...hop, message: `the roll-up for the request of ${requested}: ${res.zipped.length} zipped, ${res.sent.length} sent, ${res.rejected.length} rejected, ${res.left.length} left`, fields });
             } catch (err) {
-              await statusLog('wake-up-rollup', { ...hop, severity: 'error', message: `the roll-up for the request of ${requested} failed: ${(err as Error).message}`, fields: { requested } });
+              await statusLog('wake-up-rollup', { ...hop, severity: 'error', message: `the roll-up for the request of ${requested} failed: ${messageOf(err)}`, fields: { requested } });
             }
             await writeAnswered(config.dirs.statedir, requested).catch((err: unknown) => logger.warn({ err }, 'could not record the answered roll-up request'));
           },

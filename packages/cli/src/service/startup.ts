@@ -7,7 +7,7 @@
  * now) lets it start degraded: said in the log, the status log, `zenroll
  * status` and `/v1/health`, and checked again until it mends.
  */
-import { ZenrollError, type Config } from '@zenroll/core';
+import { ZenrollError, messageOf, type Config } from '@zenroll/core';
 import { doctorChecks, type Check, type DoctorCheck } from '../commands/doctor.js';
 
 export interface StartupReport {
@@ -21,7 +21,7 @@ async function runOne(c: DoctorCheck): Promise<Check> {
   try {
     return { name: c.name, ...(await c.run()) };
   } catch (err) {
-    return { name: c.name, ok: false, detail: (err as Error).message };
+    return { name: c.name, ok: false, detail: messageOf(err) };
   }
 }
 
