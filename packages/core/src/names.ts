@@ -165,7 +165,7 @@ export function compareOuterNames(a: string, b: string): number {
 }
 
 /** Status a server gives the zips it creates itself (SPEC §3). */
-export function createdStatus(hasDatabase: boolean): StoredStatus {
+export function createdStatus(hasDatabase: boolean): 0 | 2 {
   return hasDatabase ? 2 : 0;
 }
 

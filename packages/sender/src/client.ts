@@ -21,6 +21,7 @@ import {
   zipPath,
   type Config,
   type ReceiverInfo,
+  isRecord,
 } from '@zenroll/core';
 import { parseRetryAfter } from './backoff.js';
 import { connectionFailure, stalled } from './failure.js';
@@ -95,13 +96,15 @@ async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<unknow
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    const buf = chunk as Buffer;
+    // A body without an encoding yields Buffers (undici types them any).
+    const buf: Buffer = chunk;
     if (size < MAX_ANSWER_BYTES) chunks.push(buf.subarray(0, MAX_ANSWER_BYTES - size));
     size += buf.length;
   }
   const text = Buffer.concat(chunks).toString('utf8');
   try {
-    return JSON.parse(text) as unknown;
+    const value: unknown = JSON.parse(text);
+    return value;
   } catch {
     // Not JSON (a proxy's error page, say): keep the text for the operator.
     return text;
@@ -121,7 +124,8 @@ async function* uploadBody(path: string, timeoutMs: number, abort: AbortControll
     for await (const chunk of stream) {
       clearTimeout(timer);
       timer = setTimeout(() => abort.abort(), timeoutMs);
-      yield chunk as Buffer;
+      const buf: Buffer = chunk;
+      yield buf;
       if (first) crashPoint('send-mid-upload');
       first = false;
     }
@@ -160,12 +164,13 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
         throw new ZenrollError(answer.statusCode >= 500 || answer.statusCode === 408 || answer.statusCode === 429 ? 'RECEIVER_BUSY' : 'RECEIVER_REJECTED',
           `GET ${url} answered ${answer.statusCode}: ${shown(JSON.stringify(body), 200)}`, { details: { status: answer.statusCode, body } });
       }
-      const info = body as Partial<ReceiverInfo> | null;
-      if (info === null || typeof info !== 'object' || typeof info.server !== 'string' ||
-        !(info.discardBefore === null || typeof info.discardBefore === 'string')) {
+      if (!isRecord(body) || typeof body.server !== 'string' ||
+        !(body.discardBefore === null || typeof body.discardBefore === 'string') ||
+        !(body.rollupRequested === undefined || body.rollupRequested === null || typeof body.rollupRequested === 'string')) {
         throw new ZenrollError('RECEIVER_REJECTED', `GET ${url} answered ${shown(JSON.stringify(body), 200)}, which is not {server, tree, role, discardBefore, maxZipBytes}`);
       }
-      return info as ReceiverInfo;
+      // biome-ignore lint/nursery/noUnsafeTypeAssertion: what the Sender acts on (server, discardBefore, rollupRequested) is checked above
+      return body as unknown as ReceiverInfo;
     },
 
     async putZip(zip, signal) {

@@ -80,8 +80,10 @@ async function moveAll(opts: CollectOptions, entries: Dirent[], out: CollectResu
   const lane = async () => {
     while (failures.length === 0 && next < entries.length) {
       const i = next++;
+      const entry = entries[i];
+      if (entry === undefined) break;
       try {
-        outcomes[i] = await collectOne(opts, entries[i] as Dirent, syncLater);
+        outcomes[i] = await collectOne(opts, entry, syncLater);
       } catch (err) {
         failures.push([i, err]);
       }

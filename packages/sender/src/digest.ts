@@ -13,8 +13,9 @@ export async function digestFile(path: string): Promise<FileDigest> {
   let bytes = 0;
   try {
     for await (const chunk of createReadStream(path)) {
-      hash.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
+      const buf: Buffer = chunk;
+      hash.update(buf);
+      bytes += buf.length;
     }
   } catch (err) {
     throw fsError(err, 'read', path);

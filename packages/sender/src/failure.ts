@@ -8,7 +8,7 @@
  * for TLS); nothing here reads a message.
  */
 import { connect as tlsConnect } from 'node:tls';
-import { ZenrollError, shown, type Config } from '@zenroll/core';
+import { ZenrollError, shown, fieldOf, type Config } from '@zenroll/core';
 
 type SenderConfig = Config['sender'];
 
@@ -39,14 +39,15 @@ interface Cause {
 
 function causeOf(err: unknown): Cause {
   // undici wraps a few of Node's errors once; the inner one holds the code.
-  const outer = err as { code?: unknown; message?: unknown; cause?: unknown; socket?: { bytesRead?: unknown } };
-  const inner = outer?.cause as { code?: unknown; message?: unknown } | undefined;
-  const pick = typeof outer?.code === 'string' ? outer : typeof inner?.code === 'string' ? inner : outer;
-  const message = typeof pick?.message === 'string' ? (pick.message.split('\n')[0] ?? '').trim() : String(err);
+  const inner = fieldOf(err, 'cause');
+  const pick = typeof fieldOf(err, 'code') === 'string' ? err : typeof fieldOf(inner, 'code') === 'string' ? inner : err;
+  const code = fieldOf(pick, 'code');
+  const text = fieldOf(pick, 'message');
+  const bytesRead = fieldOf(fieldOf(err, 'socket'), 'bytesRead');
   return {
-    code: typeof pick?.code === 'string' ? pick.code : undefined,
-    message,
-    bytesRead: typeof outer?.socket?.bytesRead === 'number' ? outer.socket.bytesRead : undefined,
+    code: typeof code === 'string' ? code : undefined,
+    message: typeof text === 'string' ? (text.split('\n')[0] ?? '').trim() : String(err),
+    bytesRead: typeof bytesRead === 'number' ? bytesRead : undefined,
   };
 }
 

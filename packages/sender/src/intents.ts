@@ -6,7 +6,7 @@
  * at the next start.
  */
 import { join } from 'node:path';
-import { removeDurable, type PrpFile } from '@zenroll/core';
+import { removeDurable, isRecord, type PrpFile } from '@zenroll/core';
 import { damaged, listJsonFiles, readJsonFile, writeJsonFile } from './json-file.js';
 
 export interface Intent {
@@ -31,9 +31,8 @@ export async function removeIntent(dir: string, batchId: string): Promise<void> 
   await removeDurable(intentPath(dir, batchId));
 }
 
-function isFile(f: unknown): f is PrpFile {
-  const x = f as Partial<PrpFile> | null;
-  return x !== null && typeof x === 'object' && typeof x.name === 'string' && typeof x.size === 'number' && typeof x.sha256 === 'string';
+function isFile(x: unknown): x is PrpFile {
+  return isRecord(x) && typeof x.name === 'string' && typeof x.size === 'number' && typeof x.sha256 === 'string';
 }
 
 /** Every intent left in `dir` by a roll-up that did not finish. */
@@ -41,15 +40,15 @@ export async function readIntents(dir: string): Promise<Intent[]> {
   const out: Intent[] = [];
   for (const name of await listJsonFiles(dir)) {
     const path = join(dir, name);
-    const value = (await readJsonFile(path, 'pack intent')) as Partial<Intent> | null;
+    const value = await readJsonFile(path, 'pack intent');
     if (value === null) continue;
     if (
-      value.v !== 1 || typeof value.batchId !== 'string' || `${value.batchId}.json` !== name ||
+      !isRecord(value) || value.v !== 1 || typeof value.batchId !== 'string' || `${value.batchId}.json` !== name ||
       typeof value.zip !== 'string' || !Array.isArray(value.files) || !value.files.every(isFile)
     ) {
       throw damaged(path, 'pack intent', 'is not an intent of this zenroll version');
     }
-    out.push(value as Intent);
+    out.push({ ...value, v: 1, batchId: value.batchId, zip: value.zip, files: value.files });
   }
   return out;
 }

@@ -12,7 +12,8 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
     throw fsError(err, `read ${what}`, path);
   }
   try {
-    return JSON.parse(text) as unknown;
+    const value: unknown = JSON.parse(text);
+    return value;
   } catch (cause) {
     // Written atomically, so never half-written by us: someone edited it.
     throw damaged(path, what, 'is not JSON', cause);

@@ -74,7 +74,7 @@ export async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<str
   const failures: unknown[] = [];
   const lane = async (): Promise<void> => {
     while (failures.length === 0 && next < plan.batches.length) {
-      let batch = plan.batches[next++] as StrEntry[];
+      let batch = plan.batches[next++] ?? [];
       while (batch.length > 0) {
         if (ctx.signal?.aborted === true || stop.aborted) return;
         const without = await packOrSettle(ctx, plan, batch, out, result, order);

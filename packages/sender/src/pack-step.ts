@@ -104,7 +104,7 @@ export async function packOne(ctx: StepContext, clock: ScheduledClock, batch: re
   const started = ctx.timers.now();
   const scheduledtime = clock.next();
   // A server creates its own zips with 0, or 2 when it has a database (SPEC §3).
-  const status = createdStatus(roleInfo(config.role).hasDatabase) as 0 | 2;
+  const status = createdStatus(roleInfo(config.role).hasDatabase);
   const zip = formatOuterName({ scheduledtime, server: config.server, tree: config.tree, status });
   const batchId = ctx.newId();
   const made: { intent?: Intent } = {};

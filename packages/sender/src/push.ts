@@ -24,6 +24,7 @@ import {
   removeDurable,
   writeFileDurable,
   type Severity,
+  fieldOf,
 } from '@zenroll/core';
 import { retryDelayMs } from './backoff.js';
 import type { ParentClient, PutAnswer } from './client.js';
@@ -63,12 +64,13 @@ export function verdictOf(status: number, code?: string): Verdict {
 
 /** The `{error, message, fix}` of an answer (SPEC §4), whatever its body held. */
 export function describeAnswer(a: PutAnswer): { error: string; message: string; fix?: string } {
-  const b = a.body as { error?: unknown; message?: unknown; fix?: unknown } | null;
+  const b = a.body;
   if (b !== null && typeof b === 'object') {
+    const [error, message, fix] = [fieldOf(b, 'error'), fieldOf(b, 'message'), fieldOf(b, 'fix')];
     return {
-      error: typeof b.error === 'string' ? b.error : '',
-      message: typeof b.message === 'string' ? b.message : JSON.stringify(b),
-      ...(typeof b.fix === 'string' ? { fix: b.fix } : {}),
+      error: typeof error === 'string' ? error : '',
+      message: typeof message === 'string' ? message : JSON.stringify(b),
+      ...(typeof fix === 'string' ? { fix } : {}),
     };
   }
   return { error: '', message: String(a.body).slice(0, 500) };
@@ -203,7 +205,7 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
       if (verdict === 'ok') {
         const totalMs = Math.round(ctx.timers.now() - firstTry);
         if (failing) await logSend(p, zip, digest, 'send-recovered', `sent at try ${k} of ${retry.tries}, ${Math.round(totalMs / 1000)} s after the first`);
-        return acknowledged(p, zip, digest, answer.status as 200 | 201, k, transferMs, totalMs);
+        return acknowledged(p, zip, digest, answer.status === 201 ? 201 : 200, k, transferMs, totalMs);
       }
       if (verdict === 'reject') return rejected(p, zip, digest, answer);
       failure = `the parent answered ${answer.status}${error ? ` ${error}` : ''}: ${message}`;

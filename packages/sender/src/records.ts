@@ -9,7 +9,7 @@
  *   between leaves the record here, and the next roll-up logs it.
  */
 import { join } from 'node:path';
-import { removeDurable, type LogWrite, type RollupLog, type RollupRecord } from '@zenroll/core';
+import { removeDurable, isRecord, type LogWrite, type RollupLog, type RollupRecord } from '@zenroll/core';
 import { damaged, listJsonFiles, readJsonFile, writeJsonFile } from './json-file.js';
 
 export interface ZipRecords {
@@ -37,12 +37,13 @@ export class RecordStore {
 
   async get(zip: string): Promise<ZipRecords | null> {
     const path = this.#path(zip);
-    const value = (await readJsonFile(path, 'record file')) as Partial<ZipRecords> | null;
+    const value = await readJsonFile(path, 'record file');
     if (value === null) return null;
-    if (value.v !== 1 || value.zip !== zip || value.zipped === undefined || value.pending === undefined) {
+    if (!isRecord(value) || value.v !== 1 || value.zip !== zip || value.zipped === undefined || value.pending === undefined) {
       throw damaged(path, 'record file', `is not the records of ${zip}`);
     }
-    return value as ZipRecords;
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: this server wrote it whole (durably); v and zip tell it is the one asked for
+    return value as unknown as ZipRecords;
   }
 
   async put(state: ZipRecords): Promise<void> {

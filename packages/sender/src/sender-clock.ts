@@ -17,6 +17,7 @@ import {
   parseScheduledTime,
   writeFileDurable,
   type TimeSpan,
+  isRecord,
 } from '@zenroll/core';
 import { damaged, readJsonFile } from './json-file.js';
 
@@ -41,14 +42,14 @@ function time(path: string, value: unknown, what: string): number {
 }
 
 async function readSaved(path: string): Promise<Saved> {
-  const saved = (await readJsonFile(path, 'sender clock')) as { last?: unknown; runs?: unknown } | null;
+  const saved = await readJsonFile(path, 'sender clock');
   if (saved === null) return { last: null, runs: [] };
-  if (typeof saved.last !== 'string') throw damaged(path, 'sender clock', 'has no "last" time');
+  if (!isRecord(saved) || typeof saved.last !== 'string') throw damaged(path, 'sender clock', 'has no "last" time');
   const last = time(path, saved.last, 'a "last"');
   const runs: TimeSpan[] = [];
   if (saved.runs !== undefined) {
     if (!Array.isArray(saved.runs)) throw damaged(path, 'sender clock', 'has "runs" that is not a list');
-    for (const r of saved.runs as unknown[]) {
+    for (const r of saved.runs) {
       if (!Array.isArray(r) || r.length !== 2) throw damaged(path, 'sender clock', 'has a run that is not [from, to]');
       runs.push([time(path, r[0], 'a run'), time(path, r[1], 'a run')]);
     }
@@ -64,9 +65,10 @@ function ownTimes(names: Iterable<string>, encodedServer: string): number[] {
   const out: number[] = [];
   for (const name of names) {
     const m = /^(\d{17})_([^_]+)[_.]/.exec(name);
-    if (m === null || m[2] !== encodedServer) continue;
+    const t = m?.[1];
+    if (t === undefined || m?.[2] !== encodedServer) continue;
     try {
-      out.push(parseScheduledTime(m[1] as string));
+      out.push(parseScheduledTime(t));
     } catch {
       // a stray "99999999999999999_…" is no time of ours
     }
@@ -134,7 +136,7 @@ export class ClockKeeper {
       const last = this.#clock.last;
       if (last === null || (this.#saved !== null && this.#saved >= last)) return;
       const first = this.#clock.firstMs;
-      const runs = first === null ? this.#runs : [...this.#runs, [first, parseScheduledTime(last)] as TimeSpan];
+      const runs = first === null ? this.#runs : [...this.#runs, [first, parseScheduledTime(last)] satisfies TimeSpan];
       const value = { last, runs: runs.map(([from, to]) => [formatScheduledTime(from), formatScheduledTime(to)]) };
       await writeFileDurable(this.#path, `${JSON.stringify(value)}\n`);
       this.#saved = last;

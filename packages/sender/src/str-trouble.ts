@@ -9,7 +9,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ensureDir, errnoCode, freeNameWithReason, isZenrollError, moveDurable, writeFileDurable, type PackProblem } from '@zenroll/core';
+import { ensureDir, errnoCode, freeNameWithReason, isZenrollError, moveDurable, writeFileDurable, isOneOf, type PackProblem } from '@zenroll/core';
 import type { StepContext } from './context.js';
 import type { RejectedStr } from './events.js';
 
@@ -36,10 +36,10 @@ export async function troubleOf(err: unknown, dir: string, batch: readonly strin
   if (!batch.includes(name)) return null;
   const { code, message } = err;
   if (err.code === 'PACK_INPUT_INVALID') {
-    const problem = err.details.problem as PackProblem | undefined;
+    const problem = err.details.problem;
     // `same-name` is the plan's to prevent; should one slip through, the next roll-up plans it apart.
     if (problem === 'same-name') return { kind: 'leave', name, code, message };
-    return problem !== undefined && FOR_GOOD.includes(problem) ? { kind: 'reject', name, code, message } : null;
+    return isOneOf(FOR_GOOD, problem) ? { kind: 'reject', name, code, message } : null;
   }
   if (err.code !== 'PACK_SOURCE_UNREADABLE') return null;
   let st;
