@@ -84,7 +84,7 @@ export class Applier {
             await this.#o.apply(toWrite(line));
           } catch (err) {
             if (!refusesRecord(err)) throw err;
-            const e = err as ZenrollError;
+            const e = err;
             await this.#o.journal.setAside(line, e);
             this.#logger.error({ err: e, seq: line.seq, id: line.record.id, server: line.record.server }, `record set aside: ${e.message}`);
           }

@@ -9,9 +9,9 @@ export function splitDn(dn: string): string[] {
   const rdns: string[] = [];
   let current = '';
   for (let i = 0; i < dn.length; i++) {
-    const c = dn[i] as string;
+    const c = dn.charAt(i);
     if (c === '\\' && i + 1 < dn.length) {
-      current += c + (dn[i + 1] as string);
+      current += c + dn.charAt(i + 1);
       i++;
     } else if (c === ',') {
       rdns.push(current.trim());
@@ -38,12 +38,12 @@ export function baseOfTemplate(template: string): string {
 export function unescapeDnValue(v: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < v.length; i++) {
-    const c = v[i] as string;
+    const c = v.charAt(i);
     if (c === '\\' && /^[0-9a-fA-F]{2}$/.test(v.slice(i + 1, i + 3))) {
       bytes.push(parseInt(v.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c === '\\' && i + 1 < v.length) {
-      bytes.push(...Buffer.from(v[i + 1] as string, 'utf8'));
+      bytes.push(...Buffer.from(v.charAt(i + 1), 'utf8'));
       i++;
     } else {
       bytes.push(...Buffer.from(c, 'utf8'));
@@ -65,7 +65,7 @@ export function serverOfDn(template: string, dn: string): string | null {
   if (want.length !== got.length) return null;
   let server: string | null = null;
   for (const [i, w] of want.entries()) {
-    const g = got[i] as string;
+    const g = got[i] ?? '';
     const at = w.indexOf('{server}');
     if (at === -1) {
       if (w.toLowerCase() !== g.toLowerCase()) return null;

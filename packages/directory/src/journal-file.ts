@@ -6,7 +6,7 @@
  * versions wrote hold the v1 record as a JSON object (which names its
  * server): they are still read, and applied as they were.
  */
-import { parseRecord, serializeRecord, ZenrollError, messageOf, type LogWrite, type RollupRecord } from '@zenroll/core';
+import { parseRecord, serializeRecord, ZenrollError, messageOf, isRecord, type LogWrite, type RollupRecord } from '@zenroll/core';
 
 export interface JournalLine {
   seq: number;
@@ -53,18 +53,18 @@ function corrupt(where: string, why: string, cause?: unknown): ZenrollError {
 }
 
 function parseLine(text: string, where: string): JournalLine {
-  let obj: { seq?: unknown; server?: unknown; record?: unknown; replaces?: unknown };
+  let obj: unknown;
   try {
-    obj = JSON.parse(text) as typeof obj;
+    obj = JSON.parse(text);
   } catch (cause) {
     throw corrupt(where, 'is not JSON', cause);
   }
-  if (obj === null || typeof obj !== 'object' || !Number.isSafeInteger(obj.seq) || (obj.seq as number) < 1) {
+  if (!isRecord(obj) || typeof obj.seq !== 'number' || !Number.isSafeInteger(obj.seq) || obj.seq < 1) {
     throw corrupt(where, 'has no valid "seq"');
   }
   try {
     const record = readRecord(obj.record, obj.server);
-    const line: JournalLine = { seq: obj.seq as number, record };
+    const line: JournalLine = { seq: obj.seq, record };
     // A replaced record lies on the same object as its replacement (SPEC §7).
     if (obj.replaces !== undefined) line.replaces = readRecord(obj.replaces, record.server);
     return line;

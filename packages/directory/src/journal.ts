@@ -16,7 +16,7 @@ import { Cursor } from './cursor.js';
 import { formatLine, type JournalLine } from './journal-file.js';
 import { JournalIndex } from './journal-index.js';
 import { newestFirst, recordKey } from './records.js';
-import { SegmentStore, type Segment } from './segments.js';
+import { SegmentStore } from './segments.js';
 import type { LogReadResult, ZenrollLog } from './types.js';
 
 export interface JournalOptions {
@@ -150,8 +150,9 @@ export class Journal implements ZenrollLog {
         this.#nextSeq += lines.length;
         this.stats.fsyncs++;
         this.stats.lines += lines.length;
-        const seg = this.#store.newest as Segment;
-        for (const line of lines) this.#index.add(line, seg.first);
+        const first = this.#store.newest?.first;
+        if (first === undefined) throw new ZenrollError('INTERNAL', 'the journal appended to no segment');
+        for (const line of lines) this.#index.add(line, first);
         for (const q of batch) q.resolve();
       } catch (err) {
         for (const q of batch) q.reject(err);

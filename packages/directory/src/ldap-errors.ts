@@ -10,7 +10,7 @@
  * DIRECTORY_WRITE_FAILED or DIRECTORY_READ_FAILED.
  */
 import { ResultCodeError } from 'ldapts';
-import { isZenrollError, shown, ZenrollError, messageOf, type ErrorCode } from '@zenroll/core';
+import { isZenrollError, shown, ZenrollError, messageOf, fieldOf, type ErrorCode } from '@zenroll/core';
 
 export type Scope = 'record' | 'session';
 
@@ -53,7 +53,7 @@ export function resultCodeOf(err: unknown): number | undefined {
 }
 
 /** Whether the applier must set the record aside rather than wait. */
-export function refusesRecord(err: unknown): boolean {
+export function refusesRecord(err: unknown): err is ZenrollError {
   return isZenrollError(err) && err.details.scope === 'record';
 }
 
@@ -65,7 +65,7 @@ export function ldapError(err: unknown, ctx: LdapContext): ZenrollError {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return new ZenrollError('DIRECTORY_UNREACHABLE', `the directory ${ctx.url} did not answer (${ctx.action}${on}): ${reason}`, {
       cause: err,
-      details: { scope: 'session', url: ctx.url, errno: (err as { code?: unknown }).code },
+      details: { scope: 'session', url: ctx.url, errno: fieldOf(err, 'code') },
     });
   }
   const refused: ErrorCode = ctx.action === 'read' ? 'DIRECTORY_READ_FAILED' : 'DIRECTORY_WRITE_FAILED';

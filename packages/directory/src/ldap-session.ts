@@ -51,7 +51,7 @@ export class LdapSession {
   /** The provider this session talks to now. */
   get url(): string {
     const urls = this.settings.urls;
-    return urls !== undefined && urls.length > 0 ? (urls[this.#at % urls.length] as string) : this.settings.url;
+    return urls !== undefined && urls.length > 0 ? (urls[this.#at % urls.length] ?? this.settings.url) : this.settings.url;
   }
 
   readonly #createClient: ClientFactory;
@@ -104,15 +104,17 @@ export class LdapSession {
     if (s.startTls === true && this.#client !== null && (this.#link.dropped || !this.#client.isBound)) await this.#reset();
     if (this.#client === null) {
       const tlsOptions = await this.#tlsOptions();
-      const link = { socket: null as Socket | null, dropped: false };
-      const createConnection = ((port: number, host: string) => {
+      const link: { socket: Socket | null; dropped: boolean } = { socket: null, dropped: false };
+      const watched = (port: number, host: string) => {
         const socket = connect(port, host);
         link.socket = socket;
         socket.once('close', () => {
           if (link.socket === socket) link.dropped = true;
         });
         return socket;
-      }) as typeof connect;
+      };
+      // biome-ignore lint/nursery/noUnsafeTypeAssertion: ldapts wants net.connect's overloaded type and calls it as (port, host)
+      const createConnection = watched as typeof connect;
       this.#link = link;
       this.#client = this.#createClient({
         url: this.url,

@@ -23,5 +23,6 @@ export interface Timers {
 
 export const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: a handle is only ever one that setTimeout above gave
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

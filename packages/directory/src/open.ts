@@ -29,7 +29,7 @@ export function openDirectory(config: Pick<Config, 'directory'>, opts: OpenLogOp
   if (d === null) return null;
   return new LdapDirectory({
     // One URL, or the providers of a replicated directory in order (SPEC §9).
-    url: directoryUrls(d)[0] as string,
+    url: directoryUrls(d)[0] ?? '', // the config asks for one URL at least
     urls: directoryUrls(d),
     bindDN: d.bindDN,
     passwordFile: d.passwordFile,
