@@ -20,6 +20,7 @@ import {
   sweepTemps,
   writeFileDurable,
   type PromoteTarget,
+  isRecord,
 } from '@zenroll/core';
 
 export interface TargetDone {
@@ -63,15 +64,16 @@ function corrupt(path: string, why: string, cause?: unknown): ZenrollError {
 }
 
 function check(value: unknown, path: string): Receipt {
-  const r = value as Partial<Receipt> | null;
+  const r = value;
   if (
-    r === null || typeof r !== 'object' || r.v !== 1 || typeof r.name !== 'string' || typeof r.sha256 !== 'string' ||
+    !isRecord(r) || r.v !== 1 || typeof r.name !== 'string' || typeof r.sha256 !== 'string' ||
     !/^[0-9a-f]{64}$/.test(r.sha256) || typeof r.receivedAt !== 'string' || Number.isNaN(Date.parse(r.receivedAt)) ||
     typeof r.targets !== 'object' || r.targets === null
   ) {
     throw corrupt(path, 'is not a zenroll receipt');
   }
-  return r as Receipt;
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: every field of a receipt is checked above
+  return r as unknown as Receipt;
 }
 
 export class ReceiptStore {

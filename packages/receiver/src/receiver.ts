@@ -76,6 +76,7 @@ function listenOn(server: Server, host: string, port: number): Promise<AddressIn
     server.once('error', fail);
     server.listen(port, host, () => {
       server.off('error', fail);
+      // biome-ignore lint/nursery/noUnsafeTypeAssertion: a server listening on a host and port has an AddressInfo (a string is for pipes)
       resolve(server.address() as AddressInfo);
     });
   });
@@ -149,7 +150,9 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     await recover({ zipdir, targets, tree: config.tree, hasDatabase: role.hasDatabase, quarantineDir: r.quarantineDir, receipts, promoter, logger });
     await sweep();
     for (const [i, l] of listeners.entries()) {
-      const address = await listenOn(servers[i] as Server, l.host, l.port);
+      const server = servers[i];
+      if (server === undefined) continue;
+      const address = await listenOn(server, l.host, l.port);
       if (i === 0) firstPort = address.port;
       urls.push(`${l.tls ? 'https' : 'http'}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${address.port}`);
     }
@@ -164,7 +167,7 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   }, deps.maintenanceMs ?? 600_000);
   timer.unref();
 
-  const url = urls[0] as string;
+  const url = urls[0] ?? '';
   logger.info({ url, ...(urls.length > 1 ? { urls } : {}), zipdir, targets: targets.map((t) => t.dir), mutualTls: r.tls !== false && r.tls.clientCa !== null }, 'receiver listening');
 
   let closed: Promise<void> | undefined;

@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { access, constants, readFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import {
   HEALTH_PATH,
   INFO_PATH,
@@ -153,7 +153,7 @@ export async function createReceiverServer(ctx: ServerContext, o: ServerOptions)
   server.requestTimeout = 0;
   server.timeout = 0;
   server.on('clientError', (err: Error & { code?: string }, socket) => {
-    ctx.logger.warn({ remote: (socket as Socket).remoteAddress, error: err.code, message: err.message }, 'bad request');
+    ctx.logger.warn({ remote: socket instanceof Socket ? socket.remoteAddress : undefined, error: err.code, message: err.message }, 'bad request');
     if (socket.writable && err.code !== 'ECONNRESET') {
       const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       const body = JSON.stringify({ error: status.startsWith('408') ? 'REQUEST_TIMEOUT' : 'UPLOAD_INVALID', message: err.message });

@@ -41,8 +41,7 @@ async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
     const { bytesWritten } = await file.writev(rest);
     left -= bytesWritten;
     let skip = bytesWritten;
-    while (skip > 0 && rest.length > 0) {
-      const first = rest[0] as Buffer;
+    for (let first = rest[0]; skip > 0 && first !== undefined; first = rest[0]) {
       if (skip >= first.length) {
         skip -= first.length;
         rest = rest.slice(1);
@@ -95,7 +94,9 @@ export async function storeBody(body: Readable, tempFile: string, o: StoreBodyOp
     };
     arm();
     // Not destroyed on an early exit: the caller drains the rest, so the client can read its answer.
-    for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    for await (const data of body.iterator({ destroyOnReturn: false })) {
+      // A request body without an encoding yields Buffers (Node types them any).
+      const chunk: Buffer = data;
       arm();
       bytes += chunk.length;
       if (bytes > o.maxBytes) {
