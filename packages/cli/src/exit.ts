@@ -19,8 +19,7 @@ export function describeError(err: unknown): string {
     const hint = err.fix ?? hintFor(err);
     return `zenroll: ${err.code}: ${err.message}${hint ? `\nfix: ${hint}` : ''}\n`;
   }
-  const e = err as Error;
-  return `zenroll: INTERNAL: ${e?.stack ?? String(err)}\n`;
+  return `zenroll: INTERNAL: ${(err instanceof Error ? err.stack : undefined) ?? String(err)}\n`;
 }
 
 function hintFor(err: ZenrollError): string {

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 export async function loadScript<T>(relative: string): Promise<T> {
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: a plain-JS module of scripts/; the caller names what it exports
   return (await import(pathToFileURL(join(REPO_ROOT, relative)).href)) as T;
 }
 

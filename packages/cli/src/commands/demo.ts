@@ -10,7 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ensureDir, remove } from 'fs-extra/esm';
-import { readOuterPrp, type Config } from '@zenroll/core';
+import { readOuterPrp, fieldOf, ZenrollError, type Config } from '@zenroll/core';
 import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
 import { REPO_ROOT, loadScript, type DemoSlapd } from './demo-support.js';
@@ -49,7 +49,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined |
 
 async function countFiles(dir: string | null, suffix: string): Promise<number> {
   if (dir === null) return 0;
-  return (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(suffix) && !n.startsWith('.')).length;
+  return (await readdir(dir).catch((): string[] => [])).filter((n) => n.endsWith(suffix) && !n.startsWith('.')).length;
 }
 
 /** Every .str in a folder of outer zips, by name, from their manifests. */
@@ -85,7 +85,8 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
   out(providers > 1 ? `starting ${providers} private slapd providers in multi-provider replication… ` : 'starting a private slapd with the zenroll schema… ');
   // SPEC §9: with providers, every server's directory.url lists them all.
   const all = providers > 1 ? await slapdLib.startSlapdProviders({ ...slapdOptions, providers }) : [await slapdLib.startSlapd(slapdOptions)];
-  const slapd = all[0] as DemoSlapd;
+  const slapd = all[0];
+  if (slapd === undefined) throw new ZenrollError('INTERNAL', 'the demo started no slapd');
   const directoryUrl = providers > 1 ? all.map((s) => s.url) : slapd.url;
   out(`${all.map((s) => s.url).join(' ')}\n`);
   const nodes: Node[] = [];
@@ -117,7 +118,11 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
       nodes.push({ name: p.name, role: p.role, dir: nodeDir, config });
       out(`  ${p.name.padEnd(6)} ${p.role.padEnd(16)} ${nodeDir}${p.listen ? `  https://${p.listen}` : ''}\n`);
     }
-    const node = (name: string) => nodes.find((n) => n.name === name) as Node;
+    const node = (name: string): Node => {
+      const found = nodes.find((n) => n.name === name);
+      if (found === undefined) throw new ZenrollError('INTERNAL', `the demo has no server ${name}`);
+      return found;
+    };
     // Signatures name the origin: ROOT trusts the leaves too, not only INT1.
     for (const [receiver, children] of [['INT1', ['LEAF1', 'LEAF2']], ['ROOT', ['LEAF1', 'LEAF2', 'INT1']]] as const) {
       for (const child of children) await trustAdd(join(node(receiver).dir, 'zenroll.json'), node(child).config.keys.public, child);
@@ -155,8 +160,9 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
     await waitFor('ROOT to promote what it received', async () => (await countFiles(root.dirs.zipdir, '.zip')) === 0);
     const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 
-    const atRoot = await strsIn(root.dirs.dbdir as string);
-    const atInt = await strsIn(int1.dirs.dbdir as string);
+    // ROOT and INT1 are made with a database (roles root-db and intermediate-db above).
+    const atRoot = await strsIn(root.dirs.dbdir ?? '');
+    const atInt = await strsIn(int1.dirs.dbdir ?? '');
     const expected = 2 * o.files;
     const unique = new Set(atRoot).size;
     out(`\nROOT's dbdir: ${await countFiles(root.dirs.dbdir, '.zip')} zips holding ${atRoot.length} .str (${unique} distinct) of the ${expected} generated, in ${seconds} s\n`);
@@ -203,7 +209,8 @@ export async function stopLeftovers(dir: string): Promise<number> {
       const lock = join(dir, name, sub, 'serve.lock');
       const holder = await import('node:fs/promises').then((fs) => fs.readFile(lock, 'utf8')).catch(() => null);
       if (holder === null) continue;
-      const pid = (JSON.parse(holder) as { pid: number }).pid;
+      const pid = fieldOf(JSON.parse(holder), 'pid');
+      if (typeof pid !== 'number') continue;
       try {
         process.kill(pid, 'SIGTERM');
         stopped++;
@@ -217,7 +224,8 @@ export async function stopLeftovers(dir: string): Promise<number> {
   for (const sub of ['', 'p1', 'p2', 'p3']) {
     const state = await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'slapd', sub, 'slapd.json'), 'utf8')).catch(() => null);
     if (state === null) continue;
-    const pid = (JSON.parse(state) as { pid: number }).pid;
+    const pid = fieldOf(JSON.parse(state), 'pid');
+    if (typeof pid !== 'number') continue;
     if (slapdLib.slapdAlive(pid)) {
       await slapdLib.stopPid(pid);
       stopped++;

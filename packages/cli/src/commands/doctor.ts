@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { TrustStore, encodeName, freeSpace, keyIdOf, loadConfig, loadKeyPair, loadPublicKey, parseScheduledTime, roleInfo, messageOf, type Config } from '@zenroll/core';
+import { TrustStore, encodeName, freeSpace, keyIdOf, loadConfig, loadKeyPair, loadPublicKey, parseScheduledTime, roleInfo, messageOf, fieldOf, errnoCode, type Config } from '@zenroll/core';
 import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
@@ -131,9 +131,9 @@ async function readable(key: string, path: string | null): Promise<string | null
     await readFile(path);
     return null;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'does not exist' : e.code === 'EACCES' ? "cannot be read by this user" : e.message;
-    return `${key} ${path} ${why}: ${e.code === 'EACCES' ? "give the service's user read access" : `fix ${key} in the config or put the file there`}`;
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read by this user' : messageOf(err);
+    return `${key} ${path} ${why}: ${code === 'EACCES' ? "give the service's user read access" : `fix ${key} in the config or put the file there`}`;
   }
 }
 
@@ -181,9 +181,10 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
     }, 'fatal']);
   }
   const checks = list;
-  if (config.dirs.entpushdir && config.dirs.dbdir && role.promotesTo.length === 2) {
+  const { entpushdir, dbdir } = config.dirs;
+  if (entpushdir && dbdir && role.promotesTo.length === 2) {
     checks.push(['entpushdir and dbdir on one filesystem', async () => {
-      const [a, b] = await Promise.all([stat(config.dirs.entpushdir as string), stat(config.dirs.dbdir as string)]);
+      const [a, b] = await Promise.all([stat(entpushdir), stat(dbdir)]);
       return a.dev === b.dev
         ? { ok: true, detail: 'yes: a promotion hard-links the zip into both, no copy' }
         : { ok: true, warning: true, detail: 'no: every promotion copies the zip (one more write and fsync per zip); put them on one filesystem to avoid it' };
@@ -228,23 +229,24 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
       const dispatcher = await makeDispatcher(config.sender);
       try {
         const res = await request(`${url}${ask}`, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
-        const body = (await res.body.json()) as { server?: string; keyTrusted?: unknown };
+        const body: unknown = await res.body.json();
+        const server = String(fieldOf(body, 'server'));
         if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
-        if (body.keyTrusted === false) {
+        if (fieldOf(body, 'keyTrusted') === false) {
           return {
             ok: false,
-            detail: `${config.sender.parent} answers as ${body.server}, but your key is not trusted at the parent: it would refuse every zip (401); on ${body.server}: zenroll trust add --name ${config.server} FILE, with FILE a copy of ${config.keys.public}`,
+            detail: `${config.sender.parent} answers as ${server}, but your key is not trusted at the parent: it would refuse every zip (401); on ${server}: zenroll trust add --name ${config.server} FILE, with FILE a copy of ${config.keys.public}`,
           };
         }
         const date = res.headers.date;
         const skewMs = typeof date === 'string' ? Math.abs(Date.now() - Date.parse(date)) : 0;
         const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
-        return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${body.server}${clock}` };
+        return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${server}${clock}` };
       } catch (err) {
         const tls = parentTlsProblem(err, config.sender.tls.ca);
         if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
-        const cause = (err as { cause?: Error }).cause;
-        return { ok: false, detail: `${config.sender.parent} does not answer: ${cause?.message ?? messageOf(err)}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
+        const cause = fieldOf(err, 'cause');
+        return { ok: false, detail: `${config.sender.parent} does not answer: ${messageOf(cause instanceof Error ? cause : err)}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
       } finally {
         await dispatcher.close();
       }
@@ -260,7 +262,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
         return { ok: true, detail: `bound as ${directory.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
       } catch (err) {
         const message = messageOf(err);
-        const resultCode = (err as { details?: { resultCode?: unknown } }).details?.resultCode;
+        const resultCode = fieldOf(fieldOf(err, 'details'), 'resultCode');
         // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
         // bound as its own object, that object may be what is missing.
         const ownObject = resultCode === 49 && serverOfDn(directory.serviceDN, directory.bindDN) === config.server;

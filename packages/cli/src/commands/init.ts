@@ -28,6 +28,7 @@ import {
   type Config,
   type Role,
   messageOf,
+  isOneOf,
 } from '@zenroll/core';
 import { openDirectory } from '@zenroll/directory';
 import { usageError, type Program } from '../main.js';
@@ -67,7 +68,7 @@ export function schemaReference(dir: string): string {
 
 /** The config a new server starts with: only what its role needs, every path relative to the folder. */
 export function initialConfig(o: InitOptions): Record<string, unknown> {
-  const info = roleInfo(o.role as Role);
+  const info = roleInfo(checkedRole(o.role));
   const dirs: Record<string, string> = {};
   if (info.ownScans) dirs.entmergedir = 'entmergedir';
   if (info.sender || info.receiver) dirs.entpushdir = 'entpushdir';
@@ -125,17 +126,20 @@ export async function init(o: InitOptions): Promise<Config> {
   return (await initServer(o)).config;
 }
 
+function checkedRole(role: string): Role {
+  if (!isOneOf(ROLES, role)) throw usageError(`role ${JSON.stringify(role)} is not one of ${ROLES.join(', ')}`);
+  return role;
+}
+
 export async function initServer(o: InitOptions): Promise<InitResult> {
-  if (!(ROLES as readonly string[]).includes(o.role)) {
-    throw usageError(`role ${JSON.stringify(o.role)} is not one of ${ROLES.join(', ')}`);
-  }
+  const role = checkedRole(o.role);
   try {
     checkName('server', o.server);
     checkName('tree', o.tree);
   } catch (err) {
     throw usageError(messageOf(err));
   }
-  const info = roleInfo(o.role as Role);
+  const info = roleInfo(role);
   if (info.sender && !o.parent) throw usageError(`role ${o.role} sends to a parent: give --parent https://HOST:7099`);
   const given = o.tlsName ?? [];
   if (given.length > 0 && (!info.receiver || !o.tls)) {
@@ -206,7 +210,7 @@ export function registerInit(p: Program): void {
       '--tls-name <name>',
       "a DNS name or IP address children use to reach this Receiver, for its certificate (repeatable; the host name, the --listen host and localhost are in anyway)",
       (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
+      [],
     )
     .option('--force', 'overwrite an existing zenroll.json and keys')
     .option('--parent-ca <file>', `the parent's CA (or self-signed) certificate; copied to DIR/${PARENT_CA_PATH} for sender.tls.ca`)

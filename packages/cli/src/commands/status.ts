@@ -119,6 +119,7 @@ export async function checkService(config: Config, env: NodeJS.ProcessEnv = proc
     return { code: CHECK_FAILING, line: `${config.server}: FAILING: ${messageOf(err)}`, report: null };
   }
   if (got === null) return { code: CHECK_NOT_RUNNING, line: `${config.server}: not running on this node (${nodeName(env)})`, report: null };
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: the answer of this server's own service (its /v1/health), same version
   const report = got.body as HealthBody;
   const here = nodeName(env);
   // The socket is in statedir, on the shared disk: on one machine, another node's service may answer it.

@@ -4,6 +4,7 @@
  * firewall" would send them the wrong way. Node gives OpenSSL's verify
  * result as the error's code.
  */
+import { fieldOf } from '@zenroll/core';
 
 // The chain ends in no CA this side trusts (system CAs plus sender.tls.ca).
 const UNTRUSTED = new Set([
@@ -32,17 +33,19 @@ const OPENSSL_WORDS: Record<string, string> = {
 
 /** The TLS problem in `err` with what to fix, or null when `err` is not about the parent's certificate. */
 export function parentTlsProblem(err: unknown, ca: string | null): string | null {
-  const e = ((err as { cause?: unknown }).cause ?? err) as { code?: unknown; message?: unknown };
-  if (typeof e?.code !== 'string') return null;
-  const why = `${OPENSSL_WORDS[e.code] ?? (typeof e.message === 'string' ? e.message : e.code)} (${e.code})`;
-  if (UNTRUSTED.has(e.code)) {
+  const e = fieldOf(err, 'cause') ?? err;
+  const code = fieldOf(e, 'code');
+  if (typeof code !== 'string') return null;
+  const message = fieldOf(e, 'message');
+  const why = `${OPENSSL_WORDS[code] ?? (typeof message === 'string' ? message : code)} (${code})`;
+  if (UNTRUSTED.has(code)) {
     const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `it is not signed by sender.tls.ca (${ca})`;
     return `TLS: the parent's certificate is not trusted: ${why}: ${given}; set sender.tls.ca to the CA certificate that signed the parent's`;
   }
-  if (e.code === 'CERT_HAS_EXPIRED' || e.code === 'CERT_NOT_YET_VALID') {
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
     return `TLS: the parent's certificate is outside its validity period: ${why}; renew it on the parent, or check this server's clock`;
   }
-  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return `TLS: the parent's certificate is not for the host in sender.parent: ${why}; use a name the certificate holds, or give the parent a certificate for this one`;
   }
   return null;

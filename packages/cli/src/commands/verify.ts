@@ -1,6 +1,6 @@
 /** `zenroll verify ZIP`: name, structure, digests and signature (SPEC §5). */
 import { basename, resolve } from 'node:path';
-import { TrustStore, ZenrollError, isZenrollError, loadConfig, loadPublicKey, verifyOuterZip, type VerifiedZip } from '@zenroll/core';
+import { TrustStore, ZenrollError, isZenrollError, loadConfig, loadPublicKey, verifyOuterZip, fieldOf, messageOf, type VerifiedZip } from '@zenroll/core';
 import { EXIT_FAILED, describeError } from '../exit.js';
 import type { Program } from '../main.js';
 
@@ -57,8 +57,8 @@ export function registerVerify(p: Program): void {
           return 0;
         } catch (err) {
           if (o.json) {
-            const e = err as { code?: string; message?: string };
-            p.io.out(`${JSON.stringify({ ok: false, zip: basename(path), error: e.code ?? 'INTERNAL', message: e.message })}\n`);
+            const code = fieldOf(err, 'code');
+            p.io.out(`${JSON.stringify({ ok: false, zip: basename(path), error: typeof code === 'string' ? code : 'INTERNAL', message: messageOf(err) })}\n`);
           } else {
             p.io.err(describeError(err));
           }

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { errnoCode, writeFileDurable, type LogWrite, type RollupLog } from '@zenroll/core';
+import { errnoCode, writeFileDurable, fieldOf, type LogWrite, type RollupLog } from '@zenroll/core';
 import type { Traffic } from '@zenroll/directory';
 
 const HOUR_MS = 3_600_000;
@@ -41,8 +41,8 @@ export class Activity {
   static async open(statedir: string, now: () => number = Date.now): Promise<Activity> {
     const a = new Activity(join(statedir, 'activity.json'), now);
     try {
-      const json = JSON.parse(await readFile(a.#file, 'utf8')) as { hours?: Hour[] };
-      a.#hours = Array.isArray(json.hours) ? json.hours : [];
+      const hours = fieldOf(JSON.parse(await readFile(a.#file, 'utf8')), 'hours');
+      a.#hours = Array.isArray(hours) ? hours : [];
     } catch (err) {
       // Figures for display only: a missing or unreadable file starts the count afresh.
       if (errnoCode(err) !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;

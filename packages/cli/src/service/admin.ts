@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readdir, readlink, rename, symlink } from 'node:fs/promises';
 import { remove } from 'fs-extra/esm';
-import { ZenrollError, errnoCode, errorSpec, healthHttpStatus, isErrorCode, listenError, splitHostPort, type ErrorCode, type HealthReport } from '@zenroll/core';
+import { ZenrollError, errnoCode, errorSpec, fieldOf, healthHttpStatus, isErrorCode, listenError, messageOf, splitHostPort, isRecord, type ErrorCode, type HealthReport } from '@zenroll/core';
 
 export function adminSocketPath(statedir: string): string {
   return join(statedir, 'admin.sock');
@@ -52,16 +52,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** A ZenrollError crosses the socket with its code (and fix), so the CLI exits as if it had run the work itself. */
 function errorBody(err: unknown): { error: ErrorCode; message: string; fix?: string } {
-  const e = err as { code?: unknown; message?: string; fix?: unknown };
-  const code = isErrorCode(e.code) ? e.code : 'INTERNAL';
-  return { error: code, message: e.message ?? String(err), ...(typeof e.fix === 'string' ? { fix: e.fix } : {}) };
+  const [code, fix] = [fieldOf(err, 'code'), fieldOf(err, 'fix')];
+  return { error: isErrorCode(code) ? code : 'INTERNAL', message: messageOf(err), ...(typeof fix === 'string' ? { fix } : {}) };
 }
 
 function handler(routes: AdminRoutes, pages: boolean) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const route = `${req.method} ${req.url}`;
     const answer = async () => {
-      const path = (req.url ?? '/').split('?')[0] as string;
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (pages && routes.page && req.method === 'GET' && (path === '/tree' || path.startsWith('/tree/'))) {
         const p = await routes.page(path);
         if (p !== null) {
@@ -201,13 +200,15 @@ export async function askService<T>(
         res.setEncoding('utf8').on('data', (t: string) => {
           pending += t;
           for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
-            const obj = JSON.parse(pending.slice(0, i)) as Record<string, unknown>;
+            const obj: unknown = JSON.parse(pending.slice(0, i));
             pending = pending.slice(i + 1);
+            if (!isRecord(obj)) continue;
             if ('event' in obj) onEvent(obj.event);
             else last = obj;
           }
         });
         res.on('end', () => {
+          // biome-ignore lint/nursery/noUnsafeTypeAssertion: this server's own service answered (same version); the caller names the route's type
           if ('result' in last) return resolve(last.result as T);
           const message = typeof last.message === 'string' ? last.message : `the service answered ${path} with no result`;
           const details = { remote: last.error, ...(typeof last.fix === 'string' ? { fix: last.fix } : {}) };
@@ -225,13 +226,14 @@ export async function askService<T>(
         } catch (cause) {
           return reject(new ZenrollError('INTERNAL', `the service answered ${path} with something other than JSON`, { cause }));
         }
+        // biome-ignore lint/nursery/noUnsafeTypeAssertion: this server's own service answered (same version); the caller names the route's type
         if (res.statusCode === 200) return resolve(body as T);
         // The service's error keeps its code, its message and its fix (SPEC §5: a relayed code stays the same code).
-        const e = body as { error?: unknown; message?: unknown; fix?: unknown };
-        const message = typeof e.message === 'string' ? e.message : `the service answered ${path} with ${res.statusCode}`;
-        const details = { remote: e.error, ...(typeof e.fix === 'string' ? { fix: e.fix } : {}) };
-        if (isErrorCode(e.error)) return reject(new ZenrollError(e.error, message, { details }));
-        reject(new ZenrollError('INTERNAL', `the service answered ${path}: ${String(e.error ?? res.statusCode)}: ${message}`, { details }));
+        const [error, said, fix] = [fieldOf(body, 'error'), fieldOf(body, 'message'), fieldOf(body, 'fix')];
+        const message = typeof said === 'string' ? said : `the service answered ${path} with ${res.statusCode}`;
+        const details = { remote: error, ...(typeof fix === 'string' ? { fix } : {}) };
+        if (isErrorCode(error)) return reject(new ZenrollError(error, message, { details }));
+        reject(new ZenrollError('INTERNAL', `the service answered ${path}: ${String(error ?? res.statusCode)}: ${message}`, { details }));
       });
       res.on('error', reject);
     });

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { errnoCode, writeFileDurable } from '@zenroll/core';
+import { errnoCode, writeFileDurable, fieldOf, isRecord } from '@zenroll/core';
 import type { ServerDescription } from '@zenroll/directory';
 
 export const DESCRIPTION_HEADER = 'zenroll-description';
@@ -31,8 +31,8 @@ export function childrenPath(statedir: string): string {
 
 export async function readChildren(statedir: string): Promise<KnownChild[]> {
   try {
-    const json = JSON.parse(await readFile(childrenPath(statedir), 'utf8')) as { children?: KnownChild[] };
-    return Array.isArray(json.children) ? json.children : [];
+    const children = fieldOf(JSON.parse(await readFile(childrenPath(statedir), 'utf8')), 'children');
+    return Array.isArray(children) ? children : [];
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
@@ -48,11 +48,14 @@ export function descriptionHeader(server: string, description: ServerDescription
 export function parseDescriptionHeader(value: string | string[] | undefined): { server: string; description: ServerDescription | null } | null {
   if (typeof value !== 'string' || value.length > MAX_HEADER_CHARS) return null;
   try {
-    const json = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { server?: unknown; description?: unknown };
-    if (typeof json.server !== 'string' || json.server.length === 0 || json.server.length > 64) return null;
-    const d = json.description as Partial<ServerDescription> | null;
-    if (d !== null && (typeof d !== 'object' || typeof d.role !== 'string' || typeof d.described !== 'string')) return null;
-    return { server: json.server, description: d as ServerDescription | null };
+    const json: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    const server = fieldOf(json, 'server');
+    if (typeof server !== 'string' || server.length === 0 || server.length > 64) return null;
+    const d = fieldOf(json, 'description');
+    if (d === null) return { server, description: null };
+    if (!isRecord(d) || typeof d.role !== 'string' || typeof d.described !== 'string') return null;
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: role and described are checked; the rest of a child's description is only shown
+    return { server, description: d as unknown as ServerDescription };
   } catch {
     return null;
   }

@@ -26,6 +26,7 @@ export function descriptionPath(statedir: string): string {
 
 export async function readOwnDescription(statedir: string): Promise<ServerDescription | null> {
   try {
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: this server wrote it (writeOwnDescription), whole
     return JSON.parse(await readFile(descriptionPath(statedir), 'utf8')) as ServerDescription;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;

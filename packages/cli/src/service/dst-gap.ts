@@ -31,15 +31,15 @@ interface Fields {
  */
 export function matchesWallMinute(fields: Fields, m: number): boolean {
   const d = new Date(m * 60_000);
-  const numeric = (xs: (number | string)[]) => xs.every((x) => typeof x === 'number');
+  const numeric = (xs: (number | string)[]): xs is number[] => xs.every((x) => typeof x === 'number');
   if (!numeric(fields.dayOfMonth) || !numeric(fields.dayOfWeek)) return false;
   return (
     fields.minute.includes(d.getUTCMinutes()) &&
     fields.hour.includes(d.getUTCHours()) &&
-    (fields.dayOfMonth as number[]).includes(d.getUTCDate()) &&
+    fields.dayOfMonth.includes(d.getUTCDate()) &&
     fields.month.includes(d.getUTCMonth() + 1) &&
     // node-cron accepts 7 for Sunday too.
-    ((fields.dayOfWeek as number[]).includes(d.getUTCDay()) || (d.getUTCDay() === 0 && (fields.dayOfWeek as number[]).includes(7)))
+    (fields.dayOfWeek.includes(d.getUTCDay()) || (d.getUTCDay() === 0 && fields.dayOfWeek.includes(7)))
   );
 }
 
@@ -65,6 +65,7 @@ export function watchSkippedSlots(options: {
   now?: () => number;
 }): GapWatch {
   const now = options.now ?? Date.now;
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; Fields is their shape
   const fields = cron.parse(options.expression) as Fields;
   const zone = new Intl.DateTimeFormat('en-US', {
     timeZone: options.timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',

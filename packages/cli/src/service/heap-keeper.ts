@@ -45,7 +45,8 @@ export function overSlack(used: number, live: number, slack = DEFAULT_SLACK): bo
 }
 
 export function startHeapKeeper(opts: HeapKeeperOptions = {}): HeapKeeper {
-  const gc = opts.gc ?? (globalThis as { gc?: () => void }).gc;
+  const exposed: unknown = Reflect.get(globalThis, 'gc');
+  const gc = opts.gc ?? (typeof exposed === 'function' ? () => void exposed() : undefined);
   const heapUsed = opts.heapUsed ?? (() => process.memoryUsage().heapUsed);
   const slack = opts.slack ?? DEFAULT_SLACK;
   let live = heapUsed();

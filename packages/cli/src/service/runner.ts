@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { readJson } from 'fs-extra/esm';
-import { errnoCode, writeFileDurable } from '@zenroll/core';
+import { errnoCode, writeFileDurable, fieldOf } from '@zenroll/core';
 import type { RollupResult } from '@zenroll/sender';
 
 /** `received`: an intermediate forwarding what it just promoted (sender.forwardOnReceive); `wakeup`: asked by the parent (SPEC §8). */
@@ -73,6 +73,7 @@ export async function writeLastRollup(statedir: string, last: LastRollup): Promi
 
 export async function readLastRollup(statedir: string): Promise<LastRollup | null> {
   try {
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: this service wrote it (remember), whole
     return (await readJson(lastRollupPath(statedir))) as LastRollup;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;
@@ -166,7 +167,7 @@ export class RollupRunner {
       },
       async (err: unknown) => {
         const last = summarize(reason, startedAt, new Date(this.#now()), null, err);
-        this.#logger.error({ ...last, code: (err as { code?: string }).code }, 'roll-up failed');
+        this.#logger.error({ ...last, code: fieldOf(err, 'code') }, 'roll-up failed');
         await this.#remember(last);
         throw err;
       },

@@ -55,6 +55,7 @@ function dayMatches(f: Fields, y: number, m: number, d: number): boolean {
  * most `maxDays` days ahead (fewer when the schedule has fewer in that time).
  */
 export function slotsAfter(expression: string, timezone: string, afterMs: number, count: number, maxDays = 800): number[] {
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; Fields is their shape
   const f = cron.parse(expression) as Fields;
   const seconds = [...f.second].sort((a, b) => a - b);
   const minutes = [...f.minute].sort((a, b) => a - b);

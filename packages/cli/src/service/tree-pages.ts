@@ -15,11 +15,11 @@ export const PAGE_RECORDS = 50;
 export async function treePages(path: string, o: { config: Config; directory: LdapDirectory | null; log: ZenrollLog }): Promise<{ status: number; body: string } | null> {
   const report = await readTreeReport(o.config, { directory: o.directory });
   if (path === '/tree' || path === '/tree/') return { status: 200, body: treePage(report, o.config.server) };
-  const m = /^\/tree\/server\/([^/]+)$/.exec(path);
-  if (m === null) return null;
+  const encoded = /^\/tree\/server\/([^/]+)$/.exec(path)?.[1];
+  if (encoded === undefined) return null;
   let server: string;
   try {
-    server = decodeURIComponent(m[1] as string);
+    server = decodeURIComponent(encoded);
   } catch {
     return null;
   }

@@ -35,6 +35,7 @@ interface RequestFile {
 
 async function readJson<T>(path: string): Promise<T | null> {
   try {
+    // biome-ignore lint/nursery/noUnsafeTypeAssertion: the request files are this service's own, written whole
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;

@@ -13,7 +13,7 @@ export const REFRESH_SECONDS = 30;
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESC[c] as string);
+  return s.replace(/[&<>"']/g, (c) => ESC[c] ?? c);
 }
 
 export function serverHref(server: string): string {
@@ -68,12 +68,13 @@ function page(title: string, body: string): string {
 }
 
 function chips(states: Record<State, number>): string {
-  return `<ul class="chips">${(Object.keys(states) as State[]).map((s) => `<li class="chip ${s}">${states[s]} ${s}</li>`).join('')}</ul>`;
+  return `<ul class="chips">${Object.entries(states).map(([s, n]) => `<li class="chip ${s}">${n} ${s}</li>`).join('')}</ul>`;
 }
 
 function nodeHtml(n: TreeNode): string {
   const lines = detailLines(n);
-  const why = n.state === 'ok' ? [] : [lines.pop() as string];
+  const last = n.state === 'ok' ? undefined : lines.pop();
+  const why = last === undefined ? [] : [last];
   const box = [
     `<a class="node ${n.state}" href="${esc(serverHref(n.server))}" title="${esc(`${n.server}: recent records and status log`)}">`,
     `<span class="state">${n.state}</span><span class="name">${esc(n.server)}</span>${n.role === null ? '' : `<span class="role">${esc(n.role)}</span>`}`,

@@ -116,7 +116,7 @@ export function buildTree(servers: readonly Described[], nowMs: number): TreeNod
   tops.forEach(walk);
   for (const n of nodes.values()) {
     if (reached.has(n.server)) continue;
-    const p = nodes.get(n.parent as string);
+    const p = n.parent === null ? undefined : nodes.get(n.parent);
     if (p !== undefined) p.children = p.children.filter((c) => c !== n);
     tops.push(n);
     walk(n);
