@@ -31,7 +31,7 @@ export function jsonSyntaxError(text: string): JsonSyntaxError | null {
     throw new Fail(at, comment ? 'a comment (plain JSON has none)' : reason);
   };
   const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
   };
   const expect = (ch: string, what: string) => {
     if (text[i] !== ch) fail(`expected ${what}, found ${shownAt(i)}`);

@@ -7,7 +7,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { acquireLock, fsError, loadConfig, moveDurable, removeDurable, roleInfo, ZenrollError, errnoCode } from '@zenroll/core';
+import { acquireLock, fsError, loadConfig, moveDurable, removeDurable, roleInfo, ZenrollError, errnoCode, fieldOf } from '@zenroll/core';
 import { usageError, type Program } from '../main.js';
 
 export interface Resent {
@@ -19,12 +19,13 @@ export interface Resent {
 
 function reasonOf(json: string): string | null {
   try {
-    const note = JSON.parse(json) as { status?: unknown; answer?: { error?: unknown; message?: unknown }; code?: unknown; message?: unknown };
-    if (typeof note.status === 'number') {
-      const a = note.answer ?? {};
-      return `${note.status}${typeof a.error === 'string' ? ` ${a.error}` : ''}${typeof a.message === 'string' ? `: ${a.message}` : ''}`;
+    const note: unknown = JSON.parse(json);
+    const [status, answer, code, message] = [fieldOf(note, 'status'), fieldOf(note, 'answer'), fieldOf(note, 'code'), fieldOf(note, 'message')];
+    if (typeof status === 'number') {
+      const [error, said] = [fieldOf(answer, 'error'), fieldOf(answer, 'message')];
+      return `${status}${typeof error === 'string' ? ` ${error}` : ''}${typeof said === 'string' ? `: ${said}` : ''}`;
     }
-    if (typeof note.code === 'string') return `${note.code}${typeof note.message === 'string' ? `: ${note.message}` : ''}`;
+    if (typeof code === 'string') return `${code}${typeof message === 'string' ? `: ${message}` : ''}`;
     return null;
   } catch {
     return null;

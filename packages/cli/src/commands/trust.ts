@@ -17,6 +17,7 @@ import {
   trustFileName,
   writeFileDurable,
   TrustStore,
+  messageOf,
 } from '@zenroll/core';
 import { openDirectory } from '@zenroll/directory';
 import { usageError, type Program } from '../main.js';
@@ -123,13 +124,13 @@ export async function trustList(configPath: string, warn: (message: string) => v
       try {
         return [{ server, keyId: keyIdOf(parsePublicKeyPem(pem, `the key published for ${server}`)), from: 'directory', source: server }];
       } catch (err) {
-        warn(`the key published for ${server} is not a key: ${(err as Error).message}`);
+        warn(`the key published for ${server} is not a key: ${messageOf(err)}`);
         return [];
       }
     });
     return [...files, ...listed];
   } catch (err) {
-    warn(`the keys published in the directory could not be read (${(err as Error).message}); only the trust folder is listed`);
+    warn(`the keys published in the directory could not be read (${messageOf(err)}); only the trust folder is listed`);
     return files;
   } finally {
     await dir.close();
