@@ -221,6 +221,7 @@ export function registerRollup(p: Program): void {
           let streamed = false;
           const onEvent = (e: unknown) => {
             streamed = true;
+            // biome-ignore lint/nursery/noUnsafeTypeAssertion: events from this server's own service, the Sender's own SenderEvent as JSON
             reporter.on(e as SenderEvent);
           };
           const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup', { onEvent, ...(maxWaitMs === undefined ? {} : { timeoutMs: maxWaitMs }) })
