@@ -73,6 +73,26 @@ export function eventLine(e: SenderEvent): string | undefined {
   }
 }
 
+/**
+ * On a terminal, a long line is broken at spaces to its width, the rest
+ * indented under the text after the 10-column label, so that a problem and
+ * its fix read as a block at 80 columns. Piped output keeps one line each (for grep).
+ */
+export function wrapLine(line: string, width: number): string {
+  if (line.length <= width || width < 40) return line;
+  const indent = ' '.repeat(10);
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(' ', width);
+    if (cut <= 10) break;
+    out.push(rest.slice(0, cut));
+    rest = indent + rest.slice(cut + 1);
+  }
+  out.push(rest);
+  return out.join('\n');
+}
+
 export function summaryLines(r: RollupResult): string[] {
   const problems = r.problems ?? [];
   const lines = [
@@ -242,7 +262,7 @@ export function registerRollup(p: Program): void {
         }
         const code = exitCodeOfResult(result);
         if (o.json) p.io.out(`${JSON.stringify({ ok: code === EXIT_OK, server: config.server, ...result })}\n`);
-        else p.io.out(`${summaryLines(result).join('\n')}\n`);
+        else p.io.out(`${summaryLines(result).map((l) => (p.io.isTty ? wrapLine(l, p.io.stream?.columns ?? 80) : l)).join('\n')}\n`);
         return code;
       }),
     );
