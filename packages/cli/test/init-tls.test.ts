@@ -128,9 +128,17 @@ describe('zenroll init --parent-ca', () => {
     closers.push(() => client.close());
     expect(await client.info()).toMatchObject({ server: 'ROOT', tree: 'ACME' });
 
-    const doctor = await cli(['doctor', '--json', '-c', 'leaf/zenroll.json']);
-    const parent = (JSON.parse(doctor.out) as { name: string; ok: boolean; detail: string }[]).find((c) => c.name === 'parent');
-    expect(parent).toMatchObject({ ok: true });
+    const parentCheck = async () => {
+      const doctor = await cli(['doctor', '--json', '-c', 'leaf/zenroll.json']);
+      return (JSON.parse(doctor.out) as { name: string; ok: boolean; detail: string }[]).find((c) => c.name === 'parent');
+    };
+    // The parent answers through the copied CA; until it trusts the leaf's key, doctor says so and names the fix.
+    const untrusted = await parentCheck();
+    expect(untrusted).toMatchObject({ ok: false });
+    expect(untrusted?.detail).toMatch(/answers as ROOT, but your key is not trusted at the parent.*zenroll trust add --name LEAF1/);
+    expect((await cli(['trust', 'add', '-c', 'root/zenroll.json', '--name', 'LEAF1', 'leaf/keys/server.pub'])).code).toBe(0);
+    const parent = await parentCheck();
+    expect(parent, parent?.detail).toMatchObject({ ok: true });
     expect(parent?.detail).toContain('answers as ROOT');
   });
 
