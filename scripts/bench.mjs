@@ -82,7 +82,8 @@ for (const tool of ['zip', 'unzip']) {
 const started = performance.now();
 const ticks0 = cpuTicks();
 const load0 = loadavg()[0];
-if (load0 > 0.7) process.stderr.write(`note: the load average is ${load0.toFixed(2)}: other programs are running, and the figures will show it\n`);
+if (load0 > 0.7)
+  process.stderr.write(`note: the load average is ${load0.toFixed(2)}: other programs are running, and the figures will show it\n`);
 const cleanup = new Cleanup();
 const work = await mkdtemp(join(tmpdir(), 'zenroll-bench-'));
 if (opt.keep) process.stderr.write(`keeping ${work}\n`);
@@ -97,11 +98,16 @@ if (profileDir) {
 async function fixtureSet(name, count, seed, sizes = {}) {
   const out = join(work, name);
   const half = Math.ceil(count / 2);
-  const parts = await Promise.all([[0, half], [half, count - half]].map(async ([startIndex, n], i) => {
-    const job = join(work, `${name}-${i}.json`);
-    await writeFile(job, JSON.stringify({ out, count: n, seed, startIndex, ...sizes }));
-    return nodeJson(WORKER, ['fixtures', job], { cleanup });
-  }));
+  const parts = await Promise.all(
+    [
+      [0, half],
+      [half, count - half],
+    ].map(async ([startIndex, n], i) => {
+      const job = join(work, `${name}-${i}.json`);
+      await writeFile(job, JSON.stringify({ out, count: n, seed, startIndex, ...sizes }));
+      return nodeJson(WORKER, ['fixtures', job], { cleanup });
+    }),
+  );
   const names = (await readdir(out)).filter((n) => n.endsWith('.str')).sort();
   return { fixtures: out, names, bytes: parts[0].totalBytes + parts[1].totalBytes, ratio: parts[0].sampleRatio };
 }
@@ -130,12 +136,18 @@ try {
   // Only packing, end to end and load read the fixture set.
   const set = only.some((s) => ['pack', 'e2e', 'load'].includes(s))
     ? await (async () => {
-      progress(`generating ${SIZES.files} .str (20–200 KB) in ${work}…`);
-      const f = await fixtureSet('fixtures', SIZES.files, 1);
-      results.input = { files: SIZES.files, bytes: f.bytes, mb: Number((f.bytes / 1e6).toFixed(1)), deflateRatioSample: Number(f.ratio.toFixed(2)), runs: SIZES.runs };
-      progress(`  ${results.input.mb} MB`);
-      return f;
-    })()
+        progress(`generating ${SIZES.files} .str (20–200 KB) in ${work}…`);
+        const f = await fixtureSet('fixtures', SIZES.files, 1);
+        results.input = {
+          files: SIZES.files,
+          bytes: f.bytes,
+          mb: Number((f.bytes / 1e6).toFixed(1)),
+          deflateRatioSample: Number(f.ratio.toFixed(2)),
+          runs: SIZES.runs,
+        };
+        progress(`  ${results.input.mb} MB`);
+        return f;
+      })()
     : { fixtures: null, names: [], bytes: 0 };
   const keyDir = join(work, 'keys');
   await mkdir(keyDir, { recursive: true });
@@ -214,11 +226,18 @@ results.machine.loadAverageAtStart = Number(load0.toFixed(2));
 // Busy ticks of the machine not spent by this process and its children: other programs'.
 results.machine.otherProgramsCpuShare = Number((Math.max(0, ticks1.busy - ticks0.busy - (ticks1.self - ticks0.self)) / total).toFixed(3));
 results.targets = verdicts(results);
-process.stdout.write(`\nzenroll benchmark, ${results.mode} run of ${results.date}: ${results.machine.cores} cores (${results.machine.cpu}), node ${results.versions.node}, ${results.versions.zip}, ${results.versions.unzip}, slapd ${results.versions.slapd}\n`);
-if (results.input) process.stdout.write(`input: ${results.input.files} .str, ${results.input.mb} MB; medians of ${results.input.runs} run(s)\n\n`);
-process.stdout.write(`${table(results)}\n\nthe benchmark took ${results.benchSeconds} s; other programs used ${(results.machine.otherProgramsCpuShare * 100).toFixed(0)} % of the machine meanwhile (load average ${load0.toFixed(2)} at the start)\n`);
+process.stdout.write(
+  `\nzenroll benchmark, ${results.mode} run of ${results.date}: ${results.machine.cores} cores (${results.machine.cpu}), node ${results.versions.node}, ${results.versions.zip}, ${results.versions.unzip}, slapd ${results.versions.slapd}\n`,
+);
+if (results.input)
+  process.stdout.write(`input: ${results.input.files} .str, ${results.input.mb} MB; medians of ${results.input.runs} run(s)\n\n`);
+process.stdout.write(
+  `${table(results)}\n\nthe benchmark took ${results.benchSeconds} s; other programs used ${(results.machine.otherProgramsCpuShare * 100).toFixed(0)} % of the machine meanwhile (load average ${load0.toFixed(2)} at the start)\n`,
+);
 const complete = !failed && !opt.quick && only.length === SECTIONS.length && !opt.runs && !opt.backlog && !opt.profile;
-const outFile = resolve(opt.out ?? join(ROOT, 'bench', complete ? 'results.json' : join('out', `results-${opt.profile ? 'profile' : 'quick'}.json`)));
+const outFile = resolve(
+  opt.out ?? join(ROOT, 'bench', complete ? 'results.json' : join('out', `results-${opt.profile ? 'profile' : 'quick'}.json`)),
+);
 await mkdir(dirname(outFile), { recursive: true });
 await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`figures written to ${outFile}\n`);

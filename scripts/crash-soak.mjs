@@ -20,8 +20,13 @@ let o;
 try {
   o = parseArgs({
     options: {
-      rounds: { type: 'string' }, random: { type: 'boolean' }, seed: { type: 'string' }, files: { type: 'string', default: '120' },
-      points: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      rounds: { type: 'string' },
+      random: { type: 'boolean' },
+      seed: { type: 'string' },
+      files: { type: 'string', default: '120' },
+      points: { type: 'string' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   }).values;
 } catch (err) {
@@ -45,7 +50,9 @@ if (o.points) {
   named = NAMED.filter((k) => wanted.includes(`${k.server}:${k.point}`));
   const unknown = wanted.filter((w) => !named.some((k) => `${k.server}:${k.point}` === w));
   if (unknown.length > 0) {
-    process.stderr.write(`crash-soak.mjs: unknown point(s) ${unknown.join(', ')}; known: ${NAMED.map((k) => `${k.server}:${k.point}`).join(', ')}\n`);
+    process.stderr.write(
+      `crash-soak.mjs: unknown point(s) ${unknown.join(', ')}; known: ${NAMED.map((k) => `${k.server}:${k.point}`).join(', ')}\n`,
+    );
     process.exit(2);
   }
 }

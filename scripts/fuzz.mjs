@@ -18,7 +18,14 @@ import { describeMutations, essence, mutantArb, mutate, runMutant } from './lib/
 const usage = 'usage: node scripts/fuzz.mjs [--cases N] [--seed S] [--deadline-ms MS]';
 let args;
 try {
-  args = parseArgs({ options: { cases: { type: 'string', default: '10000' }, seed: { type: 'string' }, 'deadline-ms': { type: 'string', default: '10000' }, help: { type: 'boolean', short: 'h' } } }).values;
+  args = parseArgs({
+    options: {
+      cases: { type: 'string', default: '10000' },
+      seed: { type: 'string' },
+      'deadline-ms': { type: 'string', default: '10000' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values;
 } catch (err) {
   process.stderr.write(`fuzz.mjs: ${err.message}\n${usage}\n`);
   process.exit(2);
@@ -46,10 +53,22 @@ const openFds = async () => (await readdir('/proc/self/fd')).length;
 /** Real packer output: one .str, seven, and fifty small ones. */
 async function seeds() {
   const out = [];
-  for (const [i, count, maxBytes] of [[0, 1, 20_000], [1, 7, 8_000], [2, 50, 2_500]]) {
+  for (const [i, count, maxBytes] of [
+    [0, 1, 20_000],
+    [1, 7, 8_000],
+    [2, 50, 2_500],
+  ]) {
     const dir = join(work, `seed${i}`);
     const { names } = await writeFixtures({ out: dir, count, seed: 100 + i, minBytes: 1000, maxBytes });
-    const packed = await packBatch({ files: names.map((n) => join(dir, n)), outDir: dir, server: 'LEAF1', tree: 'ACME', status: 0, scheduledtime: '20261122103000000', keys });
+    const packed = await packBatch({
+      files: names.map((n) => join(dir, n)),
+      outDir: dir,
+      server: 'LEAF1',
+      tree: 'ACME',
+      status: 0,
+      scheduledtime: '20261122103000000',
+      keys,
+    });
     out.push({ what: `${count} .str`, zip: await readFile(packed.path), original: essence(await verify(packed.path)) });
   }
   return out;
@@ -76,13 +95,27 @@ try {
     const batch = fc.sample(arb, { numRuns: Math.min(CHUNK, cases - done), seed: seed + done });
     for (const [k, { i, m }] of batch.entries()) {
       const s = zips[i];
-      const r = await runMutant({ path: join(work, 'mutant.zip'), bytes: mutate(s.zip, m), verify, original: s.original, isZenrollError, deadlineMs });
+      const r = await runMutant({
+        path: join(work, 'mutant.zip'),
+        bytes: mutate(s.zip, m),
+        verify,
+        original: s.original,
+        isZenrollError,
+        deadlineMs,
+      });
       outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
       if (r.code) codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
       times.push(r.ms);
       const leaked = (await openFds()) !== fds;
       if (!['identical', 'rejected'].includes(r.outcome) || leaked) {
-        findings.push({ case: done + k, seed: s.what, mutations: describeMutations(m), outcome: leaked ? `${r.outcome}, file handle leaked` : r.outcome, code: r.code, message: r.message?.slice(0, 300) });
+        findings.push({
+          case: done + k,
+          seed: s.what,
+          mutations: describeMutations(m),
+          outcome: leaked ? `${r.outcome}, file handle leaked` : r.outcome,
+          code: r.code,
+          message: r.message?.slice(0, 300),
+        });
       }
       const mem = process.memoryUsage();
       peakHeap = Math.max(peakHeap, mem.heapUsed + mem.arrayBuffers - base.heapUsed - base.arrayBuffers);
@@ -92,7 +125,11 @@ try {
   }
   process.stderr.write('\n');
   times.sort((a, b) => a - b);
-  const fmt = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  const fmt = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
   const lines = [
     `zip verifier fuzz: ${cases} mutants of ${zips.length} packer zips (${zips.map((z) => `${z.what}, ${z.zip.length} B`).join('; ')}), seed ${seed}`,
     `outcomes: ${fmt(outcomes)}`,
@@ -105,7 +142,8 @@ try {
   if (findings.length > 0) {
     const report = join(tmpdir(), `zenroll-fuzz-findings-${seed}.json`);
     await writeFile(report, `${JSON.stringify(findings, null, 2)}\n`);
-    for (const f of findings.slice(0, 10)) process.stdout.write(`  #${f.case} (${f.seed}) ${f.mutations} → ${f.outcome} ${f.code ?? ''} ${f.message ?? ''}\n`);
+    for (const f of findings.slice(0, 10))
+      process.stdout.write(`  #${f.case} (${f.seed}) ${f.mutations} → ${f.outcome} ${f.code ?? ''} ${f.message ?? ''}\n`);
     process.stdout.write(`all findings: ${report}\n`);
     process.exitCode = 1;
   }

@@ -22,8 +22,13 @@ try {
   parsed = parseArgs({
     allowPositionals: true,
     options: {
-      dir: { type: 'string' }, port: { type: 'string' }, tree: { type: 'string' },
-      servers: { type: 'string' }, 'cn-config': { type: 'boolean' }, providers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      dir: { type: 'string' },
+      port: { type: 'string' },
+      tree: { type: 'string' },
+      servers: { type: 'string' },
+      'cn-config': { type: 'boolean' },
+      providers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
 } catch (err) {
@@ -70,8 +75,15 @@ if (command === 'start' && providers > 1) {
   }
   try {
     const all = await startSlapdProviders({
-      dir, providers, port: o.port === undefined ? undefined : Number(o.port), tree: o.tree,
-      servers: o.servers?.split(',').map((x) => x.trim()).filter(Boolean), detached: true,
+      dir,
+      providers,
+      port: o.port === undefined ? undefined : Number(o.port),
+      tree: o.tree,
+      servers: o.servers
+        ?.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+      detached: true,
     });
     process.stdout.write(`${all.length} slapd providers in multi-provider replication (syncrepl, mirror mode), suffix ${all[0].suffix}\n`);
     for (const s of all) process.stdout.write(`  ${s.url} pid ${s.pid} (${s.dir})\n`);
@@ -93,14 +105,22 @@ if (command === 'start') {
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) fail(`--port ${o.port} is not a port number`);
   try {
     const s = await startSlapd({
-      dir, port, tree: o.tree, servers: o.servers?.split(',').map((x) => x.trim()).filter(Boolean),
-      cnConfig: o['cn-config'] === true, detached: true,
+      dir,
+      port,
+      tree: o.tree,
+      servers: o.servers
+        ?.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+      cnConfig: o['cn-config'] === true,
+      detached: true,
     });
     process.stdout.write(`slapd ${s.url} pid ${s.pid} suffix ${s.suffix}\n`);
     for (const server of s.servers) {
       process.stdout.write(`  ${server}: ${s.serverDN(server)}  password file ${s.serverPasswordFile(server)}\n`);
     }
-    if (s.operatorDN) process.stdout.write(`  operator (reads the logs, writes nothing): ${s.operatorDN}  password file ${s.operatorPasswordFile}\n`);
+    if (s.operatorDN)
+      process.stdout.write(`  operator (reads the logs, writes nothing): ${s.operatorDN}  password file ${s.operatorPasswordFile}\n`);
     process.stdout.write(`details: ${stateFile}\nstop with: node scripts/slapd.mjs stop --dir ${dir}\n`);
   } catch (err) {
     fail(err.message, 1);

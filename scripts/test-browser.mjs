@@ -50,11 +50,12 @@ if (!opts['no-build']) {
 const stops = [];
 const started = [];
 let stopping = null;
-const stopAll = () => (stopping ??= (async () => {
-  for (let stop = stops.pop(); stop; stop = stops.pop()) {
-    await stop().catch((err) => console.error(`test-browser: stopping: ${err.message}`));
-  }
-})());
+const stopAll = () =>
+  (stopping ??= (async () => {
+    for (let stop = stops.pop(); stop; stop = stops.pop()) {
+      await stop().catch((err) => console.error(`test-browser: stopping: ${err.message}`));
+    }
+  })());
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     console.log(`${signal}: stopping what was started`);
@@ -95,19 +96,24 @@ try {
 
   const pla = await check('phpLDAPadmin is served by a private Apache on a loopback port', async () => {
     const p = await startPhpLdapAdmin({
-      ldapHost: '127.0.0.1', ldapPort: slapd.port, base: slapd.suffix, name: `zenroll demo (${slapd.tree})`,
+      ldapHost: '127.0.0.1',
+      ldapPort: slapd.port,
+      base: slapd.suffix,
+      name: `zenroll demo (${slapd.tree})`,
       attributes: ['zeninvRollUpLog', 'zenrollStatusLog'],
     });
     stops.push(p.stop);
     started.push({ what: 'Apache', pid: p.pid, group: true });
     return p;
   });
-  const browser = pla && await check('headless Chromium starts', async () => {
-    const b = await launchBrowser({ width: 1280, height: 800 });
-    stops.push(b.close);
-    started.push({ what: 'Chromium', pid: b.browser.process()?.pid ?? 0 });
-    return b;
-  });
+  const browser =
+    pla &&
+    (await check('headless Chromium starts', async () => {
+      const b = await launchBrowser({ width: 1280, height: 800 });
+      stops.push(b.close);
+      started.push({ what: 'Chromium', pid: b.browser.process()?.pid ?? 0 });
+      return b;
+    }));
   if (!pla || !browser || !expected) throw new Error('cannot go on without phpLDAPadmin, Chromium and the records');
   const { page } = browser;
   await check('the operator logs in through the login form, read-only', async () => {
@@ -127,13 +133,18 @@ try {
     await shot(page, '2-object-full', { fullPage: true });
     const boxes = await objectPageValues(page);
     if (boxes.length === 0) throw new Error('no log value on the page');
-    sameValues(boxes.map((b) => b.value), want.values);
+    sameValues(
+      boxes.map((b) => b.value),
+      want.values,
+    );
     for (const b of boxes) {
       const problem = headProblem(b.value);
       if (problem) throw new Error(`${b.attr} value ${problem}`);
       const head = b.value.split(' ', 2).join(' ').length;
       if (b.shown < head || b.scrolled !== 0) {
-        throw new Error(`${b.attr}'s box shows ${b.shown} characters (scrolled ${b.scrolled}), not the ${head} of "${b.value.slice(0, head)}"`);
+        throw new Error(
+          `${b.attr}'s box shows ${b.shown} characters (scrolled ${b.scrolled}), not the ${head} of "${b.value.slice(0, head)}"`,
+        );
       }
     }
   });
@@ -157,9 +168,12 @@ try {
     await shot(page, '3-search-list');
     await shot(page, '3-search-list-full', { fullPage: true });
   });
-  await check('list view: each record\'s first 40 characters hold its time and event, on one line', async () => {
+  await check("list view: each record's first 40 characters hold its time and event, on one line", async () => {
     const values = await listViewValues(page);
-    sameValues(values.map((v) => v.value), expected.flatMap((e) => e.values));
+    sameValues(
+      values.map((v) => v.value),
+      expected.flatMap((e) => e.values),
+    );
     for (const v of values) {
       const problem = headProblem(v.value);
       if (problem) throw new Error(`${v.entry} ${v.attr} value ${problem}`);
@@ -174,8 +188,12 @@ try {
   // The control: the same check must see the controls of a phpLDAPadmin that is not read-only.
   await check('control: on a read-write phpLDAPadmin the same check finds edit controls', async () => {
     const rw = await startPhpLdapAdmin({
-      ldapHost: '127.0.0.1', ldapPort: slapd.port, base: slapd.suffix, name: 'read-write control',
-      attributes: ['zeninvRollUpLog'], readOnly: false,
+      ldapHost: '127.0.0.1',
+      ldapPort: slapd.port,
+      base: slapd.suffix,
+      name: 'read-write control',
+      attributes: ['zeninvRollUpLog'],
+      readOnly: false,
     });
     try {
       const rwPage = await browser.newPage();
@@ -197,7 +215,10 @@ try {
   });
 
   if (opts['update-docs'] && checks.failed === 0) {
-    for (const [from, to] of [['2-object-full', 'ldap-browser'], ['3-search-list-full', 'ldap-browser-search']]) {
+    for (const [from, to] of [
+      ['2-object-full', 'ldap-browser'],
+      ['3-search-list-full', 'ldap-browser-search'],
+    ]) {
       await copyFile(join(shots, `${from}.png`), join(ROOT, 'docs', `${to}.png`));
       console.log(`wrote docs/${to}.png`);
     }
@@ -230,6 +251,8 @@ function sameValues(seen, want) {
   const b = [...want].sort();
   if (a.length !== b.length || a.some((v, i) => v !== b[i])) {
     const missingOnPage = b.filter((v) => !a.includes(v));
-    throw new Error(`the page shows ${a.length} values, the directory holds ${b.length}; missing: ${missingOnPage.slice(0, 2).join(' | ') || '-'}`);
+    throw new Error(
+      `the page shows ${a.length} values, the directory holds ${b.length}; missing: ${missingOnPage.slice(0, 2).join(' | ') || '-'}`,
+    );
   }
 }

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 // ZENROLL_SUMMARY_ROOT: another tree's packages (this script's own test).
 const root = process.env.ZENROLL_SUMMARY_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..');
-const resultFiles = () => readdirSync(join(root, 'packages')).sort().map((pkg) => [pkg, join(root, 'packages', pkg, '.vitest-results.json')]);
+const resultFiles = () =>
+  readdirSync(join(root, 'packages'))
+    .sort()
+    .map((pkg) => [pkg, join(root, 'packages', pkg, '.vitest-results.json')]);
 const clean = () => {
   for (const [, file] of resultFiles()) rmSync(file, { force: true });
 };

@@ -16,7 +16,15 @@ let seq = 0;
 const base = Date.now();
 const record = () => {
   seq++;
-  return makeRecord({ source: 'sender', event: 'zipped', server: DIRECTORY_SERVER, zip: `20261122000000000_B${seq}_ACME_0.zip`, time: new Date(base + seq).toISOString(), bytes: seq, files: 50 });
+  return makeRecord({
+    source: 'sender',
+    event: 'zipped',
+    server: DIRECTORY_SERVER,
+    zip: `20261122000000000_B${seq}_ACME_0.zip`,
+    time: new Date(base + seq).toISOString(),
+    bytes: seq,
+    files: 50,
+  });
 };
 
 async function measure(statedir, directory, n, burst) {
@@ -38,8 +46,14 @@ async function measure(statedir, directory, n, burst) {
 export async function benchDirectory(ctx) {
   const { slapd } = ctx;
   const directory = {
-    url: slapd.url, bindDN: slapd.serverDN(DIRECTORY_SERVER), passwordFile: slapd.serverPasswordFile(DIRECTORY_SERVER),
-    serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`, keep: 1000, timeoutMs: 10_000, startTls: false, tls: { ca: null },
+    url: slapd.url,
+    bindDN: slapd.serverDN(DIRECTORY_SERVER),
+    passwordFile: slapd.serverPasswordFile(DIRECTORY_SERVER),
+    serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`,
+    keep: 1000,
+    timeoutMs: 10_000,
+    startTls: false,
+    tls: { ca: null },
   };
   const kinds = { journalAlone: [null, false], oneAtATime: [directory, false], burst: [directory, true] };
   const got = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
@@ -48,7 +62,11 @@ export async function benchDirectory(ctx) {
     for (const [kind, [dir, burst]] of Object.entries(kinds)) {
       got[kind].push(await measure(join(ctx.work, 'directory', String(k++)), dir, ctx.records, burst));
     }
-    progress(`  directory run ${r + 1}/${ctx.runs}: ${Object.entries(got).map(([kind, v]) => `${kind} ${Math.round((ctx.records / v.at(-1).ms) * 1000)}/s`).join(', ')}`);
+    progress(
+      `  directory run ${r + 1}/${ctx.runs}: ${Object.entries(got)
+        .map(([kind, v]) => `${kind} ${Math.round((ctx.records / v.at(-1).ms) * 1000)}/s`)
+        .join(', ')}`,
+    );
   }
   const out = { records: ctx.records, keep: directory.keep };
   for (const [kind, v] of Object.entries(got)) {

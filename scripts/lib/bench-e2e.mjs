@@ -72,7 +72,10 @@ export async function buildE2eTree(ctx) {
 /** The JSON log lines a service wrote from byte `from` on. */
 async function logSince(node, from) {
   const text = (await readFile(join(node.dir, 'serve.log'))).subarray(from).toString('utf8');
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 const logSize = async (node) => (await stat(join(node.dir, 'serve.log')).catch(() => ({ size: 0 }))).size;
@@ -108,13 +111,18 @@ function leafPhases(lines, t0Epoch, endMs) {
 
 /** Wait until every service's journal has reached LDAP and nothing is in flight. */
 async function quiet(nodes, timeoutMs) {
-  await waitUntil('the journals to drain into slapd', async () => {
-    for (const node of nodes) {
-      const s = await askAdmin(node, 'GET', '/v1/status');
-      if (s.journalBacklog > 0 || s.rollupRunning) return false;
-    }
-    return true;
-  }, timeoutMs, 100);
+  await waitUntil(
+    'the journals to drain into slapd',
+    async () => {
+      for (const node of nodes) {
+        const s = await askAdmin(node, 'GET', '/v1/status');
+        if (s.journalBacklog > 0 || s.rollupRunning) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /**
@@ -140,19 +148,26 @@ export async function e2eRun(e2e, fixtures, names, { timeoutMs = 900_000 } = {})
   let leafMs = null;
   let leafResult = null;
   let failure = null;
-  const leafDone = askAdmin(leaf, 'POST', '/v1/rollup').then((r) => {
-    leafMs = performance.now() - t0;
-    leafResult = r;
-  }, (err) => (failure ??= err));
+  const leafDone = askAdmin(leaf, 'POST', '/v1/rollup').then(
+    (r) => {
+      leafMs = performance.now() - t0;
+      leafResult = r;
+    },
+    (err) => (failure ??= err),
+  );
   let endMs;
   try {
-    await waitUntil(`${expected} zips in ROOT's dbdir`, async () => {
-      if (failure !== null) throw failure;
-      if (leafResult !== null && (leafResult.left.length > 0 || leafResult.rejected.length > 0)) {
-        throw new Error(`the leaf left ${JSON.stringify([...leafResult.left, ...leafResult.rejected]).slice(0, 500)}`);
-      }
-      return (await zipsIn(root.config.dirs.dbdir)).length >= expected;
-    }, timeoutMs);
+    await waitUntil(
+      `${expected} zips in ROOT's dbdir`,
+      async () => {
+        if (failure !== null) throw failure;
+        if (leafResult !== null && (leafResult.left.length > 0 || leafResult.rejected.length > 0)) {
+          throw new Error(`the leaf left ${JSON.stringify([...leafResult.left, ...leafResult.rejected]).slice(0, 500)}`);
+        }
+        return (await zipsIn(root.config.dirs.dbdir)).length >= expected;
+      },
+      timeoutMs,
+    );
     endMs = performance.now() - t0;
   } finally {
     await leafDone;
@@ -167,11 +182,21 @@ export async function e2eRun(e2e, fixtures, names, { timeoutMs = 900_000 } = {})
   const atRoot = (await zipsIn(root.config.dirs.dbdir)).length;
   const leftAtInt = (await zipsIn(int1.config.dirs.entpushdir)).length + (await zipsIn(int1.config.dirs.zipdir)).length;
   if (atRoot !== expected || leftAtInt !== 0 || leafResult.zipped.length !== expected || leafResult.sent.length !== expected) {
-    throw new Error(`end to end: expected ${expected} zips; the leaf zipped ${leafResult.zipped.length} and sent ${leafResult.sent.length}, ROOT's dbdir has ${atRoot}, INT1 still holds ${leftAtInt}`);
+    throw new Error(
+      `end to end: expected ${expected} zips; the leaf zipped ${leafResult.zipped.length} and sent ${leafResult.sent.length}, ROOT's dbdir has ${atRoot}, INT1 still holds ${leftAtInt}`,
+    );
   }
   const phases = leafPhases(await logSince(leaf, logFrom), t0Epoch, endMs);
   const intRollups = (await logSince(int1, intLogFrom)).filter((l) => l.msg === 'roll-up started').length;
-  return { ms: endMs, leafRollupMs: leafMs, logDrainedMs: logMs, int1Rollups: intRollups, zips: expected, phases, cpuMs: Object.fromEntries(e2e.nodes.map((n, i) => [n.name, cpu[i]])) };
+  return {
+    ms: endMs,
+    leafRollupMs: leafMs,
+    logDrainedMs: logMs,
+    int1Rollups: intRollups,
+    zips: expected,
+    phases,
+    cpuMs: Object.fromEntries(e2e.nodes.map((n, i) => [n.name, cpu[i]])),
+  };
 }
 
 function peaks(nodes) {
@@ -184,14 +209,17 @@ function peaks(nodes) {
 export async function benchEndToEnd(ctx) {
   const e2e = await buildE2eTree(ctx);
   ctx.cleanup.add('stop the end-to-end tree', () => e2e.stop());
-  const profArgs = (node) => (ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, 'e2e')}`, `--cpu-prof-name=${node.name}.cpuprofile`] : []);
+  const profArgs = (node) =>
+    ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, 'e2e')}`, `--cpu-prof-name=${node.name}.cpuprofile`] : [];
   await e2e.start(profArgs);
   const idle = Object.fromEntries(e2e.nodes.map((n) => [n.name, round(rssOf(n.pid).now / 1e6, 1)]));
   const runs = [];
   for (let r = 0; r < ctx.runs; r++) {
     const res = await e2eRun(e2e, ctx.fixtures, ctx.names);
     runs.push(res);
-    progress(`  end to end run ${r + 1}/${ctx.runs}: ${(res.ms / 1000).toFixed(2)} s to the last zip at ROOT (leaf roll-up ${(res.leafRollupMs / 1000).toFixed(2)} s, log in slapd after ${(res.logDrainedMs / 1000).toFixed(2)} s, INT1 rolled up ${res.int1Rollups}×)`);
+    progress(
+      `  end to end run ${r + 1}/${ctx.runs}: ${(res.ms / 1000).toFixed(2)} s to the last zip at ROOT (leaf roll-up ${(res.leafRollupMs / 1000).toFixed(2)} s, log in slapd after ${(res.logDrainedMs / 1000).toFixed(2)} s, INT1 rolled up ${res.int1Rollups}×)`,
+    );
   }
   const memory = { idleAfterStart: idle, peak: { endToEnd: peaks(e2e.nodes) }, backlogRuns: {} };
   await e2e.stop();
@@ -218,10 +246,15 @@ export async function benchEndToEnd(ctx) {
     const key = `backlog${b.names.length}`;
     memory.peak[key] = peaks(e2e.nodes);
     memory.backlogRuns[key] = {
-      zips: res.zips, ms: round(res.ms, 0), logDrainedMs: round(res.logDrainedMs, 0), fileBytes: b.bytes,
+      zips: res.zips,
+      ms: round(res.ms, 0),
+      logDrainedMs: round(res.logDrainedMs, 0),
+      fileBytes: b.bytes,
       leafPhasesMs: Object.fromEntries(Object.entries(res.phases).map(([k, v]) => [k, round(v, 0)])),
     };
-    progress(`  backlog of ${b.names.length} small .str: ${(res.ms / 1000).toFixed(1)} s end to end; peak RSS ${JSON.stringify(memory.peak[key])} MB`);
+    progress(
+      `  backlog of ${b.names.length} small .str: ${(res.ms / 1000).toFixed(1)} s end to end; peak RSS ${JSON.stringify(memory.peak[key])} MB`,
+    );
     await e2e.stop();
   }
   return { endToEnd, memory };

@@ -73,7 +73,9 @@ async function push(client, zip, stats) {
     let retryAfter;
     try {
       const res = await client.request({
-        path: zipPath(zip.name), method: 'PUT', body: zip.body,
+        path: zipPath(zip.name),
+        method: 'PUT',
+        body: zip.body,
         headers: { 'content-type': 'application/zip', 'content-length': String(zip.body.length), 'repr-digest': zip.digest },
       });
       await res.body.text();
@@ -110,12 +112,17 @@ export async function benchLoad(ctx) {
   const ca = await readFile(join(root.dir, 'tls', 'server.crt'), 'utf8');
   await startServe(root, { track: (c) => ctx.cleanup.child(c) });
   ctx.cleanup.add('stop the load ROOT', () => stopServe(root));
-  const clients = Array.from({ length: ctx.senders }, () => new Client(root.url, { connect: { ca }, headersTimeout: 120_000, bodyTimeout: 120_000 }));
+  const clients = Array.from(
+    { length: ctx.senders },
+    () => new Client(root.url, { connect: { ca }, headersTimeout: 120_000, bodyTimeout: 120_000 }),
+  );
   const stats = { ok: 0, busy: 0, bytes: 0, errors: [], attemptMs: [], totalMs: [] };
   const t0 = performance.now();
-  await Promise.all(clients.map(async (client, s) => {
-    for (const zip of zips.slice(s * ctx.zipsPerSender, (s + 1) * ctx.zipsPerSender)) await push(client, zip, stats);
-  }));
+  await Promise.all(
+    clients.map(async (client, s) => {
+      for (const zip of zips.slice(s * ctx.zipsPerSender, (s + 1) * ctx.zipsPerSender)) await push(client, zip, stats);
+    }),
+  );
   const ms = performance.now() - t0;
   await Promise.all(clients.map((c) => c.close()));
   // Stored (201) is not yet promoted: wait for ROOT's dbdir to hold them all.

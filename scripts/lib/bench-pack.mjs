@@ -25,7 +25,13 @@ function summary(runs, inputBytes) {
     runsMs: runs.map((r) => round(r.ms, 0)),
     medianMs: round(ms, 0),
     mbPerS: round(mb(inputBytes) / (ms / 1000), 1),
-    ...(runs[0].cpuMs !== undefined ? { cpuMs: round(median(runs.map((r) => r.cpuMs)), 0), mainThreadCpuMs: round(median(runs.map((r) => r.mainThreadCpuMs)), 0), peakRssMB: round(Math.max(...runs.map((r) => r.peakRss)) / 1e6, 1) } : {}),
+    ...(runs[0].cpuMs !== undefined
+      ? {
+          cpuMs: round(median(runs.map((r) => r.cpuMs)), 0),
+          mainThreadCpuMs: round(median(runs.map((r) => r.mainThreadCpuMs)), 0),
+          peakRssMB: round(Math.max(...runs.map((r) => r.peakRss)) / 1e6, 1),
+        }
+      : {}),
   };
 }
 
@@ -39,15 +45,24 @@ async function freshDir(dir) {
 async function zipRun(fixtures, batches, outDir, lanes) {
   await freshDir(outDir);
   const t0 = performance.now();
-  await pool(batches, lanes, (names, i) => run('zip', ['-q', '-6', join(outDir, `b${String(i).padStart(5, '0')}.zip`), ...names], { cwd: fixtures }));
+  await pool(batches, lanes, (names, i) =>
+    run('zip', ['-q', '-6', join(outDir, `b${String(i).padStart(5, '0')}.zip`), ...names], { cwd: fixtures }),
+  );
   return { ms: performance.now() - t0 };
 }
 
 async function packRun(ctx, batches, outDir, lanes, nodeArgs = []) {
   await freshDir(outDir);
   const job = {
-    outDir, lanes, keys: ctx.keys, tree: 'ACME',
-    batches: batches.map((names, i) => ({ files: names.map((n) => join(ctx.fixtures, n)), server: 'BENCH', scheduledtime: String(BASE_TIME + BigInt(i)) })),
+    outDir,
+    lanes,
+    keys: ctx.keys,
+    tree: 'ACME',
+    batches: batches.map((names, i) => ({
+      files: names.map((n) => join(ctx.fixtures, n)),
+      server: 'BENCH',
+      scheduledtime: String(BASE_TIME + BigInt(i)),
+    })),
   };
   const jobFile = join(ctx.work, 'pack-job.json');
   await writeFile(jobFile, JSON.stringify(job));
@@ -101,12 +116,19 @@ export async function benchPackAndVerify(ctx) {
   const zips = got['zen-seq'].at(-1).zips;
 
   const pack = { batches: batches.length };
-  for (const [mode, z, p] of [['sequential', 'zip-seq', 'zen-seq'], ['parallel2', 'zip-par', 'zen-par']]) {
+  for (const [mode, z, p] of [
+    ['sequential', 'zip-seq', 'zen-seq'],
+    ['parallel2', 'zip-par', 'zen-par'],
+  ]) {
     const zen = summary(got[p], ctx.inputBytes);
     const zip = summary(got[z], ctx.inputBytes);
     pack[mode] = { zenroll: zen, zip6: zip, speedRatio: round(zen.mbPerS / zip.mbPerS, 2) };
   }
-  pack.outputBytes = { zenroll: zenBytes, zip6: zipBytes, compression: { zenroll: round(ctx.inputBytes / zenBytes, 2), zip6: round(ctx.inputBytes / zipBytes, 2) } };
+  pack.outputBytes = {
+    zenroll: zenBytes,
+    zip6: zipBytes,
+    compression: { zenroll: round(ctx.inputBytes / zenBytes, 2), zip6: round(ctx.inputBytes / zipBytes, 2) },
+  };
 
   // unzip -tq on an outer zip checks only the stored inner zip's CRC; the
   // same work as verifyOuterZip (inflate and check every .str) also needs
@@ -126,21 +148,32 @@ export async function benchPackAndVerify(ctx) {
   const vgot = Object.fromEntries(Object.keys(vsides).map((k) => [k, []]));
   const vruns = Math.max(ctx.runs, ctx.verifyRuns ?? ctx.runs);
   for (let r = 0; r < vruns; r++) {
-    const order = r % 2 === 0 ? ['both-seq', 'zen-seq', 'outer-seq', 'both-par', 'zen-par', 'outer-par'] : ['zen-seq', 'both-seq', 'outer-seq', 'zen-par', 'both-par', 'outer-par'];
+    const order =
+      r % 2 === 0
+        ? ['both-seq', 'zen-seq', 'outer-seq', 'both-par', 'zen-par', 'outer-par']
+        : ['zen-seq', 'both-seq', 'outer-seq', 'zen-par', 'both-par', 'outer-par'];
     for (const side of order) {
       const res = await vsides[side]();
       vgot[side].push(res);
     }
-    progress(`  verification run ${r + 1}/${vruns}: zenroll ${(vgot['zen-seq'].at(-1).ms / 1000).toFixed(2)} s, unzip -tq outer+inner ${(vgot['both-seq'].at(-1).ms / 1000).toFixed(2)} s`);
+    progress(
+      `  verification run ${r + 1}/${vruns}: zenroll ${(vgot['zen-seq'].at(-1).ms / 1000).toFixed(2)} s, unzip -tq outer+inner ${(vgot['both-seq'].at(-1).ms / 1000).toFixed(2)} s`,
+    );
   }
   const verify = { zips: zips.length };
-  for (const [mode, suffix] of [['sequential', 'seq'], ['parallel2', 'par']]) {
+  for (const [mode, suffix] of [
+    ['sequential', 'seq'],
+    ['parallel2', 'par'],
+  ]) {
     const zen = summary(vgot[`zen-${suffix}`], ctx.inputBytes);
     const outerAndInner = summary(vgot[`both-${suffix}`], ctx.inputBytes);
     const outerOnly = summary(vgot[`outer-${suffix}`], ctx.inputBytes);
     verify[mode] = {
-      zenroll: zen, unzipOuterAndInner: outerAndInner, unzipOuterOnly: outerOnly,
-      speedRatio: round(outerAndInner.medianMs / zen.medianMs, 2), speedRatioOuterOnly: round(outerOnly.medianMs / zen.medianMs, 2),
+      zenroll: zen,
+      unzipOuterAndInner: outerAndInner,
+      unzipOuterOnly: outerOnly,
+      speedRatio: round(outerAndInner.medianMs / zen.medianMs, 2),
+      speedRatioOuterOnly: round(outerOnly.medianMs / zen.medianMs, 2),
     };
   }
   await rm(innerDir, { recursive: true, force: true });
@@ -148,8 +181,16 @@ export async function benchPackAndVerify(ctx) {
   if (ctx.profileDir) {
     progress('  profiling the packer and the verifier (node --cpu-prof)…');
     const pdir = join(ctx.profileDir, 'pack');
-    await packRun(ctx, batches, join(ctx.work, 'packed-prof'), 1, ['--cpu-prof', `--cpu-prof-dir=${pdir}`, '--cpu-prof-name=pack-seq.cpuprofile']);
-    await packRun(ctx, batches, join(ctx.work, 'packed-prof'), 2, ['--cpu-prof', `--cpu-prof-dir=${pdir}`, '--cpu-prof-name=pack-par.cpuprofile']);
+    await packRun(ctx, batches, join(ctx.work, 'packed-prof'), 1, [
+      '--cpu-prof',
+      `--cpu-prof-dir=${pdir}`,
+      '--cpu-prof-name=pack-seq.cpuprofile',
+    ]);
+    await packRun(ctx, batches, join(ctx.work, 'packed-prof'), 2, [
+      '--cpu-prof',
+      `--cpu-prof-dir=${pdir}`,
+      '--cpu-prof-name=pack-par.cpuprofile',
+    ]);
     await rm(join(ctx.work, 'packed-prof'), { recursive: true, force: true });
     await verifyRun(ctx, zips, 1, ['--cpu-prof', `--cpu-prof-dir=${pdir}`, '--cpu-prof-name=verify-seq.cpuprofile']);
   }

@@ -41,7 +41,8 @@ function shortUrl(url) {
   return url.replace(/^file:\/\/.*\/scripts\//, 'scripts/');
 }
 
-const keyOf = (f) => (SPECIAL.has(f.functionName) && !f.url ? f.functionName : `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}:${f.lineNumber + 1}`);
+const keyOf = (f) =>
+  SPECIAL.has(f.functionName) && !f.url ? f.functionName : `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}:${f.lineNumber + 1}`;
 
 export function analyze(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -71,8 +72,20 @@ export function analyze(profile) {
     }
   }
   const idle = self.get('(idle)') ?? 0;
-  const sorted = (m, n) => [...m].filter(([k]) => k !== '(idle)' && k !== '(root)').sort((a, b) => b[1] - a[1]).slice(0, n);
-  return { totalMs: total, idleMs: idle, busyMs: total - idle, gcMs: self.get('(garbage collector)') ?? 0, topSelf: sorted(self, 15), packages: sorted(pkgs, 12), zenrollInclusive: sorted(incl, 10) };
+  const sorted = (m, n) =>
+    [...m]
+      .filter(([k]) => k !== '(idle)' && k !== '(root)')
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n);
+  return {
+    totalMs: total,
+    idleMs: idle,
+    busyMs: total - idle,
+    gcMs: self.get('(garbage collector)') ?? 0,
+    topSelf: sorted(self, 15),
+    packages: sorted(pkgs, 12),
+    zenrollInclusive: sorted(incl, 10),
+  };
 }
 
 export function formatAnalysis(name, a) {

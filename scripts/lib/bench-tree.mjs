@@ -32,12 +32,20 @@ function description(i, now) {
   const parent = i === 0 ? null : i <= 10 ? 'TROOT' : treeName(1 + (i % 10));
   const sender = role !== 'root';
   return {
-    role, parent, parentUrl: sender ? `https://${(parent ?? '').toLowerCase()}.acme.example:7099` : null, version: '0.1.0',
+    role,
+    parent,
+    parentUrl: sender ? `https://${(parent ?? '').toLowerCase()}.acme.example:7099` : null,
+    version: '0.1.0',
     schedule: sender ? '0 2 * * * (UTC)' : null,
     lastRollup: sender ? new Date(now - 3_600_000).toISOString() : null,
-    lastRollupResult: sender ? (i % 50 === 7 ? 'failed zipped=1 sent=0 discarded=0 rejected=1 left=0' : 'ok zipped=2 sent=2 discarded=0 rejected=0 left=0') : null,
+    lastRollupResult: sender
+      ? i % 50 === 7
+        ? 'failed zipped=1 sent=0 discarded=0 rejected=1 left=0'
+        : 'ok zipped=2 sent=2 discarded=0 rejected=0 left=0'
+      : null,
     backlog: { strWaiting: role === 'leaf' ? i % 7 : null, zipsWaiting: 0, zipsRejected: i % 50 === 7 ? 1 : 0 },
-    sent24h: { zips: 2, files: 80, bytes: 2_000_000 }, received24h: { zips: role === 'leaf' ? 0 : 98, files: 3920, bytes: 98_000_000 },
+    sent24h: { zips: 2, files: 80, bytes: 2_000_000 },
+    received24h: { zips: role === 'leaf' ? 0 : 98, files: 3920, bytes: 98_000_000 },
     described: new Date(now - 3_590_000).toISOString(),
     lateAfter: sender ? new Date(i % 40 === 3 ? now - 60_000 : now + 86_400_000).toISOString() : null,
   };
@@ -47,11 +55,20 @@ function description(i, now) {
 async function seed(slapd, names) {
   await slapd.addServers(names);
   const now = Date.now();
-  const ldif = names.map((name, i) => [
-    `dn: ${slapd.serverDN(name)}`, 'changetype: modify',
-    ...Object.entries(descriptionAttributes(description(i, now))).flatMap(([attr, values]) => [`replace: ${attr}`, ...values.map((v) => `${attr}: ${v}`), '-']),
-    '',
-  ].join('\n')).join('\n');
+  const ldif = names
+    .map((name, i) =>
+      [
+        `dn: ${slapd.serverDN(name)}`,
+        'changetype: modify',
+        ...Object.entries(descriptionAttributes(description(i, now))).flatMap(([attr, values]) => [
+          `replace: ${attr}`,
+          ...values.map((v) => `${attr}: ${v}`),
+          '-',
+        ]),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
   await ldapUtil('ldapmodify', slapd.rootArgs(), ldif);
 }
 
@@ -72,8 +89,12 @@ export async function benchTree(ctx) {
   progress(`  writing ${TREE_SERVERS} objects with their descriptions…`);
   await seed(slapd, names);
   const reader = new LdapDirectory({
-    url: slapd.url, bindDN: slapd.serverDN('TROOT'), passwordFile: slapd.serverPasswordFile('TROOT'),
-    serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`, keep: 1000, timeoutMs: 10_000,
+    url: slapd.url,
+    bindDN: slapd.serverDN('TROOT'),
+    passwordFile: slapd.serverPasswordFile('TROOT'),
+    serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`,
+    keep: 1000,
+    timeoutMs: 10_000,
   });
   const { report } = await import('../../packages/cli/dist/tree/model.js');
   const { renderText } = await import('../../packages/cli/dist/tree/text.js');
@@ -99,10 +120,21 @@ export async function benchTree(ctx) {
   const dir = join(ctx.work, 'tree-cli');
   await mkdir(join(dir, 'in'), { recursive: true });
   const config = join(dir, 'zenroll.json');
-  await writeFile(config, JSON.stringify({
-    server: 'TROOT', tree: 'ACME', role: 'root', dirs: { entpushdir: 'in', dbdir: 'db' },
-    directory: { url: slapd.url, bindDN: slapd.serverDN('TROOT'), passwordFile: slapd.serverPasswordFile('TROOT'), serviceDN: `cn={server}_ZenInvService,${slapd.suffix}` },
-  }));
+  await writeFile(
+    config,
+    JSON.stringify({
+      server: 'TROOT',
+      tree: 'ACME',
+      role: 'root',
+      dirs: { entpushdir: 'in', dbdir: 'db' },
+      directory: {
+        url: slapd.url,
+        bindDN: slapd.serverDN('TROOT'),
+        passwordFile: slapd.serverPasswordFile('TROOT'),
+        serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`,
+      },
+    }),
+  );
   const cli = [];
   let json = null;
   for (let r = 0; r < Math.max(3, ctx.runs); r++) {
@@ -111,7 +143,9 @@ export async function benchTree(ctx) {
     json = JSON.parse(out.stdout);
   }
   if (json.servers < TREE_SERVERS) throw new Error(`zenroll tree --json showed ${json.servers} servers`);
-  progress(`  tree: search ${round(median(search), 1)} ms, draw ${round(median(draw), 1)} ms, zenroll tree --json ${Math.round(median(cli))} ms for ${json.servers} servers`);
+  progress(
+    `  tree: search ${round(median(search), 1)} ms, draw ${round(median(draw), 1)} ms, zenroll tree --json ${Math.round(median(cli))} ms for ${json.servers} servers`,
+  );
   return {
     servers: json.servers,
     states: json.states,
@@ -130,9 +164,16 @@ export async function benchPoll(ctx) {
   await startServe(root, { track: (c) => ctx.cleanup.child(c) });
   ctx.cleanup.add('stop the poll bench ROOT', () => stopServe(root));
   // The children's side of the real client: sender.parent and its CA, as a leaf's config has them.
-  const sender = { ...(await loadConfig(root.configPath)).sender, parent: root.url, tls: { ca: join(root.dir, 'tls', 'server.crt'), cert: null, key: null } };
+  const sender = {
+    ...(await loadConfig(root.configPath)).sender,
+    parent: root.url,
+    tls: { ca: join(root.dir, 'tls', 'server.crt'), cert: null, key: null },
+  };
   const ca = await readFile(sender.tls.ca, 'utf8');
-  const header = (i) => Buffer.from(JSON.stringify({ server: `PCHILD${i}`, description: { ...description(11 + (i % 489), Date.now()), parent: POLL_ROOT } })).toString('base64url');
+  const header = (i) =>
+    Buffer.from(
+      JSON.stringify({ server: `PCHILD${i}`, description: { ...description(11 + (i % 489), Date.now()), parent: POLL_ROOT } }),
+    ).toString('base64url');
   const poll = async (i) => {
     // A new connection each time, as after 60 s of quiet (the server's keep-alive is long closed).
     const agent = new Agent({ connect: { ca, timeout: 10_000 } });
@@ -151,25 +192,29 @@ export async function benchPoll(ctx) {
   const cpu0 = cpuMsOf(root.pid);
   const t0 = performance.now();
   // Each child polls once a second, spread over the second like children started at different times.
-  await Promise.all(Array.from({ length: ctx.children }, async (_, i) => {
-    await sleep((1000 * i) / ctx.children);
-    for (let next = performance.now(); next < stopAt; next += 1000) {
-      try {
-        await poll(i);
-        done++;
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: ctx.children }, async (_, i) => {
+      await sleep((1000 * i) / ctx.children);
+      for (let next = performance.now(); next < stopAt; next += 1000) {
+        try {
+          await poll(i);
+          done++;
+        } catch {
+          errors++;
+        }
+        await sleep(Math.max(0, next + 1000 - performance.now()));
       }
-      await sleep(Math.max(0, next + 1000 - performance.now()));
-    }
-  }));
+    }),
+  );
   const wallS = (performance.now() - t0) / 1000;
   const cpu1 = cpuMsOf(root.pid);
   await stopServe(root);
   const perPollMs = (cpu1.total - cpu0.total) / done;
   const pollsPerS = done / wallS;
-  const at60 = (ctx.children / 60) * perPollMs / 1000;
-  progress(`  poll: ${done} polls in ${round(wallS, 1)} s (${round(pollsPerS, 0)}/s), ROOT ${round(perPollMs, 2)} CPU ms per poll → ${round(at60 * 100, 2)} % of a core for ${ctx.children} children every 60 s`);
+  const at60 = ((ctx.children / 60) * perPollMs) / 1000;
+  progress(
+    `  poll: ${done} polls in ${round(wallS, 1)} s (${round(pollsPerS, 0)}/s), ROOT ${round(perPollMs, 2)} CPU ms per poll → ${round(at60 * 100, 2)} % of a core for ${ctx.children} children every 60 s`,
+  );
   if (errors > 0) throw new Error(`${errors} polls failed`);
   return {
     children: ctx.children,

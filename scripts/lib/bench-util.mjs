@@ -41,7 +41,10 @@ export async function pool(items, concurrency, fn) {
 export function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, ...opts }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed: ${String(stderr).trim() || err.message}`));
+      if (err)
+        reject(
+          new Error(`${cmd} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed: ${String(stderr).trim() || err.message}`),
+        );
       else resolve({ stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -162,6 +165,13 @@ export function cpuTicks() {
   const all = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = all;
   const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal, self: f[11] + f[12] + f[13] + f[14] };
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  return {
+    busy: user + nice + system + irq + softirq + steal,
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+    self: f[11] + f[12] + f[13] + f[14],
+  };
 }

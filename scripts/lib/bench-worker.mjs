@@ -26,7 +26,15 @@ async function pack() {
   await mkdir(job.outDir, { recursive: true });
   const t0 = performance.now();
   const made = await pool(job.batches, job.lanes, (b) =>
-    packBatch({ files: b.files, outDir: job.outDir, server: b.server, tree: job.tree ?? 'ACME', status: 0, scheduledtime: b.scheduledtime, keys: pairs.get((b.keys ?? job.keys).private) }),
+    packBatch({
+      files: b.files,
+      outDir: job.outDir,
+      server: b.server,
+      tree: job.tree ?? 'ACME',
+      status: 0,
+      scheduledtime: b.scheduledtime,
+      keys: pairs.get((b.keys ?? job.keys).private),
+    }),
   );
   const ms = performance.now() - t0;
   return { ms, zips: made.map((m) => m.path), bytes: made.reduce((s, m) => s + m.bytes, 0) };
@@ -60,4 +68,6 @@ const commands = { pack, verify, fixtures };
 const result = commands[command] ? await commands[command]() : null;
 if (result === null) throw new Error(`bench-worker: unknown command ${command}`);
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs: mainThreadCpuMs() - main0, peakRss: process.resourceUsage().maxRSS * 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs: mainThreadCpuMs() - main0, peakRss: process.resourceUsage().maxRSS * 1024 })}\n`,
+);

@@ -11,9 +11,27 @@ export const V2_HEAD = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([a-z][a-z-]*)
 
 // phpLDAPadmin commands that change the directory (its config's command list).
 export const WRITE_COMMANDS = [
-  'add_attr_form', 'add_oclass_form', 'add_value_form', 'copy', 'copy_form', 'create', 'create_confirm',
-  'delete', 'delete_attr', 'delete_form', 'import', 'import_form', 'mass_delete', 'mass_edit', 'mass_update',
-  'modify_member_form', 'rdelete', 'rename', 'rename_form', 'update', 'update_confirm',
+  'add_attr_form',
+  'add_oclass_form',
+  'add_value_form',
+  'copy',
+  'copy_form',
+  'create',
+  'create_confirm',
+  'delete',
+  'delete_attr',
+  'delete_form',
+  'import',
+  'import_form',
+  'mass_delete',
+  'mass_edit',
+  'mass_update',
+  'modify_member_form',
+  'rdelete',
+  'rename',
+  'rename_form',
+  'update',
+  'update_confirm',
 ];
 
 /**
@@ -82,7 +100,10 @@ export function listViewValues(page) {
           const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
           const box = range.getBoundingClientRect();
           out.push({
-            entry, attr, value, headOnOneLine: tops.size === 1,
+            entry,
+            attr,
+            value,
+            headOnOneLine: tops.size === 1,
             headInView: box.left >= 0 && box.right <= document.documentElement.clientWidth,
           });
         }
@@ -118,7 +139,12 @@ export function loggedInAs(page) {
 export function editControls(page) {
   return page.evaluate((writeCommands) => {
     const found = [];
-    const describe = (el) => `<${el.tagName.toLowerCase()} ${['name', 'type', 'value', 'href'].map((a) => el.getAttribute(a)).filter(Boolean).join(' ').slice(0, 120)}>`;
+    const describe = (el) =>
+      `<${el.tagName.toLowerCase()} ${['name', 'type', 'value', 'href']
+        .map((a) => el.getAttribute(a))
+        .filter(Boolean)
+        .join(' ')
+        .slice(0, 120)}>`;
     const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
     for (const el of document.querySelectorAll('input, textarea, select, button, [contenteditable]')) {
       const type = (el.getAttribute('type') ?? '').toLowerCase();

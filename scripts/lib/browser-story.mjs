@@ -48,10 +48,12 @@ export function alive(pid, { group = false } = {}) {
     }
   }
   if (!group) return (procStat(pid)?.state ?? 'Z') !== 'Z';
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).some((n) => {
-    const st = procStat(n);
-    return st !== null && st.pgrp === pid && st.state !== 'Z';
-  });
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .some((n) => {
+      const st = procStat(n);
+      return st !== null && st.pgrp === pid && st.state !== 'Z';
+    });
 }
 
 /**
@@ -90,10 +92,15 @@ export function operatorOf(state) {
  * wait until every process of it is gone; nothing to do when nothing runs.
  */
 export async function stopDemo(dir) {
-  await Promise.all([...running].map((child) => new Promise((r) => {
-    child.once('exit', r);
-    child.kill('SIGTERM');
-  })));
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise((r) => {
+          child.once('exit', r);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
   const pids = demoPids(dir);
   if (pids.length === 0) return;
   await zenroll(['demo', '--stop', '--dir', dir]);
@@ -121,7 +128,8 @@ export async function startDemo(dir, files = 10) {
     for (const pid of services) process.kill(pid, 'SIGTERM');
     const until = Date.now() + 20_000;
     while (services.some((pid) => alive(pid))) {
-      if (Date.now() > until) throw new Error(`the demo's services did not stop within 20 s of SIGTERM (pids ${services.filter((p) => alive(p)).join(', ')})`);
+      if (Date.now() > until)
+        throw new Error(`the demo's services did not stop within 20 s of SIGTERM (pids ${services.filter((p) => alive(p)).join(', ')})`);
       await sleep(50);
     }
     const slapd = JSON.parse(await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8'));
@@ -135,12 +143,26 @@ export async function startDemo(dir, files = 10) {
 /** Every object carrying a log, with its log values, as `ldapsearch -o ldif-wrap=no` shows them to the operator. */
 export async function ldapLogs(slapd, operator) {
   const ldif = await ldapUtil('ldapsearch', [
-    '-x', '-H', slapd.url, '-D', operator.dn,
-    ...(operator.passwordFile ? ['-y', operator.passwordFile] : ['-w', operator.password]), '-o', 'ldif-wrap=no', '-LLL',
-    '-b', slapd.suffix, '(objectClass=zeninvRollUpTarget)', 'zeninvRollUpLog', 'zenrollStatusLog',
+    '-x',
+    '-H',
+    slapd.url,
+    '-D',
+    operator.dn,
+    ...(operator.passwordFile ? ['-y', operator.passwordFile] : ['-w', operator.password]),
+    '-o',
+    'ldif-wrap=no',
+    '-LLL',
+    '-b',
+    slapd.suffix,
+    '(objectClass=zeninvRollUpTarget)',
+    'zeninvRollUpLog',
+    'zenrollStatusLog',
   ]);
   const entries = [];
-  for (const block of ldif.split(/\n\n+/).map((b) => b.trim()).filter(Boolean)) {
+  for (const block of ldif
+    .split(/\n\n+/)
+    .map((b) => b.trim())
+    .filter(Boolean)) {
     const entry = { dn: '', values: [] };
     for (const line of block.split('\n')) {
       const m = /^([A-Za-z]+)(::?) ?(.*)$/.exec(line);
@@ -159,7 +181,11 @@ export function checkList() {
   const list = { passed: 0, failed: 0 };
   list.fail = (name, err) => {
     list.failed++;
-    console.log(`FAIL ${name}\n     ${String(err?.message ?? err).split('\n').join('\n     ')}`);
+    console.log(
+      `FAIL ${name}\n     ${String(err?.message ?? err)
+        .split('\n')
+        .join('\n     ')}`,
+    );
   };
   list.check = async (name, fn) => {
     try {

@@ -72,7 +72,9 @@ export async function launchBrowser(opts = {}) {
       pipe: true,
       // The caller stops it with close() (in its own signal handlers, if any):
       // puppeteer's would call process.exit() before the caller cleaned up.
-      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
       defaultViewport: { width: opts.width ?? 1280, height: opts.height ?? 900, deviceScaleFactor: opts.deviceScaleFactor ?? 1 },
       timeout: opts.timeoutMs ?? 30_000,
       protocolTimeout: 2 * (opts.timeoutMs ?? 30_000),

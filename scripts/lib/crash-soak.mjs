@@ -92,8 +92,21 @@ export class CrashSoak {
     this.stopping = false;
     this.shortestDriveMs = Infinity;
     this.figures = {
-      rounds: 0, namedKills: 0, randomKills: 0, killsAtStartup: 0, notReached: [], restarts: 0, lockWaits: 0,
-      strsGiven: 0, strsChecked: 0, zipsVerified: 0, recordsChecked: 0, lost: 0, doubled: 0, leftovers: 0, failures: [],
+      rounds: 0,
+      namedKills: 0,
+      randomKills: 0,
+      killsAtStartup: 0,
+      notReached: [],
+      restarts: 0,
+      lockWaits: 0,
+      strsGiven: 0,
+      strsChecked: 0,
+      zipsVerified: 0,
+      recordsChecked: 0,
+      lost: 0,
+      doubled: 0,
+      leftovers: 0,
+      failures: [],
     };
   }
 
@@ -112,7 +125,8 @@ export class CrashSoak {
       plan,
       patch(json, p) {
         // Roll-ups only when driven; quick retries, so that a parent being restarted is waited for, not given up on.
-        if (json.sender) Object.assign(json.sender, { schedule: '0 0 1 1 *', stableMs: 0, timeoutMs: 5000, retry: { baseMs: 200, factor: 2, tries: 7 } });
+        if (json.sender)
+          Object.assign(json.sender, { schedule: '0 0 1 1 *', stableMs: 0, timeoutMs: 5000, retry: { baseMs: 200, factor: 2, tries: 7 } });
         if (json.receiver) Object.assign(json.receiver, { requestTimeoutMs: 3000, minFreeBytes: 0 });
         if (json.directory) json.directory.timeoutMs = 2000;
         // The leaf's scans on another file system: collect copies, so `collect-after-copy` can be reached.
@@ -123,7 +137,9 @@ export class CrashSoak {
     await mkdir(this.nodes.LEAF1.config.dirs.entmergedir, { recursive: true });
     this.leafKey = await loadPublicKey(this.nodes.LEAF1.config.keys.public);
     for (const s of SERVERS) await this.#launch(s);
-    this.say(`tree up: ${SERVERS.map((s) => `${s} pid ${this.nodes[s].pid}`).join(', ')}; slapd ${this.slapd.url}; leaf scans on ${merge ?? 'the same file system (collect-after-copy cannot be reached)'}`);
+    this.say(
+      `tree up: ${SERVERS.map((s) => `${s} pid ${this.nodes[s].pid}`).join(', ')}; slapd ${this.slapd.url}; leaf scans on ${merge ?? 'the same file system (collect-after-copy cannot be reached)'}`,
+    );
   }
 
   async stop() {
@@ -162,7 +178,9 @@ export class CrashSoak {
         return;
       }
       this.#killed(server);
-      this.restarts = this.restarts.then(() => this.#launch(server)).catch((err) => void this.crashes.push(`${server} did not start again: ${err.message}`));
+      this.restarts = this.restarts
+        .then(() => this.#launch(server))
+        .catch((err) => void this.crashes.push(`${server} did not start again: ${err.message}`));
     });
   }
 
@@ -200,7 +218,11 @@ export class CrashSoak {
     const { LEAF1, INT1, ROOT } = this.nodes;
     const merge = (await list(LEAF1.config.dirs.entmergedir)).filter((f) => f.endsWith('.str'));
     const push = (await list(LEAF1.config.dirs.entpushdir)).filter((f) => (f.endsWith('.str') || f.endsWith('.zip')) && !isTempName(f));
-    const waiting = [...(await this.#zips(INT1.config.dirs.zipdir)), ...(await this.#zips(INT1.config.dirs.entpushdir)), ...(await this.#zips(ROOT.config.dirs.zipdir))];
+    const waiting = [
+      ...(await this.#zips(INT1.config.dirs.zipdir)),
+      ...(await this.#zips(INT1.config.dirs.entpushdir)),
+      ...(await this.#zips(ROOT.config.dirs.zipdir)),
+    ];
     return merge.length + push.length + waiting.length === 0;
   }
 
@@ -223,9 +245,13 @@ export class CrashSoak {
       return `${s}: left ${JSON.stringify(r.left)} errors ${JSON.stringify(r.errors)}`;
     };
     return [
-      await show('LEAF1 entmergedir', LEAF1.config.dirs.entmergedir), await show('LEAF1 entpushdir', LEAF1.config.dirs.entpushdir),
-      await show('INT1 zipdir', INT1.config.dirs.zipdir), await show('INT1 entpushdir', INT1.config.dirs.entpushdir),
-      await show('ROOT zipdir', ROOT.config.dirs.zipdir), said('LEAF1'), said('INT1'),
+      await show('LEAF1 entmergedir', LEAF1.config.dirs.entmergedir),
+      await show('LEAF1 entpushdir', LEAF1.config.dirs.entpushdir),
+      await show('INT1 zipdir', INT1.config.dirs.zipdir),
+      await show('INT1 entpushdir', INT1.config.dirs.entpushdir),
+      await show('ROOT zipdir', ROOT.config.dirs.zipdir),
+      said('LEAF1'),
+      said('INT1'),
     ].join('\n  ');
   }
 
@@ -247,14 +273,22 @@ export class CrashSoak {
       await this.#waitZipdir('ROOT', 15_000);
       await this.#revive();
       if (await this.#settled()) return pass;
-      if (Date.now() > until) throw new Error(`round ${this.round}: the tree did not settle in ${pass} passes (120 s)\n  ${await this.#stuck()}`);
+      if (Date.now() > until)
+        throw new Error(`round ${this.round}: the tree did not settle in ${pass} passes (120 s)\n  ${await this.#stuck()}`);
       await sleep(100);
     }
   }
 
   async #newScans() {
     const out = this.nodes.LEAF1.config.dirs.entmergedir;
-    const { names } = await writeFixtures({ out, count: this.filesPerRound, seed: 1000 + this.round, startIndex: this.round * this.filesPerRound, minBytes: 1500, maxBytes: 6000 });
+    const { names } = await writeFixtures({
+      out,
+      count: this.filesPerRound,
+      seed: 1000 + this.round,
+      startIndex: this.round * this.filesPerRound,
+      minBytes: 1500,
+      maxBytes: 6000,
+    });
     for (const n of names) {
       const h = sha256(await readFile(join(out, n)));
       this.expected.set(h, (this.expected.get(h) ?? 0) + 1);
@@ -301,7 +335,9 @@ export class CrashSoak {
     this.figures.lockWaits = this.lockWaits.size;
     const what = kill.point ? `${kill.server} at ${kill.point}` : `${kill.server} after ${kill.afterMs} ms`;
     const outcome = killed.length === 0 ? 'no kill happened' : `killed ${killed.map((k) => k.server).join(', ')}`;
-    this.say(`round ${this.round}: ${given} .str, kill ${what}: ${outcome}; settled in ${passes} pass(es); ${problems.length === 0 ? 'ok' : `PROBLEMS: ${problems.join('; ')}`}`);
+    this.say(
+      `round ${this.round}: ${given} .str, kill ${what}: ${outcome}; settled in ${passes} pass(es); ${problems.length === 0 ? 'ok' : `PROBLEMS: ${problems.join('; ')}`}`,
+    );
     if (problems.length > 0) this.figures.failures.push({ round: this.round, kill: what, problems });
     return { killed, problems };
   }
@@ -356,7 +392,8 @@ export class CrashSoak {
     }
     for (const f of await filesUnder(this.nodes.LEAF1.config.dirs.entmergedir)) if (isTempName(basename(f))) strays.push(f);
     this.figures.leftovers += strays.length;
-    if (strays.length > 0) problems.push(`left behind: ${strays.slice(0, 5).join(', ')}${strays.length > 5 ? ` and ${strays.length - 5} more` : ''}`);
+    if (strays.length > 0)
+      problems.push(`left behind: ${strays.slice(0, 5).join(', ')}${strays.length > 5 ? ` and ${strays.length - 5} more` : ''}`);
     problems.push(...(await this.#checkRecords()));
     return problems;
   }
@@ -377,7 +414,8 @@ export class CrashSoak {
         const fromInt = mine.filter((r) => r.event === 'sent' && r.from === 'INT1').length;
         const zipped = mine.filter((r) => r.event === 'zipped').length;
         if (fromLeaf > 1 || fromInt > 1) doubled = true;
-        if (fromLeaf !== 1 || fromInt !== 1 || zipped !== 0) last.push(`${t}: ${fromLeaf} sent by LEAF1, ${fromInt} by INT1, ${zipped} zipped`);
+        if (fromLeaf !== 1 || fromInt !== 1 || zipped !== 0)
+          last.push(`${t}: ${fromLeaf} sent by LEAF1, ${fromInt} by INT1, ${zipped} zipped`);
       }
       if (last.length === 0) {
         this.figures.recordsChecked += 2 * times.length;
@@ -391,7 +429,15 @@ export class CrashSoak {
   }
 
   async #recordsOn(server) {
-    const out = await ldapUtil('ldapsearch', [...this.slapd.rootArgs(), '-b', `cn=${server}_ZenInvService,${this.slapd.suffix}`, '-s', 'base', 'zeninvRollUpLog', '-LLL']);
+    const out = await ldapUtil('ldapsearch', [
+      ...this.slapd.rootArgs(),
+      '-b',
+      `cn=${server}_ZenInvService,${this.slapd.suffix}`,
+      '-s',
+      'base',
+      'zeninvRollUpLog',
+      '-LLL',
+    ]);
     const records = [];
     for (const line of out.replace(/\n /g, '').split('\n')) {
       const m = /^zeninvRollUpLog(::?) ?(.*)$/i.exec(line);

@@ -45,11 +45,15 @@ $servers->setValue('appearance','show_create',false);
 
 /** The saved search: every object that carries a roll-up log, its logs as columns. */
 export function savedQueryXml(o) {
-  const attrs = o.attributes.map((a, i) => `<attribute id="${xml(a)}">
+  const attrs = o.attributes
+    .map(
+      (a, i) => `<attribute id="${xml(a)}">
 	<display>${xml(a)}</display>
 	<order>${i + 1}</order>
 	<ordersort>${i + 1}</ordersort>
-</attribute>`).join('\n');
+</attribute>`,
+    )
+    .join('\n');
   return `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <!DOCTYPE query SYSTEM "query.dtd">
 
@@ -96,15 +100,23 @@ export function apacheConf(o) {
     mod('php_module', o.phpModule),
     ...(o.user ? [`User ${o.user}`, `Group ${o.group}`] : []),
     // Two cores shared with everything else: a few workers are plenty for one browser.
-    'StartServers 1', 'MinSpareServers 1', 'MaxSpareServers 3', 'MaxRequestWorkers 6',
+    'StartServers 1',
+    'MinSpareServers 1',
+    'MaxSpareServers 3',
+    'MaxRequestWorkers 6',
     `CustomLog "${o.root}/access.log" "%h %t \\"%r\\" %>s %b"`,
     `TypesConfig "${o.mimeTypes}"`,
     `DocumentRoot "${o.htdocs}"`,
-    '<Directory />', '  Require all denied', '  AllowOverride None', '</Directory>',
+    '<Directory />',
+    '  Require all denied',
+    '  AllowOverride None',
+    '</Directory>',
     `<Directory "${o.htdocs}">`,
     '  Require all granted',
     '  DirectoryIndex index.php',
-    '  <FilesMatch "\\.php$">', '    SetHandler application/x-httpd-php', '  </FilesMatch>',
+    '  <FilesMatch "\\.php$">',
+    '    SetHandler application/x-httpd-php',
+    '  </FilesMatch>',
     `  php_admin_value session.save_path "${o.sessions}"`,
     `  php_admin_value error_log "${o.root}/php.log"`,
     '  php_admin_flag log_errors on',

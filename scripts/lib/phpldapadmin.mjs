@@ -77,13 +77,23 @@ export async function startPhpLdapAdmin(opts) {
   // A copy, not the package's folder: phpLDAPadmin finds config/ and queries/
   // next to its lib/ by realpath, so a private config needs a private tree.
   await cp(PLA_DIR, pla, {
-    recursive: true, dereference: true,
+    recursive: true,
+    dereference: true,
     filter: (src) => src !== join(PLA_DIR, 'doc') && src !== join(PLA_DIR, 'config', 'config.php'),
   });
   const configFile = join(pla, 'config', 'config.php');
-  await writeFile(configFile, plaConfigPhp({
-    secret: randomBytes(16).toString('hex'), name: opts.name, host: opts.ldapHost, port: opts.ldapPort, base: opts.base, readOnly: opts.readOnly,
-  }), { mode: 0o640 });
+  await writeFile(
+    configFile,
+    plaConfigPhp({
+      secret: randomBytes(16).toString('hex'),
+      name: opts.name,
+      host: opts.ldapHost,
+      port: opts.ldapPort,
+      base: opts.base,
+      readOnly: opts.readOnly,
+    }),
+    { mode: 0o640 },
+  );
   await writeFile(join(pla, 'queries', `${QUERY_ID}.xml`), savedQueryXml({ base: opts.base, attributes: opts.attributes }));
 
   // As root, Apache serves as www-data: it must read the tree and write the sessions.
@@ -100,10 +110,19 @@ export async function startPhpLdapAdmin(opts) {
   }
   const port = opts.port ?? (await freePort());
   const conf = join(dir, 'httpd.conf');
-  await writeFile(conf, apacheConf({
-    root: dir, port, moduleDir: MODULE_DIR, phpModule: phpModule(), htdocs: join(pla, 'htdocs'), sessions,
-    mimeTypes: '/etc/mime.types', ...(www ? { user: www.name, group: www.name } : {}),
-  }));
+  await writeFile(
+    conf,
+    apacheConf({
+      root: dir,
+      port,
+      moduleDir: MODULE_DIR,
+      phpModule: phpModule(),
+      htdocs: join(pla, 'htdocs'),
+      sessions,
+      mimeTypes: '/etc/mime.types',
+      ...(www ? { user: www.name, group: www.name } : {}),
+    }),
+  );
 
   const out = openSync(join(dir, 'apache.out'), 'a');
   // Its own process group: on shutdown the prefork MPM signals its whole group,
@@ -112,11 +131,13 @@ export async function startPhpLdapAdmin(opts) {
   closeSync(out);
   tracked.add(child);
   let exited = null;
-  const gone = new Promise((r) => child.once('exit', (code, signal) => {
-    exited = { code, signal };
-    tracked.delete(child);
-    r();
-  }));
+  const gone = new Promise((r) =>
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      tracked.delete(child);
+      r();
+    }),
+  );
   const url = `http://127.0.0.1:${port}/`;
   const stop = async () => {
     if (!exited) {
@@ -160,7 +181,9 @@ async function readableByAll(path) {
 
 function wwwData() {
   // Debian's web user; parsed from /etc/passwd rather than trusting a fixed id.
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('www-data:'));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('www-data:'));
   if (!line) throw new Error('running as root, but there is no www-data user for Apache to serve as');
   const [name, , uid, gid] = line.split(':');
   return { name, uid: Number(uid), gid: Number(gid) };

@@ -9,13 +9,29 @@ export const GROUP_CN = 'zenroll-servers';
 export const OPERATORS_CN = 'zenroll-operators';
 export const OPERATOR_CN = 'operator';
 /** What a server writes about itself (SPEC §8); equal to SELF_DESCRIPTION_ATTRS of packages/directory (a test checks). */
-export const SELF_DESCRIPTION_ATTRS = ['zenrollRole', 'zenrollParent', 'zenrollParentURL', 'zenrollVersion', 'zenrollSchedule',
-  'zenrollLastRollup', 'zenrollLastRollupResult', 'zenrollStrWaiting', 'zenrollZipsWaiting', 'zenrollZipsRejected',
-  'zenrollSent24h', 'zenrollReceived24h', 'zenrollDescribed', 'zenrollLateAfter'];
+export const SELF_DESCRIPTION_ATTRS = [
+  'zenrollRole',
+  'zenrollParent',
+  'zenrollParentURL',
+  'zenrollVersion',
+  'zenrollSchedule',
+  'zenrollLastRollup',
+  'zenrollLastRollupResult',
+  'zenrollStrWaiting',
+  'zenrollZipsWaiting',
+  'zenrollZipsRejected',
+  'zenrollSent24h',
+  'zenrollReceived24h',
+  'zenrollDescribed',
+  'zenrollLateAfter',
+];
 
 /** RFC 4514 escaping of one DN value. */
 export function escapeDn(value) {
-  return value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
+  return value
+    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[ #]/, (c) => `\\${c}`)
+    .replace(/ $/, '\\ ');
 }
 
 export const suffixOf = (tree) => `o=${escapeDn(tree)}`;
@@ -132,7 +148,10 @@ function replicationLines(o) {
   const r = o.replication;
   return [
     'index entryCSN,entryUUID eq',
-    ...r.peers.map((url, i) => `syncrepl rid=${String(100 + i)} provider=${url} bindmethod=simple binddn="${o.rootDN}" credentials=${r.credentials} searchbase="${suffixOf(o.tree)}" type=refreshAndPersist retry="5 +" timeout=3`),
+    ...r.peers.map(
+      (url, i) =>
+        `syncrepl rid=${String(100 + i)} provider=${url} bindmethod=simple binddn="${o.rootDN}" credentials=${r.credentials} searchbase="${suffixOf(o.tree)}" type=refreshAndPersist retry="5 +" timeout=3`,
+    ),
     'multiprovider on',
   ];
 }
@@ -146,8 +165,7 @@ export function baseLdif(o) {
   for (const s of o.servers) entries.push(serverEntry(o.tree, s.name, s.passwordHash, o.schema));
   // groupOfNames needs a member: with no servers, the root DN holds the place.
   const members = o.servers.length > 0 ? o.servers.map((s) => serverDnOf(o.tree, s.name)) : [o.rootDN];
-  entries.push([`dn: ${groupDnOf(o.tree)}`, 'objectClass: groupOfNames', `cn: ${GROUP_CN}`,
-    ...members.map((m) => ldifLine('member', m))]);
+  entries.push([`dn: ${groupDnOf(o.tree)}`, 'objectClass: groupOfNames', `cn: ${GROUP_CN}`, ...members.map((m) => ldifLine('member', m))]);
   entries.push(...operatorLdif(o.tree, o.operatorPasswordHash));
   return `${entries.map((e) => e.join('\n')).join('\n\n')}\n`;
 }
@@ -155,10 +173,21 @@ export function baseLdif(o) {
 /** An operator account (a person who reads the logs) and the operators group holding it. */
 export function operatorLdif(tree, passwordHash) {
   return [
-    [ldifLine('dn', operatorDnOf(tree)), 'objectClass: inetOrgPerson', `cn: ${OPERATOR_CN}`, 'sn: operator',
-      'description: reads the zenroll logs; writes nothing', `userPassword: ${passwordHash}`],
-    [ldifLine('dn', operatorsDnOf(tree)), 'objectClass: groupOfNames', `cn: ${OPERATORS_CN}`,
-      'description: read every object and attribute but passwords; write nothing', ldifLine('member', operatorDnOf(tree))],
+    [
+      ldifLine('dn', operatorDnOf(tree)),
+      'objectClass: inetOrgPerson',
+      `cn: ${OPERATOR_CN}`,
+      'sn: operator',
+      'description: reads the zenroll logs; writes nothing',
+      `userPassword: ${passwordHash}`,
+    ],
+    [
+      ldifLine('dn', operatorsDnOf(tree)),
+      'objectClass: groupOfNames',
+      `cn: ${OPERATORS_CN}`,
+      'description: read every object and attribute but passwords; write nothing',
+      ldifLine('member', operatorDnOf(tree)),
+    ],
   ];
 }
 
@@ -175,8 +204,13 @@ export function serverEntry(tree, server, passwordHash, withClass = true) {
 
 /** ldapmodify input that adds servers to the group. */
 export function groupAddLdif(tree, servers) {
-  return [`dn: ${groupDnOf(tree)}`, 'changetype: modify', 'add: member',
-    ...servers.map((s) => ldifLine('member', serverDnOf(tree, s))), ''].join('\n');
+  return [
+    `dn: ${groupDnOf(tree)}`,
+    'changetype: modify',
+    'add: member',
+    ...servers.map((s) => ldifLine('member', serverDnOf(tree, s))),
+    '',
+  ].join('\n');
 }
 
 /**
@@ -195,12 +229,21 @@ export function accessLdif(tree, database = 'olcDatabase={1}mdb,cn=config') {
     else if (line.startsWith('limits ')) limits.push(line.slice('limits '.length));
   }
   return [
-    `dn: ${database}`, 'changetype: modify', 'replace: olcAccess',
+    `dn: ${database}`,
+    'changetype: modify',
+    'replace: olcAccess',
     ...rules.map((r, i) => `olcAccess: {${i}}${r}`),
-    '-', 'replace: olcLimits',
+    '-',
+    'replace: olcLimits',
     ...limits.map((l, i) => `olcLimits: {${i}}${l}`),
     '',
-    'dn: cn=config', 'changetype: modify', 'replace: olcDisallows', 'olcDisallows: bind_anon', '-', 'replace: olcRequires', 'olcRequires: authc',
+    'dn: cn=config',
+    'changetype: modify',
+    'replace: olcDisallows',
+    'olcDisallows: bind_anon',
+    '-',
+    'replace: olcRequires',
+    'olcRequires: authc',
     '',
   ].join('\n');
 }

@@ -51,4 +51,3 @@ export async function stopPid(pid, { signal = 'SIGTERM', graceMs = 10_000 } = {}
     await sleep(20);
   }
 }
-

@@ -9,9 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import {
-  baseLdif, groupAddLdif, operatorDnOf, serverDnOf, serverEntry, slapdConf, sshaHash, suffixOf,
-} from './slapd-config.mjs';
+import { baseLdif, groupAddLdif, operatorDnOf, serverDnOf, serverEntry, slapdConf, sshaHash, suffixOf } from './slapd-config.mjs';
 import { freePort, ldapUtil, sleep, slapdAlive, stopPid } from './slapd-proc.mjs';
 
 export { freePort, ldapUtil, slapdAlive, stopPid };
@@ -28,8 +26,10 @@ export function slapdInstalled() {
 
 function needInstalled() {
   if (!slapdInstalled()) {
-    throw new Error('slapd and ldap-utils are not installed: run `sudo bash scripts/system-deps.sh` '
-      + '(or `apt-get install slapd ldap-utils` with slapd/no_configuration preseeded)');
+    throw new Error(
+      'slapd and ldap-utils are not installed: run `sudo bash scripts/system-deps.sh` ' +
+        '(or `apt-get install slapd ldap-utils` with slapd/no_configuration preseeded)',
+    );
   }
 }
 
@@ -88,22 +88,42 @@ async function createInstance(dir, opts) {
   const rootDN = `cn=admin,${suffixOf(tree)}`;
   const config = opts.cnConfig ? await secret('config') : null;
   const confText = slapdConf({
-    dir, tree, rootDN, rootPasswordHash: sshaHash(root.password),
-    schemaFile: withSchema ? SCHEMA_FILE : null, tls: opts.tls ?? null,
+    dir,
+    tree,
+    rootDN,
+    rootPasswordHash: sshaHash(root.password),
+    schemaFile: withSchema ? SCHEMA_FILE : null,
+    tls: opts.tls ?? null,
     configPasswordHash: config ? sshaHash(config.password) : null,
-    uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
     ...(opts.replication ? { replication: { ...opts.replication, credentials: root.password } } : {}),
   });
   await writeFile(join(dir, 'slapd.conf'), confText);
   const entries = servers.map((name) => ({ name, passwordHash: sshaHash(serverSecrets[name].password) }));
-  await writeFile(join(dir, 'base.ldif'), baseLdif({ tree, rootDN, servers: entries, schema: withSchema, operatorPasswordHash: sshaHash(operator.password) }));
+  await writeFile(
+    join(dir, 'base.ldif'),
+    baseLdif({ tree, rootDN, servers: entries, schema: withSchema, operatorPasswordHash: sshaHash(operator.password) }),
+  );
   if (opts.cnConfig) await mkdir(join(dir, 'slapd.d'), { recursive: true });
   return {
-    fresh: true, dir, tree, suffix: suffixOf(tree), rootDN, rootPassword: root.password, rootPasswordFile: root.file,
-    operatorDN: operatorDnOf(tree), operatorPassword: operator.password, operatorPasswordFile: operator.file,
-    configDN: config ? 'cn=admin,cn=config' : null, configPassword: config?.password ?? null,
-    configPasswordFile: config?.file ?? null, cnConfig: opts.cnConfig === true, tls: opts.tls ?? null,
-    port: opts.port ?? (await freePort()), tlsPort: opts.tls ? await freePort() : null,
+    fresh: true,
+    dir,
+    tree,
+    suffix: suffixOf(tree),
+    rootDN,
+    rootPassword: root.password,
+    rootPasswordFile: root.file,
+    operatorDN: operatorDnOf(tree),
+    operatorPassword: operator.password,
+    operatorPasswordFile: operator.file,
+    configDN: config ? 'cn=admin,cn=config' : null,
+    configPassword: config?.password ?? null,
+    configPasswordFile: config?.file ?? null,
+    cnConfig: opts.cnConfig === true,
+    tls: opts.tls ?? null,
+    port: opts.port ?? (await freePort()),
+    tlsPort: opts.tls ? await freePort() : null,
     servers: Object.fromEntries(servers.map((s) => [s, { dn: serverDnOf(tree, s), ...serverSecrets[s] }])),
     secrets: { root, operator, ...(config ? { config } : {}), ...serverSecrets },
   };
@@ -147,7 +167,8 @@ export async function startSlapdProviders(opts = {}) {
     handles.push(handle);
   }
   // Every provider has the whole tree before anyone writes.
-  const count0 = async (h) => (await ldapUtil('ldapsearch', [...h.rootArgs(), '-b', h.suffix, '-LLL', 'dn'])).split('\n').filter((l) => l.startsWith('dn:')).length;
+  const count0 = async (h) =>
+    (await ldapUtil('ldapsearch', [...h.rootArgs(), '-b', h.suffix, '-LLL', 'dn'])).split('\n').filter((l) => l.startsWith('dn:')).length;
   const want = await count0(handles[0]);
   for (const h of handles.slice(1)) {
     for (let i = 0; (await count0(h).catch(() => -1)) !== want; i++) {
@@ -170,26 +191,64 @@ class Slapd {
     this.pid = 0;
   }
 
-  get dir() { return this.state.dir; }
-  get port() { return this.state.port; }
-  get url() { return `ldap://127.0.0.1:${this.state.port}`; }
-  get ldapsUrl() { return this.state.tlsPort ? `ldaps://127.0.0.1:${this.state.tlsPort}` : null; }
-  get ldapiUrl() { return `ldapi://${encodeURIComponent(join(this.state.dir, 'ldapi'))}`; }
-  get suffix() { return this.state.suffix; }
-  get tree() { return this.state.tree; }
-  get rootDN() { return this.state.rootDN; }
-  get rootPassword() { return this.state.rootPassword; }
-  get rootPasswordFile() { return this.state.rootPasswordFile; }
-  get configDN() { return this.state.configDN; }
+  get dir() {
+    return this.state.dir;
+  }
+  get port() {
+    return this.state.port;
+  }
+  get url() {
+    return `ldap://127.0.0.1:${this.state.port}`;
+  }
+  get ldapsUrl() {
+    return this.state.tlsPort ? `ldaps://127.0.0.1:${this.state.tlsPort}` : null;
+  }
+  get ldapiUrl() {
+    return `ldapi://${encodeURIComponent(join(this.state.dir, 'ldapi'))}`;
+  }
+  get suffix() {
+    return this.state.suffix;
+  }
+  get tree() {
+    return this.state.tree;
+  }
+  get rootDN() {
+    return this.state.rootDN;
+  }
+  get rootPassword() {
+    return this.state.rootPassword;
+  }
+  get rootPasswordFile() {
+    return this.state.rootPasswordFile;
+  }
+  get configDN() {
+    return this.state.configDN;
+  }
   /** The operator account: a member of the operators group, which reads everything but passwords and writes nothing. */
-  get operatorDN() { return this.state.operatorDN; }
-  get operatorPassword() { return this.state.operatorPassword; }
-  get operatorPasswordFile() { return this.state.operatorPasswordFile; }
-  get configPassword() { return this.state.configPassword; }
-  get servers() { return Object.keys(this.state.servers); }
-  serverDN(server) { return this.known(server).dn; }
-  serverPassword(server) { return this.known(server).password; }
-  serverPasswordFile(server) { return this.known(server).file; }
+  get operatorDN() {
+    return this.state.operatorDN;
+  }
+  get operatorPassword() {
+    return this.state.operatorPassword;
+  }
+  get operatorPasswordFile() {
+    return this.state.operatorPasswordFile;
+  }
+  get configPassword() {
+    return this.state.configPassword;
+  }
+  get servers() {
+    return Object.keys(this.state.servers);
+  }
+  serverDN(server) {
+    return this.known(server).dn;
+  }
+  serverPassword(server) {
+    return this.known(server).password;
+  }
+  serverPasswordFile(server) {
+    return this.known(server).file;
+  }
   known(server) {
     const s = this.state.servers[server];
     if (!s) throw new Error(`server ${server} is not in this slapd (it has ${this.servers.join(', ')})`);
@@ -197,7 +256,9 @@ class Slapd {
   }
 
   /** `-x -H url -D rootDN -y file` for ldap-utils. */
-  rootArgs() { return ['-x', '-H', this.url, '-D', this.rootDN, '-y', this.rootPasswordFile]; }
+  rootArgs() {
+    return ['-x', '-H', this.url, '-D', this.rootDN, '-y', this.rootPasswordFile];
+  }
 
   argv() {
     const urls = [`${this.url}/`, ...(this.ldapsUrl ? [`${this.ldapsUrl}/`] : [])];
@@ -205,7 +266,9 @@ class Slapd {
     const cfg = join(this.dir, 'slapd.d');
     // cn=config: converted from slapd.conf on first start (slaptest cannot do it on a fresh mdb).
     const config = this.state.cnConfig
-      ? (existsSync(join(cfg, 'cn=config.ldif')) ? ['-F', cfg] : ['-f', join(this.dir, 'slapd.conf'), '-F', cfg])
+      ? existsSync(join(cfg, 'cn=config.ldif'))
+        ? ['-F', cfg]
+        : ['-f', join(this.dir, 'slapd.conf'), '-F', cfg]
       : ['-f', join(this.dir, 'slapd.conf')];
     return ['-d', '0', ...config, '-h', urls.join(' ')];
   }
@@ -226,7 +289,9 @@ class Slapd {
     for (let i = 0; ; i++) {
       if (exited) {
         const text = await readFile(join(this.dir, 'slapd.log'), 'utf8').catch(() => '');
-        throw new Error(`slapd exited (${exited.code ?? exited.signal}) before answering; ${join(this.dir, 'slapd.log')}:\n${text.slice(-2000)}`);
+        throw new Error(
+          `slapd exited (${exited.code ?? exited.signal}) before answering; ${join(this.dir, 'slapd.log')}:\n${text.slice(-2000)}`,
+        );
       }
       try {
         await ldapUtil('ldapwhoami', this.rootArgs());
@@ -263,7 +328,9 @@ class Slapd {
     await writeFile(join(this.dir, 'slapd.json'), `${JSON.stringify(this.info(), null, 2)}\n`);
   }
 
-  running() { return this.pid > 0 && slapdAlive(this.pid); }
+  running() {
+    return this.pid > 0 && slapdAlive(this.pid);
+  }
 
   /** Add Inventory Service objects (members of the group) after the start. */
   async addServers(names) {

@@ -64,7 +64,14 @@ export async function initTree({ dir, slapd, plan, tree = 'ACME', patch = () => 
     const json = JSON.parse(await readFile(configPath, 'utf8'));
     patch(json, p);
     await writeFile(configPath, `${JSON.stringify(json, null, 2)}\n`);
-    nodes.set(p.name, { name: p.name, role: p.role, parent: p.parent ?? null, dir: nodeDir, configPath, url: listen ? `https://${listen}` : null });
+    nodes.set(p.name, {
+      name: p.name,
+      role: p.role,
+      parent: p.parent ?? null,
+      dir: nodeDir,
+      configPath,
+      url: listen ? `https://${listen}` : null,
+    });
   }
   const below = (name) => plan.filter((p) => p.parent === name).flatMap((p) => [p.name, ...below(p.name)]);
   for (const node of nodes.values()) {
@@ -90,7 +97,11 @@ export async function initTree({ dir, slapd, plan, tree = 'ACME', patch = () => 
  */
 export async function startServe(node, { nodeArgs = [], env = process.env, track = () => {}, timeoutMs = 30_000 } = {}) {
   const log = createWriteStream(join(node.dir, 'serve.log'), { flags: 'a' });
-  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, ...nodeArgs, BIN, 'serve', '-c', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: node.dir });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, ...nodeArgs, BIN, 'serve', '-c', node.configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    cwd: node.dir,
+  });
   track(child);
   child.stdout.pipe(log);
   child.stderr.pipe(log);
@@ -103,7 +114,8 @@ export async function startServe(node, { nodeArgs = [], env = process.env, track
       throw new Error(`zenroll serve of ${node.name} exited (${child.exitCode ?? child.signalCode}):\n${text.slice(-2000)}`);
     }
     if ((await askAdmin(node, 'GET', '/v1/status').catch(() => null)) !== null) return child;
-    if (Date.now() > until) throw new Error(`zenroll serve of ${node.name} did not answer within ${timeoutMs} ms (see ${join(node.dir, 'serve.log')})`);
+    if (Date.now() > until)
+      throw new Error(`zenroll serve of ${node.name} did not answer within ${timeoutMs} ms (see ${join(node.dir, 'serve.log')})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

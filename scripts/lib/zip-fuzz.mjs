@@ -18,9 +18,19 @@ export function mutationArb(length) {
   const at = fc.nat({ max: length - 1 });
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip'), at, xor: fc.integer({ min: 1, max: 255 }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('set32'), at, value: fc.oneof(fc.constantFrom(...EXTREMES), fc.nat({ max: 0xffffffff })) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('set32'), at, value: fc.oneof(fc.constantFrom(...EXTREMES), fc.nat({ max: 0xffffffff })) }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate'), at }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert'), at: fc.nat({ max: length }), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('insert'),
+        at: fc.nat({ max: length }),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete'), at, count: fc.integer({ min: 1, max: 64 }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('copy'), from: at, to: at, count: fc.integer({ min: 1, max: 256 }) }) },
   );
@@ -74,7 +84,13 @@ export function mutate(original, mutations) {
 /** A mutation list as one short line, for a report. */
 export function describeMutations(mutations) {
   return mutations
-    .map((m) => (m.kind === 'insert' ? `insert ${m.bytes.length} bytes at ${m.at}` : m.kind === 'copy' ? `copy ${m.count} bytes ${m.from}→${m.to}` : `${m.kind} ${JSON.stringify({ ...m, kind: undefined })}`))
+    .map((m) =>
+      m.kind === 'insert'
+        ? `insert ${m.bytes.length} bytes at ${m.at}`
+        : m.kind === 'copy'
+          ? `copy ${m.count} bytes ${m.from}→${m.to}`
+          : `${m.kind} ${JSON.stringify({ ...m, kind: undefined })}`,
+    )
     .join('; ');
 }
 

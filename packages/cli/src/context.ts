@@ -18,9 +18,11 @@ export async function openLogFor(config: Config, opts: LogForOptions = {}): Prom
     return await openLog(config, opts);
   } catch (err) {
     if (isZenrollError(err, 'LOCK_HELD')) {
-      throw new ZenrollError('LOCK_HELD',
+      throw new ZenrollError(
+        'LOCK_HELD',
         `the roll-up log journal of ${config.server} is in use (${err.message}): one process writes it, the running service if there is one`,
-        { cause: err, details: err.details });
+        { cause: err, details: err.details },
+      );
     }
     throw err;
   }

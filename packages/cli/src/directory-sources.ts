@@ -66,7 +66,10 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
       try {
         return await dir.readDiscardBefore(parent.server);
       } catch (err) {
-        logger.warn({ parent: parent.server, err: messageOf(err) }, "the parent's discard time could not be read from the directory; using its /v1/info");
+        logger.warn(
+          { parent: parent.server, err: messageOf(err) },
+          "the parent's discard time could not be read from the directory; using its /v1/info",
+        );
         return infoDiscardSource(ctx);
       }
     },

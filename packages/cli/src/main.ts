@@ -45,10 +45,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const ctx: Program = {
     command: program,
     io,
-    action: (fn) => async (...args) => {
-      const result = await fn(...args);
-      code = typeof result === 'number' ? result : EXIT_OK;
-    },
+    action:
+      (fn) =>
+      async (...args) => {
+        const result = await fn(...args);
+        code = typeof result === 'number' ? result : EXIT_OK;
+      },
   };
   registerInit(ctx);
   registerVerify(ctx);

@@ -15,4 +15,9 @@
  *
  * docs/PERFORMANCE.md has the method and the figures.
  */
-export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=100', '--expose-gc', '--liftoff-only'];
+export const SERVE_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=2',
+  '--heap-growing-percent=100',
+  '--expose-gc',
+  '--liftoff-only',
+];

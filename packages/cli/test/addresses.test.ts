@@ -23,7 +23,10 @@ beforeAll(async () => {
   tmp = await tempDir('zenroll-addresses-');
   root = await initHere(join(tmp.path, 'root'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0']);
   await root.edit((json) => {
-    Object.assign(section(json, 'receiver'), { listen: [{ address: '127.0.0.1:0' }, { address: '127.0.0.1:0', tls: false }], minFreeBytes: 0 });
+    Object.assign(section(json, 'receiver'), {
+      listen: [{ address: '127.0.0.1:0' }, { address: '127.0.0.1:0', tls: false }],
+      minFreeBytes: 0,
+    });
   });
 });
 
@@ -70,7 +73,9 @@ describe('listeners and local addresses (SPEC §9)', () => {
   }, 60_000);
 
   it('refuses a TLS listener when receiver.tls is false, naming the key', async () => {
-    const bad = await initHere(join(tmp.path, 'bad'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--no-tls']).catch((e: unknown) => e);
+    const bad = await initHere(join(tmp.path, 'bad'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--no-tls']).catch(
+      (e: unknown) => e,
+    );
     expect(bad).not.toBeInstanceOf(Error);
     const folder = bad as ServerFolder;
     const { writeFile } = await import('node:fs/promises');

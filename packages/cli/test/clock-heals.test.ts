@@ -16,7 +16,9 @@ import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section } from './helpers/service.js';
 
 /** Debian's libfaketime (package faketime, which scripts/system-deps.sh installs). */
-const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.'].map((d) => join('/usr/lib', d, 'faketime/libfaketime.so.1')).find((p) => existsSync(p));
+const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.']
+  .map((d) => join('/usr/lib', d, 'faketime/libfaketime.so.1'))
+  .find((p) => existsSync(p));
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 const services = new Services();
@@ -35,12 +37,31 @@ const year = (zip: string) => Number(zip.slice(0, 4));
 describe('a clock set 400 days ahead for one roll-up, then set right', () => {
   it('the parent refuses the zip named ahead, doctor and status flag it, and the next zips carry the right time', async () => {
     expect(faketimeLib, 'libfaketime (Debian package faketime, scripts/system-deps.sh)').toBeDefined();
-    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+    const root = await initHere(join(tmp.path, 'ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      '127.0.0.1:0',
+      '--no-tls',
+    ]);
     await root.edit((json) => {
       section(json, 'receiver').minFreeBytes = 0;
     });
     const url = await services.start(root.configPath).url();
-    const leaf: ServerFolder = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', url]);
+    const leaf: ServerFolder = await initHere(join(tmp.path, 'LEAF1'), [
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--parent',
+      url,
+    ]);
     await leaf.edit((json) => {
       section(json, 'sender').stableMs = 0;
     });
@@ -52,14 +73,18 @@ describe('a clock set 400 days ahead for one roll-up, then set right', () => {
     await writeScans(entmergedir, 3);
     const ahead = await runCli(['rollup', '--now', '-c', leaf.configPath], { env: { LD_PRELOAD: faketimeLib, FAKETIME: '+400d' } });
     expect(ahead.code).toBe(1);
-    expect(ahead.stdout).toMatch(/^rejected {2}\S+_LEAF1_ACME_0\.zip {2}422 ZIP_TIME_AHEAD: zip \S+ is scheduled at \S+, 400 days ahead of this Receiver's clock \(receiver\.maxClockSkewMs 1 h\): the clock of LEAF1, which named it, is wrong/m);
+    expect(ahead.stdout).toMatch(
+      /^rejected {2}\S+_LEAF1_ACME_0\.zip {2}422 ZIP_TIME_AHEAD: zip \S+ is scheduled at \S+, 400 days ahead of this Receiver's clock \(receiver\.maxClockSkewMs 1 h\): the clock of LEAF1, which named it, is wrong/m,
+    );
     expect(ahead.stdout).toMatch(/^fix {7}set the clock of LEAF1 right \(NTP\); its next zips carry the right time/m);
     const refused = (await readdir(join(entpushdir, 'rejected'))).filter((f) => f.endsWith('.zip'));
     expect(refused).toHaveLength(1);
     expect(year(refused[0]!)).toBeGreaterThan(thisYear);
 
     const doctor = await runCli(['doctor', '-c', leaf.configPath]);
-    expect(doctor.stdout).toMatch(/^warn {2}clock: the saved clock \(sender-clock\.json\) is at \S+, 400 days ahead of now: .*set it right \(NTP\)/m);
+    expect(doctor.stdout).toMatch(
+      /^warn {2}clock: the saved clock \(sender-clock\.json\) is at \S+, 400 days ahead of now: .*set it right \(NTP\)/m,
+    );
     const status = await runCli(['status', '-c', leaf.configPath]);
     expect(status.stdout).toMatch(/^ {2}CLOCK AHEAD {3}the saved clock \(sender-clock\.json\) is at .*400 days ahead of now/m);
 
@@ -67,7 +92,10 @@ describe('a clock set 400 days ahead for one roll-up, then set right', () => {
     await writeScans(entmergedir, 3, { startIndex: 3 });
     const right = await runCli(['rollup', '--now', '-c', leaf.configPath]);
     expect(right.code).toBe(0);
-    const sent = right.stdout.split('\n').filter((l) => l.startsWith('sent')).map((l) => l.split(/\s+/)[1] ?? '');
+    const sent = right.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('sent'))
+      .map((l) => l.split(/\s+/)[1] ?? '');
     expect(sent).toHaveLength(1);
     expect(year(sent[0]!)).toBe(thisYear);
     expect(sent[0]).not.toBe(refused[0]);

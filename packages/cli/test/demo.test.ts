@@ -68,7 +68,28 @@ describe('zenroll demo', { timeout: 120_000 }, () => {
       const search = async (url: string) => {
         const { execFile } = await import('node:child_process');
         const out = await new Promise<string>((resolve, reject) =>
-          execFile('ldapsearch', ['-x', '-H', url, '-D', 'cn=operator,o=ACME', '-y', join(dir, 'slapd', 'p1', 'passwords', 'operator.pw'), '-b', 'cn=LEAF1_ZenInvService,o=ACME', '-s', 'base', 'zeninvRollUpLog', '-LLL', '-o', 'ldif-wrap=no'], (err, stdout) => (err ? reject(err) : resolve(stdout))));
+          execFile(
+            'ldapsearch',
+            [
+              '-x',
+              '-H',
+              url,
+              '-D',
+              'cn=operator,o=ACME',
+              '-y',
+              join(dir, 'slapd', 'p1', 'passwords', 'operator.pw'),
+              '-b',
+              'cn=LEAF1_ZenInvService,o=ACME',
+              '-s',
+              'base',
+              'zeninvRollUpLog',
+              '-LLL',
+              '-o',
+              'ldif-wrap=no',
+            ],
+            (err, stdout) => (err ? reject(err) : resolve(stdout)),
+          ),
+        );
         return out.split('\n').filter((l) => l.startsWith('zeninvRollUpLog')).length;
       };
       let a = 0;
@@ -101,28 +122,57 @@ describe('zenroll demo', { timeout: 120_000 }, () => {
     // Every log value in the demo's directory is one line: time, event, hop first (SPEC §7), as the
     // operator the demo names reads them with the ldapsearch line it prints; zenroll log --json parses them all.
     expect(r.stdout).toContain('-o ldif-wrap=no');
-    const state = JSON.parse(await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8')) as { url: string; suffix: string; operatorDN: string; operatorPassword: string; operatorPasswordFile: string };
+    const state = JSON.parse(await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8')) as {
+      url: string;
+      suffix: string;
+      operatorDN: string;
+      operatorPassword: string;
+      operatorPasswordFile: string;
+    };
     expect(r.stdout).toContain(`login DN ${state.operatorDN}  password ${state.operatorPassword}`);
-    const ldif = await ldapUtil('ldapsearch', ['-x', '-H', state.url, '-D', state.operatorDN, '-y', state.operatorPasswordFile, '-b', state.suffix,
-      '-LLL', '-o', 'ldif-wrap=no', '(objectClass=zeninvRollUpTarget)', 'zeninvRollUpLog', 'zenrollStatusLog']);
+    const ldif = await ldapUtil('ldapsearch', [
+      '-x',
+      '-H',
+      state.url,
+      '-D',
+      state.operatorDN,
+      '-y',
+      state.operatorPasswordFile,
+      '-b',
+      state.suffix,
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      '(objectClass=zeninvRollUpTarget)',
+      'zeninvRollUpLog',
+      'zenrollStatusLog',
+    ]);
     const values = ldif.split('\n').flatMap((line) => {
       const m = /^(zeninvRollUpLog|zenrollStatusLog)(::?) (.*)$/.exec(line);
       return m === null ? [] : [{ attr: m[1], value: m[2] === '::' ? Buffer.from(m[3] ?? '', 'base64').toString('utf8') : (m[3] ?? '') }];
     });
     expect(values.filter((v) => v.attr === 'zenrollStatusLog').length).toBeGreaterThanOrEqual(4); // each service's `started`
-    for (const { value } of values) expect(value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z-]+ (?:-|[A-Za-z0-9.%-]+)(?:>[A-Za-z0-9.%-]+)? /);
+    for (const { value } of values)
+      expect(value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z-]+ (?:-|[A-Za-z0-9.%-]+)(?:>[A-Za-z0-9.%-]+)? /);
     let parsed = 0;
     for (const name of ['LEAF1', 'LEAF2', 'INT1', 'ROOT']) {
       for (const flags of [[], ['--status']]) {
         const shown = await runCli(['log', '--json', '--limit', '1000', ...flags, '-c', join(dir, name, 'zenroll.json')]);
         expect(shown.code).toBe(0);
-        parsed += shown.stdout.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown).length;
+        parsed += shown.stdout
+          .trimEnd()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as unknown).length;
       }
     }
     // At least every value ldapsearch showed (records still on their way from a journal show in zenroll log too).
     expect(parsed).toBeGreaterThanOrEqual(values.length);
     // ROOT received from INT1 what the leaves made.
-    const atRoot = (await runCli(['log', '--json', '-c', join(dir, 'ROOT', 'zenroll.json')])).stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const atRoot = (await runCli(['log', '--json', '-c', join(dir, 'ROOT', 'zenroll.json')])).stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const received = atRoot.filter((x) => x.event === 'received');
     expect(received.length).toBeGreaterThan(0);
     for (const x of received) expect(`${String(x.from)}>${String(x.to)} origin=${String(x.origin)}`).toMatch(/^INT1>ROOT origin=LEAF[12]$/);

@@ -65,7 +65,11 @@ function configOf(server: string, withDirectory = true): Config {
 
 async function publishKey(server: string, pair: KeyPair): Promise<void> {
   const pem = Buffer.from(publicKeyPem(pair.publicKey)).toString('base64');
-  await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN(server)}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey:: ${pem}\n`);
+  await ldapUtil(
+    'ldapmodify',
+    slapd.rootArgs(),
+    `dn: ${slapd.serverDN(server)}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey:: ${pem}\n`,
+  );
 }
 
 /** A real zip of origin `server`, signed with `keys`. */
@@ -76,7 +80,10 @@ async function zipOf(server: string, keys: KeyPair, scheduledtime: string): Prom
   return { name: packed.name, data: await readFile(packed.path) };
 }
 
-async function putZip(url: string, z: { name: string; data: Buffer }): Promise<{ status: number; body: { error?: string; message?: string } }> {
+async function putZip(
+  url: string,
+  z: { name: string; data: Buffer },
+): Promise<{ status: number; body: { error?: string; message?: string } }> {
   const res = await fetch(`${url}${zipPath(z.name)}`, {
     method: 'PUT',
     body: z.data,
@@ -86,11 +93,19 @@ async function putZip(url: string, z: { name: string; data: Buffer }): Promise<{
 }
 
 async function setDiscardTime(server: string, generalizedTime: string): Promise<void> {
-  await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN(server)}\nchangetype: modify\nreplace: zeninvDiscardScanDataTime\nzeninvDiscardScanDataTime: ${generalizedTime}\n`);
+  await ldapUtil(
+    'ldapmodify',
+    slapd.rootArgs(),
+    `dn: ${slapd.serverDN(server)}\nchangetype: modify\nreplace: zeninvDiscardScanDataTime\nzeninvDiscardScanDataTime: ${generalizedTime}\n`,
+  );
 }
 
 const parentInfo = (server: string, discardBefore: string | null) => async (): Promise<ReceiverInfo> => ({
-  server, tree: 'ACME', role: 'intermediate-db', discardBefore, maxZipBytes: 1,
+  server,
+  tree: 'ACME',
+  role: 'intermediate-db',
+  discardBefore,
+  maxZipBytes: 1,
 });
 
 describe('directory sources', () => {
@@ -133,7 +148,11 @@ describe('directory sources', () => {
 
   it('finds a key published on an Inventory Service object by its key id, and nothing for an unknown one', async () => {
     const pair = generateKeyPair();
-    await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN('LEAF1')}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey:: ${Buffer.from(publicKeyPem(pair.publicKey)).toString('base64')}\n`);
+    await ldapUtil(
+      'ldapmodify',
+      slapd.rootArgs(),
+      `dn: ${slapd.serverDN('LEAF1')}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey:: ${Buffer.from(publicKeyPem(pair.publicKey)).toString('base64')}\n`,
+    );
     const s = directorySources(configOf('ROOT'), logger);
     try {
       const found = await s.extraKeys?.lookup(keyIdOf(pair.publicKey));
@@ -153,7 +172,9 @@ describe('directory sources', () => {
     const root = join(dir, 'int1-receiver');
     const parsed = parseConfig(
       {
-        server: 'INT1', tree: 'ACME', role: 'intermediate',
+        server: 'INT1',
+        tree: 'ACME',
+        role: 'intermediate',
         dirs: { entpushdir: 'push' },
         sender: { parent: 'https://parent.invalid:7099' },
         receiver: { tls: false, listen: '127.0.0.1:0', minFreeBytes: 0 },
@@ -180,7 +201,10 @@ describe('directory sources', () => {
       expect(log.events()).toEqual(['rejected']);
 
       // Each published key still signs for its own server.
-      for (const [server, keys, at] of [['LEAF1', leaf1, '20261122103000001'], ['LEAF2', leaf2, '20261122103000002']] as const) {
+      for (const [server, keys, at] of [
+        ['LEAF1', leaf1, '20261122103000001'],
+        ['LEAF2', leaf2, '20261122103000002'],
+      ] as const) {
         expect((await putZip(receiver.url, await zipOf(server, keys, at))).status).toBe(201);
       }
     } finally {
@@ -192,8 +216,25 @@ describe('directory sources', () => {
   it('zenroll init --ldap-url publishes the new public key on the server object', async () => {
     const io = captureIo(dir);
     const code = await run(
-      ['init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf1', '--parent', 'https://int1:7099',
-        '--ldap-url', slapd.url, '--bind-dn', slapd.serverDN('LEAF1'), '--password-file', slapd.serverPasswordFile('LEAF1')],
+      [
+        'init',
+        '--role',
+        'leaf',
+        '--server',
+        'LEAF1',
+        '--tree',
+        'ACME',
+        '--dir',
+        'leaf1',
+        '--parent',
+        'https://int1:7099',
+        '--ldap-url',
+        slapd.url,
+        '--bind-dn',
+        slapd.serverDN('LEAF1'),
+        '--password-file',
+        slapd.serverPasswordFile('LEAF1'),
+      ],
       io,
     );
     expect(io.stderr()).toBe('');
@@ -201,7 +242,17 @@ describe('directory sources', () => {
     const config = await loadConfig(join(dir, 'leaf1', 'zenroll.json'));
     expect(config.directory?.bindDN).toBe(slapd.serverDN('LEAF1'));
     // On one line (SPEC §7): a plain LDIF value, no base64, that a browser's text box cannot change.
-    const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zenrollPublicKey']);
+    const out = await ldapUtil('ldapsearch', [
+      ...slapd.rootArgs(),
+      '-b',
+      slapd.serverDN('LEAF1'),
+      '-s',
+      'base',
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      'zenrollPublicKey',
+    ]);
     const pem = publicKeyPem(await loadPublicKey(config.keys.public));
     expect(out).toContain(`\nzenrollPublicKey: ${pem.trim().split('\n').join(' ')}\n`);
   });

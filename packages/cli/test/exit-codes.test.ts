@@ -31,7 +31,8 @@ afterAll(async () => {
 
 const root = (listen = '127.0.0.1:0') =>
   initHere(join(tmp.path, `ROOT-${++n}`), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', listen, '--no-tls']);
-const leaf = () => initHere(join(tmp.path, `LEAF-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1']);
+const leaf = () =>
+  initHere(join(tmp.path, `LEAF-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1']);
 
 describe('one code, one exit (SPEC §5)', () => {
   it('a bad cron expression is CONFIG_INVALID, exit 2, for serve, doctor and rollup --now alike', async () => {
@@ -92,7 +93,10 @@ describe('the service relays an error with its code, message and fix (SPEC §5)'
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
     });
     try {
-      const err = await askService(statedir, 'POST', '/v1/rollup').then(() => null, (e: unknown) => e);
+      const err = await askService(statedir, 'POST', '/v1/rollup').then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ZenrollError);
       expect(err).toMatchObject({ code, message, fix });
     } finally {

@@ -154,19 +154,43 @@ describe('failover of ROOT between two nodes while LEAF1 rolls up (SPEC §9)', (
     // No temporary file, no lock or socket left, anywhere in either tree.
     const left = (await walk(tmp.path)).filter((p) => {
       const name = p.slice(p.lastIndexOf('/') + 1);
-      return isTempName(name) || name.endsWith('.tmp') || name.endsWith('.taken') || name.endsWith('.lock') || name.endsWith('.beat') || name.endsWith('.sock');
+      return (
+        isTempName(name) ||
+        name.endsWith('.tmp') ||
+        name.endsWith('.taken') ||
+        name.endsWith('.lock') ||
+        name.endsWith('.beat') ||
+        name.endsWith('.sock')
+      );
     });
     expect(left).toEqual([]);
 
     // Each takeover in ROOT's status log.
     const log = await runCli(['log', '--status', '--json', '--limit', '1000', '-c', root.configPath], { env: nodeEnv('node-a') });
-    const taken = log.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; node?: string; fromNode?: string }).filter((r) => r.event === 'lock-taken');
+    const taken = log.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; node?: string; fromNode?: string })
+      .filter((r) => r.event === 'lock-taken');
     expect(taken).toHaveLength(takeoverMs.length);
 
     const sorted = [...takeoverMs].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] as number;
     // The figures of docs/RELIABILITY.md.
-    console.log(JSON.stringify({ failover: { takeovers: takeoverMs.length, duringRollup, rollups, staleMs: STALE_MS, medianMs: Math.round(median), worstMs: Math.round(sorted.at(-1) as number), lost: lost.length, doubled } }));
+    console.log(
+      JSON.stringify({
+        failover: {
+          takeovers: takeoverMs.length,
+          duringRollup,
+          rollups,
+          staleMs: STALE_MS,
+          medianMs: Math.round(median),
+          worstMs: Math.round(sorted.at(-1) as number),
+          lost: lost.length,
+          doubled,
+        },
+      }),
+    );
     expect(duringRollup).toBeGreaterThanOrEqual(TAKEOVERS);
   }, 900_000);
 });

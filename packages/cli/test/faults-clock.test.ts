@@ -46,9 +46,15 @@ describe('a leaf whose clock is hours off', () => {
     const dir = join(tmp.path, `c${++n}`);
     const leafKeys = generateKeyPair();
     // A discard time 12 h back: the round 6 h slow is not discarded (the next test is about discard).
-    const int = await startInt(join(dir, 'int'), pki, leafKeys, { receiver: { discardBefore: new Date(Date.now() - 12 * HOUR).toISOString(), maxClockSkewMs: SKEW_PAST_6H } });
+    const int = await startInt(join(dir, 'int'), pki, leafKeys, {
+      receiver: { discardBefore: new Date(Date.now() - 12 * HOUR).toISOString(), maxClockSkewMs: SKEW_PAST_6H },
+    });
     closers.push(() => int.running.close());
-    const leaf = await makeLeaf(join(dir, 'leaf'), { parent: int.running.url, keys: leafKeys, sender: { tls: { ca: pki.ca }, batchSize: 10 } });
+    const leaf = await makeLeaf(join(dir, 'leaf'), {
+      parent: int.running.url,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, batchSize: 10 },
+    });
     const all: string[] = [];
     const rounds: number[][] = [];
     const names: string[] = [];
@@ -79,9 +85,15 @@ describe('a leaf whose clock is hours off', () => {
     const dir = join(tmp.path, `c${++n}`);
     const leafKeys = generateKeyPair();
     const discardBefore = Date.now() - HOUR;
-    const int = await startInt(join(dir, 'int'), pki, leafKeys, { receiver: { discardBefore: new Date(discardBefore).toISOString(), maxClockSkewMs: SKEW_PAST_6H } });
+    const int = await startInt(join(dir, 'int'), pki, leafKeys, {
+      receiver: { discardBefore: new Date(discardBefore).toISOString(), maxClockSkewMs: SKEW_PAST_6H },
+    });
     closers.push(() => int.running.close());
-    const slow = await makeLeaf(join(dir, 'slow'), { parent: int.running.url, keys: leafKeys, sender: { tls: { ca: pki.ca }, batchSize: 10 } });
+    const slow = await makeLeaf(join(dir, 'slow'), {
+      parent: int.running.url,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, batchSize: 10 },
+    });
     await writeScans(slow.config.dirs.entmergedir as string, 20, { seed: 50 });
     const r = await slow.rollup({ clock: () => Date.now() - 6 * HOUR });
     expect(r.zipped).toHaveLength(2);
@@ -92,7 +104,11 @@ describe('a leaf whose clock is hours off', () => {
     expect(r.sent).toEqual([]);
 
     // The same scans from a leaf 6 h fast: stamped after the discard time, all sent.
-    const fast = await makeLeaf(join(dir, 'fast'), { parent: int.running.url, keys: leafKeys, sender: { tls: { ca: pki.ca }, batchSize: 10 } });
+    const fast = await makeLeaf(join(dir, 'fast'), {
+      parent: int.running.url,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, batchSize: 10 },
+    });
     const scans = await writeScans(fast.config.dirs.entmergedir as string, 20, { seed: 50 });
     const f = await fast.rollup({ clock: () => Date.now() + 6 * HOUR });
     expect(f.discarded).toEqual([]);
@@ -110,7 +126,13 @@ describe('the schedule in sender.timezone (node-cron 4 under fake Date and timer
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     vi.setSystemTime(new Date(from));
     const at: string[] = [];
-    const schedule = startSchedule({ expression, timezone, randomizeMinutes: 0, logger, tick: async () => void at.push(new Date().toISOString()) });
+    const schedule = startSchedule({
+      expression,
+      timezone,
+      randomizeMinutes: 0,
+      logger,
+      tick: async () => void at.push(new Date().toISOString()),
+    });
     try {
       for (let step = 0; step < hours * 6; step++) await vi.advanceTimersByTimeAsync(10 * 60_000);
     } finally {
@@ -121,18 +143,32 @@ describe('the schedule in sender.timezone (node-cron 4 under fake Date and timer
   }
 
   it('runs once a day across midnight, a year end and a leap day', async () => {
-    expect(await ticks('0 0 * * *', 'UTC', '2026-12-30T12:00:00Z', 72)).toEqual(['2026-12-31T00:00:00.000Z', '2027-01-01T00:00:00.000Z', '2027-01-02T00:00:00.000Z']);
+    expect(await ticks('0 0 * * *', 'UTC', '2026-12-30T12:00:00Z', 72)).toEqual([
+      '2026-12-31T00:00:00.000Z',
+      '2027-01-01T00:00:00.000Z',
+      '2027-01-02T00:00:00.000Z',
+    ]);
     expect(await ticks('59 23 * * *', 'Pacific/Kiritimati', '2028-02-27T00:00:00Z', 96)).toEqual([
-      '2028-02-27T09:59:00.000Z', '2028-02-28T09:59:00.000Z', '2028-02-29T09:59:00.000Z', '2028-03-01T09:59:00.000Z',
+      '2028-02-27T09:59:00.000Z',
+      '2028-02-28T09:59:00.000Z',
+      '2028-02-29T09:59:00.000Z',
+      '2028-03-01T09:59:00.000Z',
     ]);
     // Midnight in New York, across the night the clocks go back: still 24 h of local time apart, once a day.
-    expect(await ticks('0 0 * * *', 'America/New_York', '2026-10-31T00:00:00Z', 72)).toEqual(['2026-10-31T04:00:00.000Z', '2026-11-01T04:00:00.000Z', '2026-11-02T05:00:00.000Z']);
+    expect(await ticks('0 0 * * *', 'America/New_York', '2026-10-31T00:00:00Z', 72)).toEqual([
+      '2026-10-31T04:00:00.000Z',
+      '2026-11-01T04:00:00.000Z',
+      '2026-11-02T05:00:00.000Z',
+    ]);
   });
 
   it('runs once, not twice, when the clocks go back and its local time happens twice', async () => {
     // Europe/Berlin, 2026-10-25: 02:30 is 00:30Z (summer time) and again 01:30Z (winter time).
     expect(await ticks('30 2 * * *', 'Europe/Berlin', '2026-10-23T12:00:00Z', 96)).toEqual([
-      '2026-10-24T00:30:00.000Z', '2026-10-25T01:30:00.000Z', '2026-10-26T01:30:00.000Z', '2026-10-27T01:30:00.000Z',
+      '2026-10-24T00:30:00.000Z',
+      '2026-10-25T01:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+      '2026-10-27T01:30:00.000Z',
     ]);
   });
 
@@ -140,17 +176,26 @@ describe('the schedule in sender.timezone (node-cron 4 under fake Date and timer
     // Europe/Berlin, 2026-03-29: 02:00–02:59 does not exist. node-cron alone runs nothing that night; the
     // gap watch (service/dst-gap.ts) runs it at the first minute after the jump, 03:00 CEST.
     expect(await ticks('30 2 * * *', 'Europe/Berlin', '2026-03-27T12:00:00Z', 96)).toEqual([
-      '2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z',
+      '2026-03-28T01:30:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+      '2026-03-31T00:30:00.000Z',
     ]);
     // SPEC §6's example schedule, 02:00, in New York: 2026-03-08 has no 02:00; it runs at 03:00 EDT.
     expect(await ticks('0 2 * * *', 'America/New_York', '2026-03-07T12:00:00Z', 72)).toEqual([
-      '2026-03-08T07:00:00.000Z', '2026-03-09T06:00:00.000Z', '2026-03-10T06:00:00.000Z',
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-09T06:00:00.000Z',
+      '2026-03-10T06:00:00.000Z',
     ]);
     // Lord Howe Island goes forward by half an hour (2026-10-04, 02:00 +10:30 → 02:30 +11:00): 02:15 runs at 02:30.
     expect(await ticks('15 2 * * *', 'Australia/Lord_Howe', '2026-10-03T00:00:00Z', 48)).toEqual([
-      '2026-10-03T15:30:00.000Z', '2026-10-04T15:15:00.000Z',
+      '2026-10-03T15:30:00.000Z',
+      '2026-10-04T15:15:00.000Z',
     ]);
     // A schedule outside the lost hour gets nothing extra that night.
-    expect(await ticks('30 4 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', 48)).toEqual(['2026-03-29T02:30:00.000Z', '2026-03-30T02:30:00.000Z']);
+    expect(await ticks('30 4 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', 48)).toEqual([
+      '2026-03-29T02:30:00.000Z',
+      '2026-03-30T02:30:00.000Z',
+    ]);
   });
 });

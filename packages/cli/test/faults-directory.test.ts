@@ -36,8 +36,11 @@ afterAll(async () => {
 function directory(server: string): Record<string, unknown> {
   return {
     directory: {
-      url: slapd.url, bindDN: slapd.serverDN(server), passwordFile: slapd.serverPasswordFile(server),
-      serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`, timeoutMs: 500,
+      url: slapd.url,
+      bindDN: slapd.serverDN(server),
+      passwordFile: slapd.serverPasswordFile(server),
+      serviceDN: `cn={server}_ZenInvService,${slapd.suffix}`,
+      timeoutMs: 500,
     },
   };
 }
@@ -48,12 +51,23 @@ async function recordsOn(server: string): Promise<RollupRecord[]> {
 }
 
 describe('the directory down, frozen, restarted: roll-ups go on, records arrive once', () => {
-  it('three roll-ups (the last of 500 .str) against a misbehaving slapd; afterwards every record is on its object exactly once, in order', { timeout: 90_000 }, async () => {
+  it('three roll-ups (the last of 500 .str) against a misbehaving slapd; afterwards every record is on its object exactly once, in order', {
+    timeout: 90_000,
+  }, async () => {
     const leafKeys = generateKeyPair();
     const backoff = { backoff: { initialMs: 50, maxMs: 400 } };
-    const int: ReceiverSide = await startInt(join(tmp.path, 'int'), pki, leafKeys, { extra: directory('INT1'), journal: backoff, directorySources: true });
+    const int: ReceiverSide = await startInt(join(tmp.path, 'int'), pki, leafKeys, {
+      extra: directory('INT1'),
+      journal: backoff,
+      directorySources: true,
+    });
     const leaf: LeafSide = await makeLeaf(join(tmp.path, 'leaf'), {
-      parent: int.running.url, keys: leafKeys, extra: directory('LEAF1'), journal: backoff, directorySources: true, sender: { tls: { ca: pki.ca } },
+      parent: int.running.url,
+      keys: leafKeys,
+      extra: directory('LEAF1'),
+      journal: backoff,
+      directorySources: true,
+      sender: { tls: { ca: pki.ca } },
     });
     const all: string[] = [];
     const zips: string[] = [];
@@ -104,16 +118,28 @@ describe('the directory down, frozen, restarted: roll-ups go on, records arrive 
     const onLeaf = await recordsOn('LEAF1');
     expect(new Set(onLeaf.map((r) => r.id)).size).toBe(onLeaf.length);
     expect(onLeaf.filter((r) => r.event === 'zipped')).toEqual([]);
-    expect(onLeaf.filter((r) => r.event === 'sent').map((r) => r.zip).sort()).toEqual([...zips].sort());
+    expect(
+      onLeaf
+        .filter((r) => r.event === 'sent')
+        .map((r) => r.zip)
+        .sort(),
+    ).toEqual([...zips].sort());
     // In order: slapd keeps a value where it was added, and the journal applied them as they were written.
     const inOrder = (rs: RollupRecord[]) => rs.map((r) => r.time).every((t, i, ts) => i === 0 || (ts[i - 1] as string) <= t);
     expect(inOrder(onLeaf)).toBe(true);
     // INT1's object: one `received` and two `promoted` (entpushdir, dbdir) per zip.
     const onInt = await recordsOn('INT1');
     expect(new Set(onInt.map((r) => r.id)).size).toBe(onInt.length);
-    expect(onInt.filter((r) => r.event === 'received').map((r) => r.zip).sort()).toEqual([...zips].sort());
+    expect(
+      onInt
+        .filter((r) => r.event === 'received')
+        .map((r) => r.zip)
+        .sort(),
+    ).toEqual([...zips].sort());
     expect(onInt.filter((r) => r.event === 'promoted')).toHaveLength(2 * zips.length);
     expect(inOrder(onInt)).toBe(true);
-    console.log(`faults-directory: ${zips.length} zips, ${onLeaf.length + onInt.length} records applied once each after slapd was down, frozen and restarted`);
+    console.log(
+      `faults-directory: ${zips.length} zips, ${onLeaf.length + onInt.length} records applied once each after slapd was down, frozen and restarted`,
+    );
   });
 });

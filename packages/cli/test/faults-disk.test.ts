@@ -56,7 +56,11 @@ describe('a full disk at the Receiver', () => {
       },
     });
     closers.push(() => int.running.close());
-    const leaf = await makeLeaf(join(dir, 'leaf'), { parent: int.running.url, keys: leafKeys, sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 3 } } });
+    const leaf = await makeLeaf(join(dir, 'leaf'), {
+      parent: int.running.url,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 3 } },
+    });
     const scans = await writeScans(leaf.config.dirs.entmergedir as string, 120, { seed: 3 });
     await small.fill(20 * 1024);
 
@@ -87,14 +91,21 @@ describe('a full disk at the Receiver', () => {
     const leafKeys = generateKeyPair();
     const int = await startInt(join(dir, 'int'), pki, leafKeys, { dirs: { statedir: join(small.dir, 'state') } });
     closers.push(() => int.running.close());
-    const leaf = await makeLeaf(join(dir, 'leaf'), { parent: int.running.url, keys: leafKeys, sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 2 } } });
+    const leaf = await makeLeaf(join(dir, 'leaf'), {
+      parent: int.running.url,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 2 } },
+    });
     const scans = await writeScans(leaf.config.dirs.entmergedir as string, 60, { seed: 6 });
     await small.fill(0);
 
     const first = await leaf.rollup();
     expect(first.stopped).toBe(true);
     const refusals = int.logger.uploads();
-    expect(refusals.map((u) => [u.status, u.error])).toEqual([[507, 'FS_NO_SPACE'], [507, 'FS_NO_SPACE']]);
+    expect(refusals.map((u) => [u.status, u.error])).toEqual([
+      [507, 'FS_NO_SPACE'],
+      [507, 'FS_NO_SPACE'],
+    ]);
     figures.enospc += refusals.length;
     // Not stored means not stored: nothing waits in zipdir that a retry would collide with.
     expect(await readdir(int.config.dirs.zipdir as string)).toEqual([]);
@@ -145,8 +156,11 @@ describe('a full disk at the Sender', () => {
     closers.push(() => int.running.close());
     // entpushdir and the state (journal, intents) on the small disk, entmergedir on another one.
     const leaf = await makeLeaf(join(dir, 'leaf'), {
-      parent: int.running.url, keys: leafKeys, journal: true,
-      dirs: { entpushdir: join(small.dir, 'entpushdir') }, statedir: join(small.dir, 'state'),
+      parent: int.running.url,
+      keys: leafKeys,
+      journal: true,
+      dirs: { entpushdir: join(small.dir, 'entpushdir') },
+      statedir: join(small.dir, 'state'),
       sender: { tls: { ca: pki.ca } },
     });
     closers.push(() => leaf.close());

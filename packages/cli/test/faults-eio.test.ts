@@ -55,7 +55,11 @@ describe('EIO at the Receiver', () => {
     const leafKeys = generateKeyPair();
     const int = await startInt(join(dir, 'int'), pki, leafKeys);
     closers.push(() => int.running.close());
-    const leaf = await makeLeaf(join(dir, 'leaf'), { parent: int.running.url, keys: leafKeys, sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 3 } } });
+    const leaf = await makeLeaf(join(dir, 'leaf'), {
+      parent: int.running.url,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 3 } },
+    });
     const scans = await writeScans(leaf.config.dirs.entmergedir as string, 80, { seed: 11 });
     const fault = eio(int.config.dirs.zipdir as string, ['write']);
 

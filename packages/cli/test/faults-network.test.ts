@@ -85,7 +85,11 @@ describe('network faults', () => {
       });
     });
     const leafKeys = generateKeyPair();
-    const leaf = await makeLeaf(join(dir, 'leaf'), { parent: `https://127.0.0.1:${port}`, keys: leafKeys, sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 4 } } });
+    const leaf = await makeLeaf(join(dir, 'leaf'), {
+      parent: `https://127.0.0.1:${port}`,
+      keys: leafKeys,
+      sender: { tls: { ca: pki.ca }, retry: { baseMs: 10_000, factor: 2, tries: 4 } },
+    });
     const scans = await writeScans(leaf.config.dirs.entmergedir as string, 120, { seed: 7 });
     const first = await leaf.rollup();
     faults.injected += 4;
@@ -119,7 +123,10 @@ describe('network faults', () => {
     const busy = p.int.logger.uploads().filter((u) => u.error === 'UPLOAD_IN_PROGRESS');
     expect(busy.length).toBeLessThanOrEqual(1);
     expect(busy.every((u) => u.status === 503)).toBe(true);
-    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([[201, 2 + busy.length], [201, 1]]);
+    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([
+      [201, 2 + busy.length],
+      [201, 1],
+    ]);
     expect(p.leaf.waits[0]).toBe(10_000);
     expect(p.leaf.waits).toHaveLength(1 + busy.length);
     expect(cut(p)).toHaveLength(1);
@@ -135,7 +142,10 @@ describe('network faults', () => {
     p.proxy.next({ kind: 'stall-after', bytes: 20_000 });
     faults.injected += 1;
     const r = await p.leaf.rollup();
-    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([[201, 2], [201, 1]]);
+    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([
+      [201, 2],
+      [201, 1],
+    ]);
     // The stalled upload's end, on the Receiver's side: cut after requestTimeoutMs, nothing kept.
     await p.int.logger.waitFor((l) => l.msg === 'upload' && l.fields.outcome === 'aborted');
     expect(cut(p)[0]).toMatchObject({ status: 408, error: 'REQUEST_TIMEOUT' });
@@ -147,7 +157,10 @@ describe('network faults', () => {
     p.proxy.next({ kind: 'swallow-answer', afterBytes: 20_000 });
     faults.injected += 1;
     const r = await p.leaf.rollup();
-    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([[200, 2], [201, 1]]);
+    expect(r.sent.map((s) => [s.status, s.tries])).toEqual([
+      [200, 2],
+      [201, 1],
+    ]);
     expect(p.int.log.events().filter((e) => e === 'received')).toHaveLength(2);
     await expectDeliveredOnce(p);
   });
@@ -199,13 +212,15 @@ describe('network faults', () => {
   });
 
   describe('TLS failures', () => {
-    it('a Sender that does not trust the Receiver\'s certificate stops at once (SPEC §1: waiting cannot mend it), keeps its zips, and sends them once it does', async () => {
+    it("a Sender that does not trust the Receiver's certificate stops at once (SPEC §1: waiting cannot mend it), keeps its zips, and sends them once it does", async () => {
       const p = await pair({ sender: { tls: { ca: pki.otherCa } } });
       const r = await p.leaf.rollup();
       faults.injected += 1;
       expect(r.stopped).toBe(true);
       expect(p.leaf.waits).toEqual([]);
-      expect(r.problems).toEqual([expect.objectContaining({ code: 'RECEIVER_TLS_UNTRUSTED', fix: expect.stringContaining('sender.tls.ca') })]);
+      expect(r.problems).toEqual([
+        expect.objectContaining({ code: 'RECEIVER_TLS_UNTRUSTED', fix: expect.stringContaining('sender.tls.ca') }),
+      ]);
       const failed = p.leaf.events.find((e) => e.type === 'send-failed') as { reason: string; permanent?: boolean } | undefined;
       expect(failed?.reason).toMatch(/certificate not trusted: sender\.tls\.ca .* did not sign it/);
       expect(failed?.permanent).toBe(true);
@@ -214,7 +229,9 @@ describe('network faults', () => {
       expect((await readdir(p.leaf.config.dirs.entpushdir as string)).filter((f) => f.endsWith('.zip'))).toHaveLength(2);
 
       const fixed = await makeLeaf(join(p.leaf.config.dirs.entpushdir as string, '..'), {
-        parent: p.proxy.url, keys: p.leaf.keys, sender: { tls: { ca: pki.ca } },
+        parent: p.proxy.url,
+        keys: p.leaf.keys,
+        sender: { tls: { ca: pki.ca } },
       });
       expect((await fixed.rollup()).sent.map((s) => s.status)).toEqual([201, 201]);
       await expectDeliveredOnce(p);
@@ -231,7 +248,9 @@ describe('network faults', () => {
       expect(await readdir(p.int.config.dirs.zipdir as string)).toEqual([]);
 
       const withCert = await makeLeaf(join(p.leaf.config.dirs.entpushdir as string, '..'), {
-        parent: p.proxy.url, keys: p.leaf.keys, sender: { tls: { ca: pki.ca, cert: pki.client.cert, key: pki.client.key } },
+        parent: p.proxy.url,
+        keys: p.leaf.keys,
+        sender: { tls: { ca: pki.ca, cert: pki.client.cert, key: pki.client.key } },
       });
       expect((await withCert.rollup()).sent.map((s) => s.status)).toEqual([201, 201]);
       await expectDeliveredOnce(p);

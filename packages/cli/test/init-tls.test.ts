@@ -79,7 +79,21 @@ describe('zenroll init --tls-name', () => {
     const comma = await cli([...ROOT, '--tls-name', 'a,DNS:evil.example']);
     expect(comma.code).toBe(2);
     expect(comma.err).toContain('"a,DNS:evil.example"');
-    const leaf = await cli(['init', '--role', 'leaf', '--server', 'L', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099', '--tls-name', 'leaf.acme.example']);
+    const leaf = await cli([
+      'init',
+      '--role',
+      'leaf',
+      '--server',
+      'L',
+      '--tree',
+      'ACME',
+      '--dir',
+      'leaf',
+      '--parent',
+      'https://p:7099',
+      '--tls-name',
+      'leaf.acme.example',
+    ]);
     expect(leaf.code).toBe(2);
     expect(leaf.err).toMatch(/--tls-name .*role leaf/);
     expect(await readdir(dir)).toEqual([]);
@@ -110,8 +124,19 @@ describe('zenroll init --parent-ca', () => {
     const original = join(dir, 'tmp', 'root.crt');
     await copyFile(join(dir, 'root', 'tls', 'server.crt'), original);
     const r = await cli([
-      'init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf',
-      '--parent', `https://127.0.0.1:${receiver.port}`, '--parent-ca', 'tmp/root.crt',
+      'init',
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--dir',
+      'leaf',
+      '--parent',
+      `https://127.0.0.1:${receiver.port}`,
+      '--parent-ca',
+      'tmp/root.crt',
     ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -144,7 +169,8 @@ describe('zenroll init --parent-ca', () => {
 
   it('refuses a file that is not a certificate, or is missing, with exit 2, writing nothing', async () => {
     await writeFile(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
-    const leaf = (ca: string) => cli(['init', '--role', 'leaf', '--server', 'L', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099', '--parent-ca', ca]);
+    const leaf = (ca: string) =>
+      cli(['init', '--role', 'leaf', '--server', 'L', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099', '--parent-ca', ca]);
     const notCert = await leaf('key.pem');
     expect(notCert.code).toBe(2);
     expect(notCert.err).toMatch(/--parent-ca ".*key\.pem" is not a PEM certificate: it holds no PEM certificate/);

@@ -49,7 +49,19 @@ async function packOne(config: Config, count = 3): Promise<string> {
 
 describe('zenroll init', () => {
   it('writes a valid config, a key pair and the folders of a leaf', async () => {
-    const r = await cli(['init', '--role', 'leaf', '--server', 'LE_AFé', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://int1:7099']);
+    const r = await cli([
+      'init',
+      '--role',
+      'leaf',
+      '--server',
+      'LE_AFé',
+      '--tree',
+      'ACME',
+      '--dir',
+      'leaf',
+      '--parent',
+      'https://int1:7099',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const config = await loadConfig(join(dir, 'leaf', 'zenroll.json'));
@@ -115,7 +127,9 @@ describe('zenroll init', () => {
 
 describe('zenroll verify', () => {
   it('accepts a zip signed by a trusted key and lists its .str', async () => {
-    expect((await cli(['init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099'])).code).toBe(0);
+    expect(
+      (await cli(['init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099'])).code,
+    ).toBe(0);
     const config = await loadConfig(join(dir, 'leaf', 'zenroll.json'));
     const zip = await packOne(config);
     const r = await cli(['verify', '-c', 'leaf/zenroll.json', zip]);
@@ -131,7 +145,9 @@ describe('zenroll verify', () => {
   });
 
   it('fails with exit 1 and the error code for an untrusted signer or a damaged zip', async () => {
-    expect((await cli(['init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099'])).code).toBe(0);
+    expect(
+      (await cli(['init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', 'leaf', '--parent', 'https://p:7099'])).code,
+    ).toBe(0);
     const config = await loadConfig(join(dir, 'leaf', 'zenroll.json'));
     const zip = await packOne(config);
     await mkdir(join(dir, 'emptytrust'));
@@ -145,7 +161,9 @@ describe('zenroll verify', () => {
     const other = await cli(['verify', '--trust', 'othertrust', zip]);
     expect(other.code).toBe(1);
     expect(other.err).toContain('PRP_SIGNER_MISMATCH');
-    expect(other.err).toMatch(/\.prp names origin server "LEAF1" but is signed by key [0-9a-f]{32}, which is trusted only for "LEAF2" \(".*othertrust\/LEAF2\.pub"\)/);
+    expect(other.err).toMatch(
+      /\.prp names origin server "LEAF1" but is signed by key [0-9a-f]{32}, which is trusted only for "LEAF2" \(".*othertrust\/LEAF2\.pub"\)/,
+    );
     const otherJson = JSON.parse((await cli(['verify', '--json', '--trust', 'othertrust', zip])).out) as { ok: boolean; error: string };
     expect(otherJson).toMatchObject({ ok: false, error: 'PRP_SIGNER_MISMATCH' });
 
@@ -162,7 +180,20 @@ describe('zenroll verify', () => {
   });
 
   it('works as a real process from the shell (exit codes 0, 1, 2)', async () => {
-    await exec(process.execPath, [BIN, 'init', '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--dir', join(dir, 'leaf'), '--parent', 'https://p:7099']);
+    await exec(process.execPath, [
+      BIN,
+      'init',
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--dir',
+      join(dir, 'leaf'),
+      '--parent',
+      'https://p:7099',
+    ]);
     const config = await loadConfig(join(dir, 'leaf', 'zenroll.json'));
     const zip = await packOne(config, 2);
     const ok = await exec(process.execPath, [BIN, 'verify', '--trust', join(dir, 'leaf', 'keys'), zip], { cwd: dir }).catch((e) => e);

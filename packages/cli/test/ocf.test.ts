@@ -56,7 +56,13 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 const params = () => ({ config: root.configPath, node: 'node-a', binary: CLI_BIN, logfile: `${tmp.path}/serve.log` });
 
 function agentEnv(action: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OCF_ROOT: '/usr/lib/ocf', OCF_RESOURCE_INSTANCE: 'zenroll-test', __OCF_ACTION: action, HA_RSCTMP: tmp.path };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OCF_ROOT: '/usr/lib/ocf',
+    OCF_RESOURCE_INSTANCE: 'zenroll-test',
+    __OCF_ACTION: action,
+    HA_RSCTMP: tmp.path,
+  };
   for (const [k, v] of Object.entries(params())) env[`OCF_RESKEY_${k}`] = v;
   return env;
 }
@@ -69,7 +75,10 @@ describe('the OCF resource agent (ocf/zenroll)', () => {
     expect(r.out).toContain(`${AGENT} passed all tests`);
     expect(r.code).toBe(0);
     // It really ran the service: its log has the service's start and stop, twice.
-    const log = (await readFile(`${tmp.path}/serve.log`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const log = (await readFile(`${tmp.path}/serve.log`, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
     expect(log.filter((l) => l.msg === 'serving').length).toBe(2);
     expect(log.filter((l) => l.msg === 'stopped').length).toBe(2);
   }, 180_000);

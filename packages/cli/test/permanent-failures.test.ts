@@ -32,7 +32,15 @@ afterAll(async () => {
 
 async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string }> {
   const folder = await initHere(join(tmp.path, `ROOT-${++n}`), [
-    '--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', ...(tls ? [] : ['--no-tls']),
+    '--role',
+    'root',
+    '--server',
+    'ROOT',
+    '--tree',
+    'ACME',
+    '--listen',
+    '127.0.0.1:0',
+    ...(tls ? [] : ['--no-tls']),
   ]);
   await folder.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
@@ -42,7 +50,17 @@ async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string
 }
 
 async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parentUrl, ...extra]);
+  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), [
+    '--role',
+    'leaf',
+    '--server',
+    'LEAF1',
+    '--tree',
+    'ACME',
+    '--parent',
+    parentUrl,
+    ...extra,
+  ]);
   // The default schedule (10 s, 20 s, … 14 tries): a test that waited on it would be killed, not pass.
   await folder.edit((json) => {
     section(json, 'sender').stableMs = 0;
@@ -53,7 +71,8 @@ async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFold
 
 const zipsIn = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.zip'));
 // A roll-up that retried would wait 10 s first: 8 s is ample for one that stops at once, and it is a hang guard, not a timing assertion.
-const rollup = (folder: ServerFolder, extra: string[] = []) => runCli(['rollup', '--now', '-c', folder.configPath, ...extra], { killAfterMs: 8_000 });
+const rollup = (folder: ServerFolder, extra: string[] = []) =>
+  runCli(['rollup', '--now', '-c', folder.configPath, ...extra], { killAfterMs: 8_000 });
 
 /** What every permanent stop shares: exit 1 at once, no retry, the zip still queued, the fix last. */
 async function expectStoppedAtOnce(folder: ServerFolder, r: Awaited<ReturnType<typeof rollup>>, code: string): Promise<string> {
@@ -64,7 +83,9 @@ async function expectStoppedAtOnce(folder: ServerFolder, r: Awaited<ReturnType<t
   expect(out).not.toContain('did not answer');
   expect(r.stdout).toMatch(new RegExp(`^problem   ${code}: `, 'm'));
   expect(r.stdout).toMatch(/^fix {7}\S/m);
-  expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: waiting cannot mend the problem above)');
+  expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(
+    '1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: waiting cannot mend the problem above)',
+  );
   expect(await zipsIn(folder.config.dirs.entpushdir ?? '')).toHaveLength(1);
   return out;
 }
@@ -120,11 +141,15 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     // The leaf's doctor asks the parent, and says so before any roll-up meets the 401.
     const doctor = await runCli(['doctor', '-c', l.configPath]);
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout).toContain(`FAIL  parent: ${p.url} answers as ROOT, but your key is not trusted at the parent: it would refuse every zip (401); on ROOT: zenroll trust add --name LEAF1 FILE, with FILE a copy of ${l.config.keys.public}`);
+    expect(doctor.stdout).toContain(
+      `FAIL  parent: ${p.url} answers as ROOT, but your key is not trusted at the parent: it would refuse every zip (401); on ROOT: zenroll trust add --name LEAF1 FILE, with FILE a copy of ${l.config.keys.public}`,
+    );
 
     const trust = await runCli(['trust', 'add', '-c', p.folder.configPath, '--name', 'LEAF1', l.config.keys.public]);
     expect(trust.code).toBe(0);
-    expect((await runCli(['doctor', '-c', l.configPath])).stdout).toMatch(new RegExp(`^ok {4}parent: ${p.url.replace(/[.]/g, '\\.')} answers as ROOT$`, 'm'));
+    expect((await runCli(['doctor', '-c', l.configPath])).stdout).toMatch(
+      new RegExp(`^ok {4}parent: ${p.url.replace(/[.]/g, '\\.')} answers as ROOT$`, 'm'),
+    );
     const again = await rollup(l);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^sent /m);
@@ -142,7 +167,9 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     expect(retries).toHaveLength(2);
     expect(retries[0]).toMatch(/: refused: nothing listens at 127\.0\.0\.1:1 \(ECONNREFUSED: .*\); try 2 of 3 in 0 s$/);
     expect(retries[1]).toMatch(/; try 3 of 3 in 0 s$/);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(
+      '1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)',
+    );
   });
 
   it('--max-wait bounds the retrying: exit 1 once the next try would start past it, the zip left for the next roll-up', async () => {
@@ -151,7 +178,9 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     const r = await rollup(l, ['--max-wait', '2s']);
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^retry {5}\S+\.zip: parent "http:\/\/127\.0\.0\.1:1": refused: nothing listens at 127\.0\.0\.1:1 .*; try 2 of 14 in 10 s$/m);
+    expect(r.stderr).toMatch(
+      /^retry {5}\S+\.zip: parent "http:\/\/127\.0\.0\.1:1": refused: nothing listens at 127\.0\.0\.1:1 .*; try 2 of 14 in 10 s$/m,
+    );
     expect(r.stderr).toContain('zenroll: the next try would start past --max-wait (2 s): stopping; the rest waits for the next roll-up');
     expect(r.stdout).toMatch(/^left {6}\S+\.zip {2}the roll-up was stopped while it waited to retry$/m);
     expect(await zipsIn(l.config.dirs.entpushdir ?? '')).toHaveLength(1);
@@ -162,10 +191,12 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     const l = await leaf(p.url.replace(/:(\d+)$/, ':1'));
     const run = spawnCli(['rollup', '--now', '-c', l.configPath], { killAfterMs: 20_000 });
     let stderr = '';
-    await new Promise<void>((resolve) => run.child.stderr?.on('data', (s: Buffer | string) => {
-      stderr += String(s);
-      if (/^retry /m.test(stderr)) resolve();
-    }));
+    await new Promise<void>((resolve) =>
+      run.child.stderr?.on('data', (s: Buffer | string) => {
+        stderr += String(s);
+        if (/^retry /m.test(stderr)) resolve();
+      }),
+    );
     run.child.kill('SIGINT');
     const r = await run.result;
     expect(r.signal).toBeNull();
@@ -209,16 +240,20 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     run.child.once('exit', () => {
       exitedFirst = true;
     });
-    await new Promise<void>((resolve) => run.child.stderr?.on('data', (t: Buffer | string) => {
-      stderr += String(t);
-      if (/^retry /m.test(stderr)) resolve();
-    }));
+    await new Promise<void>((resolve) =>
+      run.child.stderr?.on('data', (t: Buffer | string) => {
+        stderr += String(t);
+        if (/^retry /m.test(stderr)) resolve();
+      }),
+    );
     // The try and its wait are shown while the service still waits out the 3 s.
     expect(exitedFirst).toBe(false);
     expect(stderr).toMatch(/^retry {5}\S+\.zip: parent "http:\/\/127\.0\.0\.1:1": refused: .*; try 2 of 2 in 3 s$/m);
     const r = await run.result;
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^zipped {4}\S+\.zip/m);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(
+      '1 zipped, 0 discarded, 0 sent, 0 rejected, 1 left (stopped: the parent did not answer)',
+    );
   });
 });

@@ -73,7 +73,12 @@ async function scansInPushdir(): Promise<string[]> {
   const trust = (id: string) => (id === keyIdOf(key) ? { key, grants: [{ server: 'LEAF1', source: 'leaf' }] } : undefined);
   const out: string[] = [];
   for (const name of await filesLeft(dir)) {
-    if (name.endsWith('.str')) out.push(createHash('sha256').update(await readFile(join(dir, name))).digest('hex'));
+    if (name.endsWith('.str'))
+      out.push(
+        createHash('sha256')
+          .update(await readFile(join(dir, name)))
+          .digest('hex'),
+      );
     if (name.endsWith('.zip')) out.push(...(await verifyOuterZip(join(dir, name), { trust })).files.map((f) => f.sha256));
   }
   return out;

@@ -45,7 +45,13 @@ describe('zenroll rollup', () => {
     await writeScans(entmergedir(), 3);
     const r = await rollup('--json');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { ok: boolean; server: string; zipped: { zip: string; files: number }[]; sent: { zip: string; status: number }[]; left: unknown[] };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      server: string;
+      zipped: { zip: string; files: number }[];
+      sent: { zip: string; status: number }[];
+      left: unknown[];
+    };
     expect(out).toMatchObject({ ok: true, server: 'LEAF1', left: [] });
     expect(out.zipped.map((z) => z.files)).toEqual([3]);
     expect(out.sent.map((z) => [z.zip, z.status])).toEqual([[parent.stored[0]?.name, 201]]);
@@ -92,7 +98,10 @@ describe('zenroll rollup', () => {
 
   it('lets exactly one of two concurrent roll-ups work', async () => {
     await writeScans(entmergedir(), 120);
-    const [a, b] = await Promise.all([spawnCli(['rollup', '-c', leaf.configPath]).result, spawnCli(['rollup', '-c', leaf.configPath]).result]);
+    const [a, b] = await Promise.all([
+      spawnCli(['rollup', '-c', leaf.configPath]).result,
+      spawnCli(['rollup', '-c', leaf.configPath]).result,
+    ]);
     const codes = [a.code, b.code];
     // Either both ran one after the other (each found the lock free), or one was refused.
     const refused = [a, b].filter((r) => r.stderr.includes('LOCK_HELD'));
@@ -151,7 +160,10 @@ describe('zenroll rollup', () => {
     expect(tty.stdout).toMatch(/[█░]{24} \d+% \| zipped \d+\/12/);
     // What the terminal keeps: every line, the bar cleared at the end.
     // (each line is what follows the last move to its first column: a carriage return, ESC[1G or ESC[2K).
-    const lines = tty.stdout.split('\n').map((l) => (l.split(/\r(?!$)|\x1b\[1G|\x1b\[2K/).at(-1) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim()).filter(Boolean);
+    const lines = tty.stdout
+      .split('\n')
+      .map((l) => (l.split(/\r(?!$)|\x1b\[1G|\x1b\[2K/).at(-1) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim())
+      .filter(Boolean);
     expect(lines.filter((l) => l.startsWith('zipped ')).map((l) => l.split(/\s+/)[1])).toHaveLength(12);
     expect(lines.filter((l) => l.startsWith('sent ')).map((l) => l.split(/\s+/)[1])).toHaveLength(12);
     expect(lines.at(-1)).toBe('12 zipped, 0 discarded, 12 sent, 0 rejected, nothing left');

@@ -184,12 +184,14 @@ describe('RollupRunner', () => {
     expect(runner.lastSuccessMs).toBeNull();
     const run = runner.tick();
     clockMs += 1500;
-    c.run(0).resolve(result({
-      zipped: [zipped('a.zip'), zipped('b.zip')],
-      discarded: ['old.zip'],
-      sent: [sent('a.zip'), sent('b.zip')],
-      left: [{ kind: 'str', name: 'busy.str', reason: 'changed in the last 5 s' }],
-    }));
+    c.run(0).resolve(
+      result({
+        zipped: [zipped('a.zip'), zipped('b.zip')],
+        discarded: ['old.zip'],
+        sent: [sent('a.zip'), sent('b.zip')],
+        left: [{ kind: 'str', name: 'busy.str', reason: 'changed in the last 5 s' }],
+      }),
+    );
     await run;
     expect(await readLastRollup(statedir)).toEqual({
       reason: 'scheduled',
@@ -231,8 +233,17 @@ describe('RollupRunner', () => {
     await expect(scheduled).rejects.toThrow('folder /srv/x does not exist');
     expect(runner.lastSuccessMs).toBeNull();
     const failed = logger.lines.find((l) => l.msg === 'roll-up failed');
-    expect(failed).toMatchObject({ level: 'error', obj: { reason: 'scheduled', ok: false, code: 'FS_FAILED', error: 'folder /srv/x does not exist' } });
-    expect(await readLastRollup(statedir)).toMatchObject({ reason: 'scheduled', ok: false, zipped: 0, sent: 0, error: 'folder /srv/x does not exist' });
+    expect(failed).toMatchObject({
+      level: 'error',
+      obj: { reason: 'scheduled', ok: false, code: 'FS_FAILED', error: 'folder /srv/x does not exist' },
+    });
+    expect(await readLastRollup(statedir)).toMatchObject({
+      reason: 'scheduled',
+      ok: false,
+      zipped: 0,
+      sent: 0,
+      error: 'folder /srv/x does not exist',
+    });
     await vi.waitFor(() => expect(c.runs).toHaveLength(2));
     c.run(1).resolve(result({ sent: [sent('a.zip')] }));
     expect((await forced).sent).toHaveLength(1);
@@ -272,7 +283,11 @@ describe('summarize and readLastRollup', () => {
     ['everything sent', result({ sent: [sent('a.zip')] }), true],
     ['a .str still being written', result({ left: [{ kind: 'str', name: 'a.str', reason: 'changed in the last 5 s' }] }), true],
     ['a zip left', result({ left: [{ kind: 'zip', name: 'a.zip', reason: 'the parent did not answer' }] }), false],
-    ['a zip rejected', result({ rejected: [{ zip: 'a.zip', status: 403, error: 'PRP_SIGNATURE_INVALID', message: 'bad', path: '/x' }] }), false],
+    [
+      'a zip rejected',
+      result({ rejected: [{ zip: 'a.zip', status: 403, error: 'PRP_SIGNATURE_INVALID', message: 'bad', path: '/x' }] }),
+      false,
+    ],
     ['the push stopped', result({ stopped: true }), false],
     ['a step failed', result({ errors: [{ step: 'pack', code: 'FS_NO_SPACE', message: 'no space left in /srv' }] }), false],
   ])('%s → ok %s', (_what, r, ok) => {
@@ -280,14 +295,24 @@ describe('summarize and readLastRollup', () => {
   });
 
   it('names the failed steps of a roll-up that went on after them', () => {
-    const r = result({ errors: [{ step: 'collect', code: 'FS_FAILED', message: 'cannot read /m' }, { step: 'pack', code: 'FS_NO_SPACE', message: 'disk full' }] });
+    const r = result({
+      errors: [
+        { step: 'collect', code: 'FS_FAILED', message: 'cannot read /m' },
+        { step: 'pack', code: 'FS_NO_SPACE', message: 'disk full' },
+      ],
+    });
     expect(summarize('forced', t0, t1, r).error).toBe('collect: FS_FAILED: cannot read /m; pack: FS_NO_SPACE: disk full');
   });
 
   it('names the first zip refused or left when no step failed (what `failing` shows, SPEC §8)', () => {
     const rejected = result({ rejected: [{ zip: 'a.zip', status: 403, error: 'PRP_SIGNATURE_INVALID', message: 'bad', path: '/x' }] });
     expect(summarize('forced', t0, t1, rejected)).toMatchObject({ ok: false, problem: 'a.zip: 403 PRP_SIGNATURE_INVALID: bad' });
-    const left = result({ left: [{ kind: 'str', name: 'b.str', reason: 'still written' }, { kind: 'zip', name: 'a.zip', reason: 'the parent did not answer' }] });
+    const left = result({
+      left: [
+        { kind: 'str', name: 'b.str', reason: 'still written' },
+        { kind: 'zip', name: 'a.zip', reason: 'the parent did not answer' },
+      ],
+    });
     expect(summarize('forced', t0, t1, left).problem).toBe('a.zip: the parent did not answer');
     expect(summarize('forced', t0, t1, result({ sent: [sent('a.zip')] }))).not.toHaveProperty('problem');
   });

@@ -9,7 +9,16 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryLog, TrustStore, generateKeyPair, loadConfig, loadKeyPair, makeCertificate, verifyOuterZip, type Config } from '@zenroll/core';
+import {
+  MemoryLog,
+  TrustStore,
+  generateKeyPair,
+  loadConfig,
+  loadKeyPair,
+  makeCertificate,
+  verifyOuterZip,
+  type Config,
+} from '@zenroll/core';
 import { runRollup } from '@zenroll/sender';
 import { Serve, writeServer, type ServerDir } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
@@ -52,20 +61,35 @@ describe('leaf → intermediate-db → root', () => {
     const leafKeys = generateKeyPair();
     const leafKey = leafKeys.publicKey;
 
-    const rootSrv = await writeServer(join(root, 'root'), { role: 'root', server: 'ROOT1', trust: [{ server: 'LEAF_1', key: leafKey }], tls });
+    const rootSrv = await writeServer(join(root, 'root'), {
+      role: 'root',
+      server: 'ROOT1',
+      trust: [{ server: 'LEAF_1', key: leafKey }],
+      tls,
+    });
     const rootProc = new Serve(rootSrv.configPath);
     children.push(rootProc);
     const rootUrl = await rootProc.url();
 
     const int = await writeServer(join(root, 'int'), {
-      role: 'intermediate-db', server: 'INT1', trust: [{ server: 'LEAF_1', key: leafKey }], tls, parent: { url: rootUrl, ca: caCert },
+      role: 'intermediate-db',
+      server: 'INT1',
+      trust: [{ server: 'LEAF_1', key: leafKey }],
+      tls,
+      parent: { url: rootUrl, ca: caCert },
     });
     const intProc = new Serve(int.configPath);
     children.push(intProc);
     const intUrl = await intProc.url();
 
     const leafDir = join(root, 'leaf');
-    const leaf = await writeServer(leafDir, { role: 'leaf', server: 'LEAF_1', trust: [], keys: leafKeys, parent: { url: intUrl, ca: caCert } });
+    const leaf = await writeServer(leafDir, {
+      role: 'leaf',
+      server: 'LEAF_1',
+      trust: [],
+      keys: leafKeys,
+      parent: { url: intUrl, ca: caCert },
+    });
     const scans = new Map<string, string>();
     for (let i = 1; i <= 120; i++) {
       const name = `ws${String(i).padStart(3, '0')}.str`;
@@ -122,7 +146,11 @@ describe('leaf → intermediate-db → root', () => {
     const received = async (s: ServerDir) => {
       const shown = await runCli(['log', '--json', '-c', s.configPath]);
       expect(shown.code).toBe(0);
-      return shown.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'received');
+      return shown.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.event === 'received');
     };
     const hops = (rs: Record<string, unknown>[]) => rs.map((r) => `${String(r.from)}>${String(r.to)} origin=${String(r.origin)}`);
     expect(hops(await received(rootSrv))).toEqual(Array(3).fill('INT1>ROOT1 origin=LEAF_1'));
@@ -131,11 +159,15 @@ describe('leaf → intermediate-db → root', () => {
     const journal = join((await loadConfig(rootSrv.configPath)).dirs.statedir, 'journal');
     const values: string[] = [];
     for (const seg of (await readdir(journal)).filter((n) => n.startsWith('seg-'))) {
-      for (const line of (await readFile(join(journal, seg), 'utf8')).trimEnd().split('\n')) values.push((JSON.parse(line) as { record: string }).record);
+      for (const line of (await readFile(join(journal, seg), 'utf8')).trimEnd().split('\n'))
+        values.push((JSON.parse(line) as { record: string }).record);
     }
     const receivedValues = values.filter((v) => / received /.test(v));
     expect(receivedValues).toHaveLength(3);
-    for (const v of receivedValues) expect(v).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z received INT1>ROOT1 \d{17}_LEAF%5F1_ACME_2\.zip .* origin=LEAF%5F1 source=receiver /);
+    for (const v of receivedValues)
+      expect(v).toMatch(
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z received INT1>ROOT1 \d{17}_LEAF%5F1_ACME_2\.zip .* origin=LEAF%5F1 source=receiver /,
+      );
   });
 
   it('with sender.forwardOnReceive the intermediate forwards each zip as soon as it is promoted, without a roll-up of its own', async () => {
@@ -145,15 +177,26 @@ describe('leaf → intermediate-db → root', () => {
     const rootProc = new Serve(rootSrv.configPath);
     children.push(rootProc);
     const int = await writeServer(join(root, 'fwd-int'), {
-      role: 'intermediate', server: 'INT2', trust, tls, parent: { url: await rootProc.url(), ca: caCert },
+      role: 'intermediate',
+      server: 'INT2',
+      trust,
+      tls,
+      parent: { url: await rootProc.url(), ca: caCert },
       // Never on its schedule during the test: only what it receives starts its roll-ups.
       sender: { forwardOnReceive: true, schedule: '0 0 1 1 *' },
     });
     const intProc = new Serve(int.configPath);
     children.push(intProc);
     const leafDir = join(root, 'fwd-leaf');
-    const leaf = await writeServer(leafDir, { role: 'leaf', server: 'LEAF2', trust: [], keys: leafKeys, parent: { url: await intProc.url(), ca: caCert } });
-    for (let i = 1; i <= 130; i++) await writeFile(join(leafDir, 'entmergedir', `ws${String(i).padStart(3, '0')}.str`), `workstation ${i}\n`);
+    const leaf = await writeServer(leafDir, {
+      role: 'leaf',
+      server: 'LEAF2',
+      trust: [],
+      keys: leafKeys,
+      parent: { url: await intProc.url(), ca: caCert },
+    });
+    for (let i = 1; i <= 130; i++)
+      await writeFile(join(leafDir, 'entmergedir', `ws${String(i).padStart(3, '0')}.str`), `workstation ${i}\n`);
 
     const fromLeaf = await rollup(leaf);
     expect(fromLeaf.sent.map((s) => s.status)).toEqual([201, 201, 201]);
@@ -181,6 +224,8 @@ describe('leaf → intermediate-db → root', () => {
 
   it('refuses sender.forwardOnReceive on a role that does not both receive and send', async () => {
     const leaf = await writeServer(join(root, 'fwd-bad'), { role: 'leaf', server: 'LEAF3', trust: [], sender: { forwardOnReceive: true } });
-    await expect(loadConfig(leaf.configPath)).rejects.toThrow(/sender\.forwardOnReceive: is only for roles that receive and send \(intermediate\*\), not "leaf"/);
+    await expect(loadConfig(leaf.configPath)).rejects.toThrow(
+      /sender\.forwardOnReceive: is only for roles that receive and send \(intermediate\*\), not "leaf"/,
+    );
   });
 });

@@ -74,7 +74,14 @@ export async function writeServer(dir: string, o: ServerSpec): Promise<ServerDir
   const configPath = join(dir, 'zenroll.json');
   await writeFile(configPath, JSON.stringify(json, null, 2));
   const entpushdir = join(dir, 'entpushdir');
-  return { dir, configPath, zipdir: join(entpushdir, 'zipdir'), entpushdir, dbdir: join(dir, 'dbdir'), statedir: join(entpushdir, '.zenroll') };
+  return {
+    dir,
+    configPath,
+    zipdir: join(entpushdir, 'zipdir'),
+    entpushdir,
+    dbdir: join(dir, 'dbdir'),
+    statedir: join(entpushdir, '.zenroll'),
+  };
 }
 
 export interface LogLine {
@@ -160,8 +167,13 @@ export async function makeZip(dir: string, keys: KeyPair, o: { scheduledtime?: s
   const str = join(work, `pc${seq}.str`);
   await writeFile(str, `scan ${seq}\n`.repeat(50));
   const packed = await packBatch({
-    files: [str], outDir: work, server: 'LEAF1', tree: 'ACME', status: o.status ?? 0,
-    scheduledtime: o.scheduledtime ?? `202611221030${String(seq).padStart(5, '0')}`, keys,
+    files: [str],
+    outDir: work,
+    server: 'LEAF1',
+    tree: 'ACME',
+    status: o.status ?? 0,
+    scheduledtime: o.scheduledtime ?? `202611221030${String(seq).padStart(5, '0')}`,
+    keys,
   });
   return { name: packed.name, data: await readFile(packed.path) };
 }
@@ -181,7 +193,11 @@ export function put(url: string, zip: TestZip, o: { ca?: Buffer; firstBytes?: nu
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       {
-        host: u.hostname, port: u.port, method: 'PUT', path: zipPath(zip.name), agent: false,
+        host: u.hostname,
+        port: u.port,
+        method: 'PUT',
+        path: zipPath(zip.name),
+        agent: false,
         headers: { 'content-length': String(zip.data.length), 'repr-digest': reprDigest(zip.data) },
         ...(o.ca === undefined ? {} : { ca: o.ca }),
       },
@@ -189,7 +205,12 @@ export function put(url: string, zip: TestZip, o: { ca?: Buffer; firstBytes?: nu
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -204,7 +225,10 @@ export function put(url: string, zip: TestZip, o: { ca?: Buffer; firstBytes?: nu
 /** Every file under `dir`, relative, sorted. */
 export async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 /** The data files of a server's folders: everything but keys, config, receipts, journal and lock. */

@@ -46,7 +46,17 @@ async function newLeaf(edit: (json: Record<string, unknown>) => void = () => {})
 }
 
 async function newRoot(edit: (json: Record<string, unknown>) => void = () => {}): Promise<ServerFolder> {
-  const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+  const root = await initHere(join(tmp.path, 'ROOT'), [
+    '--role',
+    'root',
+    '--server',
+    'ROOT',
+    '--tree',
+    'ACME',
+    '--listen',
+    '127.0.0.1:0',
+    '--no-tls',
+  ]);
   await root.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
     edit(json);
@@ -86,14 +96,16 @@ describe('zenroll status', () => {
       journalBacklog: 0,
       parent: { url: parent.url, reachable: true, server: 'INT1' },
     });
-    expect(s.text).toBe([
-      'LEAF1 (leaf): service not running',
-      '  backlog       entmergedir 3 .str, entpushdir 0 zips, zipdir 0, rejected 0, quarantined -',
-      '  last roll-up  none yet',
-      `  parent        ${parent.url}: answers (INT1)`,
-      '  journal       0 record(s) waiting for the directory',
-      '',
-    ].join('\n'));
+    expect(s.text).toBe(
+      [
+        'LEAF1 (leaf): service not running',
+        '  backlog       entmergedir 3 .str, entpushdir 0 zips, zipdir 0, rejected 0, quarantined -',
+        '  last roll-up  none yet',
+        `  parent        ${parent.url}: answers (INT1)`,
+        '  journal       0 record(s) waiting for the directory',
+        '',
+      ].join('\n'),
+    );
 
     expect((await runCli(['rollup', '-c', leaf.configPath])).code).toBe(0);
     const after = await status(leaf);
@@ -120,10 +132,19 @@ describe('zenroll status', () => {
     expect((await runCli(['rollup', '--now', '-c', leaf.configPath])).code).toBe(0);
 
     const s = await status(leaf);
-    expect(s.json.service).toEqual({ running: true, pid: svc.child.pid, receiver: null, rollupRunning: false, nextRollup: expect.stringMatching(/^\d{4}-01-01T00:00:00\.000Z$/), degraded: [] });
+    expect(s.json.service).toEqual({
+      running: true,
+      pid: svc.child.pid,
+      receiver: null,
+      rollupRunning: false,
+      nextRollup: expect.stringMatching(/^\d{4}-01-01T00:00:00\.000Z$/),
+      degraded: [],
+    });
     expect(s.json.lastRollup).toMatchObject({ reason: 'forced', ok: true, zipped: 1, sent: 1, left: 0 });
     expect(s.json.backlog).toEqual({ entmergedir: 0, entpushdir: 0, zipdir: 0, rejected: 0, quarantine: null });
-    expect(s.text).toMatch(new RegExp(`^LEAF1 \\(leaf\\): service running, pid ${svc.child.pid}\\n  next roll-up  \\d{4}-01-01T00:00:00\\.000Z\\n`));
+    expect(s.text).toMatch(
+      new RegExp(`^LEAF1 \\(leaf\\): service running, pid ${svc.child.pid}\\n  next roll-up  \\d{4}-01-01T00:00:00\\.000Z\\n`),
+    );
     expect(s.text).toMatch(/^ {2}last roll-up {2}\S+ \(forced\): ok; zipped 1, sent 1, discarded 0, rejected 0, left 0$/m);
     expect(await terminate(svc)).toEqual({ code: 0, signal: null });
   });
@@ -133,7 +154,12 @@ describe('zenroll status', () => {
     const svc = services.start(root.configPath);
     const url = await svc.url();
     const s = await status(root);
-    expect(s.json).toMatchObject({ role: 'root', service: { running: true, receiver: url, nextRollup: null }, parent: null, lastRollup: null });
+    expect(s.json).toMatchObject({
+      role: 'root',
+      service: { running: true, receiver: url, nextRollup: null },
+      parent: null,
+      lastRollup: null,
+    });
     expect(s.text).toContain(`  receiver      ${url}\n`);
     expect(s.text).not.toContain('parent');
   });
@@ -160,7 +186,10 @@ describe('zenroll trust add', () => {
     const other = generateKeyPair();
     await writeFile(join(tmp.path, 'other.pub'), publicKeyPem(other.publicKey));
     const uni = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'WS_Zürich 2', join(tmp.path, 'other.pub')]);
-    expect(uni).toMatchObject({ code: 0, stdout: `trusted key ${keyIdOf(other.publicKey)} for WS_Zürich 2: ${join(root.config.receiver.trustDir, 'WS%5FZ%C3%BCrich%202.pub')}\n` });
+    expect(uni).toMatchObject({
+      code: 0,
+      stdout: `trusted key ${keyIdOf(other.publicKey)} for WS_Zürich 2: ${join(root.config.receiver.trustDir, 'WS%5FZ%C3%BCrich%202.pub')}\n`,
+    });
     expect((await readdir(root.config.receiver.trustDir)).sort()).toEqual(['LEAF1.pub', 'WS%5FZ%C3%BCrich%202.pub']);
     const store = await TrustStore.fromDir(root.config.receiver.trustDir);
     expect(store.lookup(keyIdOf(other.publicKey))?.grants.map((g) => g.server)).toEqual(['WS_Zürich 2']);
@@ -172,7 +201,9 @@ describe('zenroll trust add', () => {
     await writeFile(join(tmp.path, 'third.pub'), publicKeyPem(generateKeyPair().publicKey));
     const swap = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', join(tmp.path, 'third.pub')]);
     expect(swap.code).toBe(2);
-    expect(swap.stderr).toContain(`USAGE: "LEAF1" has another key trusted already (${file}, key ${keyId}); to replace it, remove that file first`);
+    expect(swap.stderr).toContain(
+      `USAGE: "LEAF1" has another key trusted already (${file}, key ${keyId}); to replace it, remove that file first`,
+    );
     expect((await readdir(root.config.receiver.trustDir)).sort()).toEqual(['LEAF1.pub', 'WS%5FZ%C3%BCrich%202.pub']);
 
     // The Receiver takes zips signed by it for LEAF1 (makeZip names LEAF1), and refuses the other key's.
@@ -200,8 +231,16 @@ describe('zenroll trust add', () => {
   });
 
   it.each([
-    ['a private key', () => generateKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /is a private key; only public keys belong there: give the child's public key file/],
-    ['an RSA key', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /is a rsa key; zenroll signs with Ed25519/],
+    [
+      'a private key',
+      () => generateKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      /is a private key; only public keys belong there: give the child's public key file/,
+    ],
+    [
+      'an RSA key',
+      () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      /is a rsa key; zenroll signs with Ed25519/,
+    ],
     ['no PEM at all', () => 'hello\n', /is not a PEM public key/],
   ])('refuses %s (exit 1, KEY_INVALID) and writes nothing', async (_what, pem, message) => {
     const root = await newRoot();
@@ -256,7 +295,9 @@ describe('/metrics on admin.listen', () => {
     // upload leaves zipdir just after its `promoted` record, so wait for both.
     const after = await waitUntil('the promotion to be counted and the upload gone from zipdir', async () => {
       const m = await scrape(metricsUrl);
-      return m.samples.get('zenroll_zips_total{event="promoted"}') === 1 && m.samples.get('zenroll_backlog_files{folder="zipdir"}') === 0 ? m : null;
+      return m.samples.get('zenroll_zips_total{event="promoted"}') === 1 && m.samples.get('zenroll_backlog_files{folder="zipdir"}') === 0
+        ? m
+        : null;
     });
     expect(after.samples.get('zenroll_zips_total{event="received"}')).toBe(1);
     expect(after.samples.get('zenroll_zips_total{event="promoted"}')).toBe(1);
@@ -323,7 +364,9 @@ describe('every command', () => {
   it('the built dist/bin.js runs as an executable (what npm link installs) with plain node', async () => {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
       // The file itself, not `node FILE`: its mode and its shebang.
-      execFile(CLI_BIN, ['--version'], (err, out) => (err && typeof err.code !== 'number' ? reject(err) : resolve({ code: err ? (err.code as number) : 0, stdout: out })));
+      execFile(CLI_BIN, ['--version'], (err, out) =>
+        err && typeof err.code !== 'number' ? reject(err) : resolve({ code: err ? (err.code as number) : 0, stdout: out }),
+      );
     });
     expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: VERSION });
     expect((await readFile(CLI_BIN, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
@@ -332,12 +375,16 @@ describe('every command', () => {
   it('the systemd unit starts serve, and only serve, with node and SERVE_NODE_FLAGS', async () => {
     const unit = await readFile(new URL('../../../docs/zenroll.service', import.meta.url), 'utf8');
     const execStart = unit.split('\n').filter((l) => l.startsWith('ExecStart='));
-    expect(execStart).toEqual([`ExecStart=/usr/bin/node ${SERVE_NODE_FLAGS.join(' ')} /opt/zenroll/packages/cli/dist/bin.js serve -c /srv/zenroll/zenroll.json`]);
+    expect(execStart).toEqual([
+      `ExecStart=/usr/bin/node ${SERVE_NODE_FLAGS.join(' ')} /opt/zenroll/packages/cli/dist/bin.js serve -c /srv/zenroll/zenroll.json`,
+    ]);
   });
 
   it('the OCF agent starts serve with SERVE_NODE_FLAGS by default', async () => {
     const agent = await readFile(new URL('../../../ocf/zenroll', import.meta.url), 'utf8');
-    expect(agent.split('\n').filter((l) => l.startsWith('OCF_RESKEY_node_flags_default='))).toEqual([`OCF_RESKEY_node_flags_default="${SERVE_NODE_FLAGS.join(' ')}"`]);
+    expect(agent.split('\n').filter((l) => l.startsWith('OCF_RESKEY_node_flags_default='))).toEqual([
+      `OCF_RESKEY_node_flags_default="${SERVE_NODE_FLAGS.join(' ')}"`,
+    ]);
   });
 
   it('exits 0 on success, 1 on a failure of the work, 2 on bad usage or a bad config', async () => {

@@ -49,10 +49,13 @@ async function newLeaf(parentUrl: string): Promise<ServerFolder> {
 async function skewedParent(target: string, offsetMs: number): Promise<string> {
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
-    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, { ...answer.headers, date: new Date(Date.now() + offsetMs).toUTCString() });
-      answer.pipe(res);
-    });
+    const out = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, date: new Date(Date.now() + offsetMs).toUTCString() });
+        answer.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     req.pipe(out);
   });
@@ -86,7 +89,11 @@ describe('zenroll doctor: the clock against the parent’s', () => {
       expect(failing(r)).toEqual(['parent']);
       const seconds = Math.abs(offset) / 1000;
       // The Date header drops the milliseconds: the difference seen is within a second of the offset.
-      expect(lineOf(r, 'parent')).toMatch(new RegExp(`^FAIL {2}parent: ${off} answers as INT1; clocks differ by (${seconds}|${seconds - 1}|${seconds + 1}) s: set up NTP on both$`));
+      expect(lineOf(r, 'parent')).toMatch(
+        new RegExp(
+          `^FAIL {2}parent: ${off} answers as INT1; clocks differ by (${seconds}|${seconds - 1}|${seconds + 1}) s: set up NTP on both$`,
+        ),
+      );
     }
   });
 });
@@ -118,8 +125,8 @@ describe('zenroll doctor: an HTTPS parent', () => {
     expect(failing(r)).toEqual(['parent']);
     // It answered: not "does not answer, check the firewall", but which certificate check failed and the key to fix.
     expect(lineOf(r, 'parent')).toBe(
-      `FAIL  parent: ${tlsParent.url} answers, but TLS: the parent's certificate is not trusted: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE): `
-      + `it is not signed by sender.tls.ca (${pki.otherCa}); set sender.tls.ca to the CA certificate that signed the parent's`,
+      `FAIL  parent: ${tlsParent.url} answers, but TLS: the parent's certificate is not trusted: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE): ` +
+        `it is not signed by sender.tls.ca (${pki.otherCa}); set sender.tls.ca to the CA certificate that signed the parent's`,
     );
 
     await leaf.edit((json) => {
@@ -127,7 +134,9 @@ describe('zenroll doctor: an HTTPS parent', () => {
     });
     const none = await doctor(leaf);
     expect(failing(none)).toEqual(['parent']);
-    expect(lineOf(none, 'parent')).toMatch(/ answers, but TLS: the parent's certificate is not trusted: .*: sender\.tls\.ca is not set and no system CA signed it; set sender\.tls\.ca /);
+    expect(lineOf(none, 'parent')).toMatch(
+      / answers, but TLS: the parent's certificate is not trusted: .*: sender\.tls\.ca is not set and no system CA signed it; set sender\.tls\.ca /,
+    );
   });
 });
 
@@ -151,8 +160,8 @@ describe('zenroll doctor: the server’s Inventory Service object', () => {
     expect(failing(r)).toEqual(['directory']);
     // What is missing (the DN) and the two ways out; not the bind keys, which are right.
     expect(lineOf(r, 'directory')).toBe(
-      `FAIL  directory: the directory ${slapd.url} refused a read on "cn=LEAF1_ZenInvService,o=ACME": `
-      + 'no such object: create the Inventory Service object or fix directory.serviceDN (LDAP result 32)',
+      `FAIL  directory: the directory ${slapd.url} refused a read on "cn=LEAF1_ZenInvService,o=ACME": ` +
+        'no such object: create the Inventory Service object or fix directory.serviceDN (LDAP result 32)',
     );
 
     await slapd.addServers(['LEAF1']);
@@ -162,7 +171,16 @@ describe('zenroll doctor: the server’s Inventory Service object', () => {
   });
 
   it('bound as its own object (as zenroll init --bind-dn sets it up), a missing object fails the bind: the line says it may be missing', async () => {
-    const folder = await initHere(join(tmp.path, `LEAF2-${++n}`), ['--role', 'leaf', '--server', 'LEAF2', '--tree', 'ACME', '--parent', parent.url]);
+    const folder = await initHere(join(tmp.path, `LEAF2-${++n}`), [
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF2',
+      '--tree',
+      'ACME',
+      '--parent',
+      parent.url,
+    ]);
     const own = 'cn=LEAF2_ZenInvService,o=ACME';
     await folder.edit((json) => {
       json.directory = { url: slapd.url, bindDN: own, passwordFile: slapd.serverPasswordFile('INT1') };
@@ -171,8 +189,8 @@ describe('zenroll doctor: the server’s Inventory Service object', () => {
     expect(r.code).toBe(1);
     expect(failing(r)).toEqual(['directory']);
     expect(lineOf(r, 'directory')).toBe(
-      `FAIL  directory: the directory ${slapd.url} refused a read on "${own}" as "${own}": invalid credentials: check directory.bindDN and directory.passwordFile (LDAP result 49); `
-      + "if they are right, LEAF2's Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it",
+      `FAIL  directory: the directory ${slapd.url} refused a read on "${own}" as "${own}": invalid credentials: check directory.bindDN and directory.passwordFile (LDAP result 49); ` +
+        "if they are right, LEAF2's Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it",
     );
   });
 });

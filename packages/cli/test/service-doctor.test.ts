@@ -31,13 +31,30 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => ['--ldap-url', slapd.url, '--bind-dn', slapd.serverDN(server), '--password-file', slapd.serverPasswordFile(server)];
+const ldapArgs = (server: string) => [
+  '--ldap-url',
+  slapd.url,
+  '--bind-dn',
+  slapd.serverDN(server),
+  '--password-file',
+  slapd.serverPasswordFile(server),
+];
 
 describe('zenroll doctor', () => {
   let leaf: ServerFolder;
 
   beforeAll(async () => {
-    leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url, ...ldapArgs('LEAF1')]);
+    leaf = await initHere(join(tmp.path, 'LEAF1'), [
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--parent',
+      parent.url,
+      ...ldapArgs('LEAF1'),
+    ]);
   });
 
   it('passes every check of a good leaf (exit 0)', async () => {
@@ -45,12 +62,24 @@ describe('zenroll doctor', () => {
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => !/^ok {2}|^warn/.test(l))).toEqual([]);
     expect(r.checks.map((c) => c.name)).toEqual([
-      'folder entmergedir', 'folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'clock', 'schedule', 'parent', 'directory',
+      'folder entmergedir',
+      'folder entpushdir',
+      'folder zipdir',
+      'folder statedir',
+      'files',
+      'free space',
+      'keys',
+      'clock',
+      'schedule',
+      'parent',
+      'directory',
     ]);
     expect(r.lines).toContain('ok    files: directory.passwordFile readable');
     expect(r.lines).toContain('ok    schedule: "0 2 * * *" in UTC');
     expect(r.lines.find((l) => l.includes('parent:'))).toMatch(new RegExp(`^ok {4}parent: ${parent.url} answers as INT1$`));
-    expect(r.lines.find((l) => l.includes('directory:'))).toBe(`ok    directory: bound as ${slapd.serverDN('LEAF1')}; object of LEAF1 found, public key published`);
+    expect(r.lines.find((l) => l.includes('directory:'))).toBe(
+      `ok    directory: bound as ${slapd.serverDN('LEAF1')}; object of LEAF1 found, public key published`,
+    );
   });
 
   it('names a missing folder, an unreachable parent and a wrong LDAP password, one FAIL line each (exit 1)', async () => {
@@ -67,19 +96,46 @@ describe('zenroll doctor', () => {
     expect(r.code).toBe(1);
     const fails = r.lines.filter((l) => l.startsWith('FAIL'));
     expect(fails).toHaveLength(3);
-    expect(fails[0]).toBe(`FAIL  folder entmergedir: ${leaf.config.dirs.entmergedir} does not exist: create it (mkdir -p ${leaf.config.dirs.entmergedir}) or fix dirs in the config`);
-    expect(fails[1]).toMatch(new RegExp(`^FAIL {2}parent: http://127\\.0\\.0\\.1:${closedPort} does not answer: .*ECONNREFUSED.*; check the URL, the firewall`));
-    expect(fails[2]).toMatch(/^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\); if they are right, LEAF1's Inventory Service object \(the bind DN\) may not exist/);
+    expect(fails[0]).toBe(
+      `FAIL  folder entmergedir: ${leaf.config.dirs.entmergedir} does not exist: create it (mkdir -p ${leaf.config.dirs.entmergedir}) or fix dirs in the config`,
+    );
+    expect(fails[1]).toMatch(
+      new RegExp(`^FAIL {2}parent: http://127\\.0\\.0\\.1:${closedPort} does not answer: .*ECONNREFUSED.*; check the URL, the firewall`),
+    );
+    expect(fails[2]).toMatch(
+      /^FAIL {2}directory: .* as "cn=LEAF1_ZenInvService,o=ACME": invalid credentials: check directory\.bindDN and directory\.passwordFile \(LDAP result 49\); if they are right, LEAF1's Inventory Service object \(the bind DN\) may not exist/,
+    );
     // The rest still ran, and passed.
-    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['folder entpushdir', 'folder zipdir', 'folder statedir', 'files', 'free space', 'keys', 'clock', 'schedule']);
+    expect(r.checks.filter((c) => c.ok).map((c) => c.name)).toEqual([
+      'folder entpushdir',
+      'folder zipdir',
+      'folder statedir',
+      'files',
+      'free space',
+      'keys',
+      'clock',
+      'schedule',
+    ]);
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['folder entmergedir', 'parent', 'directory']);
   });
 
   it('checks a root’s receiver side: trust (its own and the keys published in the directory) and TLS', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', ...ldapArgs('ROOT')]);
+    const root = await initHere(join(tmp.path, 'ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      '127.0.0.1:0',
+      ...ldapArgs('ROOT'),
+    ]);
     const r = await doctor(root);
     expect(r.code).toBe(0);
-    expect(r.lines.find((l) => l.includes('trust store:'))).toMatch(/^ok {4}trust store: no key in .*trust.*; 2 key\(s\) published in the directory \(LEAF1, ROOT\)$/);
+    expect(r.lines.find((l) => l.includes('trust store:'))).toMatch(
+      /^ok {4}trust store: no key in .*trust.*; 2 key\(s\) published in the directory \(LEAF1, ROOT\)$/,
+    );
     expect(r.lines.find((l) => l.includes('receiver TLS:'))).toBe(`ok    receiver TLS: ${join(root.dir, 'tls', 'server.crt')}`);
     expect(r.checks.map((c) => c.name)).not.toContain('parent');
 
@@ -95,12 +151,24 @@ describe('zenroll doctor', () => {
   });
 
   it('warns about each trusted key bound to no server, and says how to bind it', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT-UNBOUND'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+    const root = await initHere(join(tmp.path, 'ROOT-UNBOUND'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      '127.0.0.1:0',
+      '--no-tls',
+    ]);
     const trustDir = root.config.receiver.trustDir;
     const [bound, byId, byHand] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
     await writeFile(join(trustDir, 'LE%5F1.pub'), publicKeyPem(bound.publicKey));
     const first = await doctor(root);
-    expect(first.lines.find((l) => l.includes('trust bindings:'))).toBe('ok    trust bindings: each key signs for its own server only: LE_1');
+    expect(first.lines.find((l) => l.includes('trust bindings:'))).toBe(
+      'ok    trust bindings: each key signs for its own server only: LE_1',
+    );
 
     // Files of an older install: named by key id, or by hand with a character no encoded name has.
     await writeFile(join(trustDir, `${keyIdOf(byId.publicKey)}.pub`), publicKeyPem(byId.publicKey));
@@ -117,8 +185,12 @@ describe('zenroll doctor', () => {
     // Following the advice binds it and removes the unbound file.
     const fix = await runCli(['trust', 'add', '-c', root.configPath, '--name', 'leaf_2', join(trustDir, 'leaf_2.pub')]);
     expect(fix.code).toBe(0);
-    expect(fix.stdout).toBe(`trusted key ${keyIdOf(byHand.publicKey)} for leaf_2: ${join(trustDir, 'leaf%5F2.pub')} (replaces unbound ${join(trustDir, 'leaf_2.pub')})\n`);
-    expect((await doctor(root)).lines.find((l) => l.includes('trust bindings:'))).toMatch(/^warn {2}trust bindings: 1 key\(s\) bound to no server/);
+    expect(fix.stdout).toBe(
+      `trusted key ${keyIdOf(byHand.publicKey)} for leaf_2: ${join(trustDir, 'leaf%5F2.pub')} (replaces unbound ${join(trustDir, 'leaf_2.pub')})\n`,
+    );
+    expect((await doctor(root)).lines.find((l) => l.includes('trust bindings:'))).toMatch(
+      /^warn {2}trust bindings: 1 key\(s\) bound to no server/,
+    );
   });
 
   it('exits 2 on a bad config, naming the key', async () => {

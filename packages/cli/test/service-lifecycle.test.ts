@@ -88,7 +88,9 @@ describe('zenroll serve of a leaf', () => {
     });
     const svc = services.start(leaf.configPath);
     expect((await svc.exited).code).toBe(2);
-    expect(svc.stderr).toMatch(/CONFIG_INVALID: the admin socket \S+admin\.sock would be \d+ bytes long, more than the 10[37] a Unix socket path may have: set dirs\.statedir to a shorter folder/);
+    expect(svc.stderr).toMatch(
+      /CONFIG_INVALID: the admin socket \S+admin\.sock would be \d+ bytes long, more than the 10[37] a Unix socket path may have: set dirs\.statedir to a shorter folder/,
+    );
     expect(existsSync(join(deep, 'serve.lock'))).toBe(false);
 
     await writeScans(entmergedir(), 2);

@@ -53,7 +53,13 @@ describe('serve.lock taken over while the service runs', () => {
 
     // Another node's takeover: the lock file now names another holder.
     const lockPath = join(s.statedir, 'serve.lock');
-    const theirs = JSON.stringify({ pid: 4242, host: 'node-b', purpose: 'zenroll serve', since: new Date().toISOString(), token: 'b'.repeat(24) });
+    const theirs = JSON.stringify({
+      pid: 4242,
+      host: 'node-b',
+      purpose: 'zenroll serve',
+      since: new Date().toISOString(),
+      token: 'b'.repeat(24),
+    });
     // Written whole (temp and rename), so that the heartbeat sees either ours or theirs.
     await writeFile(`${lockPath}.new`, theirs);
     await rename(`${lockPath}.new`, lockPath);

@@ -44,7 +44,17 @@ const LAST_SUCCESS = 'zenroll_last_successful_rollup_timestamp_seconds';
 
 describe('/metrics', () => {
   it('counts an upload the Receiver refuses (signed by a key it does not trust) as rejected, once, and as nothing else', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+    const root = await initHere(join(tmp.path, 'ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      '127.0.0.1:0',
+      '--no-tls',
+    ]);
     await root.edit((json) => {
       section(json, 'receiver').minFreeBytes = 0;
       json.admin = { listen: '127.0.0.1:0' };

@@ -31,7 +31,10 @@ class Gate {
   ) {}
 
   static async start(target: string): Promise<Gate> {
-    const gate: Gate = new Gate(createServer((req, res) => gate.#handle(req, res)), new URL(target));
+    const gate: Gate = new Gate(
+      createServer((req, res) => gate.#handle(req, res)),
+      new URL(target),
+    );
     gate.server.on('connection', (s: Socket) => {
       gate.#sockets.add(s);
       s.once('close', () => gate.#sockets.delete(s));
@@ -43,10 +46,13 @@ class Gate {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const forward = () => {
-      const up = request({ host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const up = request(
+        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       req.pipe(up);
     };
@@ -156,7 +162,11 @@ describe('rollup --now while a scheduled roll-up runs', () => {
     // Later ticks find nothing to do and send nothing.
     const ticks = runs.length;
     await waitUntil('two more scheduled roll-ups', () => rollupsOf(svc.lines).length >= ticks + 2);
-    expect(rollupsOf(svc.lines).slice(ticks).every((x) => x.reason === 'scheduled' && x.line.sent === 0 && x.line.zipped === 0)).toBe(true);
+    expect(
+      rollupsOf(svc.lines)
+        .slice(ticks)
+        .every((x) => x.reason === 'scheduled' && x.line.sent === 0 && x.line.zipped === 0),
+    ).toBe(true);
     expect(parent.stored).toHaveLength(3);
     expect(await terminate(svc)).toEqual({ code: 0, signal: null });
     expect(() => rollupsOf(svc.lines)).not.toThrow();

@@ -49,7 +49,9 @@ describe('checkSchedule', () => {
       error = err;
     }
     expect(isZenrollError(error, 'CONFIG_INVALID')).toBe(true);
-    expect((error as Error).message).toMatch(new RegExp(`^sender\\.schedule "${expression.replace(/\*/g, '\\*')}" is not a valid cron expression \\(`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^sender\\.schedule "${expression.replace(/\*/g, '\\*')}" is not a valid cron expression \\(`),
+    );
     expect((error as Error).message).toMatch(field);
   });
 });
@@ -58,7 +60,13 @@ describe('startSchedule', () => {
   it('ticks on a six-field schedule and tells the next run in its time zone', async () => {
     let ticks = 0;
     const logger = memoryLogger();
-    schedule = startSchedule({ expression: '* * * * * *', timezone: 'Europe/Berlin', randomizeMinutes: 0, logger, tick: async () => void ticks++ });
+    schedule = startSchedule({
+      expression: '* * * * * *',
+      timezone: 'Europe/Berlin',
+      randomizeMinutes: 0,
+      logger,
+      tick: async () => void ticks++,
+    });
     const next = schedule.nextRun();
     expect(next).toBeInstanceOf(Date);
     expect(next!.getTime() - Date.now()).toBeLessThanOrEqual(1000);
@@ -71,7 +79,13 @@ describe('startSchedule', () => {
   it('runs a tick late when the process was busy on its second, instead of dropping it', async () => {
     const ticks: number[] = [];
     const logger = memoryLogger();
-    schedule = startSchedule({ expression: '*/3 * * * * *', timezone: 'UTC', randomizeMinutes: 0, logger, tick: async () => void ticks.push(Date.now()) });
+    schedule = startSchedule({
+      expression: '*/3 * * * * *',
+      timezone: 'UTC',
+      randomizeMinutes: 0,
+      logger,
+      tick: async () => void ticks.push(Date.now()),
+    });
     await waitUntil('the first tick', () => ticks.length >= 1, 10_000);
     // Busy from shortly before the next tick (3 s later) until well after it:
     // node-cron's default would drop that tick as missed (it counts whole
@@ -88,10 +102,20 @@ describe('startSchedule', () => {
   });
 
   it('logs ticks it had to drop through the logger, not the console', async () => {
-    const consoleSpies = [vi.spyOn(globalThis.console, 'warn'), vi.spyOn(globalThis.console, 'info'), vi.spyOn(globalThis.console, 'error')];
+    const consoleSpies = [
+      vi.spyOn(globalThis.console, 'warn'),
+      vi.spyOn(globalThis.console, 'info'),
+      vi.spyOn(globalThis.console, 'error'),
+    ];
     const ticks: number[] = [];
     const logger = memoryLogger();
-    schedule = startSchedule({ expression: '* * * * * *', timezone: 'UTC', randomizeMinutes: 0, logger, tick: async () => void ticks.push(Date.now()) });
+    schedule = startSchedule({
+      expression: '* * * * * *',
+      timezone: 'UTC',
+      randomizeMinutes: 0,
+      logger,
+      tick: async () => void ticks.push(Date.now()),
+    });
     await waitUntil('the first tick', () => ticks.length >= 1, 10_000);
     // Block the event loop across more than one tick, as a long synchronous task would.
     const blockedUntil = Date.now() + 2200;
@@ -118,7 +142,13 @@ describe('startSchedule', () => {
     });
     const at: string[] = [];
     const logger = memoryLogger();
-    schedule = startSchedule({ expression: '0 2 * * *', timezone: 'UTC', randomizeMinutes: 30, logger, tick: async () => void at.push(new Date().toISOString()) });
+    schedule = startSchedule({
+      expression: '0 2 * * *',
+      timezone: 'UTC',
+      randomizeMinutes: 30,
+      logger,
+      tick: async () => void at.push(new Date().toISOString()),
+    });
     for (let step = 0; step < 3 * 24 * 6; step++) await vi.advanceTimersByTimeAsync(10 * 60_000);
     expect(at).toEqual([
       '2026-12-01T02:15:00.000Z', // 0.5 × 30 min

@@ -57,13 +57,21 @@ describe('serve --standby (SPEC §9)', () => {
     expect(waiting.holder).toMatchObject({ node: 'node-a', pid: a.child.pid });
 
     const onA = await check('node-a');
-    expect({ code: onA.code, out: onA.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(/^INT1: running here \(pid \d+\), ok\n$/) });
+    expect({ code: onA.code, out: onA.stdout }).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^INT1: running here \(pid \d+\), ok\n$/),
+    });
     const onB = await check('node-b');
-    expect({ code: onB.code, out: onB.stdout }).toMatchObject({ code: 7, out: expect.stringContaining('not running on this node (node-b); node node-a runs it') });
+    expect({ code: onB.code, out: onB.stdout }).toMatchObject({
+      code: 7,
+      out: expect.stringContaining('not running on this node (node-b); node node-a runs it'),
+    });
     // The Receiver's port answers the same report.
     const viaReceiver = await get(`${aServing.url as string}/v1/health`);
     expect(viaReceiver.status).toBe(200);
-    expect((viaReceiver.body.checks as { name: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining(['lock', 'folders', 'receiver']));
+    expect((viaReceiver.body.checks as { name: string }[]).map((c) => c.name)).toEqual(
+      expect.arrayContaining(['lock', 'folders', 'receiver']),
+    );
 
     // Three times the staleness with a live holder: the standby does not move.
     await new Promise((r) => setTimeout(r, 3 * STALE_MS));
@@ -94,7 +102,11 @@ describe('serve --standby (SPEC §9)', () => {
     await services.stopAll();
     const log = await runCli(['log', '--status', '--json', '-c', root.configPath], { env: node('node-a') });
     expect(log.stderr).toBe('');
-    const taken = log.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'lock-taken');
+    const taken = log.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.event === 'lock-taken');
     expect(taken.map((r) => r.msg)).toEqual([
       expect.stringMatching(/^node node-a took INT1 over from process \d+ on node-b \(zenroll serve/),
       expect.stringMatching(/^node node-b took INT1 over from process \d+ on node-a \(zenroll serve/),
@@ -107,28 +119,51 @@ describe('serve --standby (SPEC §9)', () => {
     await rm(root.zipdir, { recursive: true });
     const viaReceiver = await get(`${serving.url as string}/v1/health`);
     expect(viaReceiver.status).toBe(503);
-    expect(viaReceiver.body).toMatchObject({ error: 'UNHEALTHY', status: 'failing', message: expect.stringMatching(/^receiver failing: .*zipdir/) });
+    expect(viaReceiver.body).toMatchObject({
+      error: 'UNHEALTHY',
+      status: 'failing',
+      message: expect.stringMatching(/^receiver failing: .*zipdir/),
+    });
     const r = await check('node-a');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^INT1: running here \(pid \d+\) but FAILING: receiver failing: .*zipdir/);
     const json = await runCli(['status', '--check', '--json', '-c', root.configPath], { env: node('node-a') });
     expect(JSON.parse(json.stdout)).toMatchObject({ exit: 1, health: { status: 'failing', node: 'node-a' } });
-    expect(JSON.parse(json.stdout).health.checks).toEqual(expect.arrayContaining([
-      expect.objectContaining({ name: 'lock', state: 'ok' }),
-      expect.objectContaining({ name: 'folders', state: 'ok' }),
-      expect.objectContaining({ name: 'receiver', state: 'failing' }),
-    ]));
+    expect(JSON.parse(json.stdout).health.checks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'lock', state: 'ok' }),
+        expect.objectContaining({ name: 'folders', state: 'ok' }),
+        expect.objectContaining({ name: 'receiver', state: 'failing' }),
+      ]),
+    );
   }, 60_000);
 
   it('zenroll rollup on a node whose service does not answer here refuses while another node holds serve.lock', async () => {
-    const leaf = await writeServer(join(tmp.path, 'leaf'), { role: 'leaf', server: 'LEAF1', trust: [], parent: { url: 'http://127.0.0.1:9' } });
+    const leaf = await writeServer(join(tmp.path, 'leaf'), {
+      role: 'leaf',
+      server: 'LEAF1',
+      trust: [],
+      parent: { url: 'http://127.0.0.1:9' },
+    });
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(leaf.statedir, { recursive: true });
     // What node-a's serve wrote on the shared disk; its admin socket is on node-a, out of reach here.
-    await writeFile(join(leaf.statedir, 'serve.lock'), JSON.stringify({ pid: 4242, node: 'node-a', host: 'node-a', purpose: 'zenroll serve', since: '2026-12-05T01:00:00.000Z', token: 'a'.repeat(24) }));
+    await writeFile(
+      join(leaf.statedir, 'serve.lock'),
+      JSON.stringify({
+        pid: 4242,
+        node: 'node-a',
+        host: 'node-a',
+        purpose: 'zenroll serve',
+        since: '2026-12-05T01:00:00.000Z',
+        token: 'a'.repeat(24),
+      }),
+    );
     const r = await runCli(['rollup', '-c', leaf.configPath], { env: node('node-b') });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/LOCK_HELD: LEAF1 is served by node node-a \(process 4242, since 2026-12-05T01:00:00.000Z\): run zenroll rollup there/);
+    expect(r.stderr).toMatch(
+      /LOCK_HELD: LEAF1 is served by node node-a \(process 4242, since 2026-12-05T01:00:00.000Z\): run zenroll rollup there/,
+    );
   }, 60_000);
 
   it('a standby stopped with SIGTERM while it waits exits 0 and leaves the holder alone', async () => {

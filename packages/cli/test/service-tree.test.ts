@@ -44,7 +44,14 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => ['--ldap-url', slapd.url, '--bind-dn', slapd.serverDN(server), '--password-file', slapd.serverPasswordFile(server)];
+const ldapArgs = (server: string) => [
+  '--ldap-url',
+  slapd.url,
+  '--bind-dn',
+  slapd.serverDN(server),
+  '--password-file',
+  slapd.serverPasswordFile(server),
+];
 
 /** `.str` name → SHA-256 of every scan inside the outer zips of `dir`, extracted with unzip(1). */
 async function strsInZips(dir: string, work: string): Promise<{ zip: string; sha256: string[] }[]> {
@@ -57,7 +64,13 @@ async function strsInZips(dir: string, work: string): Promise<{ zip: string; sha
     expect(inner, `${zip} holds one inner zip`).toHaveLength(1);
     await exec('unzip', ['-q', join(here, inner[0]!), '-d', join(here, 'strs')]);
     const strs = await readdir(join(here, 'strs'));
-    const sha256 = await Promise.all(strs.map(async (n) => createHash('sha256').update(await readFile(join(here, 'strs', n))).digest('hex')));
+    const sha256 = await Promise.all(
+      strs.map(async (n) =>
+        createHash('sha256')
+          .update(await readFile(join(here, 'strs', n)))
+          .digest('hex'),
+      ),
+    );
     out.push({ zip, sha256 });
   }
   await rm(work, { recursive: true, force: true });
@@ -78,14 +91,44 @@ describe('a four-server tree with scheduled and forced roll-ups', () => {
   it('brings every .str to ROOT’s dbdir exactly once and logs each zip’s way up in the directory', { timeout: 90_000 }, async () => {
     const [rootPort, intPort] = [await freePort(), await freePort()];
     const at = (name: string) => join(tmp.path, name);
-    const root = await initHere(at('ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', `127.0.0.1:${rootPort}`, ...ldapArgs('ROOT')]);
+    const root = await initHere(at('ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      `127.0.0.1:${rootPort}`,
+      ...ldapArgs('ROOT'),
+    ]);
     const int1 = await initHere(at('INT1'), [
-      '--role', 'intermediate-db', '--server', 'INT1', '--tree', 'ACME', '--listen', `127.0.0.1:${intPort}`,
-      '--parent', `https://127.0.0.1:${rootPort}`, '--parent-ca', join(at('ROOT'), 'tls', 'server.crt'), ...ldapArgs('INT1'),
+      '--role',
+      'intermediate-db',
+      '--server',
+      'INT1',
+      '--tree',
+      'ACME',
+      '--listen',
+      `127.0.0.1:${intPort}`,
+      '--parent',
+      `https://127.0.0.1:${rootPort}`,
+      '--parent-ca',
+      join(at('ROOT'), 'tls', 'server.crt'),
+      ...ldapArgs('INT1'),
     ]);
     const leafArgs = (name: string) => [
-      '--role', 'leaf', '--server', name, '--tree', 'ACME',
-      '--parent', `https://127.0.0.1:${intPort}`, '--parent-ca', join(at('INT1'), 'tls', 'server.crt'), ...ldapArgs(name),
+      '--role',
+      'leaf',
+      '--server',
+      name,
+      '--tree',
+      'ACME',
+      '--parent',
+      `https://127.0.0.1:${intPort}`,
+      '--parent-ca',
+      join(at('INT1'), 'tls', 'server.crt'),
+      ...ldapArgs(name),
     ];
     const leaf1 = await initHere(at('LEAF1'), leafArgs('LEAF1'));
     const leaf2 = await initHere(at('LEAF2'), leafArgs('LEAF2'));
@@ -124,29 +167,35 @@ describe('a four-server tree with scheduled and forced roll-ups', () => {
     expect(linesOf(svc('LEAF2'), 'roll-up finished', { reason: 'forced' })).toMatchObject([{ zipped: 2, sent: 2, ok: true }]);
 
     // LEAF1's schedule sends its 120 scans; 40 more that arrive meanwhile go with a later tick.
-    await waitUntil('LEAF1 to send its first three zips', () =>
-      finished(svc('LEAF1')).reduce((n, l) => n + (l.sent as number), 0) >= 3);
+    await waitUntil('LEAF1 to send its first three zips', () => finished(svc('LEAF1')).reduce((n, l) => n + (l.sent as number), 0) >= 3);
     const scans3 = await writeScans(leaf1.config.dirs.entmergedir as string, 40, { seed: 3, startIndex: 120 });
 
     const expected = [...scans1.sha256, ...scans2.sha256, ...scans3.sha256];
     const rootDb = root.config.dirs.dbdir as string;
     await waitUntil(`ROOT's dbdir to hold all ${expected.length} scans`, async () => (await strCount(rootDb)) >= expected.length, 60_000);
-    await waitUntil('INT1 and ROOT to have promoted everything', async () =>
-      (await zipsIn(int1.config.dirs.zipdir)).length === 0 && (await zipsIn(root.config.dirs.zipdir)).length === 0);
+    await waitUntil(
+      'INT1 and ROOT to have promoted everything',
+      async () => (await zipsIn(int1.config.dirs.zipdir)).length === 0 && (await zipsIn(root.config.dirs.zipdir)).length === 0,
+    );
 
     // Two more rounds of both schedules change nothing: nothing was left to send twice.
     const after = { leaf1: finished(svc('LEAF1')).length, int1: finished(svc('INT1')).length };
-    await waitUntil('two more scheduled roll-ups of LEAF1 and INT1', () =>
-      finished(svc('LEAF1')).length >= after.leaf1 + 2 && finished(svc('INT1')).length >= after.int1 + 2);
+    await waitUntil(
+      'two more scheduled roll-ups of LEAF1 and INT1',
+      () => finished(svc('LEAF1')).length >= after.leaf1 + 2 && finished(svc('INT1')).length >= after.int1 + 2,
+    );
     expect(finished(svc('LEAF1')).every((l) => l.reason === 'scheduled' && l.ok === true)).toBe(true);
     expect(finished(svc('INT1')).every((l) => l.reason === 'scheduled' && l.ok === true)).toBe(true);
     expect(linesOf(svc('LEAF1'), 'roll-up started', { reason: 'forced' })).toEqual([]);
 
     // ROOT's dbdir: six zips (3 + 1 from LEAF1, 2 from LEAF2), stored below (status 2), each scan once, byte for byte.
     const rootZips = await zipsIn(rootDb);
-    expect(rootZips.map((n) => parseOuterName(n)).map((p) => `${p.server}_${p.status}`).sort()).toEqual(
-      ['LEAF1_2', 'LEAF1_2', 'LEAF1_2', 'LEAF1_2', 'LEAF2_2', 'LEAF2_2'],
-    );
+    expect(
+      rootZips
+        .map((n) => parseOuterName(n))
+        .map((p) => `${p.server}_${p.status}`)
+        .sort(),
+    ).toEqual(['LEAF1_2', 'LEAF1_2', 'LEAF1_2', 'LEAF1_2', 'LEAF2_2', 'LEAF2_2']);
     const arrived = await strsInZips(rootDb, join(tmp.path, 'unzipped'));
     expect(arrived.flatMap((z) => z.sha256).sort()).toEqual([...expected].sort());
     // INT1's database stored the same zips first (status 1).
@@ -171,24 +220,33 @@ describe('a four-server tree with scheduled and forced roll-ups', () => {
       const expectedHops = await want(leaf);
       // Besides them, the leaf's own `rollup` summaries (SPEC §7).
       const zipRecords = async () => (await dir.readAll(leaf)).filter((r) => r.event !== 'rollup');
-      await waitUntil(`the directory to show ${leaf}'s zips' way up`, async () =>
-        JSON.stringify((await zipRecords()).map(hops).sort()) === JSON.stringify(expectedHops));
+      await waitUntil(
+        `the directory to show ${leaf}'s zips' way up`,
+        async () => JSON.stringify((await zipRecords()).map(hops).sort()) === JSON.stringify(expectedHops),
+      );
       const records = await dir.readAll(leaf);
       expect(records.every((r) => r.source === 'sender' && r.server === leaf && r.severity === 'info')).toBe(true);
       expect(records.filter((r) => r.event === 'rollup').length).toBeGreaterThanOrEqual(1);
     }
     // The Receivers logged on their own objects: INT1 received and promoted (twice: entpushdir and dbdir), ROOT received.
     const events = async (server: string) => (await dir.readAll(server)).filter((r) => r.source === 'receiver').map((r) => r.event);
-    await waitUntil("INT1's and ROOT's receiver records", async () =>
-      (await events('INT1')).filter((e) => e === 'received').length === 6 && (await events('ROOT')).filter((e) => e === 'received').length === 6);
+    await waitUntil(
+      "INT1's and ROOT's receiver records",
+      async () =>
+        (await events('INT1')).filter((e) => e === 'received').length === 6 &&
+        (await events('ROOT')).filter((e) => e === 'received').length === 6,
+    );
     expect((await events('INT1')).filter((e) => e === 'promoted')).toHaveLength(12);
     expect((await events('ROOT')).filter((e) => e === 'rejected')).toEqual([]);
 
     // Each service reports its journal applied to the directory, and stops cleanly.
     for (const name of ['LEAF1', 'LEAF2', 'INT1', 'ROOT']) {
-      const status = async () => JSON.parse((await runCli(['status', '--json', '-c', join(at(name), 'zenroll.json')])).stdout) as {
-        service: { running: boolean; pid: number }; journalBacklog: number; lastRollup: { ok: boolean } | null;
-      };
+      const status = async () =>
+        JSON.parse((await runCli(['status', '--json', '-c', join(at(name), 'zenroll.json')])).stdout) as {
+          service: { running: boolean; pid: number };
+          journalBacklog: number;
+          lastRollup: { ok: boolean } | null;
+        };
       const s = await waitUntil(`${name}'s journal to be applied`, async () => {
         const now = await status();
         return now.journalBacklog === 0 ? now : null;

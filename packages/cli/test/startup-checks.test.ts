@@ -33,7 +33,16 @@ afterAll(async () => {
 const RARELY = '0 0 1 1 *';
 
 async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent]);
+  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), [
+    '--role',
+    'leaf',
+    '--server',
+    'LEAF1',
+    '--tree',
+    'ACME',
+    '--parent',
+    parent,
+  ]);
   await folder.edit((json) => {
     section(json, 'sender').schedule = RARELY;
   });
@@ -41,7 +50,16 @@ async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
 }
 
 async function root(): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0']);
+  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), [
+    '--role',
+    'root',
+    '--server',
+    'ROOT',
+    '--tree',
+    'ACME',
+    '--listen',
+    '127.0.0.1:0',
+  ]);
   await folder.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
   });
@@ -60,7 +78,14 @@ async function refused(folder: ServerFolder, check: string, detail: RegExp, logg
   if (!logged) return;
   // The status log's text is wrapped for a terminal: one line of words here.
   const log = (await runCli(['log', '--status', '-c', folder.configPath])).stdout.replace(/\s+/g, ' ');
-  expect(log).toMatch(new RegExp(`problem LEAF1 ERROR zenroll \\S+ could not start: zenroll serve cannot start; this check fails: ${check}: `.replace('LEAF1', folder.config.server)));
+  expect(log).toMatch(
+    new RegExp(
+      `problem LEAF1 ERROR zenroll \\S+ could not start: zenroll serve cannot start; this check fails: ${check}: `.replace(
+        'LEAF1',
+        folder.config.server,
+      ),
+    ),
+  );
   expect(log).toContain('fix: fix each line above');
 }
 
@@ -80,10 +105,20 @@ describe('zenroll serve refuses to start on each fatal check (exit 2, with the f
   it('the directory password file unreadable', async () => {
     const l = await leaf();
     await l.edit((json) => {
-      json.directory = { url: 'ldap://127.0.0.1:1', bindDN: 'cn=LEAF1_ZenInvService,o=ACME', passwordFile: 'secret/ldap.pw', serviceDN: 'cn={server}_ZenInvService,o=ACME' };
+      json.directory = {
+        url: 'ldap://127.0.0.1:1',
+        bindDN: 'cn=LEAF1_ZenInvService,o=ACME',
+        passwordFile: 'secret/ldap.pw',
+        serviceDN: 'cn={server}_ZenInvService,o=ACME',
+      };
     });
     // Its status record waits in the journal for the directory, which is not there to show it.
-    await refused(l, 'files', /directory\.passwordFile \S+ldap\.pw does not exist: fix directory\.passwordFile in the config or put the file there/, false);
+    await refused(
+      l,
+      'files',
+      /directory\.passwordFile \S+ldap\.pw does not exist: fix directory\.passwordFile in the config or put the file there/,
+      false,
+    );
   });
 
   it("the Receiver's TLS certificate unreadable", async () => {
@@ -120,9 +155,16 @@ describe('zenroll serve starts degraded on each warning', () => {
     const json = JSON.parse((await runCli(['status', '--json', '-c', l.configPath])).stdout) as { service: { degraded: string[] } };
     expect(json.service.degraded).toEqual([expect.stringMatching(/^parent: /)]);
 
-    const health = await askService<{ status: string; checks: { name: string; state: string; reason?: string }[] }>(l.config.dirs.statedir, 'GET', '/v1/health');
+    const health = await askService<{ status: string; checks: { name: string; state: string; reason?: string }[] }>(
+      l.config.dirs.statedir,
+      'GET',
+      '/v1/health',
+    );
     expect(health?.status).toBe('degraded');
-    expect(health?.checks.find((c) => c.name === 'start-up')).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/^parent: /) });
+    expect(health?.checks.find((c) => c.name === 'start-up')).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(/^parent: /),
+    });
 
     expect(await terminate(svc)).toEqual({ code: 0, signal: null });
     const log = (await runCli(['log', '--status', '-c', l.configPath])).stdout.replace(/\s+/g, ' ');
@@ -133,7 +175,13 @@ describe('zenroll serve starts degraded on each warning', () => {
     const l = await leaf();
     await writeFile(join(l.dir, 'ldap.pw'), 'secret\n');
     await l.edit((json) => {
-      json.directory = { url: 'ldap://127.0.0.1:1', bindDN: 'cn=LEAF1_ZenInvService,o=ACME', passwordFile: 'ldap.pw', serviceDN: 'cn={server}_ZenInvService,o=ACME', timeoutMs: 2000 };
+      json.directory = {
+        url: 'ldap://127.0.0.1:1',
+        bindDN: 'cn=LEAF1_ZenInvService,o=ACME',
+        passwordFile: 'ldap.pw',
+        serviceDN: 'cn={server}_ZenInvService,o=ACME',
+        timeoutMs: 2000,
+      };
     });
     const svc = services.start(l.configPath);
     await svc.waitFor((x) => x.msg === 'serving');
@@ -149,9 +197,16 @@ describe('Degraded', () => {
   it('checks a warning again until it mends, then says so once and stops', async () => {
     let answers = false;
     const mended: string[] = [];
-    const d = new Degraded([{ name: 'parent', ok: false, detail: 'does not answer' }], [
-      { name: 'parent', startup: 'warn', run: async () => (answers ? { ok: true, detail: 'answers' } : { ok: false, detail: 'still not' }) },
-    ]);
+    const d = new Degraded(
+      [{ name: 'parent', ok: false, detail: 'does not answer' }],
+      [
+        {
+          name: 'parent',
+          startup: 'warn',
+          run: async () => (answers ? { ok: true, detail: 'answers' } : { ok: false, detail: 'still not' }),
+        },
+      ],
+    );
     expect(d.list()).toEqual(['parent: does not answer']);
     d.start(10, (name) => mended.push(name));
     await new Promise((r) => setTimeout(r, 50));

@@ -42,10 +42,22 @@ describe('the server status log', () => {
 
     const json = await runCli(['log', '--status', '--json', '-c', leaf.configPath]);
     expect(json.code).toBe(0);
-    const [stopped, started] = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [stopped, started] = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(started).toMatchObject({
-      event: 'started', server: 'LEAF1', from: 'LEAF1', to: '', source: 'service', severity: 'info', v: 2,
-      version: VERSION, role: 'leaf', schedule: '0 0 1 1 *', timezone: 'UTC',
+      event: 'started',
+      server: 'LEAF1',
+      from: 'LEAF1',
+      to: '',
+      source: 'service',
+      severity: 'info',
+      v: 2,
+      version: VERSION,
+      role: 'leaf',
+      schedule: '0 0 1 1 *',
+      timezone: 'UTC',
     });
     expect(stopped).toMatchObject({ event: 'stopped', from: 'LEAF1', source: 'service', v: 2 });
     // Nothing of the service's life goes to the roll-up log.
@@ -54,7 +66,9 @@ describe('the server status log', () => {
 
     const table = await runCli(['log', '--status', '-c', leaf.configPath]);
     expect(table.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  stopped  LEAF1\n/);
-    expect(table.stdout).toMatch(new RegExp(`\n    version=${VERSION.replaceAll(".", "\\.")} role=leaf .*schedule="0 0 1 1 \\*" timezone=UTC\n`));
+    expect(table.stdout).toMatch(
+      new RegExp(`\n    version=${VERSION.replaceAll('.', '\\.')} role=leaf .*schedule="0 0 1 1 \\*" timezone=UTC\n`),
+    );
   });
 
   it('has a problem record, saying why, when the service cannot start', async () => {
@@ -62,7 +76,10 @@ describe('the server status log', () => {
     const svc = services.start(leaf.configPath);
     expect((await svc.exited).code).toBe(2); // a start-up check (SPEC §5: a bad setup is exit 2)
     const json = await runCli(['log', '--status', '--json', '-c', leaf.configPath]);
-    const records = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.map((r) => r.event)).toEqual(['problem']);
     expect(records[0]).toMatchObject({ severity: 'error', from: 'LEAF1', source: 'service' });
     expect(String(records[0]?.msg)).toMatch(/could not start: .*private key .*does not exist/s);
@@ -71,11 +88,23 @@ describe('the server status log', () => {
   it('writes one record per call, in the form of SPEC §7, and never throws', async () => {
     const log = new MemoryLog();
     const errors: string[] = [];
-    const write = statusLog(log, 'INT1', { error: (_o, msg) => errors.push(msg) }, { now: () => Date.parse('2026-11-22T10:30:05.123Z'), id: () => 'id-1' });
-    await write('wake-up', { from: 'ROOT', to: 'INT1', message: 'ROOT asked for a roll-up', fields: { requested: '2026-11-22T10:30:00.000Z' } });
+    const write = statusLog(
+      log,
+      'INT1',
+      { error: (_o, msg) => errors.push(msg) },
+      { now: () => Date.parse('2026-11-22T10:30:05.123Z'), id: () => 'id-1' },
+    );
+    await write('wake-up', {
+      from: 'ROOT',
+      to: 'INT1',
+      message: 'ROOT asked for a roll-up',
+      fields: { requested: '2026-11-22T10:30:00.000Z' },
+    });
     const [w] = log.writes as LogWrite[];
     const line = serializeRecord((w as LogWrite).record);
-    expect(line).toBe('2026-11-22T10:30:05.123Z wake-up ROOT>INT1 - requested=2026-11-22T10:30:00.000Z source=service severity=info id=id-1 v=2 msg="ROOT asked for a roll-up"');
+    expect(line).toBe(
+      '2026-11-22T10:30:05.123Z wake-up ROOT>INT1 - requested=2026-11-22T10:30:00.000Z source=service severity=info id=id-1 v=2 msg="ROOT asked for a roll-up"',
+    );
     expect(parseRecord(line, 'INT1')).toEqual((w as LogWrite).record);
     await write('lock-taken');
     expect((log.writes[1] as LogWrite).record).toMatchObject({ event: 'lock-taken', severity: 'warning', from: 'INT1', to: '' });

@@ -24,10 +24,15 @@ afterEach(async () => {
 
 /** A command that writes each package's results as vitest's JSON reporter would, then exits with `code`. */
 function fakeRun(results: Record<string, [number, number]>, code: number) {
-  const writes = Object.entries(results).map(([pkg, [ok, bad]]) =>
-    `fs.writeFileSync(${JSON.stringify(join(tmp.path, 'packages', pkg, '.vitest-results.json'))}, JSON.stringify({ numPassedTests: ${ok}, numFailedTests: ${bad}, numPendingTests: 0, numTodoTests: 0 }));`);
+  const writes = Object.entries(results).map(
+    ([pkg, [ok, bad]]) =>
+      `fs.writeFileSync(${JSON.stringify(join(tmp.path, 'packages', pkg, '.vitest-results.json'))}, JSON.stringify({ numPassedTests: ${ok}, numFailedTests: ${bad}, numPendingTests: 0, numTodoTests: 0 }));`,
+  );
   const body = `const fs = require('node:fs'); ${writes.join(' ')} process.exit(${code});`;
-  return spawnSync(process.execPath, [SCRIPT, '--run', '--', process.execPath, '-e', body], { encoding: 'utf8', env: { ...process.env, ZENROLL_SUMMARY_ROOT: tmp.path } });
+  return spawnSync(process.execPath, [SCRIPT, '--run', '--', process.execPath, '-e', body], {
+    encoding: 'utf8',
+    env: { ...process.env, ZENROLL_SUMMARY_ROOT: tmp.path },
+  });
 }
 
 describe('scripts/test-summary.mjs --run', () => {
@@ -37,7 +42,7 @@ describe('scripts/test-summary.mjs --run', () => {
     expect(r.status).toBe(1);
   });
 
-  it('exits with the command\'s failure even when every test that ran passed (a type error), naming what gave no results', () => {
+  it("exits with the command's failure even when every test that ran passed (a type error), naming what gave no results", () => {
     const r = fakeRun({ core: [10, 0] }, 2);
     expect(r.stdout).toContain('no results from: sender');
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('10 passed, 0 failed');

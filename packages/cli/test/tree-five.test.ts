@@ -47,7 +47,14 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => ['--ldap-url', slapd.url, '--bind-dn', slapd.serverDN(server), '--password-file', slapd.serverPasswordFile(server)];
+const ldapArgs = (server: string) => [
+  '--ldap-url',
+  slapd.url,
+  '--bind-dn',
+  slapd.serverDN(server),
+  '--password-file',
+  slapd.serverPasswordFile(server),
+];
 
 /** SHA-256 of every `.str` inside the outer zips of `dir` (unzip(1)), one entry per copy. */
 async function strsInZips(dir: string, work: string): Promise<string[]> {
@@ -58,7 +65,12 @@ async function strsInZips(dir: string, work: string): Promise<string[]> {
     await exec('unzip', ['-q', join(dir, zip), '-d', here]);
     const inner = (await readdir(here)).find((n) => n.endsWith('.zip')) as string;
     await exec('unzip', ['-q', join(here, inner), '-d', join(here, 'strs')]);
-    for (const n of await readdir(join(here, 'strs'))) out.push(createHash('sha256').update(await readFile(join(here, 'strs', n))).digest('hex'));
+    for (const n of await readdir(join(here, 'strs')))
+      out.push(
+        createHash('sha256')
+          .update(await readFile(join(here, 'strs', n)))
+          .digest('hex'),
+      );
   }
   await rm(work, { recursive: true, force: true });
   return out.sort();
@@ -92,21 +104,58 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
   it('shows shape, states and backlogs, and one request at ROOT brings every waiting scan up, once', { timeout: 180_000 }, async () => {
     const [rootPort, intPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const at = (name: string) => join(tmp.path, name);
-    const root = await initHere(at('ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', `127.0.0.1:${rootPort}`, ...ldapArgs('ROOT')]);
+    const root = await initHere(at('ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      `127.0.0.1:${rootPort}`,
+      ...ldapArgs('ROOT'),
+    ]);
     const int1 = await initHere(at('INT1'), [
-      '--role', 'intermediate-db', '--server', 'INT1', '--tree', 'ACME', '--listen', `127.0.0.1:${intPort}`,
-      '--parent', `https://127.0.0.1:${rootPort}`, '--parent-ca', join(at('ROOT'), 'tls', 'server.crt'), ...ldapArgs('INT1'),
+      '--role',
+      'intermediate-db',
+      '--server',
+      'INT1',
+      '--tree',
+      'ACME',
+      '--listen',
+      `127.0.0.1:${intPort}`,
+      '--parent',
+      `https://127.0.0.1:${rootPort}`,
+      '--parent-ca',
+      join(at('ROOT'), 'tls', 'server.crt'),
+      ...ldapArgs('INT1'),
     ]);
     const leaves: ServerFolder[] = [];
     for (const name of ['LEAF1', 'LEAF2', 'LEAF3']) {
-      leaves.push(await initHere(at(name), [
-        '--role', 'leaf', '--server', name, '--tree', 'ACME',
-        '--parent', `https://127.0.0.1:${intPort}`, '--parent-ca', join(at('INT1'), 'tls', 'server.crt'), ...ldapArgs(name),
-      ]));
+      leaves.push(
+        await initHere(at(name), [
+          '--role',
+          'leaf',
+          '--server',
+          name,
+          '--tree',
+          'ACME',
+          '--parent',
+          `https://127.0.0.1:${intPort}`,
+          '--parent-ca',
+          join(at('INT1'), 'tls', 'server.crt'),
+          ...ldapArgs(name),
+        ]),
+      );
     }
     const [leaf1, leaf2, leaf3] = leaves as [ServerFolder, ServerFolder, ServerFolder];
     const sender = (schedule: string) => (json: Record<string, unknown>) => {
-      Object.assign(section(json, 'sender'), { schedule, pollSeconds: POLL_SECONDS, stableMs: 0, retry: { baseMs: 200, factor: 2, tries: 4 } });
+      Object.assign(section(json, 'sender'), {
+        schedule,
+        pollSeconds: POLL_SECONDS,
+        stableMs: 0,
+        retry: { baseMs: 200, factor: 2, tries: 4 },
+      });
     };
     await root.edit((json) => Object.assign(section(json, 'admin'), { listen: `127.0.0.1:${adminPort}` }));
     await int1.edit(sender(YEARLY));
@@ -130,9 +179,13 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     const svc = (name: string) => started.get(name) as Serve;
 
     // LEAF3 rolls up on its schedule (its zips wait in INT1's entpushdir), then stops; 5 more scans stay behind.
-    await waitUntil('LEAF3 to send its scans', () => linesOf(svc('LEAF3'), 'roll-up finished').some((l) => l.ok === true && (l.sent as number) > 0));
-    await waitUntil('LEAF3 to have described itself after it', async () =>
-      find(await tree(root), 'LEAF3').lastRollupResult?.startsWith('ok') === true);
+    await waitUntil('LEAF3 to send its scans', () =>
+      linesOf(svc('LEAF3'), 'roll-up finished').some((l) => l.ok === true && (l.sent as number) > 0),
+    );
+    await waitUntil(
+      'LEAF3 to have described itself after it',
+      async () => find(await tree(root), 'LEAF3').lastRollupResult?.startsWith('ok') === true,
+    );
     expect(await terminate(svc('LEAF3'))).toEqual({ code: 0, signal: null });
     const late3 = await writeScans(leaf3.config.dirs.entmergedir as string, 5, { seed: 14, startIndex: 3000 });
 
@@ -144,7 +197,12 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     expect(before).toMatchObject({ format: 'zenroll-tree/1', source: 'directory', servers: 5 });
     expect(before.tree.map(shape)).toEqual([{ ROOT: [{ INT1: ['LEAF1', 'LEAF2', 'LEAF3'] }] }]);
     expect(states(before)).toEqual({ ROOT: 'ok', INT1: 'ok', LEAF1: 'ok', LEAF2: 'ok', LEAF3: 'late' });
-    expect(find(before, 'LEAF1')).toMatchObject({ role: 'leaf', parent: 'INT1', lastRollup: null, backlog: { strWaiting: 60, zipsWaiting: 0, zipsRejected: 0 } });
+    expect(find(before, 'LEAF1')).toMatchObject({
+      role: 'leaf',
+      parent: 'INT1',
+      lastRollup: null,
+      backlog: { strWaiting: 60, zipsWaiting: 0, zipsRejected: 0 },
+    });
     expect(find(before, 'LEAF2').backlog.strWaiting).toBe(20);
     expect(find(before, 'LEAF3').why).toMatch(/^no roll-up since \S+ \S+Z; due by \S+ \S+Z$/);
     expect(find(before, 'INT1')).toMatchObject({ role: 'intermediate-db', parent: 'ROOT' });
@@ -170,20 +228,34 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     const request = JSON.parse(asked.stdout) as { ok: boolean; requested: string; service: boolean };
     expect(request).toMatchObject({ ok: true, server: 'ROOT', service: true });
     const want = [...scans1.sha256, ...scans3.sha256].sort();
-    await waitUntil("ROOT's dbdir to hold LEAF1's and LEAF3's scans", async () => (await strsInZips(rootDb, join(tmp.path, 'unz'))).length >= want.length, 60_000);
+    await waitUntil(
+      "ROOT's dbdir to hold LEAF1's and LEAF3's scans",
+      async () => (await strsInZips(rootDb, join(tmp.path, 'unz'))).length >= want.length,
+      60_000,
+    );
     const took = Date.now() - t0;
     await waitUntil('LEAF2 to be failing', async () => find(await tree(root), 'LEAF2').state === 'failing');
     expect(await strsInZips(rootDb, join(tmp.path, 'unz'))).toEqual(want);
-    console.log(`rollup --tree: LEAF1's and LEAF3's ${want.length} scans in ROOT's dbdir ${took} ms after the request (pollSeconds ${POLL_SECONDS})`);
+    console.log(
+      `rollup --tree: LEAF1's and LEAF3's ${want.length} scans in ROOT's dbdir ${took} ms after the request (pollSeconds ${POLL_SECONDS})`,
+    );
 
     // The server status logs (SPEC §7): the request at ROOT, passed on at INT1; each child saw it once and rolled up once for it.
     const status = async (f: ServerFolder, event: string) => {
       const r = await runCli(['log', '--status', '--json', '--limit', '1000', '-c', f.configPath]);
       expect(r.code, r.stderr).toBe(0);
-      return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x.event === event);
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((x) => x.event === event);
     };
     expect(await status(root, 'rollup-requested')).toMatchObject([{ requested: request.requested, from: 'ROOT' }]);
-    for (const [name, f, parent] of [['INT1', int1, 'ROOT'], ['LEAF1', leaf1, 'INT1'], ['LEAF2', leaf2, 'INT1']] as const) {
+    for (const [name, f, parent] of [
+      ['INT1', int1, 'ROOT'],
+      ['LEAF1', leaf1, 'INT1'],
+      ['LEAF2', leaf2, 'INT1'],
+    ] as const) {
       await waitUntil(`${name}'s status log to show its answer`, async () => (await status(f, 'wake-up-rollup')).length > 0);
       expect(await status(f, 'wake-up'), name).toMatchObject([{ requested: request.requested, from: parent, to: name }]);
       expect(await status(f, 'wake-up-rollup'), name).toMatchObject([{ requested: request.requested, from: parent, to: name }]);
@@ -200,10 +272,15 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
 
     const after = await waitUntil('the tree to show the roll-ups', async () => {
       const r = await tree(root);
-      return find(r, 'LEAF1').lastRollup !== null && find(r, 'INT1').lastRollup !== null && find(r, 'INT1').backlog.zipsWaiting === 0 ? r : null;
+      return find(r, 'LEAF1').lastRollup !== null && find(r, 'INT1').lastRollup !== null && find(r, 'INT1').backlog.zipsWaiting === 0
+        ? r
+        : null;
     });
     expect(states(after)).toEqual({ ROOT: 'ok', INT1: 'ok', LEAF1: 'ok', LEAF2: 'failing', LEAF3: 'late' });
-    expect(find(after, 'LEAF1')).toMatchObject({ backlog: { strWaiting: 0, zipsWaiting: 0, zipsRejected: 0 }, sent24h: { zips: 2, files: 60 } });
+    expect(find(after, 'LEAF1')).toMatchObject({
+      backlog: { strWaiting: 0, zipsWaiting: 0, zipsRejected: 0 },
+      sent24h: { zips: 2, files: 60 },
+    });
     expect(find(after, 'LEAF2').why).toMatch(/^last roll-up: failed zipped=1 sent=0 .* error="\S+_LEAF2_ACME_0\.zip: .*PRP_SIGNER_UNKNOWN/);
     expect(find(after, 'LEAF3').backlog.strWaiting).toBe(0); // what LEAF3 wrote before it stopped; its late scans it never saw
     expect(await readdir(leaf3.config.dirs.entmergedir as string)).toHaveLength(late3.sha256.length);
@@ -216,10 +293,19 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
       const answer = await page.goto(`http://127.0.0.1:${adminPort}/tree`);
       expect(answer?.status()).toBe(200);
       expect(await page.$eval('meta[http-equiv="refresh"]', (m) => m.getAttribute('content'))).toBe('30');
-      const nodes = await page.$$eval('a.node', (as) => as.map((a) => ({
-        name: a.querySelector('.name')?.textContent, state: a.querySelector('.state')?.textContent, cls: a.className, href: a.getAttribute('href'),
-        depth: (() => { let d = 0; for (let e = a.parentElement; e; e = e.parentElement) if (e.tagName === 'UL') d++; return d; })(),
-      })));
+      const nodes = await page.$$eval('a.node', (as) =>
+        as.map((a) => ({
+          name: a.querySelector('.name')?.textContent,
+          state: a.querySelector('.state')?.textContent,
+          cls: a.className,
+          href: a.getAttribute('href'),
+          depth: (() => {
+            let d = 0;
+            for (let e = a.parentElement; e; e = e.parentElement) if (e.tagName === 'UL') d++;
+            return d;
+          })(),
+        })),
+      );
       expect(nodes).toEqual([
         { name: 'ROOT', state: 'ok', cls: 'node ok', href: '/tree/server/ROOT', depth: 1 },
         { name: 'INT1', state: 'ok', cls: 'node ok', href: '/tree/server/INT1', depth: 2 },
@@ -228,7 +314,12 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
         { name: 'LEAF3', state: 'late', cls: 'node late', href: '/tree/server/LEAF3', depth: 3 },
       ]);
       // Coloured by state: the border of each box is its state's colour.
-      const colours = await page.$$eval('a.node', (as) => as.map((a) => (globalThis as unknown as { getComputedStyle(e: unknown): { borderLeftColor: string } }).getComputedStyle(a).borderLeftColor));
+      const colours = await page.$$eval('a.node', (as) =>
+        as.map(
+          (a) =>
+            (globalThis as unknown as { getComputedStyle(e: unknown): { borderLeftColor: string } }).getComputedStyle(a).borderLeftColor,
+        ),
+      );
       expect(new Set(colours).size).toBe(3);
       if (process.env.ZENROLL_TREE_SCREENSHOT) await page.screenshot({ path: process.env.ZENROLL_TREE_SCREENSHOT, fullPage: true });
       // A click shows the server's recent records (the v2 lines) and its status log.
@@ -248,7 +339,9 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
       httpRequest({ socketPath: join(root.config.dirs.statedir, 'admin.sock'), path: '/tree' }, (res) => {
         res.resume();
         resolve(res.statusCode);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(onSocket).toBe(404);
 
@@ -261,7 +354,11 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     const again = JSON.parse((await runCli(['rollup', '--tree', '--json', '-c', root.configPath])).stdout) as { requested: string };
     expect(again.requested > request.requested).toBe(true);
     const want2 = [...want, ...more2.sha256].sort();
-    await waitUntil("ROOT's dbdir to hold LEAF2's new scans", async () => (await strsInZips(rootDb, join(tmp.path, 'unz'))).length >= want2.length, 60_000);
+    await waitUntil(
+      "ROOT's dbdir to hold LEAF2's new scans",
+      async () => (await strsInZips(rootDb, join(tmp.path, 'unz'))).length >= want2.length,
+      60_000,
+    );
     // Each once. (LEAF2's first zip, refused, may come along if the Sender kept it for a later roll-up.)
     const arrived = await strsInZips(rootDb, join(tmp.path, 'unz'));
     const extra = arrived.filter((h) => !want2.includes(h));

@@ -27,9 +27,27 @@ afterAll(async () => {
 describe('zenroll tree without a directory', () => {
   it('shows the Receiver and the children that polled it, and rollup --tree still brings their scans up', { timeout: 90_000 }, async () => {
     const port = await freePort();
-    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', `127.0.0.1:${port}`]);
+    const root = await initHere(join(tmp.path, 'ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]);
     const leaf = await initHere(join(tmp.path, 'LEAF1'), [
-      '--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', `https://127.0.0.1:${port}`, '--parent-ca', join(root.dir, 'tls', 'server.crt'),
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--parent',
+      `https://127.0.0.1:${port}`,
+      '--parent-ca',
+      join(root.dir, 'tls', 'server.crt'),
     ]);
     await leaf.edit((json) => Object.assign(section(json, 'sender'), { schedule: '0 0 1 1 *', pollSeconds: 0.5, stableMs: 0 }));
     expect((await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', leaf.config.keys.public])).code).toBe(0);
@@ -40,13 +58,22 @@ describe('zenroll tree without a directory', () => {
     expect(empty).toMatchObject({ source: 'receiver', servers: 1, tree: [{ server: 'ROOT', state: 'unknown', children: [] }] });
 
     for (const s of [root, leaf]) await services.start(s.configPath).waitFor((l) => l.msg === 'admin endpoint ready');
-    const seen = await waitUntil("ROOT to know LEAF1 from its polls", async () => {
+    const seen = await waitUntil('ROOT to know LEAF1 from its polls', async () => {
       const r = JSON.parse((await runCli(['tree', '--json', '-c', root.configPath])).stdout) as TreeReport;
       return r.tree[0]?.children[0]?.server === 'LEAF1' ? r : null;
     });
     expect(seen).toMatchObject({
-      source: 'receiver', servers: 2, states: { ok: 2, late: 0, failing: 0, unknown: 0 },
-      tree: [{ server: 'ROOT', role: 'root', state: 'ok', children: [{ server: 'LEAF1', role: 'leaf', parent: 'ROOT', state: 'ok', backlog: { strWaiting: 12, zipsWaiting: 0 } }] }],
+      source: 'receiver',
+      servers: 2,
+      states: { ok: 2, late: 0, failing: 0, unknown: 0 },
+      tree: [
+        {
+          server: 'ROOT',
+          role: 'root',
+          state: 'ok',
+          children: [{ server: 'LEAF1', role: 'leaf', parent: 'ROOT', state: 'ok', backlog: { strWaiting: 12, zipsWaiting: 0 } }],
+        },
+      ],
     });
 
     const asked = await runCli(['rollup', '--tree', '-c', root.configPath]);
@@ -61,7 +88,11 @@ describe('zenroll tree without a directory', () => {
       const r = JSON.parse((await runCli(['tree', '--json', '-c', root.configPath])).stdout) as TreeReport;
       return r.tree[0]?.children[0]?.lastRollup ? r : null;
     });
-    expect(after.tree[0]?.children[0]).toMatchObject({ backlog: { strWaiting: 0 }, sent24h: { zips: 1, files: 12 }, lastRollupResult: expect.stringMatching(/^ok /) });
+    expect(after.tree[0]?.children[0]).toMatchObject({
+      backlog: { strWaiting: 0 },
+      sent24h: { zips: 1, files: 12 },
+      lastRollupResult: expect.stringMatching(/^ok /),
+    });
     for (const s of services.all) expect(await terminate(s)).toEqual({ code: 0, signal: null });
   });
 });

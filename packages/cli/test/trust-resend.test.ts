@@ -30,15 +30,51 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => ['--ldap-url', slapd.url, '--bind-dn', slapd.serverDN(server), '--password-file', slapd.serverPasswordFile(server)];
+const ldapArgs = (server: string) => [
+  '--ldap-url',
+  slapd.url,
+  '--bind-dn',
+  slapd.serverDN(server),
+  '--password-file',
+  slapd.serverPasswordFile(server),
+];
 const keyId = async (folder: ServerFolder) => keyIdOf(await loadPublicKey(folder.config.keys.public));
 
 describe('zenroll trust list / remove', () => {
   it('lists each key with its server and where it comes from (file or directory), and removes a file key', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', ...ldapArgs('ROOT')]);
-    const leaf1 = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1']);
+    const root = await initHere(join(tmp.path, 'ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      '127.0.0.1:0',
+      ...ldapArgs('ROOT'),
+    ]);
+    const leaf1 = await initHere(join(tmp.path, 'LEAF1'), [
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--parent',
+      'http://127.0.0.1:1',
+    ]);
     // LEAF2 publishes its key in the directory (init --ldap-url does).
-    const leaf2 = await initHere(join(tmp.path, 'LEAF2'), ['--role', 'leaf', '--server', 'LEAF2', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1', ...ldapArgs('LEAF2')]);
+    const leaf2 = await initHere(join(tmp.path, 'LEAF2'), [
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF2',
+      '--tree',
+      'ACME',
+      '--parent',
+      'http://127.0.0.1:1',
+      ...ldapArgs('LEAF2'),
+    ]);
     expect((await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', leaf1.config.keys.public])).code).toBe(0);
 
     const list = await runCli(['trust', 'list', '-c', root.configPath]);
@@ -46,7 +82,10 @@ describe('zenroll trust list / remove', () => {
     const lines = list.stdout.trimEnd().split('\n');
     expect(lines).toContain(`LEAF1            key ${await keyId(leaf1)}  file ${join(root.config.receiver.trustDir, 'LEAF1.pub')}`);
     expect(lines).toContain(`LEAF2            key ${await keyId(leaf2)}  directory`);
-    const json = JSON.parse((await runCli(['trust', 'list', '--json', '-c', root.configPath])).stdout) as { server: string; from: string }[];
+    const json = JSON.parse((await runCli(['trust', 'list', '--json', '-c', root.configPath])).stdout) as {
+      server: string;
+      from: string;
+    }[];
     expect(json.filter((e) => e.server === 'LEAF1').map((e) => e.from)).toEqual(['file']);
     expect(json.filter((e) => e.server === 'LEAF2').map((e) => e.from)).toEqual(['directory']);
 
@@ -66,7 +105,17 @@ describe('zenroll trust list / remove', () => {
 
 describe('zenroll resend', () => {
   it('puts zips the parent refused back in line, reasons cleared; the next roll-up sends them', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT-R'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0', '--no-tls']);
+    const root = await initHere(join(tmp.path, 'ROOT-R'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      '127.0.0.1:0',
+      '--no-tls',
+    ]);
     await root.edit((json) => {
       section(json, 'receiver').minFreeBytes = 0;
     });
@@ -85,13 +134,18 @@ describe('zenroll resend', () => {
     // As a zip refused before this release (a 401 moved it to rejected/), with its reason beside it.
     const { rename } = await import('node:fs/promises');
     await rename(join(entpushdir, zip!), join(rejected, zip!));
-    await writeFile(join(rejected, `${zip}.json`), JSON.stringify({ zip, status: 401, answer: { error: 'PRP_SIGNER_UNKNOWN', message: 'not trusted' } }));
+    await writeFile(
+      join(rejected, `${zip}.json`),
+      JSON.stringify({ zip, status: 401, answer: { error: 'PRP_SIGNER_UNKNOWN', message: 'not trusted' } }),
+    );
     await writeFile(join(rejected, 'gone.zip.json'), '{}');
 
     expect((await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', leaf.config.keys.public])).code).toBe(0);
     const r = await runCli(['resend', '-c', leaf.configPath]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`back      ${zip}  (was: 401 PRP_SIGNER_UNKNOWN: not trusted)\n1 back in line for the next roll-up (zenroll rollup --now sends them now)\n`);
+    expect(r.stdout).toBe(
+      `back      ${zip}  (was: 401 PRP_SIGNER_UNKNOWN: not trusted)\n1 back in line for the next roll-up (zenroll rollup --now sends them now)\n`,
+    );
     expect(await readdir(rejected)).toEqual([]);
     expect((await readdir(entpushdir)).filter((f) => f.endsWith('.zip'))).toEqual([zip]);
 
@@ -104,7 +158,16 @@ describe('zenroll resend', () => {
 
 describe('small ones', () => {
   it('verify --trust DIR needs no config file', async () => {
-    const leaf = await initHere(join(tmp.path, 'LEAF1-V'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1']);
+    const leaf = await initHere(join(tmp.path, 'LEAF1-V'), [
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF1',
+      '--tree',
+      'ACME',
+      '--parent',
+      'http://127.0.0.1:1',
+    ]);
     await leaf.edit((json) => {
       section(json, 'sender').stableMs = 0;
     });
@@ -128,11 +191,34 @@ describe('small ones', () => {
   });
 
   it("a root's init asks for no parent; a leaf's names the command for it", async () => {
-    const root = await runCli(['init', '--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--dir', join(tmp.path, 'ROOT-I'), '--no-tls']);
+    const root = await runCli([
+      'init',
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--dir',
+      join(tmp.path, 'ROOT-I'),
+      '--no-tls',
+    ]);
     expect(root.code).toBe(0);
     expect(root.stdout).toMatch(/^ {2}public key {3}\S+server\.pub$/m);
     expect(root.stdout).not.toContain('parent');
-    const leaf = await runCli(['init', '--role', 'leaf', '--server', 'LEAF9', '--tree', 'ACME', '--dir', join(tmp.path, 'LEAF9-I'), '--parent', 'http://127.0.0.1:1']);
+    const leaf = await runCli([
+      'init',
+      '--role',
+      'leaf',
+      '--server',
+      'LEAF9',
+      '--tree',
+      'ACME',
+      '--dir',
+      join(tmp.path, 'LEAF9-I'),
+      '--parent',
+      'http://127.0.0.1:1',
+    ]);
     expect(leaf.stdout).toMatch(/^ {2}public key {3}\S+server\.pub {3}\(give this to the parent: zenroll trust add --name LEAF9 on it\)$/m);
   });
 });

@@ -26,7 +26,10 @@ function info(url: string, ca: Buffer): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     get(`${url}/v1/info`, { ca }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (text += c))
+        .on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
     }).on('error', reject);
   });
 }
@@ -42,7 +45,11 @@ describe('the roll-up request store', () => {
     expect(await store.set('2026-12-05T00:59:00.000Z', 'ROOT')).toBe(true);
     expect(await store.set('2026-12-05T00:59:00.000Z', 'ROOT')).toBe(false);
     expect(await store.set('2026-12-05T00:58:00.000Z', 'ROOT')).toBe(false);
-    expect(JSON.parse(await readFile(requestPath(dir), 'utf8'))).toEqual({ requested: '2026-12-05T00:59:00.000Z', taken: '2026-12-05T01:00:00.000Z', from: 'ROOT' });
+    expect(JSON.parse(await readFile(requestPath(dir), 'utf8'))).toEqual({
+      requested: '2026-12-05T00:59:00.000Z',
+      taken: '2026-12-05T01:00:00.000Z',
+      from: 'ROOT',
+    });
     // Forwarding for 10 poll periods after it was taken here, 30 s at least.
     expect(store.forwarding(1)).toBe(true);
     now += 29_999;
@@ -55,9 +62,20 @@ describe('the roll-up request store', () => {
 });
 
 describe('zenroll rollup --tree', () => {
-  it('sets a request that GET /v1/info carries, before the service starts and after it restarts; a leaf has none to set', { timeout: 60_000 }, async () => {
+  it('sets a request that GET /v1/info carries, before the service starts and after it restarts; a leaf has none to set', {
+    timeout: 60_000,
+  }, async () => {
     const port = await freePort();
-    const root = await initHere(join(tmp.path, 'ROOT'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', `127.0.0.1:${port}`]);
+    const root = await initHere(join(tmp.path, 'ROOT'), [
+      '--role',
+      'root',
+      '--server',
+      'ROOT',
+      '--tree',
+      'ACME',
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]);
     const ca = await readFile(join(root.dir, 'tls', 'server.crt'));
     const url = `https://127.0.0.1:${port}`;
 
@@ -88,6 +106,8 @@ describe('zenroll rollup --tree', () => {
     const leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', url]);
     const refused = await runCli(['rollup', '--tree', '-c', leaf.configPath]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('zenroll: USAGE: zenroll rollup --tree asks the servers below a Receiver; role "leaf" of LEAF1 has none');
+    expect(refused.stderr).toContain(
+      'zenroll: USAGE: zenroll rollup --tree asks the servers below a Receiver; role "leaf" of LEAF1 has none',
+    );
   });
 });

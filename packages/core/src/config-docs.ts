@@ -41,8 +41,9 @@ export function configJsonSchema(): JsonSchema {
   return {
     $schema: schema.$schema,
     title: 'zenroll.json',
-    description: 'The config file of a zenroll server: every key in docs/config.md, the contract in docs/SPEC.md '
-      + '(both in the zenroll repository). What a role needs (which folders, sender.parent) zenroll checks itself.',
+    description:
+      'The config file of a zenroll server: every key in docs/config.md, the contract in docs/SPEC.md ' +
+      '(both in the zenroll repository). What a role needs (which folders, sender.parent) zenroll checks itself.',
     ...schema,
   };
 }
@@ -83,12 +84,15 @@ function typeOf(s: JsonSchema): string {
   if (s.enum !== undefined) return s.enum.map(code).join(', ');
   if (s.anyOf !== undefined) return s.anyOf.map(typeOf).join(' or ');
   const types = Array.isArray(s.type) ? s.type : s.type === undefined ? ['any'] : [s.type];
-  return types.map((t) => {
-    if (t === 'integer' || t === 'number') return `${t}${bounds(s)}`;
-    if (t === 'array') return `a list${s.minItems ? ` of at least ${s.minItems}` : ''}, each ${s.items === undefined ? 'anything' : typeOf(s.items)}`;
-    if (t === 'object' && s.properties !== undefined) return `{${Object.keys(s.properties).join(', ')}}`;
-    return t;
-  }).join(' or ');
+  return types
+    .map((t) => {
+      if (t === 'integer' || t === 'number') return `${t}${bounds(s)}`;
+      if (t === 'array')
+        return `a list${s.minItems ? ` of at least ${s.minItems}` : ''}, each ${s.items === undefined ? 'anything' : typeOf(s.items)}`;
+      if (t === 'object' && s.properties !== undefined) return `{${Object.keys(s.properties).join(', ')}}`;
+      return t;
+    })
+    .join(' or ');
 }
 
 /** The object that the items of a list key may be (`receiver.listen: [{address, tls}]`), if any. */
@@ -106,7 +110,12 @@ function objectOf(s: JsonSchema): JsonSchema | undefined {
   return s.anyOf?.find((o) => o.properties !== undefined);
 }
 
-interface Row { key: string; type: string; dflt: string; text: string }
+interface Row {
+  key: string;
+  type: string;
+  dflt: string;
+  text: string;
+}
 
 function rows(obj: JsonSchema, prefix: string, out: Row[]): void {
   for (const [name, s] of Object.entries(obj.properties ?? {})) {
@@ -172,7 +181,10 @@ export function configReference(schema: JsonSchema = toJsonSchema(true)): string
     const own = all.filter((r) => r.key.startsWith(`${name}.`));
     const self = all.find((r) => r.key === name);
     const text = cell(self?.text ?? '');
-    const what = self?.dflt === EACH_OWN ? 'Left out, each key below takes its default.' : `Type: ${cell(self?.type ?? '')}; default ${cell(self?.dflt ?? '')}.`;
+    const what =
+      self?.dflt === EACH_OWN
+        ? 'Left out, each key below takes its default.'
+        : `Type: ${cell(self?.type ?? '')}; default ${cell(self?.dflt ?? '')}.`;
     parts.push('', `## \`${name}\``, '', `${text.charAt(0).toUpperCase()}${text.slice(1)}. ${what}`, '', ...table(own));
   }
   return `${parts.join('\n')}\n`;

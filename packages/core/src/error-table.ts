@@ -26,7 +26,8 @@ set-up that cannot work (systemd does not restart \`zenroll serve\` on 2).
 
 export function errorTableMarkdown(): string {
   const rows = Object.entries(ERRORS).map(
-    ([code, spec]) => `| \`${code}\` | ${spec.exit} | ${spec.http ?? '—'} | ${spec.retry ? 'yes' : 'no'} | ${spec.text.replace(/\|/g, '\\|')} |`,
+    ([code, spec]) =>
+      `| \`${code}\` | ${spec.exit} | ${spec.http ?? '—'} | ${spec.retry ? 'yes' : 'no'} | ${spec.text.replace(/\|/g, '\\|')} |`,
   );
   return `${ERROR_DOC_HEADER}\n| code | exit | HTTP | retried | meaning |\n|---|---|---|---|---|\n${rows.join('\n')}\n`;
 }

@@ -51,7 +51,12 @@ export const ERRORS = {
   ZIP_SIZE_MISMATCH: e('an entry does not match its declared size', 1, 422, false),
   ZIP_MANIFEST_MISMATCH: e('the zip does not match its signed .prp', 1, 422, false),
   ZIP_NAME_MISMATCH: e('the outer zip name does not match its content', 1, 422, false),
-  ZIP_TIME_AHEAD: e("the zip's scheduled time is further ahead of the Receiver's clock than receiver.maxClockSkew: the sender's clock is wrong", 1, 422, false),
+  ZIP_TIME_AHEAD: e(
+    "the zip's scheduled time is further ahead of the Receiver's clock than receiver.maxClockSkew: the sender's clock is wrong",
+    1,
+    422,
+    false,
+  ),
   ZIP_CONFLICT: e('a zip of this name with other content was received before', 1, 409, false),
   // packing
   PACK_INPUT_INVALID: e('the files given to the packer are not a valid batch', 1, null, false),
@@ -87,7 +92,12 @@ export const ERRORS = {
   DIRECTORY_READ_FAILED: e('the LDAP directory refused a read', 1, null, false),
   JOURNAL_CORRUPT: e('the local journal holds a line that is not a record', 1, null, false),
   RECORD_INVALID: e('a log record is not in the form of docs/SPEC.md §7', 1, null, false),
-  WAIT_EXCEEDED: e('zenroll rollup --max-wait ran out: the rest waits for the next roll-up (the service goes on with one it runs)', 1, null, false),
+  WAIT_EXCEEDED: e(
+    'zenroll rollup --max-wait ran out: the rest waits for the next roll-up (the service goes on with one it runs)',
+    1,
+    null,
+    false,
+  ),
   USAGE: e('the command line is wrong, or the command does not fit the role', 2, null, false),
   INTERNAL: e('a bug: an invariant did not hold (a Receiver that answers it may be fixed by a restart: retried)', 1, 500, true),
 } as const satisfies Record<string, ErrorSpec>;

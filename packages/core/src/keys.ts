@@ -20,7 +20,6 @@ export function generateKeyPair(): KeyPair {
   return generateKeyPairSync('ed25519');
 }
 
-
 export function publicKeyPem(publicKey: KeyObject): string {
   return publicKey.export({ format: 'pem', type: 'spki' }).toString();
 }

@@ -114,7 +114,10 @@ function alive(pid: number): boolean {
 
 /** This machine's boot id and pid namespace; null each where unreadable (not Linux). */
 export async function machineId(): Promise<MachineId> {
-  const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim() || null, () => null);
+  const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+    (s) => s.trim() || null,
+    () => null,
+  );
   const pidNs = await readlink('/proc/self/ns/pid').catch(() => null);
   return { bootId, pidNs };
 }
@@ -339,7 +342,11 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     clearInterval(timer);
     // Ours is written once, whole: a file that does not parse is a new holder's, being written.
     const who = holder === null ? 'it is gone, or another holder is writing it' : `${holderShown(holder)} holds it now`;
-    options.onLost?.(new ZenrollError('LOCK_LOST', `${path} is no longer this process's: ${who}. Was this process paused for over ${staleMs / 1000} s?`, { details: { holder } }));
+    options.onLost?.(
+      new ZenrollError('LOCK_LOST', `${path} is no longer this process's: ${who}. Was this process paused for over ${staleMs / 1000} s?`, {
+        details: { holder },
+      }),
+    );
   };
   const beat = async () => {
     let holder = parseHolder(await readRaw(path).catch(() => null));

@@ -71,7 +71,21 @@ export interface RollupRecord {
 
 /** The key order of v1 records; serialising in it gives back the exact LDAP value a v1 writer made. */
 const V1_ORDER = [
-  'v', 'id', 'time', 'source', 'event', 'severity', 'server', 'zip', 'bytes', 'files', 'from', 'to', 'transferMs', 'totalMs', 'message',
+  'v',
+  'id',
+  'time',
+  'source',
+  'event',
+  'severity',
+  'server',
+  'zip',
+  'bytes',
+  'files',
+  'from',
+  'to',
+  'transferMs',
+  'totalMs',
+  'message',
 ] as const;
 
 export interface RecordFactory {
@@ -80,7 +94,11 @@ export interface RecordFactory {
 }
 
 const DEFAULT_SEVERITY: Partial<Record<LogEvent, Severity>> = {
-  rejected: 'error', 'send-failed': 'error', problem: 'error', 'send-failing': 'warning', 'lock-taken': 'warning',
+  rejected: 'error',
+  'send-failed': 'error',
+  problem: 'error',
+  'send-failing': 'warning',
+  'lock-taken': 'warning',
 };
 
 export function makeRecord(
@@ -168,9 +186,23 @@ export function parseRecord(text: string, server = ''): RollupRecord {
  */
 export function recordJson(r: RollupRecord): Record<string, unknown> {
   return {
-    time: r.time, event: r.event, server: r.server, from: r.from, to: r.to, zip: r.zip,
-    files: r.files, bytes: r.bytes, transferMs: r.transferMs, totalMs: r.totalMs, ...r.fields,
-    origin: r.origin, source: r.source, severity: r.severity, id: r.id, v: r.v, msg: r.message,
+    time: r.time,
+    event: r.event,
+    server: r.server,
+    from: r.from,
+    to: r.to,
+    zip: r.zip,
+    files: r.files,
+    bytes: r.bytes,
+    transferMs: r.transferMs,
+    totalMs: r.totalMs,
+    ...r.fields,
+    origin: r.origin,
+    source: r.source,
+    severity: r.severity,
+    id: r.id,
+    v: r.v,
+    msg: r.message,
   };
 }
 

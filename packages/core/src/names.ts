@@ -175,22 +175,14 @@ export function createdStatus(hasDatabase: boolean): 0 | 2 {
  * `entpushdir`: 2 once a database here has stored it, else as it arrived.
  * A status of 1 never travels on the wire.
  */
-export function promotedStatus(
-  incoming: StoredStatus,
-  hasDatabase: boolean,
-  target: 'entpushdir' | 'dbdir',
-): StoredStatus {
+export function promotedStatus(incoming: StoredStatus, hasDatabase: boolean, target: 'entpushdir' | 'dbdir'): StoredStatus {
   if (incoming === 1) throw invalid('stored status 1 is only for dbdir; it never travels on the wire', '1');
   if (target === 'dbdir') return incoming === 0 ? 1 : 2;
   return hasDatabase ? 2 : incoming;
 }
 
 /** The outer name of a promoted copy: the Receiver's tree, the new status; time and origin stay. */
-export function promotedName(
-  incoming: string,
-  receiver: { tree: string; hasDatabase: boolean },
-  target: 'entpushdir' | 'dbdir',
-): string {
+export function promotedName(incoming: string, receiver: { tree: string; hasDatabase: boolean }, target: 'entpushdir' | 'dbdir'): string {
   const n = parseOuterName(incoming);
   return formatOuterName({ ...n, tree: receiver.tree, status: promotedStatus(n.status, receiver.hasDatabase, target) });
 }

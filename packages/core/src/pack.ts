@@ -47,7 +47,6 @@ export interface PackResult {
   inner: { name: string; size: number; sha256: string };
 }
 
-
 /**
  * How many batches one Sender packs at once (sender pack-all.ts): archiver
  * deflates one archive's entries one after another, on one core, so that
@@ -93,7 +92,10 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
     // The Receiver refuses longer entry names (zipcheck.ts).
     const bytes = Buffer.byteLength(name);
     if (bytes > limits.maxNameLength) {
-      throw invalid(`.str name ${shown(name)} is ${bytes} bytes; the Receiver takes names up to ${limits.maxNameLength}`, undefined, { path, problem: 'name' });
+      throw invalid(`.str name ${shown(name)} is ${bytes} bytes; the Receiver takes names up to ${limits.maxNameLength}`, undefined, {
+        path,
+        problem: 'name',
+      });
     }
   }
   // Letter case aside: the names would collide on a case-insensitive file system.
@@ -101,10 +103,14 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   const dupeAt = folded.findIndex((f, i) => folded.indexOf(f) !== i);
   const dupePath = opts.files[dupeAt];
   if (dupePath !== undefined) {
-    throw invalid(`two files of the batch are named ${shown(names[dupeAt])} (letter case aside); an inner zip holds each name once`, undefined, {
-      path: dupePath,
-      problem: 'same-name',
-    });
+    throw invalid(
+      `two files of the batch are named ${shown(names[dupeAt])} (letter case aside); an inner zip holds each name once`,
+      undefined,
+      {
+        path: dupePath,
+        problem: 'same-name',
+      },
+    );
   }
   const name = formatOuterName({ scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, status: opts.status });
   const path = join(opts.outDir, name);
@@ -124,13 +130,24 @@ export async function packBatch(opts: PackOptions): Promise<PackResult> {
   const inner = { name: innerZipName(opts.scheduledtime, opts.server), size: zip.length, sha256: sha256(zip) };
   const prp = Buffer.from(
     signPrp(
-      { scheduledtime: opts.scheduledtime, server: opts.server, tree: opts.tree, created: created.toISOString(), inner, files, extra: opts.extra ?? [] },
+      {
+        scheduledtime: opts.scheduledtime,
+        server: opts.server,
+        tree: opts.tree,
+        created: created.toISOString(),
+        inner,
+        files,
+        extra: opts.extra ?? [],
+      },
       opts.keys.privateKey,
       opts.keys.publicKey,
     ),
     'utf8',
   );
-  const outer = [{ name: inner.name, data: zip }, { name: prpName(opts.scheduledtime, opts.server), data: prp }];
+  const outer = [
+    { name: inner.name, data: zip },
+    { name: prpName(opts.scheduledtime, opts.server), data: prp },
+  ];
   // A zip too large is not written at all; its size is checked again once written.
   const expected = storedZipBytes(outer);
   if (expected > limits.maxZipBytes) throw tooLarge(expected, limits);
@@ -187,7 +204,10 @@ async function readSource(file: string, maxBytes: number): Promise<Buffer> {
     fh = await open(file, 'r');
     const { size } = await fh.stat();
     if (size > maxBytes) {
-      throw invalid(`${shown(file, 200)} is ${size} bytes; the Receiver takes .str files up to ${maxBytes}`, undefined, { path: file, problem: 'too-large' });
+      throw invalid(`${shown(file, 200)} is ${size} bytes; the Receiver takes .str files up to ${maxBytes}`, undefined, {
+        path: file,
+        problem: 'too-large',
+      });
     }
     return await fh.readFile();
   } catch (err) {

@@ -7,9 +7,7 @@ import { messageOf } from './errors.js';
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
-export type PemCertificates =
-  | { ok: true; certificates: X509Certificate[]; pem: string }
-  | { ok: false; problem: string };
+export type PemCertificates = { ok: true; certificates: X509Certificate[]; pem: string } | { ok: false; problem: string };
 
 /**
  * The certificates in `text` (one, or a chain or bundle), and the PEM of

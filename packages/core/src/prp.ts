@@ -9,7 +9,10 @@ import { checkName, decodeName, encodeName, innerZipName, parseScheduledTime } f
 /** SPEC §3 `key.id`: hex of the first 16 bytes of SHA-256 of the raw 32-byte public key. */
 export function keyIdOf(publicKey: KeyObject): string {
   const der = publicKey.export({ format: 'der', type: 'spki' });
-  return createHash('sha256').update(der.subarray(der.length - 32)).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(der.subarray(der.length - 32))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export const PRP_FORMAT = 'zenroll-prp/1';

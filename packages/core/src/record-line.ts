@@ -36,7 +36,20 @@ export interface RecordLine {
 const NUMERIC = ['files', 'bytes', 'transferMs', 'totalMs'] as const;
 /** Keys with a place of their own in the line; `fields` may use none of them. */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set([
-  ...NUMERIC, 'origin', 'source', 'severity', 'id', 'v', 'msg', 'time', 'event', 'from', 'to', 'zip', 'server', 'message',
+  ...NUMERIC,
+  'origin',
+  'source',
+  'severity',
+  'id',
+  'v',
+  'msg',
+  'time',
+  'event',
+  'from',
+  'to',
+  'zip',
+  'server',
+  'message',
 ]);
 
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -75,7 +88,8 @@ export function formatRecordLine(r: RecordLine): string {
   const parts = [r.time, r.event, hop(r.from, r.to), r.zip === '' ? '-' : r.zip === '-' ? quote('-') : value(r.zip, false)];
   for (const key of NUMERIC) if (r[key] !== 0) parts.push(`${key}=${r[key]}`);
   for (const [key, v] of Object.entries(r.fields)) {
-    if (!KEY.test(key) || RESERVED_KEYS.has(key)) throw new ZenrollError('INTERNAL', `record field ${shown(key)} is not a free key=value name`);
+    if (!KEY.test(key) || RESERVED_KEYS.has(key))
+      throw new ZenrollError('INTERNAL', `record field ${shown(key)} is not a free key=value name`);
     parts.push(`${key}=${typeof v === 'number' && Number.isFinite(v) ? String(v) : value(String(v), true)}`);
   }
   if (r.origin !== '') parts.push(`origin=${serverName(r.origin)}`);
@@ -128,7 +142,11 @@ function tokenize(line: string): { key: string | null; value: Token }[] {
       let j = i;
       while (j < line.length && line[j] !== ' ') j++;
       token = { text: line.slice(i, j), quoted: false };
-      if (!BARE.test(token.text)) throw invalid(line, `has ${shown(line.slice(start, j))} at character ${start + 1}: a value with a space, a quote or "=" must be a JSON string`);
+      if (!BARE.test(token.text))
+        throw invalid(
+          line,
+          `has ${shown(line.slice(start, j))} at character ${start + 1}: a value with a space, a quote or "=" must be a JSON string`,
+        );
       i = j;
     }
     if (i < line.length && line[i] !== ' ') throw invalid(line, `has no space after the value ending at character ${i}`);
@@ -166,15 +184,28 @@ export function parseRecordLine(line: string): RecordLine {
   if (time === undefined || event === undefined || hopText === undefined || zipToken === undefined) {
     throw invalid(line, 'does not start with time, event, hop and zip (docs/SPEC.md §7)');
   }
-  if (time.quoted || !TIME.test(time.text)) throw invalid(line, `starts with ${shown(time.text)}, not a time such as 2026-11-22T10:30:05.123Z`);
+  if (time.quoted || !TIME.test(time.text))
+    throw invalid(line, `starts with ${shown(time.text)}, not a time such as 2026-11-22T10:30:05.123Z`);
   if (Number.isNaN(Date.parse(time.text))) throw invalid(line, `has the time ${shown(time.text)}, which is no date`);
   if (event.quoted || !EVENT.test(event.text)) throw invalid(line, `has the event ${shown(event.text)}, not a lower-case word`);
   if (hopText.quoted) throw invalid(line, 'has a quoted hop');
   const { from, to } = parseHop(line, hopText.text);
   const r: RecordLine = {
-    time: time.text, event: event.text, from, to,
+    time: time.text,
+    event: event.text,
+    from,
+    to,
     zip: zipToken.text === '-' && !zipToken.quoted ? '' : zipToken.text,
-    files: 0, bytes: 0, transferMs: 0, totalMs: 0, fields: {}, origin: '', source: '', severity: '', id: '', message: '',
+    files: 0,
+    bytes: 0,
+    transferMs: 0,
+    totalMs: 0,
+    fields: {},
+    origin: '',
+    source: '',
+    severity: '',
+    id: '',
+    message: '',
   };
   const fields: Record<string, string | number> = {};
   const seen = new Set<string>();
@@ -184,7 +215,8 @@ export function parseRecordLine(line: string): RecordLine {
     if (seen.has(key)) throw invalid(line, `has the key ${key} twice`);
     seen.add(key);
     if (isOneOf(NUMERIC, key)) {
-      if (v.quoted || !/^\d+$/.test(v.text) || !Number.isSafeInteger(Number(v.text))) throw invalid(line, `has ${key}=${shown(v.text)}, not a whole number`);
+      if (v.quoted || !/^\d+$/.test(v.text) || !Number.isSafeInteger(Number(v.text)))
+        throw invalid(line, `has ${key}=${shown(v.text)}, not a whole number`);
       r[key] = Number(v.text);
     } else if (key === 'origin') {
       r.origin = decodeServer(line, v.text, 'the origin');

@@ -34,19 +34,41 @@ export async function makeCertificate(req: CertRequest): Promise<void> {
   const ext = req.isCa
     ? ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']
     : [
-        '-addext', 'basicConstraints=critical,CA:FALSE',
-        '-addext', 'extendedKeyUsage=serverAuth,clientAuth',
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+        '-addext',
+        'extendedKeyUsage=serverAuth,clientAuth',
         ...(san ? ['-addext', `subjectAltName=${san}`] : []),
       ];
-  const common = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', req.keyPath, '-subj', `/CN=${req.commonName}`];
+  const common = [
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    req.keyPath,
+    '-subj',
+    `/CN=${req.commonName}`,
+  ];
   const days = String(req.days ?? 3650);
   try {
     if (req.ca === undefined) {
       await run('openssl', ['req', '-x509', ...common, '-days', days, '-out', req.certPath, ...ext]);
     } else {
       await run('openssl', [
-        'req', '-x509', ...common, '-days', days, '-out', req.certPath, ...ext,
-        '-CA', req.ca.certPath, '-CAkey', req.ca.keyPath,
+        'req',
+        '-x509',
+        ...common,
+        '-days',
+        days,
+        '-out',
+        req.certPath,
+        ...ext,
+        '-CA',
+        req.ca.certPath,
+        '-CAkey',
+        req.ca.keyPath,
       ]);
     }
   } catch (cause) {

@@ -53,7 +53,11 @@ export function hostsFileNames(text: string, host: string): string[] {
   const short = host.toLowerCase().split('.')[0] ?? '';
   const names: string[] = [];
   for (const line of text.split('\n')) {
-    const fields = (line.split('#')[0] ?? '').trim().split(/\s+/).slice(1).map((f) => f.toLowerCase());
+    const fields = (line.split('#')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map((f) => f.toLowerCase());
     if (!fields.some((f) => f === short || f === host.toLowerCase())) continue;
     for (const f of fields) if (f.startsWith(`${short}.`)) names.push(f);
   }

@@ -90,7 +90,10 @@ async function checkOuter(
 ): Promise<{ prp: Prp; files: PrpFile[] }> {
   const want = { zip: innerZipName(name.scheduledtime, name.server), prp: prpName(name.scheduledtime, name.server) };
   if (zip.entryCount !== 2) {
-    throw new ZenrollError('ZIP_ENTRY_UNEXPECTED', `${zip.label} holds ${zip.entryCount} ${zip.entryCount === 1 ? 'entry' : 'entries'}; expected exactly 2, ${want.zip} and ${want.prp}`);
+    throw new ZenrollError(
+      'ZIP_ENTRY_UNEXPECTED',
+      `${zip.label} holds ${zip.entryCount} ${zip.entryCount === 1 ? 'entry' : 'entries'}; expected exactly 2, ${want.zip} and ${want.prp}`,
+    );
   }
   const entries: Entry[] = [];
   for (let e = await zip.next(); e !== undefined; e = await zip.next()) {
@@ -137,7 +140,10 @@ function unexpectedNames(label: string, entries: Entry[], want: { zip: string; p
   const exts = new Set(entries.map((e) => e.fileName.slice(-4)));
   const found = entries.map((e) => shown(e.fileName)).join(' and ');
   if (stems.size === 1 && !stems.has(undefined) && exts.size === 2) {
-    return new ZenrollError('ZIP_NAME_MISMATCH', `${label} holds ${found}, made for another time or server; expected ${want.zip} and ${want.prp}`);
+    return new ZenrollError(
+      'ZIP_NAME_MISMATCH',
+      `${label} holds ${found}, made for another time or server; expected ${want.zip} and ${want.prp}`,
+    );
   }
   return new ZenrollError('ZIP_ENTRY_UNEXPECTED', `${label} holds ${found}; expected ${want.zip} and ${want.prp}`);
 }
@@ -151,14 +157,7 @@ const DATA_LANES = 4;
  * concurrent lanes meanwhile. A failure stops new work; the error reported
  * is the one checking one entry after the other would have met first.
  */
-async function checkInner(
-  fh: FileHandle,
-  start: number,
-  size: number,
-  prp: Prp,
-  limits: Limits,
-  label: string,
-): Promise<PrpFile[]> {
+async function checkInner(fh: FileHandle, start: number, size: number, prp: Prp, limits: Limits, label: string): Promise<PrpFile[]> {
   const zip = await CheckedZip.open(fh, start, size, limits, label);
   // [position in one-by-one order, error]: entry i's structure is 2i, its data 2i + 1.
   const failures: [number, unknown][] = [];

@@ -53,7 +53,12 @@ function appendAll(archive: ZipArchive, entries: readonly ArchiveEntry[], create
 }
 
 /** The zip of `entries`, in order, in memory; deflated at `level` except the names `store` picks. */
-async function zipInMemory(entries: readonly ArchiveEntry[], level: number, created: Date, store: (name: string) => boolean): Promise<Buffer> {
+async function zipInMemory(
+  entries: readonly ArchiveEntry[],
+  level: number,
+  created: Date,
+  store: (name: string) => boolean,
+): Promise<Buffer> {
   // memLevel 9 (zlib's default is 8): ~8 % less CPU per MB at level 6 on .str text for the same size.
   const { archive, failed } = await newArchive({ zlib: { level, memLevel: 9, chunkSize: 64 * 1024 } });
   const chunks: Buffer[] = [];
@@ -108,7 +113,9 @@ export async function innerZip(entries: readonly ArchiveEntry[], level: number, 
   } catch (err) {
     throw packFailed('read back the inner zip', err);
   }
-  const stored = new Set(listed.filter((e) => e.compressionMethod === 8 && storeInstead(e.uncompressedSize, e.compressedSize, cap)).map((e) => e.fileName));
+  const stored = new Set(
+    listed.filter((e) => e.compressionMethod === 8 && storeInstead(e.uncompressedSize, e.compressedSize, cap)).map((e) => e.fileName),
+  );
   if (stored.size === 0) return first;
   return zipInMemory(entries, level, created, (name) => stored.has(name));
 }

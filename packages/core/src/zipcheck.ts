@@ -193,7 +193,10 @@ export class CheckedZip {
     entry.fileName = name;
     const stored = entry.compressedSize - (entry.isEncrypted() ? 12 : 0);
     if (entry.compressionMethod === 0 && stored !== entry.uncompressedSize) {
-      throw fail('ZIP_SIZE_MISMATCH', `${this.label}: stored entry ${shown(name)} is ${entry.compressedSize} bytes; the zip says ${entry.uncompressedSize} uncompressed`);
+      throw fail(
+        'ZIP_SIZE_MISMATCH',
+        `${this.label}: stored entry ${shown(name)} is ${entry.compressedSize} bytes; the zip says ${entry.uncompressedSize} uncompressed`,
+      );
     }
     return entry;
   }
@@ -248,7 +251,10 @@ export class CheckedZip {
     const { maxRatio, ratioMinBytes } = this.#limits;
     if (entry.uncompressedSize > ratioMinBytes && entry.uncompressedSize > maxRatio * entry.compressedSize) {
       const ratio = entry.compressedSize === 0 ? 'infinitely' : `${Math.round(entry.uncompressedSize / entry.compressedSize)}×`;
-      throw fail('ZIP_RATIO_EXCEEDED', `${what} expands ${ratio} (${entry.compressedSize} → ${entry.uncompressedSize} bytes); at most ${maxRatio}×`);
+      throw fail(
+        'ZIP_RATIO_EXCEEDED',
+        `${what} expands ${ratio} (${entry.compressedSize} → ${entry.uncompressedSize} bytes); at most ${maxRatio}×`,
+      );
     }
     await this.#checkLocalHeader(entry, what);
   }
@@ -272,9 +278,7 @@ export class CheckedZip {
       local.compressionMethod !== entry.compressionMethod ||
       (local.generalPurposeBitFlag & flags) !== (entry.generalPurposeBitFlag & flags) ||
       (sizesInLocal &&
-        (local.crc32 !== entry.crc32 ||
-          local.compressedSize !== entry.compressedSize ||
-          local.uncompressedSize !== entry.uncompressedSize))
+        (local.crc32 !== entry.crc32 || local.compressedSize !== entry.compressedSize || local.uncompressedSize !== entry.uncompressedSize))
     ) {
       throw fail('ZIP_ENTRY_UNSAFE', `${what}: its local header disagrees with the central directory`);
     }
@@ -338,7 +342,10 @@ export class CheckedZip {
       d = await digestStream(await this.#zf.openReadStreamPromise(entry), size, what, keep);
     }
     if (d.crc32 !== entry.crc32 >>> 0) {
-      throw fail('ZIP_CRC_MISMATCH', `${this.label}: entry ${shown(entry.fileName)} has CRC-32 ${hex(d.crc32)}; the zip says ${hex(entry.crc32)}`);
+      throw fail(
+        'ZIP_CRC_MISMATCH',
+        `${this.label}: entry ${shown(entry.fileName)} has CRC-32 ${hex(d.crc32)}; the zip says ${hex(entry.crc32)}`,
+      );
     }
     return d;
   }
@@ -363,7 +370,8 @@ export class CheckedZip {
       if (start !== at) throw fail('ZIP_UNREADABLE', `${this.label}: bytes ${at}–${start} before ${name} belong to no entry`);
       at = end;
     }
-    if (at !== this.#cdStart) throw fail('ZIP_UNREADABLE', `${this.label}: bytes ${at}–${this.#cdStart} before the central directory belong to no entry`);
+    if (at !== this.#cdStart)
+      throw fail('ZIP_UNREADABLE', `${this.label}: bytes ${at}–${this.#cdStart} before the central directory belong to no entry`);
   }
 
   close(): void {

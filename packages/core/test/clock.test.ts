@@ -187,7 +187,14 @@ describe('ScheduledClock reserved spans (issue 16: a clock that heals)', () => {
   it('steps over each span of times already used, and never hands out one of them', () => {
     const base = Date.UTC(2026, 11, 5, 0, 0, 0);
     let now = base;
-    const clock = new ScheduledClock({ now: () => now, reserved: [[base + 10, base + 20], [base + 21, base + 30], [base + 100, base + 100]] });
+    const clock = new ScheduledClock({
+      now: () => now,
+      reserved: [
+        [base + 10, base + 20],
+        [base + 21, base + 30],
+        [base + 100, base + 100],
+      ],
+    });
     expect(clock.next()).toBe(formatScheduledTime(base));
     now = base + 15;
     // Inside the first span, which runs on into the second: past both.

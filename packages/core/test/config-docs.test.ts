@@ -2,7 +2,14 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_SCHEMA_FILE, configJsonSchema, configJsonSchemaText, configReference, configSchemaPath, type JsonSchema } from '../src/config-docs.js';
+import {
+  CONFIG_SCHEMA_FILE,
+  configJsonSchema,
+  configJsonSchemaText,
+  configReference,
+  configSchemaPath,
+  type JsonSchema,
+} from '../src/config-docs.js';
 import { parseConfig } from '../src/config.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -10,7 +17,12 @@ const fixtures = join(root, 'fixtures', 'config');
 
 async function fixtureConfigs(): Promise<[string, Record<string, unknown>][]> {
   const files = (await readdir(fixtures)).filter((f) => f.endsWith('.json')).sort();
-  return Promise.all(files.map(async (f) => [f, JSON.parse(await readFile(join(fixtures, f), 'utf8')) as Record<string, unknown>] as [string, Record<string, unknown>]));
+  return Promise.all(
+    files.map(
+      async (f) =>
+        [f, JSON.parse(await readFile(join(fixtures, f), 'utf8')) as Record<string, unknown>] as [string, Record<string, unknown>],
+    ),
+  );
 }
 
 function validator() {
@@ -20,14 +32,21 @@ function validator() {
 describe('docs/config.md and the JSON Schema, generated from the zod schema', () => {
   // CI runs this: a key changed in config.ts without `npm run docs:config` fails here.
   it('are current (else: npm run docs:config)', async () => {
-    expect(await readFile(join(root, 'docs', 'config.md'), 'utf8'), 'docs/config.md is stale: run npm run docs:config').toBe(configReference());
-    expect(await readFile(join(root, 'packages', 'core', CONFIG_SCHEMA_FILE), 'utf8'), `${CONFIG_SCHEMA_FILE} is stale: run npm run docs:config`)
-      .toBe(configJsonSchemaText());
+    expect(await readFile(join(root, 'docs', 'config.md'), 'utf8'), 'docs/config.md is stale: run npm run docs:config').toBe(
+      configReference(),
+    );
+    expect(
+      await readFile(join(root, 'packages', 'core', CONFIG_SCHEMA_FILE), 'utf8'),
+      `${CONFIG_SCHEMA_FILE} is stale: run npm run docs:config`,
+    ).toBe(configJsonSchemaText());
   });
 
   it('ships the JSON Schema where configSchemaPath() says, as the package exports it', async () => {
     expect(configSchemaPath()).toBe(join(root, 'packages', 'core', CONFIG_SCHEMA_FILE));
-    const pkg = JSON.parse(await readFile(join(root, 'packages', 'core', 'package.json'), 'utf8')) as { files: string[]; exports: Record<string, unknown> };
+    const pkg = JSON.parse(await readFile(join(root, 'packages', 'core', 'package.json'), 'utf8')) as {
+      files: string[];
+      exports: Record<string, unknown>;
+    };
     expect(pkg.files).toContain(CONFIG_SCHEMA_FILE);
     expect(pkg.exports[`./${CONFIG_SCHEMA_FILE}`]).toBe(`./${CONFIG_SCHEMA_FILE}`);
   });
@@ -57,9 +76,13 @@ describe('docs/config.md and the JSON Schema, generated from the zod schema', ()
     expect(md).toContain('| `sender.retry.baseMs` | integer ≥ 1 | `10000` |');
     expect(md).toContain('| `receiver.receiptDays` | number &gt; 0 | `30` |');
     expect(md).toContain('| `sender.parent` | an http:// or https:// URL or null | `null` |');
-    expect(md).toContain('| `directory.url` | an ldap:// or ldaps:// URL or a list of at least 1, each an ldap:// or ldaps:// URL | required |');
+    expect(md).toContain(
+      '| `directory.url` | an ldap:// or ldaps:// URL or a list of at least 1, each an ldap:// or ldaps:// URL | required |',
+    );
     expect(md).toContain('| `role` | `"leaf"`, `"leaf-db"`,');
-    expect(md).toMatch(/\| `receiver\.tls` \| object or `false` \| `\{"cert":"tls\/server\.crt","key":"tls\/server\.key","clientCa":null\}` \|/);
+    expect(md).toMatch(
+      /\| `receiver\.tls` \| object or `false` \| `\{"cert":"tls\/server\.crt","key":"tls\/server\.key","clientCa":null\}` \|/,
+    );
     expect(md).toContain('npm run docs:config');
   });
 

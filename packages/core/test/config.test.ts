@@ -47,10 +47,12 @@ function errors(json: unknown): ConfigError[] {
 
 describe('roles (SPEC §2)', () => {
   it('has the table of SPEC §2', () => {
-    const table = Object.fromEntries(ROLES.map((r) => {
-      const i = roleInfo(r);
-      return [r, [i.sender, i.receiver, i.ownScans, i.promotesTo.join('+'), i.hasDatabase].join(' ')];
-    }));
+    const table = Object.fromEntries(
+      ROLES.map((r) => {
+        const i = roleInfo(r);
+        return [r, [i.sender, i.receiver, i.ownScans, i.promotesTo.join('+'), i.hasDatabase].join(' ')];
+      }),
+    );
     expect(table).toEqual({
       leaf: 'true false true  false',
       'leaf-db': 'true false true  true',
@@ -79,15 +81,34 @@ describe('parseConfig', () => {
       expect(c.dirs.dbdir).toBe(info.promotesTo.includes('dbdir') ? '/var/db' : null);
       expect(c.sender).toEqual({
         parent: info.sender ? 'https://int1.example:7099' : null,
-        schedule: '0 2 * * *', timezone: 'UTC', randomizeMinutes: 0, batchSize: 50, compressionLevel: 6,
-        retry: { baseMs: 10_000, factor: 2, tries: 14 }, localAddress: null, proxy: null, tls: { ca: null, cert: null, key: null },
-        forwardOnReceive: false, stableMs: 5000, pollSeconds: 60, timeoutMs: 120_000,
+        schedule: '0 2 * * *',
+        timezone: 'UTC',
+        randomizeMinutes: 0,
+        batchSize: 50,
+        compressionLevel: 6,
+        retry: { baseMs: 10_000, factor: 2, tries: 14 },
+        localAddress: null,
+        proxy: null,
+        tls: { ca: null, cert: null, key: null },
+        forwardOnReceive: false,
+        stableMs: 5000,
+        pollSeconds: 60,
+        timeoutMs: 120_000,
       });
       expect(c.receiver).toEqual({
         listen: '0.0.0.0:7099',
         tls: { cert: '/etc/zenroll/tls/server.crt', key: '/etc/zenroll/tls/server.key', clientCa: null },
-        trustDir: '/etc/zenroll/trust', quarantineDir: null, maxZipBytes: 268_435_456, discardBefore: null,
-        maxConcurrentUploads: 8, maxQueuedUploads: 256, queueWaitMs: 10_000, receiptDays: 30, requestTimeoutMs: 60_000, minFreeBytes: 104_857_600, maxClockSkewMs: 3_600_000,
+        trustDir: '/etc/zenroll/trust',
+        quarantineDir: null,
+        maxZipBytes: 268_435_456,
+        discardBefore: null,
+        maxConcurrentUploads: 8,
+        maxQueuedUploads: 256,
+        queueWaitMs: 10_000,
+        receiptDays: 30,
+        requestTimeoutMs: 60_000,
+        minFreeBytes: 104_857_600,
+        maxClockSkewMs: 3_600_000,
       });
       expect(c.keys).toEqual({ private: '/etc/zenroll/keys/server.key', public: '/etc/zenroll/keys/server.pub' });
       expect(c.directory).toBeNull();
@@ -121,15 +142,21 @@ describe('parseConfig', () => {
     expect(c.receiver.trustDir).toBe('/abs/trust');
     expect(c.keys.private).toBe('/etc/zenroll/k/priv');
     expect(c.directory).toEqual({
-      url: 'ldaps://ldap:636', bindDN: 'cn=zenroll,o=ACME', passwordFile: '/etc/zenroll/secret',
-      serviceDN: 'cn={server}_ZenInvService,o=ACME', keep: 1000, timeoutMs: 10_000, startTls: false,
+      url: 'ldaps://ldap:636',
+      bindDN: 'cn=zenroll,o=ACME',
+      passwordFile: '/etc/zenroll/secret',
+      serviceDN: 'cn={server}_ZenInvService,o=ACME',
+      keep: 1000,
+      timeoutMs: 10_000,
+      startTls: false,
       tls: { ca: '/etc/zenroll/ldap-ca.pem' },
     });
   });
 
   it('takes plain HTTP, IPv6 and a tree that needs DN escaping', () => {
     const c = ok({
-      ...minimal('root'), tree: 'A,B',
+      ...minimal('root'),
+      tree: 'A,B',
       receiver: { tls: false, listen: '[::1]:0', discardBefore: '2026-01-01T00:00:00+01:00' },
       admin: { listen: 'localhost:9' },
       directory: { url: 'ldap://l', bindDN: 'cn=x', passwordFile: 'p', serviceDN: 'cn={server},ou={tree}', startTls: true },
@@ -157,8 +184,12 @@ describe('parseConfig', () => {
     ['zipdir given', { ...leaf, dirs: { entmergedir: 'm', entpushdir: 'p', zipdir: 'z' } }, 'dirs.zipdir', /not a known key/],
     ['same folder twice', { ...leaf, dirs: { entmergedir: 'p', entpushdir: './p' } }, 'dirs.entpushdir', /other than dirs.entmergedir/],
     ['ftp parent', { ...leaf, sender: { parent: 'ftp://x' } }, 'sender.parent', /http/],
-    ['batch of 51', { ...leaf, sender: { ...(leaf.sender as object), batchSize: 51 } }, 'sender.batchSize',
-      /expected an integer from 1 to 50, found 51/],
+    [
+      'batch of 51',
+      { ...leaf, sender: { ...(leaf.sender as object), batchSize: 51 } },
+      'sender.batchSize',
+      /expected an integer from 1 to 50, found 51/,
+    ],
     ['batch as text', { ...leaf, sender: { ...(leaf.sender as object), batchSize: '5' } }, 'sender.batchSize', /found "5"/],
     ['level 10', { ...leaf, sender: { ...(leaf.sender as object), compressionLevel: 10 } }, 'sender.compressionLevel'],
     ['randomize 1.5', { ...leaf, sender: { ...(leaf.sender as object), randomizeMinutes: 1.5 } }, 'sender.randomizeMinutes'],
@@ -166,8 +197,12 @@ describe('parseConfig', () => {
     ['bad time zone', { ...leaf, sender: { ...(leaf.sender as object), timezone: 'Mars/Base' } }, 'sender.timezone'],
     ['factor < 1', { ...leaf, sender: { ...(leaf.sender as object), retry: { factor: 0.5 } } }, 'sender.retry.factor'],
     ['0 tries', { ...leaf, sender: { ...(leaf.sender as object), retry: { tries: 0 } } }, 'sender.retry.tries'],
-    ['unknown retry key', { ...leaf, sender: { ...(leaf.sender as object), retry: { max: 3 } } }, 'sender.retry.max',
-      /expected one of: baseMs, factor, tries/],
+    [
+      'unknown retry key',
+      { ...leaf, sender: { ...(leaf.sender as object), retry: { max: 3 } } },
+      'sender.retry.max',
+      /expected one of: baseMs, factor, tries/,
+    ],
     ['cert without key', { ...leaf, sender: { ...(leaf.sender as object), tls: { cert: 'c' } } }, 'sender.tls.key', /go together/],
     ['socks proxy', { ...leaf, sender: { ...(leaf.sender as object), proxy: 'socks5://p:1' } }, 'sender.proxy'],
     ['port too big', { ...leaf, receiver: { listen: '0.0.0.0:65536' } }, 'receiver.listen'],
@@ -185,15 +220,24 @@ describe('parseConfig', () => {
     ['empty key path', { ...leaf, keys: { private: '' } }, 'keys.private'],
     ['directory without url', { ...leaf, directory: { bindDN: 'cn=x', passwordFile: 'p' } }, 'directory.url'],
     ['http directory', { ...leaf, directory: { url: 'http://x', bindDN: 'cn=x', passwordFile: 'p' } }, 'directory.url'],
-    ['serviceDN without {server}', { ...leaf, directory: { url: 'ldap://x', bindDN: 'cn=x', passwordFile: 'p', serviceDN: 'cn=a' } },
-      'directory.serviceDN'],
-    ['StartTLS on ldaps', { ...leaf, directory: { url: 'ldaps://x', bindDN: 'cn=x', passwordFile: 'p', startTls: true } },
-      'directory.startTls'],
+    [
+      'serviceDN without {server}',
+      { ...leaf, directory: { url: 'ldap://x', bindDN: 'cn=x', passwordFile: 'p', serviceDN: 'cn=a' } },
+      'directory.serviceDN',
+    ],
+    [
+      'StartTLS on ldaps',
+      { ...leaf, directory: { url: 'ldaps://x', bindDN: 'cn=x', passwordFile: 'p', startTls: true } },
+      'directory.startTls',
+    ],
     ['keep 0', { ...leaf, directory: { url: 'ldap://x', bindDN: 'cn=x', passwordFile: 'p', keep: 0 } }, 'directory.keep'],
     ['admin on all interfaces', { ...leaf, admin: { listen: '0.0.0.0:7098' } }, 'admin.listen', /loopback/],
     ['unknown top-level key', { ...leaf, extra: 1 }, 'extra', /not a known key \(expected one of: server, tree, role/],
-    ['unknown nested key', { ...leaf, directory: { url: 'ldap://x', bindDN: 'cn=x', passwordFile: 'p', tls: { cert: 'c' } } },
-      'directory.tls.cert'],
+    [
+      'unknown nested key',
+      { ...leaf, directory: { url: 'ldap://x', bindDN: 'cn=x', passwordFile: 'p', tls: { cert: 'c' } } },
+      'directory.tls.cert',
+    ],
   ];
   for (const [what, json, key, message] of invalid) {
     it(`rejects: ${what}`, () => {
@@ -205,9 +249,7 @@ describe('parseConfig', () => {
 
   it('lists every error at once, role rules included', () => {
     const errs = errors({ server: 'S', tree: 'T', role: 'intermediate-db', dirs: {}, sender: { batchSize: 0, bogus: 1 } });
-    expect(errs.map((e) => e.key).sort()).toEqual([
-      'dirs.dbdir', 'dirs.entpushdir', 'sender.batchSize', 'sender.bogus', 'sender.parent',
-    ]);
+    expect(errs.map((e) => e.key).sort()).toEqual(['dirs.dbdir', 'dirs.entpushdir', 'sender.batchSize', 'sender.bogus', 'sender.parent']);
     expect(formatConfigErrors(errs).split('\n')).toHaveLength(5);
   });
 
@@ -240,7 +282,10 @@ describe('loadConfig', () => {
   });
 
   async function failure(p: Promise<unknown>): Promise<ZenrollError> {
-    const err: unknown = await p.then(() => undefined, (e: unknown) => e);
+    const err: unknown = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (!isZenrollError(err)) throw new Error(`expected a ZenrollError, got ${String(err)}`);
     return err;
   }
@@ -301,7 +346,9 @@ describe('receiver.listen as a list of listeners (SPEC §9)', () => {
   it('gives each listener its TLS: a HOST:PORT as receiver.tls says, an object as its tls says', () => {
     expect(receiverListeners({ listen: '0.0.0.0:7099', tls })).toEqual([{ host: '0.0.0.0', port: 7099, tls: true }]);
     expect(receiverListeners({ listen: '0.0.0.0:7099', tls: false })).toEqual([{ host: '0.0.0.0', port: 7099, tls: false }]);
-    expect(receiverListeners({ listen: ['[::1]:7099', { address: '10.0.0.5:2099', tls: false }, { address: '10.0.0.5:7100', tls: true }], tls })).toEqual([
+    expect(
+      receiverListeners({ listen: ['[::1]:7099', { address: '10.0.0.5:2099', tls: false }, { address: '10.0.0.5:7100', tls: true }], tls }),
+    ).toEqual([
       { host: '::1', port: 7099, tls: true },
       { host: '10.0.0.5', port: 2099, tls: false },
       { host: '10.0.0.5', port: 7100, tls: true },
@@ -316,14 +363,23 @@ describe('receiver.listen as a list of listeners (SPEC §9)', () => {
     };
     expect(keys([])).toEqual(['receiver.listen: expected at least one listener, found an array']);
     expect(keys(['127.0.0.1:7099', { address: 'nope' }])[0]).toMatch(/^receiver\.listen/);
-    expect(keys([{ address: '127.0.0.1:7099', tls: true }], false)).toEqual(['receiver.listen.0.tls: expected false: receiver.tls is false, so no listener has a certificate, found true']);
+    expect(keys([{ address: '127.0.0.1:7099', tls: true }], false)).toEqual([
+      'receiver.listen.0.tls: expected false: receiver.tls is false, so no listener has a certificate, found true',
+    ]);
     expect(keys([{ address: '127.0.0.1:7099', tls: false }, '127.0.0.1:7100'], false)).toEqual([]);
   });
 });
 
 describe('directory.url as a list of replicated providers (SPEC §9)', () => {
-  const base = { server: 'LEAF1', tree: 'ACME', role: 'leaf', dirs: { entmergedir: '/m', entpushdir: '/p' }, sender: { parent: 'https://int1:7099' } };
-  const dir = (url: unknown, extra: Record<string, unknown> = {}) => parseConfig({ ...base, directory: { url, bindDN: 'cn=x', passwordFile: '/pw', ...extra } }, '/etc/zenroll');
+  const base = {
+    server: 'LEAF1',
+    tree: 'ACME',
+    role: 'leaf',
+    dirs: { entmergedir: '/m', entpushdir: '/p' },
+    sender: { parent: 'https://int1:7099' },
+  };
+  const dir = (url: unknown, extra: Record<string, unknown> = {}) =>
+    parseConfig({ ...base, directory: { url, bindDN: 'cn=x', passwordFile: '/pw', ...extra } }, '/etc/zenroll');
   it('takes one URL or a list, in order', () => {
     const one = dir('ldap://a:389');
     const two = dir(['ldap://a:389', 'ldaps://b:636']);

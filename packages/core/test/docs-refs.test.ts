@@ -26,13 +26,19 @@ async function repoFiles(dir = root): Promise<string[]> {
 }
 
 async function texts(): Promise<{ path: string; rel: string; text: string }[]> {
-  const all = await Promise.all((await repoFiles()).map(async (path) => ({ path, rel: relative(root, path), text: await readFile(path, 'utf8') })));
+  const all = await Promise.all(
+    (await repoFiles()).map(async (path) => ({ path, rel: relative(root, path), text: await readFile(path, 'utf8') })),
+  );
   return all.filter((f) => !f.text.includes('\u0000'));
 }
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 async function anchorsOf(mdPath: string): Promise<Set<string>> {
@@ -74,7 +80,10 @@ describe('references to the contract and links between the docs', () => {
           broken.push(`${f.rel}: ${link} leaves the repository`);
           continue;
         }
-        const exists = await stat(path).then(() => true, () => false);
+        const exists = await stat(path).then(
+          () => true,
+          () => false,
+        );
         if (!exists) broken.push(`${f.rel}: ${link} does not exist`);
         else if (anchor !== undefined && path.endsWith('.md') && !(await anchorsOf(path)).has(anchor)) {
           broken.push(`${f.rel}: ${link} has no such heading`);

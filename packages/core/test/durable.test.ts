@@ -36,7 +36,10 @@ async function temps(folder: string): Promise<string[]> {
 }
 
 async function failure(p: Promise<unknown>): Promise<ZenrollError> {
-  const err: unknown = await p.then(() => undefined, (e: unknown) => e);
+  const err: unknown = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!isZenrollError(err)) throw new Error(`expected a ZenrollError, got ${String(err)}`);
   return err;
 }
@@ -83,7 +86,6 @@ describe('writeFileDurable', () => {
     const err = await failure(writeFileDurable(join(dir, 'no', 'a'), 'x'));
     expect(err.details.errno).toBe('ENOENT');
   });
-
 });
 
 describe('moveDurable', () => {
@@ -275,10 +277,7 @@ describe('sweepTemps', () => {
     expect(await sweepTemps(dir, { olderThanMs: 60_000 })).toEqual([t1]);
     expect(await sweepTemps(dir)).toEqual([t2]);
     expect(await sweepTemps(dir)).toEqual([]);
-    expect((await readdir(dir)).filter((n) => !n.endsWith('.tmp') || n === '.other.tmp').sort()).toEqual([
-      '.other.tmp',
-      'a.zip',
-    ]);
+    expect((await readdir(dir)).filter((n) => !n.endsWith('.tmp') || n === '.other.tmp').sort()).toEqual(['.other.tmp', 'a.zip']);
   });
 
   it('reports a missing folder', async () => {

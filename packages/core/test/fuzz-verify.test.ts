@@ -39,10 +39,21 @@ async function seeds(): Promise<Seed[]> {
     files.push(join(dir(), s.name));
     await writeFile(join(dir(), s.name), s.data);
   }
-  const packed = await packBatch({ files, outDir: dir(), server: 'LEAF1', tree: 'ACME', status: 0, scheduledtime: '20261122103000000', keys });
+  const packed = await packBatch({
+    files,
+    outDir: dir(),
+    server: 'LEAF1',
+    tree: 'ACME',
+    status: 0,
+    scheduledtime: '20261122103000000',
+    keys,
+  });
   const raw = buildOuter({ keys, strs: [str(7, 3000), str(8, 100)] });
   const out: Seed[] = [];
-  for (const [what, path] of [['packBatch', packed.path], ['raw writer', join(dir(), 'raw.zip')]] as const) {
+  for (const [what, path] of [
+    ['packBatch', packed.path],
+    ['raw writer', join(dir(), 'raw.zip')],
+  ] as const) {
     if (what === 'raw writer') await writeFile(path, raw.zip);
     const zip = await readFile(path);
     out.push({ what, zip, original: essence(await verifyOuterZip(path, { trust: trust.lookup, name: NAME })) });
@@ -57,7 +68,9 @@ describe('verifyOuterZip on mutated valid zips', () => {
     const tally = new Map<string, number>();
     const base = process.memoryUsage();
     let peak = 0;
-    const arb = fc.nat({ max: zips.length - 1 }).chain((i) => mutantArb((zips[i] as Seed).zip.length).map((m) => ({ seed: zips[i] as Seed, m })));
+    const arb = fc
+      .nat({ max: zips.length - 1 })
+      .chain((i) => mutantArb((zips[i] as Seed).zip.length).map((m) => ({ seed: zips[i] as Seed, m })));
     await fc.assert(
       fc.asyncProperty(arb, async ({ seed, m }) => {
         const fds = openFds();
@@ -73,7 +86,10 @@ describe('verifyOuterZip on mutated valid zips', () => {
         tally.set(key, (tally.get(key) ?? 0) + 1);
         const mem = process.memoryUsage();
         peak = Math.max(peak, mem.heapUsed + mem.arrayBuffers - base.heapUsed - base.arrayBuffers);
-        expect(['identical', 'rejected'], `${seed.what}: ${describeMutations(m)} → ${r.outcome} ${r.code ?? ''} ${r.message ?? ''}`).toContain(r.outcome);
+        expect(
+          ['identical', 'rejected'],
+          `${seed.what}: ${describeMutations(m)} → ${r.outcome} ${r.code ?? ''} ${r.message ?? ''}`,
+        ).toContain(r.outcome);
         expect(openFds()).toBe(fds);
       }),
       { numRuns: RUNS },
@@ -82,6 +98,11 @@ describe('verifyOuterZip on mutated valid zips', () => {
     expect(peak).toBeLessThan(128 * 1024 * 1024);
     const cases = [...tally.values()].reduce((a, b) => a + b, 0);
     expect(cases).toBeGreaterThanOrEqual(RUNS);
-    console.log(`fuzz-verify: ${cases} mutants; ${[...tally].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}; peak heap growth ${(peak / 1e6).toFixed(1)} MB`);
+    console.log(
+      `fuzz-verify: ${cases} mutants; ${[...tally]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; peak heap growth ${(peak / 1e6).toFixed(1)} MB`,
+    );
   }, 120_000);
 });

@@ -10,7 +10,19 @@ import type { ErrorCode } from '../src/errors.js';
 import { TrustStore, generateKeyPair } from '../src/keys.js';
 import { innerZipName, prpName } from '../src/names.js';
 import { verifyOuterZip } from '../src/verify.js';
-import { TIME, buildOuter, failure, openFds, sha256, str, useTempDir, writeOuter, type Outer, type OuterParts, type Str } from './helpers/outer.js';
+import {
+  TIME,
+  buildOuter,
+  failure,
+  openFds,
+  sha256,
+  str,
+  useTempDir,
+  writeOuter,
+  type Outer,
+  type OuterParts,
+  type Str,
+} from './helpers/outer.js';
 import { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from './helpers/rawzip.js';
 
 const keys = generateKeyPair();
@@ -44,18 +56,34 @@ const cases: Case[] = [
   { title: 'drive path C:x.str', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: 'C:x.str' }) }) },
   { title: 'backslash a\\x.str', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: 'a\\x.str' }) }) },
   { title: 'folder a/x.str', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: 'a/x.str' }) }) },
-  { title: 'folder entry d/', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: 'd/', data: Buffer.alloc(0), method: 0 }) }) },
+  {
+    title: 'folder entry d/',
+    code: 'ZIP_ENTRY_UNSAFE',
+    build: () => outer({ innerEntries: innerWith(0, { name: 'd/', data: Buffer.alloc(0), method: 0 }) }),
+  },
   {
     title: 'symlink entry',
     code: 'ZIP_ENTRY_UNSAFE',
     build: () => outer({ innerEntries: innerWith(0, { externalAttrs: 0o120777 << 16 }) }),
   },
-  { title: 'over-long name', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: `${'w'.repeat(300)}.str` }) }) },
+  {
+    title: 'over-long name',
+    code: 'ZIP_ENTRY_UNSAFE',
+    build: () => outer({ innerEntries: innerWith(0, { name: `${'w'.repeat(300)}.str` }) }),
+  },
   { title: 'not a .str', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: 'x.exe' }) }) },
-  { title: 'control character in name', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { name: 'a\u0007.str' }) }) },
+  {
+    title: 'control character in name',
+    code: 'ZIP_ENTRY_UNSAFE',
+    build: () => outer({ innerEntries: innerWith(0, { name: 'a\u0007.str' }) }),
+  },
   { title: 'encrypted flag', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { flags: 0x1 }) }) },
   { title: 'strong encryption flag', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(0, { flags: 0x41 }) }) },
-  { title: 'local name differs', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(1, { local: { name: 'WS-9999.str' } }) }) },
+  {
+    title: 'local name differs',
+    code: 'ZIP_ENTRY_UNSAFE',
+    build: () => outer({ innerEntries: innerWith(1, { local: { name: 'WS-9999.str' } }) }),
+  },
   { title: 'local CRC differs', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(1, { local: { crc: 1 } }) }) },
   { title: 'local method differs', code: 'ZIP_ENTRY_UNSAFE', build: () => outer({ innerEntries: innerWith(1, { local: { method: 0 } }) }) },
   {
@@ -64,7 +92,10 @@ const cases: Case[] = [
     build: () =>
       buildOuter({
         keys,
-        strs: [{ name: 'a.str', data: overlapA.data }, { name: 'b.str', data: overlapB.data }],
+        strs: [
+          { name: 'a.str', data: overlapA.data },
+          { name: 'b.str', data: overlapB.data },
+        ],
         innerEntries: () => [overlapA, { ...overlapB, centralOnlyAt: 30 + 'a.str'.length }],
       }),
   },
@@ -74,13 +105,29 @@ const cases: Case[] = [
     build: () => outer({ innerEntries: innerWith(2, { method: 0, compressedSize: 4010, uncompressedSize: 4010 }) }),
   },
   // duplicates and extra entries
-  { title: 'duplicate .str', code: 'ZIP_ENTRY_DUPLICATE', build: () => outer({ innerEntries: innerWith(1, { name: strs[0]?.name ?? '' }) }) },
+  {
+    title: 'duplicate .str',
+    code: 'ZIP_ENTRY_DUPLICATE',
+    build: () => outer({ innerEntries: innerWith(1, { name: strs[0]?.name ?? '' }) }),
+  },
   { title: 'duplicate outer entry', code: 'ZIP_ENTRY_DUPLICATE', build: () => outer({ outerEntries: (_i, p) => [p, p] }) },
-  { title: 'outer has 3 entries', code: 'ZIP_ENTRY_UNEXPECTED', build: () => outer({ outerEntries: (i, p) => [i, p, { name: 'x.txt', data: Buffer.from('x') }] }) },
+  {
+    title: 'outer has 3 entries',
+    code: 'ZIP_ENTRY_UNEXPECTED',
+    build: () => outer({ outerEntries: (i, p) => [i, p, { name: 'x.txt', data: Buffer.from('x') }] }),
+  },
   { title: 'outer has 1 entry', code: 'ZIP_ENTRY_UNEXPECTED', build: () => outer({ outerEntries: (i) => [i] }) },
-  { title: 'outer entry misnamed', code: 'ZIP_ENTRY_UNEXPECTED', build: () => outer({ outerEntries: (i, p) => [i, { ...p, name: 'manifest.prp' }] }) },
+  {
+    title: 'outer entry misnamed',
+    code: 'ZIP_ENTRY_UNEXPECTED',
+    build: () => outer({ outerEntries: (i, p) => [i, { ...p, name: 'manifest.prp' }] }),
+  },
   { title: 'inner zip deflated', code: 'ZIP_ENTRY_UNEXPECTED', build: () => outer({ outerEntries: (i, p) => [{ ...i, method: 8 }, p] }) },
-  { title: 'compression method 12', code: 'ZIP_ENTRY_UNEXPECTED', build: () => outer({ innerEntries: innerWith(0, { method: 12, raw: deflateRawSync(strs[0]?.data ?? Buffer.alloc(0)) }) }) },
+  {
+    title: 'compression method 12',
+    code: 'ZIP_ENTRY_UNEXPECTED',
+    build: () => outer({ innerEntries: innerWith(0, { method: 12, raw: deflateRawSync(strs[0]?.data ?? Buffer.alloc(0)) }) }),
+  },
   {
     title: 'hidden third record in the outer central directory',
     code: 'ZIP_UNREADABLE',
@@ -90,8 +137,16 @@ const cases: Case[] = [
       return { ...o, zip: buildZip(entries(...innerAndPrp(o)), { count: 2 }) };
     },
   },
-  { title: 'bytes before the first .str', code: 'ZIP_UNREADABLE', build: () => outer({ innerEntries: undefined, innerZip: buildZip(plain(strs), { prefix: Buffer.from('hidden') }) }) },
-  { title: 'inner .str not in the .prp', code: 'ZIP_MANIFEST_MISMATCH', build: () => outer({ innerEntries: (s) => [...plain(s), { name: 'extra.str', data: Buffer.from('x') }] }) },
+  {
+    title: 'bytes before the first .str',
+    code: 'ZIP_UNREADABLE',
+    build: () => outer({ innerEntries: undefined, innerZip: buildZip(plain(strs), { prefix: Buffer.from('hidden') }) }),
+  },
+  {
+    title: 'inner .str not in the .prp',
+    code: 'ZIP_MANIFEST_MISMATCH',
+    build: () => outer({ innerEntries: (s) => [...plain(s), { name: 'extra.str', data: Buffer.from('x') }] }),
+  },
   { title: 'a .str of the .prp missing', code: 'ZIP_MANIFEST_MISMATCH', build: () => outer({ innerEntries: (s) => plain(s).slice(0, 2) }) },
   { title: '.str in another order', code: 'ZIP_MANIFEST_MISMATCH', build: () => outer({ innerEntries: (s) => plain(s).reverse() }) },
   {
@@ -109,18 +164,46 @@ const cases: Case[] = [
   },
   // sizes, ratios, checksums
   { title: 'zip bomb: 50 MB of zeros', code: 'ZIP_RATIO_EXCEEDED', build: () => buildOuter({ keys, strs: [bomb] }) },
-  { title: 'flipped CRC of a .str', code: 'ZIP_CRC_MISMATCH', build: () => outer({ innerEntries: innerWith(1, { crc: crcOf(strs[1]) ^ 0x100 }) }) },
+  {
+    title: 'flipped CRC of a .str',
+    code: 'ZIP_CRC_MISMATCH',
+    build: () => outer({ innerEntries: innerWith(1, { crc: crcOf(strs[1]) ^ 0x100 }) }),
+  },
   {
     title: 'flipped data byte of a stored .str',
     code: 'ZIP_CRC_MISMATCH',
     build: () => outer({ innerEntries: innerWith(1, { method: 0, raw: flip(strs[1]?.data ?? Buffer.alloc(1), 100) }) }),
   },
-  { title: 'flipped CRC of the .prp', code: 'ZIP_CRC_MISMATCH', build: () => outer({ outerEntries: (i, p) => [i, { ...p, crc: crcOf({ name: '', data: p.data }) ^ 1 }] }) },
-  { title: 'flipped CRC of the inner zip', code: 'ZIP_CRC_MISMATCH', build: () => outer({ outerEntries: (i, p) => [{ ...i, crc: 12345 }, p] }) },
-  { title: 'uncompressed size says less', code: 'ZIP_SIZE_MISMATCH', build: () => outer({ innerEntries: innerWith(0, { uncompressedSize: 3999 }) }) },
-  { title: 'uncompressed size says more', code: 'ZIP_SIZE_MISMATCH', build: () => outer({ innerEntries: innerWith(0, { uncompressedSize: 4100 }) }) },
-  { title: 'stored sizes disagree', code: 'ZIP_SIZE_MISMATCH', build: () => outer({ innerEntries: innerWith(0, { method: 0, uncompressedSize: 3000 }) }) },
-  { title: 'corrupt deflate data', code: 'ZIP_UNREADABLE', build: () => outer({ innerEntries: innerWith(0, { raw: Buffer.alloc(500, 0xff) }) }) },
+  {
+    title: 'flipped CRC of the .prp',
+    code: 'ZIP_CRC_MISMATCH',
+    build: () => outer({ outerEntries: (i, p) => [i, { ...p, crc: crcOf({ name: '', data: p.data }) ^ 1 }] }),
+  },
+  {
+    title: 'flipped CRC of the inner zip',
+    code: 'ZIP_CRC_MISMATCH',
+    build: () => outer({ outerEntries: (i, p) => [{ ...i, crc: 12345 }, p] }),
+  },
+  {
+    title: 'uncompressed size says less',
+    code: 'ZIP_SIZE_MISMATCH',
+    build: () => outer({ innerEntries: innerWith(0, { uncompressedSize: 3999 }) }),
+  },
+  {
+    title: 'uncompressed size says more',
+    code: 'ZIP_SIZE_MISMATCH',
+    build: () => outer({ innerEntries: innerWith(0, { uncompressedSize: 4100 }) }),
+  },
+  {
+    title: 'stored sizes disagree',
+    code: 'ZIP_SIZE_MISMATCH',
+    build: () => outer({ innerEntries: innerWith(0, { method: 0, uncompressedSize: 3000 }) }),
+  },
+  {
+    title: 'corrupt deflate data',
+    code: 'ZIP_UNREADABLE',
+    build: () => outer({ innerEntries: innerWith(0, { raw: Buffer.alloc(500, 0xff) }) }),
+  },
   // zip64: no zenroll zip needs it, and readers disagree about it
   { title: 'zip64 end records in the outer zip', code: 'ZIP_UNREADABLE', build: () => rebuiltOuter({ zip64: {} }) },
   {
@@ -128,7 +211,11 @@ const cases: Case[] = [
     code: 'ZIP_UNREADABLE',
     build: () => rebuiltOuter({ zip64: { inComment: true } }),
   },
-  { title: 'zip64 end records in the inner zip', code: 'ZIP_UNREADABLE', build: () => outer({ innerEntries: undefined, innerZip: buildZip(plain(strs), { zip64: { inComment: true } }) }) },
+  {
+    title: 'zip64 end records in the inner zip',
+    code: 'ZIP_UNREADABLE',
+    build: () => outer({ innerEntries: undefined, innerZip: buildZip(plain(strs), { zip64: { inComment: true } }) }),
+  },
   {
     title: 'zip64 extra field: a .str of 1 TiB',
     code: 'ZIP_TOO_LARGE',
@@ -136,7 +223,11 @@ const cases: Case[] = [
   },
   // the signed manifest
   { title: 'signed by an untrusted key', code: 'PRP_SIGNER_UNKNOWN', build: () => buildOuter({ keys: stranger, strs }) },
-  { title: 'tampered .prp byte', code: 'PRP_SIGNATURE_INVALID', build: () => outer({ prpText: (t) => t.replace('tree=ACME', 'tree=ACMF') }) },
+  {
+    title: 'tampered .prp byte',
+    code: 'PRP_SIGNATURE_INVALID',
+    build: () => outer({ prpText: (t) => t.replace('tree=ACME', 'tree=ACMF') }),
+  },
   {
     title: '.prp with a wrong inner sha256',
     code: 'ZIP_MANIFEST_MISMATCH',
@@ -150,7 +241,13 @@ const cases: Case[] = [
   {
     title: 'outer name server differs from the .prp',
     code: 'ZIP_NAME_MISMATCH',
-    build: () => outer({ outerEntries: (i, p) => [{ ...i, name: innerZipName(TIME, 'OTHER') }, { ...p, name: prpName(TIME, 'OTHER') }] }),
+    build: () =>
+      outer({
+        outerEntries: (i, p) => [
+          { ...i, name: innerZipName(TIME, 'OTHER') },
+          { ...p, name: prpName(TIME, 'OTHER') },
+        ],
+      }),
     name: `${TIME}_OTHER_ACME_0.zip`,
   },
   { title: 'outer file renamed to another server', code: 'ZIP_NAME_MISMATCH', build: () => outer(), name: `${TIME}_OTHER_ACME_0.zip` },

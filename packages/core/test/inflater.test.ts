@@ -82,11 +82,31 @@ const cases: Case[] = [
   { title: 'bad stored-block lengths', raw: Buffer.from([0x01, 0x05, 0x00, 0x05, 0x00, 1, 2, 3, 4, 5]), size: 5 },
   { title: 'random bytes', raw: noise(20_000, 8), size: 50_000 },
   // Past a small size, then corrupt: the output limit or the corruption, whichever zlib meets first, alike both ways.
-  { title: '30 bytes, then an invalid block, where the zip says 10', raw: Buffer.concat([storedBlock(noise(30, 9)), INVALID_BLOCK]), size: 10 },
-  { title: '30 bytes, then an invalid block, where the zip says 0', raw: Buffer.concat([storedBlock(noise(30, 10)), INVALID_BLOCK]), size: 0 },
-  { title: '100 bytes, then an invalid block, where the zip says 10', raw: Buffer.concat([storedBlock(noise(100, 11)), INVALID_BLOCK]), size: 10 },
-  { title: '62 bytes, then an invalid block, where the zip says 62', raw: Buffer.concat([storedBlock(noise(62, 12)), INVALID_BLOCK]), size: 62 },
-  { title: '70 bytes, then an invalid block, where the zip says 63', raw: Buffer.concat([storedBlock(noise(70, 13)), INVALID_BLOCK]), size: 63 },
+  {
+    title: '30 bytes, then an invalid block, where the zip says 10',
+    raw: Buffer.concat([storedBlock(noise(30, 9)), INVALID_BLOCK]),
+    size: 10,
+  },
+  {
+    title: '30 bytes, then an invalid block, where the zip says 0',
+    raw: Buffer.concat([storedBlock(noise(30, 10)), INVALID_BLOCK]),
+    size: 0,
+  },
+  {
+    title: '100 bytes, then an invalid block, where the zip says 10',
+    raw: Buffer.concat([storedBlock(noise(100, 11)), INVALID_BLOCK]),
+    size: 10,
+  },
+  {
+    title: '62 bytes, then an invalid block, where the zip says 62',
+    raw: Buffer.concat([storedBlock(noise(62, 12)), INVALID_BLOCK]),
+    size: 62,
+  },
+  {
+    title: '70 bytes, then an invalid block, where the zip says 63',
+    raw: Buffer.concat([storedBlock(noise(70, 13)), INVALID_BLOCK]),
+    size: 63,
+  },
   ...Array.from({ length: 12 }, (_, i) => {
     const raw = Buffer.from(deflatedStr);
     const next = random(100 + i);
@@ -147,7 +167,10 @@ describe('inflateEntrySync and inflateEntry', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toMatchObject({ code: 'ZIP_SIZE_MISMATCH', message: 'zip "z.zip": entry "a.str" decodes to at least 100001 bytes; the zip says 100000' });
+    expect(err).toMatchObject({
+      code: 'ZIP_SIZE_MISMATCH',
+      message: 'zip "z.zip": entry "a.str" decodes to at least 100001 bytes; the zip says 100000',
+    });
   });
 
   it('a stored entry is its bytes, which must be the size the zip says', () => {

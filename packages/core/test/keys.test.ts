@@ -295,7 +295,10 @@ describe('TrustStore', () => {
     expect(store.add(publicKey, 'y', null)).toBe(rawKeyId(publicKey));
     expect(store.add(publicKey, 'y', null)).toBe(rawKeyId(publicKey));
     expect(store.size).toBe(1);
-    expect(store.lookup(rawKeyId(publicKey))?.grants).toEqual([{ server: 'LEAF1', source: 'x' }, { server: null, source: 'y' }]);
+    expect(store.lookup(rawKeyId(publicKey))?.grants).toEqual([
+      { server: 'LEAF1', source: 'x' },
+      { server: null, source: 'y' },
+    ]);
     expect(store.unbound()).toEqual([{ keyId: rawKeyId(publicKey), server: null, source: 'y' }]);
   });
 
@@ -313,9 +316,12 @@ describe('TrustStore', () => {
     expect(serverOf(uni!)).toEqual(['LE_AF Zürich']);
     expect(serverOf(ascii!)).toEqual(['LEAF2']);
     for (const k of [byId!, byHand!, lower!]) expect(serverOf(k)).toEqual([null]);
-    expect(store.unbound().map((e) => e.source).sort()).toEqual(
-      [join(dir, `${keyIdOf(byId!.publicKey)}.pub`), join(dir, 'LE_AF.pub'), join(dir, 'LE%5faf.pub')].sort(),
-    );
+    expect(
+      store
+        .unbound()
+        .map((e) => e.source)
+        .sort(),
+    ).toEqual([join(dir, `${keyIdOf(byId!.publicKey)}.pub`), join(dir, 'LE_AF.pub'), join(dir, 'LE%5faf.pub')].sort());
   });
 
   it('trustFileServer: the binding of a file name, null when unbound', () => {

@@ -35,7 +35,13 @@ describe('locks left by a crash', () => {
     let t = 0;
     const waits: number[] = [];
     // Each look at this process's own clock moves it 100 ms on; the staleness (600 ms) also caps the grace.
-    const lock = await acquireLock(path, { purpose: 'test', staleMs: 600, wait: true, monotonic: () => (t += 100), onWaiting: () => waits.push(t) });
+    const lock = await acquireLock(path, {
+      purpose: 'test',
+      staleMs: 600,
+      wait: true,
+      monotonic: () => (t += 100),
+      onWaiting: () => waits.push(t),
+    });
     expect(waits).toEqual([100]);
     // Taken once it had not changed over the grace of this process's time, not before.
     expect(t).toBeGreaterThanOrEqual(700);
@@ -45,9 +51,12 @@ describe('locks left by a crash', () => {
 
   it('after kill -9 at random moments of acquireLock, the next one gets the lock within the grace', async () => {
     const child = join(dir(), 'child.mjs');
-    await writeFile(child, `import { acquireLock } from ${JSON.stringify(new URL('../dist/lock.js', import.meta.url).href)};
+    await writeFile(
+      child,
+      `import { acquireLock } from ${JSON.stringify(new URL('../dist/lock.js', import.meta.url).href)};
 process.on('message', (p) => void acquireLock(p, { purpose: 'child' }).then(() => process.send('locked')));
-process.send('ready');\n`);
+process.send('ready');\n`,
+    );
     const found = { none: 0, empty: 0, written: 0 };
     for (let i = 0; i < 30; i++) {
       const path = join(dir(), `k${i}.lock`);
@@ -92,7 +101,10 @@ async function bootId(): Promise<string> {
 /** A lock file as a holder of this machine would have written it (node name, boot id, pid namespace), with `holder` over it. */
 async function writeLock(path: string, holder: Partial<LockInfo> & { pid: number }): Promise<void> {
   const me = await machineId();
-  await writeFile(path, JSON.stringify({ node: nodeName(), host: hostname(), purpose: 'holder', since: new Date().toISOString(), ...me, ...holder }));
+  await writeFile(
+    path,
+    JSON.stringify({ node: nodeName(), host: hostname(), purpose: 'holder', since: new Date().toISOString(), ...me, ...holder }),
+  );
 }
 
 async function outcome(path: string): Promise<'taken' | 'LOCK_HELD'> {
@@ -157,7 +169,11 @@ describe.skipIf(!linux)('a lock names its holder by boot and start time, so that
       await writeLock(path, { pid: c.pid, bootId: await bootId(), startTime: String(Number(started) + 1) });
       expect(await outcome(path)).toBe('taken');
       // This very process may be the one that got the pid again: the same goes.
-      await writeLock(path, { pid: process.pid, bootId: await bootId(), startTime: String(Number(await processStartTime(process.pid)) + 1) });
+      await writeLock(path, {
+        pid: process.pid,
+        bootId: await bootId(),
+        startTime: String(Number(await processStartTime(process.pid)) + 1),
+      });
       expect(await outcome(path)).toBe('taken');
     } finally {
       await kill(c);
@@ -181,7 +197,7 @@ describe.skipIf(!linux)('a lock names its holder by boot and start time, so that
     }
   });
 
-  it('a live process on this machine that does not beat (frozen) is refused at once without wait, and taken over after staleMs of this process\'s time with it', async () => {
+  it("a live process on this machine that does not beat (frozen) is refused at once without wait, and taken over after staleMs of this process's time with it", async () => {
     const c = await spawnSleeper();
     try {
       const path = join(dir(), 'frozen.lock');
@@ -258,7 +274,10 @@ describe('a holder whose lock was taken over (fencing)', () => {
     const lost: unknown[] = [];
     const lock = await acquireLock(path, { purpose: 'test', heartbeatMs: 60_000, onLost: (e) => lost.push(e) });
     expect(await lock.stillHeld()).toBe(true);
-    await writeFile(path, JSON.stringify({ pid: 4242, node: 'node-b', host: 'b', purpose: 'zenroll serve', since: 'x', token: 'e'.repeat(24) }));
+    await writeFile(
+      path,
+      JSON.stringify({ pid: 4242, node: 'node-b', host: 'b', purpose: 'zenroll serve', since: 'x', token: 'e'.repeat(24) }),
+    );
     expect(await lock.stillHeld()).toBe(false);
     expect({ lost: lock.lost, reported: lost.length }).toEqual({ lost: true, reported: 1 });
     await lock.release();
@@ -266,10 +285,19 @@ describe('a holder whose lock was taken over (fencing)', () => {
 });
 
 /** Run `count` rounds of lock-node.mjs on each node, respawning a node that died holding the lock, until all are done. */
-async function runNodes(nodes: { name: string; faketime?: string; machine?: MachineId }[], o: { rounds: number; dieEvery: number; staleMs: number }) {
+async function runNodes(
+  nodes: { name: string; faketime?: string; machine?: MachineId }[],
+  o: { rounds: number; dieEvery: number; staleMs: number },
+) {
   const base = dir();
   const log = join(base, 'nodes.log');
-  const common = { lock: join(base, 'shared.lock'), marks: join(base, 'holding'), log, staleMs: o.staleMs, heartbeatMs: Math.floor(o.staleMs / 8) };
+  const common = {
+    lock: join(base, 'shared.lock'),
+    marks: join(base, 'holding'),
+    log,
+    staleMs: o.staleMs,
+    heartbeatMs: Math.floor(o.staleMs / 8),
+  };
   const script = fileURLToPath(new URL('./helpers/lock-node.mjs', import.meta.url));
   const runOne = async (n: (typeof nodes)[number]) => {
     let left = o.rounds;
@@ -278,7 +306,10 @@ async function runNodes(nodes: { name: string; faketime?: string; machine?: Mach
       const args = [process.execPath, script, JSON.stringify({ ...common, rounds, dieEvery: o.dieEvery, machine: n.machine })];
       // libfaketime preloaded into node itself (the faketime command would stand between, and hide the SIGKILL).
       const clock = n.faketime ? { LD_PRELOAD: faketimeLib as string, FAKETIME: n.faketime } : {};
-      const c = spawn(args[0] as string, args.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...clock, ZENROLL_NODE: n.name } });
+      const c = spawn(args[0] as string, args.slice(1), {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, ...clock, ZENROLL_NODE: n.name },
+      });
       const [code, signal] = (await new Promise((resolve) => c.once('exit', (...a) => resolve(a)))) as [number | null, string | null];
       // The only way out but "done": killed by itself while holding (exit 3 is an overlap, which the log shows).
       expect(code === 0 || signal === 'SIGKILL').toBe(true);
@@ -290,12 +321,20 @@ async function runNodes(nodes: { name: string; faketime?: string; machine?: Mach
 }
 
 /** Debian's libfaketime (package faketime, which scripts/system-deps.sh installs). */
-const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.'].map((d) => join('/usr/lib', d, 'faketime/libfaketime.so.1')).find((p) => existsSync(p));
+const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.']
+  .map((d) => join('/usr/lib', d, 'faketime/libfaketime.so.1'))
+  .find((p) => existsSync(p));
 
 describe('two nodes judge each other by the heartbeat, never by their clocks or host names (SPEC §9)', () => {
   it('nodes whose clocks are 5 h behind and 7 h ahead never both hold the lock, and take it over from each other when one dies holding it', async () => {
     expect(faketimeLib, 'libfaketime (Debian package faketime, scripts/system-deps.sh)').toBeDefined();
-    const lines = await runNodes([{ name: 'node-a', faketime: '-5h' }, { name: 'node-b', faketime: '+7h' }], { rounds: 8, dieEvery: 4, staleMs: 600 });
+    const lines = await runNodes(
+      [
+        { name: 'node-a', faketime: '-5h' },
+        { name: 'node-b', faketime: '+7h' },
+      ],
+      { rounds: 8, dieEvery: 4, staleMs: 600 },
+    );
     expect(lines.filter((l) => l.startsWith('OVERLAP') || l.startsWith('lost'))).toEqual([]);
     const held = lines.filter((l) => l.startsWith('held '));
     expect(held).toHaveLength(16);
@@ -327,7 +366,9 @@ describe('two nodes judge each other by the heartbeat, never by their clocks or 
     ac.abort(new Error('gave up'));
     await expect(waiting).rejects.toThrow('gave up');
     // Without wait: refused once the beat is seen to move.
-    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs: 300 })).rejects.toThrow(/is held by process \d+ on node-a/);
+    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs: 300 })).rejects.toThrow(
+      /is held by process \d+ on node-a/,
+    );
     await holder.release();
   });
 });

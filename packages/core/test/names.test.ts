@@ -278,17 +278,20 @@ describe('formatOuterName / parseOuterName', () => {
   it('parseOuterName throws only NAME_INVALID, and whatever it accepts formats back to the same text', () => {
     const piece = fc.constantFrom('_', '.zip', '%5F', '%', 'A', '0', '1', '2', '3', T, '20260230000000000', '%C3', '%c3%a9', '/', '.');
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 10 }).map((a) => a.join('')), (s) => {
-        let parsed: OuterName;
-        try {
-          parsed = parseOuterName(s);
-        } catch (err) {
-          expect(err).toBeInstanceOf(ZenrollError);
-          expect((err as ZenrollError).code).toBe('NAME_INVALID');
-          return;
-        }
-        expect(formatOuterName(parsed)).toBe(s);
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 10 }).map((a) => a.join('')),
+        (s) => {
+          let parsed: OuterName;
+          try {
+            parsed = parseOuterName(s);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ZenrollError);
+            expect((err as ZenrollError).code).toBe('NAME_INVALID');
+            return;
+          }
+          expect(formatOuterName(parsed)).toBe(s);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -444,7 +447,9 @@ describe('stored status (SPEC §3)', () => {
   });
 
   it('promotedName keeps time and server for any name, and agrees with promotedStatus', () => {
-    const nameArb = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !CONTROL.test(s) && encodeName(s).length <= MAX_ENCODED_NAME);
+    const nameArb = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 12 })
+      .filter((s) => !CONTROL.test(s) && encodeName(s).length <= MAX_ENCODED_NAME);
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: LAST_MS }),

@@ -151,7 +151,9 @@ describe('packBatch zip layout', () => {
     const out: { entry: Entry; data: Buffer }[] = [];
     for (;;) {
       const entry = await new Promise<Entry | undefined>((resolve, reject) => {
-        zf.once('entry', resolve).once('end', () => resolve(undefined)).once('error', reject);
+        zf.once('entry', resolve)
+          .once('end', () => resolve(undefined))
+          .once('error', reject);
         zf.readEntry();
       });
       if (entry === undefined) return out;
@@ -160,7 +162,10 @@ describe('packBatch zip layout', () => {
         zf.openReadStream(entry, (err, stream) => {
           if (err) return reject(err);
           const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => resolve(Buffer.concat(chunks)));
+          stream
+            .on('data', (c: Buffer) => chunks.push(c))
+            .on('error', reject)
+            .on('end', () => resolve(Buffer.concat(chunks)));
         }),
       );
       out.push({ entry, data });
@@ -217,9 +222,13 @@ describe('packBatch onRead', () => {
   it('is not called when a .str cannot be read', async () => {
     let called = false;
     const files = [...(await sources([str(1)])), join(dir(), 'merge', 'GONE.str')];
-    const err = await failure(pack(files, { onRead: async () => {
-      called = true;
-    } }));
+    const err = await failure(
+      pack(files, {
+        onRead: async () => {
+          called = true;
+        },
+      }),
+    );
     expect([err.code, called]).toEqual(['PACK_SOURCE_UNREADABLE', false]);
   });
 });
@@ -246,7 +255,9 @@ describe('packBatch odd .str', () => {
   });
 
   it('refuses a .str name longer than the Receiver takes', async () => {
-    const err = await failure(pack(await sources([{ name: `${'w'.repeat(20)}.str`, data: Buffer.from('x') }]), { limits: { maxNameLength: 10 } }));
+    const err = await failure(
+      pack(await sources([{ name: `${'w'.repeat(20)}.str`, data: Buffer.from('x') }]), { limits: { maxNameLength: 10 } }),
+    );
     expect(err.code).toBe('PACK_INPUT_INVALID');
     expect(await outFiles()).toEqual([]);
   });
@@ -256,14 +267,22 @@ describe('packBatch refuses, leaving nothing in outDir', () => {
   const cases: [string, string, () => Promise<string[]>][] = [
     ['51 files', 'PACK_INPUT_INVALID', () => sources(Array.from({ length: 51 }, (_, i) => str(i, 100)))],
     ['no file', 'PACK_INPUT_INVALID', async () => []],
-    ['two files of one base name', 'PACK_INPUT_INVALID', async () => [...(await sources([str(1)], 'a')), ...(await sources([str(1)], 'b'))]],
+    [
+      'two files of one base name',
+      'PACK_INPUT_INVALID',
+      async () => [...(await sources([str(1)], 'a')), ...(await sources([str(1)], 'b'))],
+    ],
     ['a name not ending in .str', 'PACK_INPUT_INVALID', () => sources([{ name: 'WS-1.txt', data: Buffer.from('x') }])],
     ['a name with ":", which no zip entry may hold', 'PACK_INPUT_INVALID', () => sources([{ name: 'ws:1.str', data: Buffer.from('x') }])],
     ['a vanished file', 'PACK_SOURCE_UNREADABLE', async () => [...(await sources([str(1)])), join(dir(), 'merge', 'GONE.str')]],
-    ['a folder named .str', 'PACK_SOURCE_UNREADABLE', async () => {
-      await mkdir(join(dir(), 'DIR.str'));
-      return [...(await sources([str(1)])), join(dir(), 'DIR.str')];
-    }],
+    [
+      'a folder named .str',
+      'PACK_SOURCE_UNREADABLE',
+      async () => {
+        await mkdir(join(dir(), 'DIR.str'));
+        return [...(await sources([str(1)])), join(dir(), 'DIR.str')];
+      },
+    ],
   ];
 
   it.each(cases)('%s → %s', async (_title, code, files) => {
@@ -307,7 +326,17 @@ describe('packBatch refuses, leaving nothing in outDir', () => {
   });
 
   it('fails with FS_FAILED when outDir does not exist', async () => {
-    const err = await failure(packBatch({ files: await sources([str(1)]), outDir: join(dir(), 'nope'), server: 'LEAF1', tree: 'ACME', status: 0, scheduledtime: TIME, keys }));
+    const err = await failure(
+      packBatch({
+        files: await sources([str(1)]),
+        outDir: join(dir(), 'nope'),
+        server: 'LEAF1',
+        tree: 'ACME',
+        status: 0,
+        scheduledtime: TIME,
+        keys,
+      }),
+    );
     expect(err.code).toBe('FS_FAILED');
   });
 });

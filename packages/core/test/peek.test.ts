@@ -20,8 +20,14 @@ describe('readOuterPrp', () => {
     const files = ['A.str', 'B.str'].map((n) => join(dir, n));
     for (const f of files) await writeFile(f, `scan ${f}\r\n`);
     const packed = await packBatch({
-      files, outDir: dir, server: 'LE_AF', tree: 'ACME', status: 0, scheduledtime: '20260501000000000',
-      keys: generateKeyPair(), extra: [['batch.id', 'b1']],
+      files,
+      outDir: dir,
+      server: 'LE_AF',
+      tree: 'ACME',
+      status: 0,
+      scheduledtime: '20260501000000000',
+      keys: generateKeyPair(),
+      extra: [['batch.id', 'b1']],
     });
     const prp = await readOuterPrp(packed.path);
     expect(prp.server).toBe('LE_AF');

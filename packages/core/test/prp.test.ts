@@ -173,7 +173,14 @@ describe('signPrp: the text of SPEC §3', () => {
     ['a value with \\n', [['batch.id', 'x\nsignature=y']], 'PRP_VALUE_INVALID'],
     ['a value with \\r', [['batch.id', 'x\r']], 'PRP_VALUE_INVALID'],
     ['a value that is not well-formed Unicode', [['batch.id', 'x\uD800']], 'PRP_VALUE_INVALID'],
-    ['a repeated extra key', [['batch.id', '1'], ['batch.id', '2']], 'PRP_KEY_REPEATED'],
+    [
+      'a repeated extra key',
+      [
+        ['batch.id', '1'],
+        ['batch.id', '2'],
+      ],
+      'PRP_KEY_REPEATED',
+    ],
   ])('refuses %s in extra', (_what, extra, code) => {
     expect(caught(() => signPrp(body({ extra }), A.privateKey, A.publicKey)).code).toBe(code);
   });
@@ -200,7 +207,15 @@ describe('signPrp: the text of SPEC §3', () => {
     ['a bad sha', { inner: { name: `${T}_LEAF1.zip`, size: 1, sha256: HEX_A.toUpperCase() } }],
     ['a .str name without .str', { files: [{ name: 'a.txt', size: 1, sha256: HEX_A }] }],
     ['a .str name with a folder', { files: [{ name: 'x/a.str', size: 1, sha256: HEX_A }] }],
-    ['twice the same .str', { files: [{ name: 'a.str', size: 1, sha256: HEX_A }, { name: 'a.str', size: 2, sha256: HEX_A }] }],
+    [
+      'twice the same .str',
+      {
+        files: [
+          { name: 'a.str', size: 1, sha256: HEX_A },
+          { name: 'a.str', size: 2, sha256: HEX_A },
+        ],
+      },
+    ],
     ['a bad created', { created: '2026-11-22T10:30:00Z' }],
   ])('refuses to sign %s (PRP_VALUE_INVALID)', (_what, over) => {
     expect(caught(() => signPrp(body(over), A.privateKey, A.publicKey)).code).toBe('PRP_VALUE_INVALID');
@@ -240,7 +255,9 @@ describe('signPrp then verifyPrp', () => {
     expect(asked).toEqual([rawKeyId(A.publicKey)]);
   });
 
-  const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s) && encodeName(s).length <= MAX_ENCODED_NAME);
+  const name = fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
+    .filter((s) => !/[\u0000-\u001f\u007f]/.test(s) && encodeName(s).length <= MAX_ENCODED_NAME);
   const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((u) => Buffer.from(u).toString('hex'));
   const fileArb = fc.record({
     name: fc
@@ -252,7 +269,9 @@ describe('signPrp then verifyPrp', () => {
   });
   const extraArb = fc.uniqueArray(
     fc.tuple(
-      fc.stringMatching(/^[a-z][a-z0-9.-]{0,12}$/).filter((k) => !/^(format|scheduledtime|server|tree|created|files|inner\.(name|size|sha256)|key\.id|signature|file\.\d+)$/.test(k)),
+      fc
+        .stringMatching(/^[a-z][a-z0-9.-]{0,12}$/)
+        .filter((k) => !/^(format|scheduledtime|server|tree|created|files|inner\.(name|size|sha256)|key\.id|signature|file\.\d+)$/.test(k)),
       fc.string({ unit: 'binary', maxLength: 20 }).filter((v) => !/[\r\n]/.test(v)),
     ),
     { selector: ([k]) => k, maxLength: 4 },
@@ -324,11 +343,17 @@ describe('verifyPrp: who signed it', () => {
   it('takes a key bound to the origin server the .prp names, and an unbound one for any origin', () => {
     expect(verifyPrp(bytes(BASE), trustFor('LE_AFé', A)).server).toBe('LE_AFé');
     expect(verifyPrp(bytes(BASE), trust(A)).server).toBe('LE_AFé');
-    const both = { key: A.publicKey, grants: [{ server: 'LEAF2', source: 'a' }, { server: 'LE_AFé', source: 'b' }] };
+    const both = {
+      key: A.publicKey,
+      grants: [
+        { server: 'LEAF2', source: 'a' },
+        { server: 'LE_AFé', source: 'b' },
+      ],
+    };
     expect(verifyPrp(bytes(BASE), () => both).server).toBe('LE_AFé');
   });
 
-  it("refuses a good signature by a key bound to another server (PRP_SIGNER_MISMATCH), naming both servers", () => {
+  it('refuses a good signature by a key bound to another server (PRP_SIGNER_MISMATCH), naming both servers', () => {
     const err = caught(() => verifyPrp(bytes(BASE), trustFor('LEAF2', A)));
     expect(err.code).toBe('PRP_SIGNER_MISMATCH');
     expect(err.message).toBe(
@@ -353,7 +378,10 @@ describe('verifyPrp: who signed it', () => {
     ['a changed extra value', (t) => edit(t, replaceLine('batch.id', 'batch.id=b-2'))],
     ['a removed extra key', (t) => edit(t, dropLine('batch.id'))],
     ['an added extra key', (t) => edit(t, (l) => [...l.slice(0, 1), 'added=1', ...l.slice(1)])],
-    ['the signature of another manifest', (t) => edit(t, replaceLine('signature', signatureLine(signPrp(body(), A.privateKey, A.publicKey))))],
+    [
+      'the signature of another manifest',
+      (t) => edit(t, replaceLine('signature', signatureLine(signPrp(body(), A.privateKey, A.publicKey)))),
+    ],
   ])('refuses %s that was not re-signed (PRP_SIGNATURE_INVALID)', (_what, change) => {
     const changed = change(BASE);
     expect(changed).not.toBe(BASE);
@@ -423,9 +451,18 @@ describe('parsePrp / verifyPrp: bad manifests', () => {
     ['an upper-case key', () => edit(BASE, replaceLine('format', `Format=${PRP_FORMAT}`))],
     ['a key with a space', () => edit(BASE, replaceLine('tree', 'tree =ACME'))],
     ['a 0xFF byte', () => Buffer.from(BASE.replace('ACME', 'AC\u0000E')).map((x) => (x === 0 ? 0xff : x))],
-    ['a truncated UTF-8 sequence', () => Buffer.concat([Buffer.from('server=LE'), Buffer.from([0xc3]), Buffer.from('\n'), Buffer.from(BASE)])],
-    ['an overlong UTF-8 "/"', () => Buffer.concat([Buffer.from(BASE.slice(0, 10)), Buffer.from([0xc0, 0xaf]), Buffer.from(BASE.slice(10))])],
-    ['a UTF-8 encoded surrogate', () => Buffer.concat([Buffer.from(BASE.slice(0, 10)), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(BASE.slice(10))])],
+    [
+      'a truncated UTF-8 sequence',
+      () => Buffer.concat([Buffer.from('server=LE'), Buffer.from([0xc3]), Buffer.from('\n'), Buffer.from(BASE)]),
+    ],
+    [
+      'an overlong UTF-8 "/"',
+      () => Buffer.concat([Buffer.from(BASE.slice(0, 10)), Buffer.from([0xc0, 0xaf]), Buffer.from(BASE.slice(10))]),
+    ],
+    [
+      'a UTF-8 encoded surrogate',
+      () => Buffer.concat([Buffer.from(BASE.slice(0, 10)), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(BASE.slice(10))]),
+    ],
   ])('%s is PRP_MALFORMED', (_what, make) => {
     expectCode(make(), 'PRP_MALFORMED');
   });
@@ -439,12 +476,18 @@ describe('parsePrp / verifyPrp: bad manifests', () => {
   );
 
   it('a missing file.1 (files=1, the one line is file.2) is PRP_KEY_MISSING', () => {
-    const text = resign(edit(BASE, (l) => files(1)(dropLine('file.1')(l))), A);
+    const text = resign(
+      edit(BASE, (l) => files(1)(dropLine('file.1')(l))),
+      A,
+    );
     expect(expectCode(text, 'PRP_KEY_MISSING').message).toContain('file.1');
   });
 
   it('file.01 instead of file.1 is PRP_KEY_MISSING', () => {
-    const text = resign(edit(BASE, (l) => l.map((x) => x.replace(/^file\.1=/, 'file.01='))), A);
+    const text = resign(
+      edit(BASE, (l) => l.map((x) => x.replace(/^file\.1=/, 'file.01='))),
+      A,
+    );
     expect(expectCode(text, 'PRP_KEY_MISSING').message).toContain('file.1');
   });
 

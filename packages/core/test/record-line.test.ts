@@ -8,17 +8,38 @@ const base = { time: '2026-11-22T10:30:05.123Z', id: '6f1c2d3e-0000-4000-8000-00
 describe('record v2 line (SPEC §7)', () => {
   it('writes the example of SPEC §7 exactly', () => {
     const r = makeRecord({
-      ...base, source: 'sender', event: 'sent', server: 'LEAF1', from: 'LEAF1', to: 'INT1', origin: 'LEAF1',
-      zip: '20261122103000000_LEAF1_ACME_0.zip', files: 50, bytes: 1234567, transferMs: 456, totalMs: 789,
+      ...base,
+      source: 'sender',
+      event: 'sent',
+      server: 'LEAF1',
+      from: 'LEAF1',
+      to: 'INT1',
+      origin: 'LEAF1',
+      zip: '20261122103000000_LEAF1_ACME_0.zip',
+      files: 50,
+      bytes: 1234567,
+      transferMs: 456,
+      totalMs: 789,
     });
     expect(serializeRecord(r)).toBe(
-      '2026-11-22T10:30:05.123Z sent LEAF1>INT1 20261122103000000_LEAF1_ACME_0.zip files=50 bytes=1234567 transferMs=456 totalMs=789 '
-      + 'origin=LEAF1 source=sender severity=info id=6f1c2d3e-0000-4000-8000-000000000001 v=2',
+      '2026-11-22T10:30:05.123Z sent LEAF1>INT1 20261122103000000_LEAF1_ACME_0.zip files=50 bytes=1234567 transferMs=456 totalMs=789 ' +
+        'origin=LEAF1 source=sender severity=info id=6f1c2d3e-0000-4000-8000-000000000001 v=2',
     );
   });
 
   it('starts with time, event and hop, so that 40 characters say when, what and where', () => {
-    const line = serializeRecord(makeRecord({ ...base, source: 'receiver', event: 'received', server: 'ROOT', from: 'INT1', to: 'ROOT', origin: 'LEAF1', zip: 'z.zip' }));
+    const line = serializeRecord(
+      makeRecord({
+        ...base,
+        source: 'receiver',
+        event: 'received',
+        server: 'ROOT',
+        from: 'INT1',
+        to: 'ROOT',
+        origin: 'LEAF1',
+        zip: 'z.zip',
+      }),
+    );
     expect(line.slice(0, 40)).toBe('2026-11-22T10:30:05.123Z received INT1>R');
     expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z received INT1>ROOT z\.zip origin=LEAF1 source=receiver /);
   });
@@ -32,14 +53,28 @@ describe('record v2 line (SPEC §7)', () => {
     ['a zip named "-"', { zip: '-' }],
     ['a zip name with a space, a quote and "="', { zip: 'a b"=c.zip' }],
     ['a message with quotes, backslashes, newlines and U+2028', { message: 'say "hi"\\ \n\t\u2028 end é' }],
-    ['extra fields: numbers, words, texts with spaces, number-like texts', {
-      event: 'rollup', fields: { zipped: 3, sent: 2, discarded: 0, rejected: 1, left: 5, schedule: '0 2 * * *', version: '0.1.0', code: '42', empty: '' },
-    }],
+    [
+      'extra fields: numbers, words, texts with spaces, number-like texts',
+      {
+        event: 'rollup',
+        fields: { zipped: 3, sent: 2, discarded: 0, rejected: 1, left: 5, schedule: '0 2 * * *', version: '0.1.0', code: '42', empty: '' },
+      },
+    ],
     ['a status record', { event: 'started', source: 'service', fields: { role: 'leaf' } }],
     ['every number zero', { files: 0, bytes: 0, transferMs: 0, totalMs: 0 }],
   ];
   it.each(cases)('round-trips: %s', (_name, fields) => {
-    const r = makeRecord({ ...base, source: 'sender', event: 'sent', server: 'LEAF1', from: 'LEAF1', to: 'INT1', files: 3, bytes: 9, ...fields });
+    const r = makeRecord({
+      ...base,
+      source: 'sender',
+      event: 'sent',
+      server: 'LEAF1',
+      from: 'LEAF1',
+      to: 'INT1',
+      files: 3,
+      bytes: 9,
+      ...fields,
+    });
     const line = serializeRecord(r);
     expect(line).not.toMatch(/[\n\r\u2028\u2029]/);
     expect(parseRecord(line, 'LEAF1')).toEqual(r);
@@ -52,8 +87,9 @@ describe('record v2 line (SPEC §7)', () => {
   });
 
   it('reads a v1 record and writes it back to its exact text', () => {
-    const v1 = '{"v":1,"id":"a1","time":"2026-11-22T10:30:05.123Z","source":"sender","event":"zipped","severity":"info","server":"LEAF1",'
-      + '"zip":"20261122103000000_LEAF1_ACME_0.zip","bytes":10,"files":2,"from":"LEAF1","to":"","transferMs":0,"totalMs":5,"message":""}';
+    const v1 =
+      '{"v":1,"id":"a1","time":"2026-11-22T10:30:05.123Z","source":"sender","event":"zipped","severity":"info","server":"LEAF1",' +
+      '"zip":"20261122103000000_LEAF1_ACME_0.zip","bytes":10,"files":2,"from":"LEAF1","to":"","transferMs":0,"totalMs":5,"message":""}';
     const r = parseRecord(v1);
     expect(r).toMatchObject({ v: 1, id: 'a1', server: 'LEAF1', event: 'zipped', files: 2, origin: '', fields: {} });
     expect(serializeRecord(r)).toBe(v1);
@@ -61,9 +97,35 @@ describe('record v2 line (SPEC §7)', () => {
   });
 
   it('gives --json the fields of the line, in its order', () => {
-    const r = makeRecord({ ...base, source: 'sender', event: 'rollup', server: 'LEAF1', from: 'LEAF1', to: 'INT1', totalMs: 7, fields: { zipped: 1 }, message: 'm' });
+    const r = makeRecord({
+      ...base,
+      source: 'sender',
+      event: 'rollup',
+      server: 'LEAF1',
+      from: 'LEAF1',
+      to: 'INT1',
+      totalMs: 7,
+      fields: { zipped: 1 },
+      message: 'm',
+    });
     expect(Object.keys(recordJson(r))).toEqual([
-      'time', 'event', 'server', 'from', 'to', 'zip', 'files', 'bytes', 'transferMs', 'totalMs', 'zipped', 'origin', 'source', 'severity', 'id', 'v', 'msg',
+      'time',
+      'event',
+      'server',
+      'from',
+      'to',
+      'zip',
+      'files',
+      'bytes',
+      'transferMs',
+      'totalMs',
+      'zipped',
+      'origin',
+      'source',
+      'severity',
+      'id',
+      'v',
+      'msg',
     ]);
   });
 

@@ -2,10 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { certificateNames, hostsFileNames, machineNames, parsePemCertificates, tlsNameProblem } from '../src/index.js';
 
 describe('tlsNameProblem', () => {
-  it.each(['root.acme.example', 'INT1.Acme.Example', 'vm', 'a-b.c0', '*.acme.example', '10.1.2.3', '::1', '2001:db8::7', '::ffff:10.0.0.1'])(
-    'accepts %s',
-    (name) => expect(tlsNameProblem(name)).toBeNull(),
-  );
+  it.each([
+    'root.acme.example',
+    'INT1.Acme.Example',
+    'vm',
+    'a-b.c0',
+    '*.acme.example',
+    '10.1.2.3',
+    '::1',
+    '2001:db8::7',
+    '::ffff:10.0.0.1',
+  ])('accepts %s', (name) => expect(tlsNameProblem(name)).toBeNull());
 
   it.each([
     ['', '"" is neither a DNS name nor an IP address'],
@@ -13,8 +20,14 @@ describe('tlsNameProblem', () => {
     ['-a.example', '"-a.example" is not a DNS name or an IP address: a label holds only letters, digits and inner "-"'],
     ['a..example', '"a..example" has an empty label (".." or a leading or trailing ".")'],
     ['root.acme.example.', '"root.acme.example." has an empty label (".." or a leading or trailing ".")'],
-    ['*.example', '"*.example" is not a DNS name or an IP address: a label holds only letters, digits and inner "-", and "*." only leftmost before two labels or more'],
-    ['a.*.example', '"a.*.example" is not a DNS name or an IP address: a label holds only letters, digits and inner "-", and "*." only leftmost before two labels or more'],
+    [
+      '*.example',
+      '"*.example" is not a DNS name or an IP address: a label holds only letters, digits and inner "-", and "*." only leftmost before two labels or more',
+    ],
+    [
+      'a.*.example',
+      '"a.*.example" is not a DNS name or an IP address: a label holds only letters, digits and inner "-", and "*." only leftmost before two labels or more',
+    ],
     ['10.1.2.300', '"10.1.2.300" looks like an IPv4 address but is not one'],
     ['[::1]', '"[::1]": give an IPv6 address without brackets'],
     ['fe80::1%eth0', '"fe80::1%eth0" has a zone ("%"), which no certificate can name'],
@@ -27,9 +40,9 @@ describe('tlsNameProblem', () => {
 
 describe('certificate names', () => {
   it('lists loopback, the given names, the machine names and a concrete listen host, each once', () => {
-    expect(certificateNames({ given: ['int1.acme.example', '10.1.2.3'], machine: ['int1', 'INT1.acme.example'], listenHost: '192.0.2.7' })).toEqual([
-      'localhost', '127.0.0.1', '::1', 'int1.acme.example', '10.1.2.3', 'int1', '192.0.2.7',
-    ]);
+    expect(
+      certificateNames({ given: ['int1.acme.example', '10.1.2.3'], machine: ['int1', 'INT1.acme.example'], listenHost: '192.0.2.7' }),
+    ).toEqual(['localhost', '127.0.0.1', '::1', 'int1.acme.example', '10.1.2.3', 'int1', '192.0.2.7']);
   });
 
   it('leaves out a wildcard listen address and a host name no certificate can hold', () => {
@@ -38,7 +51,8 @@ describe('certificate names', () => {
   });
 
   it('finds the FQDN /etc/hosts gives the host name, and nothing for other lines', () => {
-    const hosts = '127.0.0.1 localhost\n127.0.1.1 int1.acme.example int1 # installer\n10.0.0.9 int1x.acme.example int1x\n#127.0.1.1 int1.old.example int1\n';
+    const hosts =
+      '127.0.0.1 localhost\n127.0.1.1 int1.acme.example int1 # installer\n10.0.0.9 int1x.acme.example int1x\n#127.0.1.1 int1.old.example int1\n';
     expect(hostsFileNames(hosts, 'int1')).toEqual(['int1.acme.example']);
     expect(hostsFileNames(hosts, 'INT1.acme.example')).toEqual(['int1.acme.example']);
     expect(hostsFileNames(hosts, 'leaf1')).toEqual([]);

@@ -56,11 +56,23 @@ describe('verifyOuterZip accepts', () => {
     const makers: Record<string, (inner: string, files: string[]) => void> = {
       infozip: (inner, files) => execFileSync('zip', ['-q', '-6', inner, ...files], { cwd: work }),
       python: (inner, files) =>
-        execFileSync('python3', ['-c', 'import sys,zipfile\nwith zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED) as z:\n  [z.write(f) for f in sys.argv[2:]]', inner, ...files], { cwd: work }),
+        execFileSync(
+          'python3',
+          [
+            '-c',
+            'import sys,zipfile\nwith zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED) as z:\n  [z.write(f) for f in sys.argv[2:]]',
+            inner,
+            ...files,
+          ],
+          { cwd: work },
+        ),
     };
     for (const [tool, make] of Object.entries(makers)) {
       const inner = join(work, innerName);
-      make(innerName, strs.map((s) => s.name));
+      make(
+        innerName,
+        strs.map((s) => s.name),
+      );
       const innerZip = await readFile(inner);
       const prp = signPrp(
         {
@@ -78,7 +90,18 @@ describe('verifyOuterZip accepts', () => {
       await writeFile(join(work, prpFile), prp);
       const outer = join(dir(), `${TIME}_LEAF1_ACME_0.zip`);
       if (tool === 'infozip') execFileSync('zip', ['-q', '-0', outer, innerName, prpFile], { cwd: work });
-      else execFileSync('python3', ['-c', 'import sys,zipfile\nwith zipfile.ZipFile(sys.argv[1],"w") as z:\n  [z.write(f) for f in sys.argv[2:]]', outer, innerName, prpFile], { cwd: work });
+      else
+        execFileSync(
+          'python3',
+          [
+            '-c',
+            'import sys,zipfile\nwith zipfile.ZipFile(sys.argv[1],"w") as z:\n  [z.write(f) for f in sys.argv[2:]]',
+            outer,
+            innerName,
+            prpFile,
+          ],
+          { cwd: work },
+        );
       const v = await verifyOuterZip(outer, { trust: trust.lookup });
       expect([tool, v.files.length]).toEqual([tool, 3]);
       await rm(outer);

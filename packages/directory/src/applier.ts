@@ -105,7 +105,10 @@ export class Applier {
     const { initialMs, maxMs } = this.#o.backoff ?? { initialMs: 1000, maxMs: 60_000 };
     this.#delayMs = this.#delayMs === 0 ? initialMs : Math.min(this.#delayMs * 2, maxMs);
     this.lastError = e;
-    this.#logger.warn({ err: e, backlog: this.#o.journal.backlog(), retryInMs: this.#delayMs }, `directory not updated, retrying later: ${e.message}`);
+    this.#logger.warn(
+      { err: e, backlog: this.#o.journal.backlog(), retryInMs: this.#delayMs },
+      `directory not updated, retrying later: ${e.message}`,
+    );
     for (const notify of this.#progress) notify();
     await this.#wait(this.#delayMs);
   }

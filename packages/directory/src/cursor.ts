@@ -17,12 +17,7 @@ export class Cursor {
   #seq: number;
 
   // biome-ignore lint/style/useConsistentMemberAccessibility: a constructor cannot be #private; the static factory is the way in
-  private constructor(
-    path: string,
-    handle: FileHandle | null,
-    size: number,
-    seq: number,
-  ) {
+  private constructor(path: string, handle: FileHandle | null, size: number, seq: number) {
     this.#path = path;
     this.#handle = handle;
     this.#size = size;
@@ -41,7 +36,10 @@ export class Cursor {
     const last = whole.trimEnd().split('\n').pop() ?? '';
     const seq = last === '' ? 0 : Number(last);
     if (!Number.isSafeInteger(seq) || seq < 0) {
-      throw new ZenrollError('JOURNAL_CORRUPT', `journal cursor ${path} ends with ${JSON.stringify(last.slice(0, 40))}, not a sequence number`);
+      throw new ZenrollError(
+        'JOURNAL_CORRUPT',
+        `journal cursor ${path} ends with ${JSON.stringify(last.slice(0, 40))}, not a sequence number`,
+      );
     }
     return { text, whole, seq };
   }

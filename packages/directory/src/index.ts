@@ -10,5 +10,10 @@ export { parseGeneralizedTime, formatGeneralizedTime } from './gtime.js';
 export { silentLogger, realTimers, type Logger, type Timers } from './logger.js';
 export * from './schema.js';
 export {
-  descriptionAttributes, descriptionFrom, parseTraffic, trafficText, type ServerDescription, type Traffic,
+  descriptionAttributes,
+  descriptionFrom,
+  parseTraffic,
+  trafficText,
+  type ServerDescription,
+  type Traffic,
 } from './self-description.js';

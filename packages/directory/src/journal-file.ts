@@ -49,7 +49,10 @@ export function toWrite(line: JournalLine): LogWrite {
 }
 
 function corrupt(where: string, why: string, cause?: unknown): ZenrollError {
-  return new ZenrollError('JOURNAL_CORRUPT', `journal ${where} ${why}; move the file aside to start past it`, { cause, details: { where } });
+  return new ZenrollError('JOURNAL_CORRUPT', `journal ${where} ${why}; move the file aside to start past it`, {
+    cause,
+    details: { where },
+  });
 }
 
 function parseLine(text: string, where: string): JournalLine {

@@ -57,7 +57,10 @@ export class JournalIndex {
 
   /** The writes of one server's log not yet applied to the directory, in journal order. */
   pendingFor(server: string, applied: number, kind: LogKind): LogWrite[] {
-    return this.lines(server, kind).filter((l) => l.seq > applied).sort((a, b) => a.seq - b.seq).map(toWrite);
+    return this.lines(server, kind)
+      .filter((l) => l.seq > applied)
+      .sort((a, b) => a.seq - b.seq)
+      .map(toWrite);
   }
 
   /**

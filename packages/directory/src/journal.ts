@@ -11,7 +11,18 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serializeRecord, acquireLock, ensureDir, fsError, fsyncDir, ZenrollError, type Lock, type LogKind, type LogWrite, type RollupRecord } from '@zenroll/core';
+import {
+  serializeRecord,
+  acquireLock,
+  ensureDir,
+  fsError,
+  fsyncDir,
+  ZenrollError,
+  type Lock,
+  type LogKind,
+  type LogWrite,
+  type RollupRecord,
+} from '@zenroll/core';
 import { Cursor } from './cursor.js';
 import { formatLine, type JournalLine } from './journal-file.js';
 import { JournalIndex } from './journal-index.js';
@@ -113,12 +124,18 @@ export class Journal implements ZenrollLog {
   /** Durable once it resolves. A second write of the same record id and event is a no-op. */
   write(entry: LogWrite): Promise<void> {
     if (this.#closed) {
-      return Promise.reject(new ZenrollError('INTERNAL', this.#lock === null ? 'write to a journal opened read-only' : 'write to a closed journal'));
+      return Promise.reject(
+        new ZenrollError('INTERNAL', this.#lock === null ? 'write to a journal opened read-only' : 'write to a closed journal'),
+      );
     }
     const { record, replaces } = entry;
     if (replaces && replaces.server !== record.server) {
-      return Promise.reject(new ZenrollError('INTERNAL',
-        `record ${record.id} on ${record.server} replaces one on ${replaces.server}: a replacement stays on the same object (docs/SPEC.md §7)`));
+      return Promise.reject(
+        new ZenrollError(
+          'INTERNAL',
+          `record ${record.id} on ${record.server} replaces one on ${replaces.server}: a replacement stays on the same object (docs/SPEC.md §7)`,
+        ),
+      );
     }
     const key = recordKey(record);
     if (this.#index.has(key)) return Promise.resolve();
@@ -143,7 +160,10 @@ export class Journal implements ZenrollLog {
         if (newest !== undefined && newest.bytes >= this.#opts.segmentBytes) await this.#store.rotate(this.#nextSeq);
         // A process paused past the lock's staleness, whose journal another node took over, must not write once more (SPEC §9).
         if (this.#lock !== null && !(await this.#lock.stillHeld())) {
-          throw new ZenrollError('LOCK_LOST', `${join(this.#opts.dir, 'journal.lock')} was taken over by another process: this one writes no more records`);
+          throw new ZenrollError(
+            'LOCK_LOST',
+            `${join(this.#opts.dir, 'journal.lock')} was taken over by another process: this one writes no more records`,
+          );
         }
         const lines = batch.map((q, i): JournalLine => ({ seq: this.#nextSeq + i, ...q.write }));
         await this.#store.append(Buffer.from(lines.map((l) => formatLine(l.seq, l)).join('')), lines.length);
@@ -164,7 +184,10 @@ export class Journal implements ZenrollLog {
   }
 
   async read(server: string, limit: number, kind: LogKind = 'rollup'): Promise<RollupRecord[]> {
-    return newestFirst(this.#index.lines(server, kind).map((l) => l.record), limit);
+    return newestFirst(
+      this.#index.lines(server, kind).map((l) => l.record),
+      limit,
+    );
   }
 
   async readFrom(server: string, limit: number, kind: LogKind = 'rollup'): Promise<LogReadResult> {
@@ -220,8 +243,15 @@ export class Journal implements ZenrollLog {
   async setAside(line: JournalLine, err: ZenrollError): Promise<void> {
     const path = join(this.#opts.dir, 'rejected.jsonl');
     const at = new Date().toISOString();
-    const text = `${JSON.stringify({ at, error: err.code, reason: err.message, seq: line.seq, server: line.record.server,
-      record: serializeRecord(line.record), replaces: line.replaces && serializeRecord(line.replaces) })}\n`;
+    const text = `${JSON.stringify({
+      at,
+      error: err.code,
+      reason: err.message,
+      seq: line.seq,
+      server: line.record.server,
+      record: serializeRecord(line.record),
+      replaces: line.replaces && serializeRecord(line.replaces),
+    })}\n`;
     try {
       await appendFile(path, text, { flush: true });
     } catch (e) {

@@ -78,7 +78,8 @@ export class LdapSession {
   async #runNow<T>(action: 'read' | 'write', dn: string | undefined, op: (client: Client) => Promise<T>): Promise<T> {
     const ctx: LdapContext = { action, url: this.url, bindDN: this.settings.bindDN, dn };
     try {
-      if (this.#closed) throw new ZenrollError('DIRECTORY_UNREACHABLE', `the connection to ${this.url} is closed`, { details: { scope: 'session' } });
+      if (this.#closed)
+        throw new ZenrollError('DIRECTORY_UNREACHABLE', `the connection to ${this.url} is closed`, { details: { scope: 'session' } });
       // A deadline over the whole call (connect, StartTLS, bind, request): ldapts bounds each
       // step but not all of them (the TLS handshake of startTLS), and a call that never
       // settles would hold up the queue for good.
@@ -168,10 +169,14 @@ export class LdapSession {
     try {
       return { ca: [await readFile(file, 'utf8')] };
     } catch (err) {
-      throw new ZenrollError('DIRECTORY_UNREACHABLE', `cannot read directory.tls.ca ${shown(file, 200)}: ${errnoCode(err) ?? String(err)}`, {
-        cause: err,
-        details: { scope: 'session' },
-      });
+      throw new ZenrollError(
+        'DIRECTORY_UNREACHABLE',
+        `cannot read directory.tls.ca ${shown(file, 200)}: ${errnoCode(err) ?? String(err)}`,
+        {
+          cause: err,
+          details: { scope: 'session' },
+        },
+      );
     }
   }
 
@@ -180,10 +185,14 @@ export class LdapSession {
     try {
       return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
     } catch (err) {
-      throw new ZenrollError('DIRECTORY_WRITE_FAILED', `cannot read directory.passwordFile ${shown(file, 200)}: ${errnoCode(err) ?? String(err)}`, {
-        cause: err,
-        details: { scope: 'session' },
-      });
+      throw new ZenrollError(
+        'DIRECTORY_WRITE_FAILED',
+        `cannot read directory.passwordFile ${shown(file, 200)}: ${errnoCode(err) ?? String(err)}`,
+        {
+          cause: err,
+          details: { scope: 'session' },
+        },
+      );
     }
   }
 

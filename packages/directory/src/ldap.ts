@@ -11,7 +11,19 @@
  * different from what it expected.
  */
 import { Attribute, Change, type Entry } from 'ldapts';
-import { escapeDnValue, kindOf, normalizePem, oneLinePem, parseRecord, serializeRecord, shown, ZenrollError, type LogKind, type LogWrite, type RollupRecord } from '@zenroll/core';
+import {
+  escapeDnValue,
+  kindOf,
+  normalizePem,
+  oneLinePem,
+  parseRecord,
+  serializeRecord,
+  shown,
+  ZenrollError,
+  type LogKind,
+  type LogWrite,
+  type RollupRecord,
+} from '@zenroll/core';
 import { parseGeneralizedTime } from './gtime.js';
 import { resultCodeOf } from './ldap-errors.js';
 import { LdapSession, type ClientFactory, type LdapSettings } from './ldap-session.js';
@@ -84,8 +96,10 @@ export class LdapDirectory {
       const plan = planModify(current, add, replaces, this.options.keep);
       if (plan.add === null && plan.remove.length === 0) return;
       const changes: Change[] = [];
-      if (plan.remove.length > 0) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: attr, values: plan.remove }) }));
-      if (plan.add !== null) changes.push(new Change({ operation: 'add', modification: new Attribute({ type: attr, values: [plan.add] }) }));
+      if (plan.remove.length > 0)
+        changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: attr, values: plan.remove }) }));
+      if (plan.add !== null)
+        changes.push(new Change({ operation: 'add', modification: new Attribute({ type: attr, values: [plan.add] }) }));
       try {
         await this.session.run('write', dn, (c) => c.modify(dn, changes));
         this.#cache.set(cacheKey, { values: plan.after, readAt: this.#cache.get(cacheKey)?.readAt ?? this.#now() });
@@ -108,7 +122,10 @@ export class LdapDirectory {
     const refreshMs = this.options.refreshMs ?? 60_000;
     if (!fresh && cached !== undefined && this.#now() - cached.readAt < refreshMs) return cached.values;
     const raw = valuesOf(await this.#readEntry(dn, [attr], 'write'), attr);
-    const values = oldestFirst(raw.map((value) => ({ value, time: this.#valueTime(value, dn, attr) })), (v) => v.time);
+    const values = oldestFirst(
+      raw.map((value) => ({ value, time: this.#valueTime(value, dn, attr) })),
+      (v) => v.time,
+    );
     this.#cache.set(cacheKey, { values, readAt: this.#now() });
     return values;
   }
@@ -157,7 +174,10 @@ export class LdapDirectory {
     if (text === undefined) return null;
     const date = parseGeneralizedTime(text);
     if (date === null) {
-      throw new ZenrollError('DIRECTORY_READ_FAILED', `${DISCARD_ATTR} of ${shown(dn, 200)} is ${shown(text)}, not a GeneralizedTime such as "20261122103000Z"`);
+      throw new ZenrollError(
+        'DIRECTORY_READ_FAILED',
+        `${DISCARD_ATTR} of ${shown(dn, 200)} is ${shown(text)}, not a GeneralizedTime such as "20261122103000Z"`,
+      );
     }
     return date;
   }
@@ -203,8 +223,9 @@ export class LdapDirectory {
    */
   async writeDescription(server: string, description: ServerDescription): Promise<void> {
     const dn = this.dnOf(server);
-    const changes = Object.entries(descriptionAttributes(description)).map(([type, values]) =>
-      new Change({ operation: 'replace', modification: new Attribute({ type, values }) }));
+    const changes = Object.entries(descriptionAttributes(description)).map(
+      ([type, values]) => new Change({ operation: 'replace', modification: new Attribute({ type, values }) }),
+    );
     await this.session.run('write', dn, (c) => c.modify(dn, changes));
   }
 
@@ -217,7 +238,10 @@ export class LdapDirectory {
     const base = baseOfTemplate(this.options.serviceDN);
     const entries = await this.session.run('read', base, async (c) => {
       const { searchEntries } = await c.search(base, {
-        scope: 'sub', filter: '(objectClass=zeninvRollUpTarget)', attributes: [...SELF_DESCRIPTION_ATTRS], paged: { pageSize: 500 },
+        scope: 'sub',
+        filter: '(objectClass=zeninvRollUpTarget)',
+        attributes: [...SELF_DESCRIPTION_ATTRS],
+        paged: { pageSize: 500 },
       });
       return searchEntries;
     });

@@ -28,7 +28,9 @@ export function oldestFirst<T>(items: readonly T[], timeOf: (item: T) => number)
 }
 
 export function newestFirst(records: readonly RollupRecord[], limit: number): RollupRecord[] {
-  return oldestFirst(records, (r) => timeMs(r.time)).reverse().slice(0, Math.max(0, limit));
+  return oldestFirst(records, (r) => timeMs(r.time))
+    .reverse()
+    .slice(0, Math.max(0, limit));
 }
 
 /**

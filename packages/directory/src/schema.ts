@@ -84,12 +84,32 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
  * log attributes (`.1.1`–`.1.9`), so that the two lists can grow without meeting.
  */
 function selfDescriptionTypes(): AttributeTypeDef[] {
-  const text = (n: number, name: string, desc: string): AttributeTypeDef =>
-    ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'caseExactMatch', syntax: SYNTAX_DIRECTORY_STRING, single: true });
-  const time = (n: number, name: string, desc: string): AttributeTypeDef =>
-    ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'generalizedTimeMatch', ordering: 'generalizedTimeOrderingMatch', syntax: SYNTAX_GENERALIZED_TIME, single: true });
-  const count = (n: number, name: string, desc: string): AttributeTypeDef =>
-    ({ oid: `${OID_ARC}.1.${n}`, name, desc, equality: 'integerMatch', ordering: 'integerOrderingMatch', syntax: SYNTAX_INTEGER, single: true });
+  const text = (n: number, name: string, desc: string): AttributeTypeDef => ({
+    oid: `${OID_ARC}.1.${n}`,
+    name,
+    desc,
+    equality: 'caseExactMatch',
+    syntax: SYNTAX_DIRECTORY_STRING,
+    single: true,
+  });
+  const time = (n: number, name: string, desc: string): AttributeTypeDef => ({
+    oid: `${OID_ARC}.1.${n}`,
+    name,
+    desc,
+    equality: 'generalizedTimeMatch',
+    ordering: 'generalizedTimeOrderingMatch',
+    syntax: SYNTAX_GENERALIZED_TIME,
+    single: true,
+  });
+  const count = (n: number, name: string, desc: string): AttributeTypeDef => ({
+    oid: `${OID_ARC}.1.${n}`,
+    name,
+    desc,
+    equality: 'integerMatch',
+    ordering: 'integerOrderingMatch',
+    syntax: SYNTAX_INTEGER,
+    single: true,
+  });
   return [
     text(10, 'zenrollRole', 'the server role (docs/SPEC.md section 2)'),
     text(11, 'zenrollParent', 'the parent server name, as its GET /v1/info gives it'),
@@ -134,12 +154,7 @@ function attributeClauses(a: AttributeTypeDef): string[] {
 }
 
 function classClauses(c: ObjectClassDef): string[] {
-  return [
-    `( ${c.oid} NAME '${c.name}'`,
-    `DESC '${c.desc}'`,
-    `SUP top ${c.kind}`,
-    `MAY ( ${c.may.join(' $ ')} ) )`,
-  ];
+  return [`( ${c.oid} NAME '${c.name}'`, `DESC '${c.desc}'`, `SUP top ${c.kind}`, `MAY ( ${c.may.join(' $ ')} ) )`];
 }
 
 const HEADER = [

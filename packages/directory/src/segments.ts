@@ -38,7 +38,10 @@ export class SegmentStore {
       if (readOnly && errnoCode(err) === 'ENOENT') return store;
       throw fsError(err, 'list the journal', dir);
     }
-    const firsts = names.map(segmentFirstSeq).filter((n): n is number => n !== null).sort((a, b) => a - b);
+    const firsts = names
+      .map(segmentFirstSeq)
+      .filter((n): n is number => n !== null)
+      .sort((a, b) => a - b);
     for (const [i, first] of firsts.entries()) {
       const path = join(dir, segmentName(first));
       const newest = i === firsts.length - 1;

@@ -16,7 +16,9 @@ describe('DirectoryLog: the journal applied to a private slapd', { timeout: 120_
   async function openLog(extra: Partial<LdapDirectoryOptions> = {}, dir?: string) {
     const scratch = dir === undefined ? await tempDir() : null;
     const path = dir ?? (scratch as { path: string }).path;
-    const log = new DirectoryLog(await Journal.open({ dir: path, applying: true }), new LdapDirectory(ldapOptions(slapd, 'LEAF1', extra)), { backoff: BACKOFF });
+    const log = new DirectoryLog(await Journal.open({ dir: path, applying: true }), new LdapDirectory(ldapOptions(slapd, 'LEAF1', extra)), {
+      backoff: BACKOFF,
+    });
     cleanups.push(async () => {
       await log.close();
       await scratch?.remove();
@@ -114,7 +116,10 @@ describe('DirectoryLog: the journal applied to a private slapd', { timeout: 120_
     for (const record of [before, lost, after]) await log.write({ record });
     expect(await log.drain(10_000)).toBe(true);
     expect(await ldapsearchLog(slapd, server)).toEqual([before, after].map(serializeRecord));
-    const rejected = (await readFile(join(dir, 'rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const rejected = (await readFile(join(dir, 'rejected.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({ error: 'DIRECTORY_WRITE_FAILED', seq: 2, server: 'NOBODY', record: serializeRecord(lost) });
     expect(rejected[0].reason).toContain('no such object');
@@ -151,8 +156,11 @@ describe('DirectoryLog: the journal applied to a private slapd', { timeout: 120_
     const before = openHandles();
     const scratch = await tempDir();
     const down = `ldap://127.0.0.1:${await freePort()}`;
-    const log = new DirectoryLog(await Journal.open({ dir: scratch.path, applying: true }),
-      new LdapDirectory(ldapOptions(slapd, 'LEAF1', { url: down })), { timers });
+    const log = new DirectoryLog(
+      await Journal.open({ dir: scratch.path, applying: true }),
+      new LdapDirectory(ldapOptions(slapd, 'LEAF1', { url: down })),
+      { timers },
+    );
     await log.write({ record: rec('LEAF1') });
     for (let i = 0; i < 9; i++) {
       while (pending.size === 0) await sleep(5);

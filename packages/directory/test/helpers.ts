@@ -31,7 +31,15 @@ export function rec(server: string, event: LogEvent = 'zipped', fields: Partial<
 /** `sent` replacing a `zipped` record: same id, later time (SPEC §7). */
 export function sentFor(zipped: RollupRecord): RollupRecord {
   counter++;
-  return { ...zipped, event: 'sent', time: new Date(BASE + counter).toISOString(), from: zipped.server, to: 'INT1', transferMs: 5, totalMs: 9 };
+  return {
+    ...zipped,
+    event: 'sent',
+    time: new Date(BASE + counter).toISOString(),
+    from: zipped.server,
+    to: 'INT1',
+    transferMs: 5,
+    totalMs: 9,
+  };
 }
 
 export async function tempDir(prefix = 'zenroll-dir-'): Promise<{ path: string; remove: () => Promise<void> }> {

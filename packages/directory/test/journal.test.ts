@@ -32,7 +32,9 @@ describe('Journal', () => {
     const [seg] = await segments();
     const text = await readFile(join(dir.path, seg as string), 'utf8');
     const q = (r: typeof zipped) => JSON.stringify(serializeRecord(r));
-    expect(text).toBe(`{"seq":1,"server":"LEAF1","record":${q(zipped)}}\n{"seq":2,"server":"LEAF1","record":${q(sent)},"replaces":${q(zipped)}}\n`);
+    expect(text).toBe(
+      `{"seq":1,"server":"LEAF1","record":${q(zipped)}}\n{"seq":2,"server":"LEAF1","record":${q(sent)},"replaces":${q(zipped)}}\n`,
+    );
     expect(serializeRecord(zipped)).toMatch(/^2026-11-22T10:30:00\.\d{3}Z zipped LEAF1 \S+_LEAF1_ACME_0\.zip /);
   });
 
@@ -40,7 +42,10 @@ describe('Journal', () => {
     const v1 = (id: string, event: string, time: string) =>
       `{"v":1,"id":"${id}","time":"${time}","source":"sender","event":"${event}","severity":"info","server":"LEAF1","zip":"20261122103000000_LEAF1_ACME_0.zip","bytes":10,"files":2,"from":"LEAF1","to":"","transferMs":0,"totalMs":5,"message":""}`;
     const zippedText = v1('old-1', 'zipped', '2026-11-22T10:30:00.000Z');
-    await writeFile(join(dir.path, 'seg-000000000001.jsonl'), `{"seq":1,"record":${zippedText}}\n{"seq":2,"record":${v1('old-2', 'zipped', '2026-11-22T10:30:00.001Z')}}\n`);
+    await writeFile(
+      join(dir.path, 'seg-000000000001.jsonl'),
+      `{"seq":1,"record":${zippedText}}\n{"seq":2,"record":${v1('old-2', 'zipped', '2026-11-22T10:30:00.001Z')}}\n`,
+    );
     const j = await journal();
     const [second, first] = await j.read('LEAF1', 10);
     expect(first).toMatchObject({ v: 1, id: 'old-1', event: 'zipped', files: 2 });
@@ -102,7 +107,10 @@ describe('Journal', () => {
     await j.close();
     const seg = join(dir.path, (await segments())[0] as string);
     await writeFile(seg, (await readFile(seg, 'utf8')).replace('{"seq":2', '{"seq":7'));
-    await expect(Journal.open({ dir: dir.path })).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringContaining('where 2 was expected') });
+    await expect(Journal.open({ dir: dir.path })).rejects.toMatchObject({
+      code: 'JOURNAL_CORRUPT',
+      message: expect.stringContaining('where 2 was expected'),
+    });
   });
 
   it('rotates segments and, without a directory, keeps only what reads need (the newest keep per server)', async () => {
@@ -182,7 +190,10 @@ describe('Journal', () => {
     const reader = await journal({ applying: true, readOnly: true });
     expect(await reader.read('LEAF1', 10)).toEqual([...records].reverse());
     expect(reader.backlog()).toBe(2);
-    await expect(reader.write({ record: rec('LEAF1') })).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('read-only') });
+    await expect(reader.write({ record: rec('LEAF1') })).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringContaining('read-only'),
+    });
     expect((await readFile(seg)).length).toBe(size);
   });
 });

@@ -77,10 +77,15 @@ describe('LdapDirectory against a private slapd', { timeout: 60_000 }, () => {
 
   it('replaces a v1 zipped value an earlier version wrote by a v2 sent record, and reads both forms', async () => {
     const server = await freshServer(slapd);
-    const v1 = `{"v":1,"id":"old-1","time":"2026-11-01T10:00:00.000Z","source":"sender","event":"zipped","severity":"info","server":"${server}",`
-      + `"zip":"20261101100000000_${server}_ACME_0.zip","bytes":10,"files":2,"from":"${server}","to":"","transferMs":0,"totalMs":5,"message":"été"}`;
+    const v1 =
+      `{"v":1,"id":"old-1","time":"2026-11-01T10:00:00.000Z","source":"sender","event":"zipped","severity":"info","server":"${server}",` +
+      `"zip":"20261101100000000_${server}_ACME_0.zip","bytes":10,"files":2,"from":"${server}","to":"","transferMs":0,"totalMs":5,"message":"été"}`;
     const other = v1.replaceAll('old-1', 'old-2').replace('10:00:00.000Z', '10:00:01.000Z');
-    await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${slapd.serverDN(server)}\nchangetype: modify\nadd: zeninvRollUpLog\nzeninvRollUpLog:: ${Buffer.from(v1).toString('base64')}\nzeninvRollUpLog:: ${Buffer.from(other).toString('base64')}\n`);
+    await ldapUtil(
+      'ldapmodify',
+      slapd.rootArgs(),
+      `dn: ${slapd.serverDN(server)}\nchangetype: modify\nadd: zeninvRollUpLog\nzeninvRollUpLog:: ${Buffer.from(v1).toString('base64')}\nzeninvRollUpLog:: ${Buffer.from(other).toString('base64')}\n`,
+    );
     const d = dir();
     const [newer, zipped] = await d.readRecords(server, 10);
     expect(zipped).toMatchObject({ v: 1, id: 'old-1', event: 'zipped', message: 'été', server });
@@ -129,8 +134,11 @@ describe('LdapDirectory against a private slapd', { timeout: 60_000 }, () => {
   it('reads the discard scan data time, or null', async () => {
     const d = dir();
     expect(await d.readDiscardBefore('INT1')).toBeNull();
-    await ldapUtil('ldapmodify', slapd.rootArgs(),
-      `dn: ${slapd.serverDN('INT1')}\nchangetype: modify\nreplace: zeninvDiscardScanDataTime\nzeninvDiscardScanDataTime: 20261122103000.250Z\n`);
+    await ldapUtil(
+      'ldapmodify',
+      slapd.rootArgs(),
+      `dn: ${slapd.serverDN('INT1')}\nchangetype: modify\nreplace: zeninvDiscardScanDataTime\nzeninvDiscardScanDataTime: 20261122103000.250Z\n`,
+    );
     expect((await d.readDiscardBefore('INT1'))?.toISOString()).toBe('2026-11-22T10:30:00.250Z');
   });
 
@@ -145,14 +153,29 @@ describe('LdapDirectory against a private slapd', { timeout: 60_000 }, () => {
     expect(refused.details).toMatchObject({ resultCode: 50, scope: 'session' });
     expect(await dir().listPublicKeys()).toEqual([{ server: 'LEAF2', pem }]);
     // In the directory it is one line (SPEC §7), as ldapsearch shows it.
-    const shown = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF2'), '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zenrollPublicKey']);
-    expect(shown).toContain('zenrollPublicKey: -----BEGIN PUBLIC KEY----- MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE= -----END PUBLIC KEY-----\n');
+    const shown = await ldapUtil('ldapsearch', [
+      ...slapd.rootArgs(),
+      '-b',
+      slapd.serverDN('LEAF2'),
+      '-s',
+      'base',
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      'zenrollPublicKey',
+    ]);
+    expect(shown).toContain(
+      'zenrollPublicKey: -----BEGIN PUBLIC KEY----- MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE= -----END PUBLIC KEY-----\n',
+    );
   });
 
   it('reads a published key whose line breaks a browser dropped (one "Update Object" click)', async () => {
     const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
-    await ldapUtil('ldapmodify', slapd.rootArgs(),
-      `dn: ${slapd.serverDN('LEAF2')}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey: ${pem.replaceAll('\n', '')}\n`);
+    await ldapUtil(
+      'ldapmodify',
+      slapd.rootArgs(),
+      `dn: ${slapd.serverDN('LEAF2')}\nchangetype: modify\nreplace: zenrollPublicKey\nzenrollPublicKey: ${pem.replaceAll('\n', '')}\n`,
+    );
     expect(await dir().readPublicKey('LEAF2')).toBe(pem);
     expect(await dir().listPublicKeys()).toContainEqual({ server: 'LEAF2', pem });
     expect(parsePublicKeyPem((await dir().readPublicKey('LEAF2')) ?? '').asymmetricKeyType).toBe('ed25519');

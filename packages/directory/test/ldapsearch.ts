@@ -16,8 +16,19 @@ export function ldifValues(ldif: string, attr: string): string[] {
 /** `ldapsearch -x -H url -D dn -y pwfile -b serviceDN -s base zeninvRollUpLog -LLL`, as one server. */
 export async function ldapsearchLog(slapd: Slapd, server: string, as = 'LEAF1'): Promise<string[]> {
   const out = await ldapUtil('ldapsearch', [
-    '-x', '-H', slapd.url, '-D', slapd.serverDN(as), '-y', slapd.serverPasswordFile(as),
-    '-b', `cn=${server}_ZenInvService,${slapd.suffix}`, '-s', 'base', 'zeninvRollUpLog', '-LLL',
+    '-x',
+    '-H',
+    slapd.url,
+    '-D',
+    slapd.serverDN(as),
+    '-y',
+    slapd.serverPasswordFile(as),
+    '-b',
+    `cn=${server}_ZenInvService,${slapd.suffix}`,
+    '-s',
+    'base',
+    'zeninvRollUpLog',
+    '-LLL',
   ]);
   return ldifValues(out, 'zeninvRollUpLog');
 }

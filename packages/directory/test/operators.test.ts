@@ -40,13 +40,30 @@ describe('the operators group (a real slapd)', () => {
   it('reads every log, every key and every object of the tree', async () => {
     const ldif = await ldapUtil('ldapsearch', [...asOperator(), '-b', slapd.suffix, '-s', 'sub', '-LLL', '-o', 'ldif-wrap=no', '*']);
     const dns = ldifValues(ldif, 'dn');
-    expect(dns).toEqual(expect.arrayContaining([
-      slapd.suffix, slapd.serverDN('LEAF1'), slapd.serverDN('INT1'), slapd.operatorDN,
-      `cn=zenroll-servers,${slapd.suffix}`, `cn=zenroll-operators,${slapd.suffix}`,
-    ]));
+    expect(dns).toEqual(
+      expect.arrayContaining([
+        slapd.suffix,
+        slapd.serverDN('LEAF1'),
+        slapd.serverDN('INT1'),
+        slapd.operatorDN,
+        `cn=zenroll-servers,${slapd.suffix}`,
+        `cn=zenroll-operators,${slapd.suffix}`,
+      ]),
+    );
     for (const s of servers) {
-      const entry = await ldapUtil('ldapsearch', [...asOperator(), '-b', slapd.serverDN(s), '-s', 'base', '-LLL', '-o', 'ldif-wrap=no',
-        'zeninvRollUpLog', 'zenrollStatusLog', 'zenrollPublicKey']);
+      const entry = await ldapUtil('ldapsearch', [
+        ...asOperator(),
+        '-b',
+        slapd.serverDN(s),
+        '-s',
+        'base',
+        '-LLL',
+        '-o',
+        'ldif-wrap=no',
+        'zeninvRollUpLog',
+        'zenrollStatusLog',
+        'zenrollPublicKey',
+      ]);
       expect(ldifValues(entry, 'zeninvRollUpLog')).toEqual(written[s]?.rollup);
       expect(ldifValues(entry, 'zenrollStatusLog')).toEqual(written[s]?.status);
       expect(ldifValues(entry, 'zenrollPublicKey')[0]).toMatch(/^-----BEGIN PUBLIC KEY-----/);
@@ -62,7 +79,18 @@ describe('the operators group (a real slapd)', () => {
   });
 
   it('never reads a password, not even its own', async () => {
-    const ldif = await ldapUtil('ldapsearch', [...asOperator(), '-b', slapd.suffix, '-s', 'sub', '-LLL', '-o', 'ldif-wrap=no', 'userPassword', 'cn']);
+    const ldif = await ldapUtil('ldapsearch', [
+      ...asOperator(),
+      '-b',
+      slapd.suffix,
+      '-s',
+      'sub',
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      'userPassword',
+      'cn',
+    ]);
     expect(ldifValues(ldif, 'cn').length).toBeGreaterThanOrEqual(4);
     expect(ldifValues(ldif, 'userPassword')).toEqual([]);
     // The same search as a roll-up server shows no passwords either; as the admin it does (the check can fail).
@@ -85,12 +113,25 @@ describe('the operators group (a real slapd)', () => {
     for (const ldif of tries) {
       await expect(ldapUtil('ldapmodify', asOperator(), ldif)).rejects.toThrow(/Insufficient access \(50\)/);
     }
-    const after = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', dn, '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zeninvRollUpLog']);
+    const after = await ldapUtil('ldapsearch', [
+      ...slapd.rootArgs(),
+      '-b',
+      dn,
+      '-s',
+      'base',
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      'zeninvRollUpLog',
+    ]);
     expect(ldifValues(after, 'zeninvRollUpLog')).toEqual(written.LEAF1?.rollup);
     // Through our writer the refusal names the fix.
     const d = new LdapDirectory({ ...ldapOptions(slapd), bindDN: slapd.operatorDN, passwordFile: slapd.operatorPasswordFile });
     try {
-      const err = await d.apply({ record: rec('LEAF1') }).then(() => null, (e: unknown) => e);
+      const err = await d.apply({ record: rec('LEAF1') }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isZenrollError(err, 'DIRECTORY_WRITE_FAILED')).toBe(true);
       expect((err as Error).message).toContain('insufficient access');
     } finally {

@@ -32,7 +32,9 @@ describe('directory.url with two replicated providers', { timeout: 180_000 }, ()
   it('one provider stopped in the middle of a roll-up and started again: both end with every record, once, in order', async () => {
     const server = 'LEAF1';
     const directory = new LdapDirectory({ ...ldapOptions(a, 'LEAF1', { timeoutMs: 1000 }), urls: [a.url, b.url] });
-    const log = new DirectoryLog(await Journal.open({ dir: scratch.path, applying: true }), directory, { backoff: { initialMs: 50, maxMs: 400 } });
+    const log = new DirectoryLog(await Journal.open({ dir: scratch.path, applying: true }), directory, {
+      backoff: { initialMs: 50, maxMs: 400 },
+    });
     const writes: LogWrite[] = [];
     let atStop = 0;
     let whileDown = 0;

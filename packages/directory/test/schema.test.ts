@@ -21,15 +21,29 @@ describe('the LDAP schema', { timeout: 60_000 }, () => {
     expect(oids).toHaveLength(ATTRIBUTE_TYPES.length + 1);
     expect(new Set(oids).size).toBe(oids.length);
     for (const oid of oids) expect(oid?.startsWith(`${OID_ARC}.`)).toBe(true);
-    expect(ATTRIBUTE_TYPES.map((a) => a.name)).toEqual(['zeninvRollUpLog', 'zeninvDiscardScanDataTime', 'zenrollPublicKey', 'zenrollStatusLog', ...SELF_DESCRIPTION_ATTRS]);
+    expect(ATTRIBUTE_TYPES.map((a) => a.name)).toEqual([
+      'zeninvRollUpLog',
+      'zeninvDiscardScanDataTime',
+      'zenrollPublicKey',
+      'zenrollStatusLog',
+      ...SELF_DESCRIPTION_ATTRS,
+    ]);
   });
 
   it('is accepted by slaptest through a slapd.conf that includes it (and a broken one is not)', async () => {
     const scratch = await tempDir();
-    const conf = (schema: string) => [
-      'include /etc/ldap/schema/core.schema', 'include /etc/ldap/schema/cosine.schema', `include ${schema}`,
-      'modulepath /usr/lib/ldap', 'moduleload back_mdb', 'database mdb', 'suffix "o=ACME"', `directory ${scratch.path}`, '',
-    ].join('\n');
+    const conf = (schema: string) =>
+      [
+        'include /etc/ldap/schema/core.schema',
+        'include /etc/ldap/schema/cosine.schema',
+        `include ${schema}`,
+        'modulepath /usr/lib/ldap',
+        'moduleload back_mdb',
+        'database mdb',
+        'suffix "o=ACME"',
+        `directory ${scratch.path}`,
+        '',
+      ].join('\n');
     await writeFile(join(scratch.path, 'good.conf'), conf(join(SCHEMA_DIR, 'zenroll.schema')));
     const good = await run('slaptest', ['-u', '-f', join(scratch.path, 'good.conf')]);
     expect(good.stderr).toContain('config file testing succeeded');
@@ -54,16 +68,31 @@ describe('the LDAP schema', { timeout: 60_000 }, () => {
       await ldapUtil('ldapmodify', [...external, '-f', join(SCHEMA_DIR, 'zenroll-access.ldif')]);
       const dn = slapd.serverDN('LEAF1');
       await ldapUtil('ldapmodify', slapd.rootArgs(), `dn: ${dn}\nchangetype: modify\nadd: objectClass\nobjectClass: zeninvRollUpTarget\n`);
-      const value = '2026-11-22T10:30:05.123Z zipped LEAF1 20261122103000000_LEAF1_ACME_0.zip files=1 origin=LEAF1 source=sender severity=info id=a v=2';
+      const value =
+        '2026-11-22T10:30:05.123Z zipped LEAF1 20261122103000000_LEAF1_ACME_0.zip files=1 origin=LEAF1 source=sender severity=info id=a v=2';
       const asLeaf = ['-x', '-H', slapd.url, '-D', dn, '-y', slapd.serverPasswordFile('LEAF1')];
       const asOperator = ['-x', '-H', slapd.url, '-D', slapd.operatorDN, '-y', slapd.operatorPasswordFile];
       await ldapUtil('ldapmodify', asLeaf, `dn: ${dn}\nchangetype: modify\nadd: zeninvRollUpLog\nzeninvRollUpLog: ${value}\n`);
-      const seen = await ldapUtil('ldapsearch', [...asOperator, '-b', dn, '-s', 'base', '-LLL', '-o', 'ldif-wrap=no', 'zeninvRollUpLog', 'userPassword']);
+      const seen = await ldapUtil('ldapsearch', [
+        ...asOperator,
+        '-b',
+        dn,
+        '-s',
+        'base',
+        '-LLL',
+        '-o',
+        'ldif-wrap=no',
+        'zeninvRollUpLog',
+        'userPassword',
+      ]);
       expect(ldifValues(seen, 'zeninvRollUpLog')).toEqual([value]);
       expect(ldifValues(seen, 'userPassword')).toEqual([]);
-      await expect(ldapUtil('ldapmodify', asOperator, `dn: ${dn}\nchangetype: modify\ndelete: zeninvRollUpLog\nzeninvRollUpLog: ${value}\n`))
-        .rejects.toThrow(/Insufficient access \(50\)/);
-      await expect(ldapUtil('ldapsearch', ['-x', '-H', slapd.url, '-b', slapd.suffix, '-LLL'])).rejects.toThrow(/anonymous bind disallowed/);
+      await expect(
+        ldapUtil('ldapmodify', asOperator, `dn: ${dn}\nchangetype: modify\ndelete: zeninvRollUpLog\nzeninvRollUpLog: ${value}\n`),
+      ).rejects.toThrow(/Insufficient access \(50\)/);
+      await expect(ldapUtil('ldapsearch', ['-x', '-H', slapd.url, '-b', slapd.suffix, '-LLL'])).rejects.toThrow(
+        /anonymous bind disallowed/,
+      );
     } finally {
       await slapd.destroy();
     }
@@ -74,20 +103,44 @@ describe('the LDAP schema', { timeout: 60_000 }, () => {
     try {
       const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
       const entry = [
-        'dn: cn=X_ZenInvService,o=ACME', 'objectClass: applicationProcess', 'objectClass: zeninvRollUpTarget',
-        'cn: X_ZenInvService', 'zeninvRollUpLog: {"v":1}', 'zeninvDiscardScanDataTime: 20261122103000Z',
-        `zenrollPublicKey:: ${Buffer.from(pem).toString('base64')}`, '',
+        'dn: cn=X_ZenInvService,o=ACME',
+        'objectClass: applicationProcess',
+        'objectClass: zeninvRollUpTarget',
+        'cn: X_ZenInvService',
+        'zeninvRollUpLog: {"v":1}',
+        'zeninvDiscardScanDataTime: 20261122103000Z',
+        `zenrollPublicKey:: ${Buffer.from(pem).toString('base64')}`,
+        '',
       ].join('\n');
       // Before: slapd does not know the class ("objectClass: value #1 invalid per syntax").
       await expect(ldapUtil('ldapadd', slapd.rootArgs(), entry)).rejects.toThrow(/objectClass: value #1 invalid/);
       await ldapUtil('ldapadd', ['-Y', 'EXTERNAL', '-H', slapd.ldapiUrl, '-f', join(SCHEMA_DIR, 'zenroll.ldif')]);
       await ldapUtil('ldapadd', slapd.rootArgs(), entry);
-      const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', 'cn=X_ZenInvService,o=ACME', '-s', 'base', '-LLL', 'zenrollPublicKey', 'zeninvRollUpLog']);
+      const out = await ldapUtil('ldapsearch', [
+        ...slapd.rootArgs(),
+        '-b',
+        'cn=X_ZenInvService,o=ACME',
+        '-s',
+        'base',
+        '-LLL',
+        'zenrollPublicKey',
+        'zeninvRollUpLog',
+      ]);
       expect(ldifValues(out, 'zenrollPublicKey')).toEqual([pem]);
       expect(ldifValues(out, 'zeninvRollUpLog')).toEqual(['{"v":1}']);
       // cn=config keeps it: it is still there after a restart.
       await slapd.restart();
-      const schema = await ldapUtil('ldapsearch', ['-Y', 'EXTERNAL', '-H', slapd.ldapiUrl, '-b', 'cn=schema,cn=config', '-LLL', '(cn=*zenroll)', 'dn']);
+      const schema = await ldapUtil('ldapsearch', [
+        '-Y',
+        'EXTERNAL',
+        '-H',
+        slapd.ldapiUrl,
+        '-b',
+        'cn=schema,cn=config',
+        '-LLL',
+        '(cn=*zenroll)',
+        'dn',
+      ]);
       expect(schema).toMatch(/dn: cn=\{\d+\}zenroll,cn=schema,cn=config/);
     } finally {
       await slapd.destroy();

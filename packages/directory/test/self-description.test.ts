@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SELF_DESCRIPTION_ATTRS as SCRIPT_ATTRS } from '../../../scripts/lib/slapd-config.mjs';
 import {
-  ATTRIBUTE_TYPES, LdapDirectory, SELF_DESCRIPTION_ATTRS, descriptionAttributes, descriptionFrom, parseTraffic, trafficText,
+  ATTRIBUTE_TYPES,
+  LdapDirectory,
+  SELF_DESCRIPTION_ATTRS,
+  descriptionAttributes,
+  descriptionFrom,
+  parseTraffic,
+  trafficText,
   type ServerDescription,
 } from '../src/index.js';
 import type { ZenrollError } from '@zenroll/core';
@@ -32,7 +38,17 @@ const fromRecord = (attrs: Record<string, string[]>) => descriptionFrom((a) => a
 describe('the self-description, pure', () => {
   it('goes to attributes and back unchanged', () => {
     expect(fromRecord(descriptionAttributes(leaf))).toEqual(leaf);
-    const root: ServerDescription = { ...leaf, role: 'root', parent: null, parentUrl: null, schedule: null, lastRollup: null, lastRollupResult: null, lateAfter: null, backlog: { strWaiting: null, zipsWaiting: 3, zipsRejected: 1 } };
+    const root: ServerDescription = {
+      ...leaf,
+      role: 'root',
+      parent: null,
+      parentUrl: null,
+      schedule: null,
+      lastRollup: null,
+      lastRollupResult: null,
+      lateAfter: null,
+      backlog: { strWaiting: null, zipsWaiting: 3, zipsRejected: 1 },
+    };
     const attrs = descriptionAttributes(root);
     // An absent value is written as no value, which removes the attribute (the object says nothing false).
     expect(attrs.zenrollParent).toEqual([]);
@@ -94,20 +110,42 @@ describe('the self-description in a private slapd', { timeout: 60_000 }, () => {
       { server: 'ROOT', description: root },
     ]);
     // Readable in ldapsearch as plain values.
-    const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', 'zenrollStrWaiting', 'zenrollSent24h', 'zenrollLastRollup']);
+    const out = await ldapUtil('ldapsearch', [
+      ...slapd.rootArgs(),
+      '-b',
+      slapd.serverDN('LEAF1'),
+      '-s',
+      'base',
+      '-LLL',
+      'zenrollStrWaiting',
+      'zenrollSent24h',
+      'zenrollLastRollup',
+    ]);
     expect(ldifValues(out, 'zenrollStrWaiting')).toEqual(['0']);
     expect(ldifValues(out, 'zenrollSent24h')).toEqual(['zips=2 files=100 bytes=123456']);
     expect(ldifValues(out, 'zenrollLastRollup')).toEqual(['20261122103005.123Z']);
     // The operators (a person's LDAP browser) read it too, and cannot write it.
     const operator = ['-x', '-H', slapd.url, '-D', slapd.operatorDN, '-y', slapd.operatorPasswordFile];
-    const seen = await ldapUtil('ldapsearch', [...operator, '-b', slapd.serverDN('LEAF1'), '-s', 'base', '-LLL', 'zenrollRole', 'zenrollParent']);
+    const seen = await ldapUtil('ldapsearch', [
+      ...operator,
+      '-b',
+      slapd.serverDN('LEAF1'),
+      '-s',
+      'base',
+      '-LLL',
+      'zenrollRole',
+      'zenrollParent',
+    ]);
     expect([ldifValues(seen, 'zenrollRole'), ldifValues(seen, 'zenrollParent')]).toEqual([['leaf'], ['INT1']]);
-    await expect(ldapUtil('ldapmodify', operator, `dn: ${slapd.serverDN('LEAF1')}\nchangetype: modify\nreplace: zenrollRole\nzenrollRole: root\n`))
-      .rejects.toThrow(/Insufficient access/);
+    await expect(
+      ldapUtil('ldapmodify', operator, `dn: ${slapd.serverDN('LEAF1')}\nchangetype: modify\nreplace: zenrollRole\nzenrollRole: root\n`),
+    ).rejects.toThrow(/Insufficient access/);
   });
 
   it('cannot be written on another server’s object', async () => {
-    const err = (await dir('LEAF2').writeDescription('LEAF1', leaf).catch((e: unknown) => e)) as ZenrollError;
+    const err = (await dir('LEAF2')
+      .writeDescription('LEAF1', leaf)
+      .catch((e: unknown) => e)) as ZenrollError;
     expect(err.code).toBe('DIRECTORY_WRITE_FAILED');
     expect(err.details).toMatchObject({ resultCode: 50 });
   });

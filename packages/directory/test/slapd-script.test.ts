@@ -22,9 +22,18 @@ describe('node scripts/slapd.mjs', { timeout: 60_000 }, () => {
       const info = JSON.parse(await readFile(join(dir, 'slapd.json'), 'utf8'));
       pid = info.pid;
       expect(slapdAlive(pid)).toBe(true);
-      expect(info).toMatchObject({ suffix: 'o=ACME', rootDN: 'cn=admin,o=ACME', servers: { LEAF1: { dn: 'cn=LEAF1_ZenInvService,o=ACME' } } });
+      expect(info).toMatchObject({
+        suffix: 'o=ACME',
+        rootDN: 'cn=admin,o=ACME',
+        servers: { LEAF1: { dn: 'cn=LEAF1_ZenInvService,o=ACME' } },
+      });
       expect(await readFile(info.servers.INT1.file, 'utf8')).toBe(info.servers.INT1.password);
-      const slapd = { url: info.url, suffix: info.suffix, serverDN: (s: string) => info.servers[s].dn, serverPasswordFile: (s: string) => info.servers[s].file };
+      const slapd = {
+        url: info.url,
+        suffix: info.suffix,
+        serverDN: (s: string) => info.servers[s].dn,
+        serverPasswordFile: (s: string) => info.servers[s].file,
+      };
       expect(await ldapsearchLog(slapd as never, 'INT1')).toEqual([]);
       await expect(run(process.execPath, [SCRIPT, 'start', '--dir', dir])).rejects.toMatchObject({ code: 1 });
       await run(process.execPath, [SCRIPT, 'stop', '--dir', dir]);

@@ -39,7 +39,9 @@ describe('TLS towards the directory: ldaps:// and StartTLS with a CA file', { ti
   });
 
   it('refuses a server certificate it cannot verify, as unreachable with the TLS reason', async () => {
-    const err = await dir({ url: slapd.ldapsUrl as string }).readRecords('LEAF1', 1).catch((e: unknown) => e);
+    const err = await dir({ url: slapd.ldapsUrl as string })
+      .readRecords('LEAF1', 1)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'DIRECTORY_UNREACHABLE', message: expect.stringMatching(/certificate/i) });
   });
 
@@ -70,7 +72,9 @@ describe('TLS towards the directory: ldaps:// and StartTLS with a CA file', { ti
   });
 
   it('does not send the password before TLS when the StartTLS handshake fails', async () => {
-    const err = await dir({ startTls: true }).readRecords('LEAF1', 1).catch((e: unknown) => e);
+    const err = await dir({ startTls: true })
+      .readRecords('LEAF1', 1)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'DIRECTORY_UNREACHABLE', message: expect.stringMatching(/certificate/i) });
   });
 });

@@ -28,7 +28,9 @@ export class UploadError extends Error {
   }
 
   toJSON(): WireError {
-    return this.options.fix === undefined ? { error: this.code, message: this.message } : { error: this.code, message: this.message, fix: this.options.fix };
+    return this.options.fix === undefined
+      ? { error: this.code, message: this.message }
+      : { error: this.code, message: this.message, fix: this.options.fix };
   }
 }
 

@@ -45,9 +45,11 @@ export interface PromoterOptions {
   onPromoted?: (name: string) => void;
 }
 
-
 /** The promoted names of one incoming zip, target by target. */
-export function promotedNames(name: string, o: Pick<PromoterOptions, 'tree' | 'hasDatabase' | 'targets'>): (PromoteTargetDir & { name: string })[] {
+export function promotedNames(
+  name: string,
+  o: Pick<PromoterOptions, 'tree' | 'hasDatabase' | 'targets'>,
+): (PromoteTargetDir & { name: string })[] {
   return o.targets.map((t) => ({ ...t, name: promotedName(name, { tree: o.tree, hasDatabase: o.hasDatabase }, t.target) }));
 }
 
@@ -130,7 +132,12 @@ export class Promoter {
       o.logger.info({ zip: name, target: t.target, as: t.name, already }, 'promoted');
       await writeRecord(o, {
         // A step inside this server: the hop is the server alone (SPEC §7).
-        event: 'promoted', zip: t.name, bytes: receipt.bytes, files: receipt.files, from: o.server, origin,
+        event: 'promoted',
+        zip: t.name,
+        bytes: receipt.bytes,
+        files: receipt.files,
+        from: o.server,
+        origin,
         message: `${name} from zipdir to ${t.target}${already ? ' (found in place after a restart)' : ''}`,
       });
     }

@@ -35,7 +35,12 @@ export async function quarantine(file: string, dir: string, name: string, reason
 }
 
 /** A zip that arrived whole but is not acceptable: to the quarantine if there is one, else away. */
-export async function setAside(temp: string, name: string, reason: QuarantineReason, o: { quarantineDir: string | null; logger: Logger }): Promise<void> {
+export async function setAside(
+  temp: string,
+  name: string,
+  reason: QuarantineReason,
+  o: { quarantineDir: string | null; logger: Logger },
+): Promise<void> {
   if (o.quarantineDir !== null) {
     try {
       const kept = await quarantine(temp, o.quarantineDir, name, reason);

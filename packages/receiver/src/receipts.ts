@@ -66,9 +66,15 @@ function corrupt(path: string, why: string, cause?: unknown): ZenrollError {
 function check(value: unknown, path: string): Receipt {
   const r = value;
   if (
-    !isRecord(r) || r.v !== 1 || typeof r.name !== 'string' || typeof r.sha256 !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(r.sha256) || typeof r.receivedAt !== 'string' || Number.isNaN(Date.parse(r.receivedAt)) ||
-    typeof r.targets !== 'object' || r.targets === null
+    !isRecord(r) ||
+    r.v !== 1 ||
+    typeof r.name !== 'string' ||
+    typeof r.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(r.sha256) ||
+    typeof r.receivedAt !== 'string' ||
+    Number.isNaN(Date.parse(r.receivedAt)) ||
+    typeof r.targets !== 'object' ||
+    r.targets === null
   ) {
     throw corrupt(path, 'is not a zenroll receipt');
   }

@@ -96,7 +96,12 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   }));
   // One or more listeners, each with or without TLS (SPEC §9: 7099 with TLS beside 2099 without).
   const listeners = receiverListeners(r);
-  const trust = { trustDir: r.trustDir, ownPublicKey: config.keys.public, ownServer: config.server, ...(deps.extraKeys === undefined ? {} : { extraKeys: deps.extraKeys }) };
+  const trust = {
+    trustDir: r.trustDir,
+    ownPublicKey: config.keys.public,
+    ownServer: config.server,
+    ...(deps.extraKeys === undefined ? {} : { extraKeys: deps.extraKeys }),
+  };
   // A missing own key or a bad file in trustDir would refuse every upload: say so now.
   const unbound = (await currentTrust(trust)).unbound();
   if (unbound.length > 0) {
@@ -110,7 +115,15 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   }
   const receipts = await ReceiptStore.open(join(config.dirs.statedir, 'receipts'), { receiptDays: r.receiptDays, now });
   const promoter = new Promoter({
-    server: config.server, tree: config.tree, hasDatabase: role.hasDatabase, zipdir, targets, receipts, log: deps.log, logger, now,
+    server: config.server,
+    tree: config.tree,
+    hasDatabase: role.hasDatabase,
+    zipdir,
+    targets,
+    receipts,
+    log: deps.log,
+    logger,
+    now,
     ...(deps.onPromoted === undefined ? {} : { onPromoted: deps.onPromoted }),
   });
   const sweep = async () => {
@@ -122,9 +135,23 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   let closing = false;
   const slots = new UploadSlots(r.maxConcurrentUploads, { queue: r.maxQueuedUploads, waitMs: r.queueWaitMs });
   const upload: UploadContext = {
-    server: config.server, zipdir, promotionTargets: targets.length, maxZipBytes: r.maxZipBytes, maxClockSkewMs: r.maxClockSkewMs, minFreeBytes: r.minFreeBytes,
-    idleMs: r.requestTimeoutMs, quarantineDir: r.quarantineDir, receipts, promoter, slots, trust,
-    freeSpace, log: deps.log, logger, now, closing: () => closing,
+    server: config.server,
+    zipdir,
+    promotionTargets: targets.length,
+    maxZipBytes: r.maxZipBytes,
+    maxClockSkewMs: r.maxClockSkewMs,
+    minFreeBytes: r.minFreeBytes,
+    idleMs: r.requestTimeoutMs,
+    quarantineDir: r.quarantineDir,
+    receipts,
+    promoter,
+    slots,
+    trust,
+    freeSpace,
+    log: deps.log,
+    logger,
+    now,
+    closing: () => closing,
   };
   const info = async (req: IncomingMessage): Promise<ReceiverInfo> => {
     deps.onInfo?.(req);
@@ -134,8 +161,11 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
     const asker = parseSenderHeader(query.get('server') ?? undefined);
     const keyTrusted = key !== null && /^[0-9a-f]{32}$/.test(key) && asker !== null ? await keyTrustedFor(trust, key, asker) : undefined;
     return {
-      server: config.server, tree: config.tree, role: config.role,
-      discardBefore: deps.discardBefore === undefined ? r.discardBefore : await deps.discardBefore(), maxZipBytes: r.maxZipBytes,
+      server: config.server,
+      tree: config.tree,
+      role: config.role,
+      discardBefore: deps.discardBefore === undefined ? r.discardBefore : await deps.discardBefore(),
+      maxZipBytes: r.maxZipBytes,
       rollupRequested: deps.rollupRequested?.() ?? null,
       ...(keyTrusted === undefined ? {} : { keyTrusted }),
     };
@@ -147,7 +177,16 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   const urls: string[] = [];
   let firstPort = 0;
   try {
-    await recover({ zipdir, targets, tree: config.tree, hasDatabase: role.hasDatabase, quarantineDir: r.quarantineDir, receipts, promoter, logger });
+    await recover({
+      zipdir,
+      targets,
+      tree: config.tree,
+      hasDatabase: role.hasDatabase,
+      quarantineDir: r.quarantineDir,
+      receipts,
+      promoter,
+      logger,
+    });
     await sweep();
     for (const [i, l] of listeners.entries()) {
       const server = servers[i];
@@ -168,7 +207,16 @@ export async function startReceiver(config: Config, deps: ReceiverDeps): Promise
   timer.unref();
 
   const url = urls[0] ?? '';
-  logger.info({ url, ...(urls.length > 1 ? { urls } : {}), zipdir, targets: targets.map((t) => t.dir), mutualTls: r.tls !== false && r.tls.clientCa !== null }, 'receiver listening');
+  logger.info(
+    {
+      url,
+      ...(urls.length > 1 ? { urls } : {}),
+      zipdir,
+      targets: targets.map((t) => t.dir),
+      mutualTls: r.tls !== false && r.tls.clientCa !== null,
+    },
+    'receiver listening',
+  );
 
   let closed: Promise<void> | undefined;
   return {

@@ -14,15 +14,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import {
-  compareOuterNames,
-  errnoCode,
-  fsError,
-  fsyncDir,
-  isTempName,
-  parseOuterName,
-  sweepTemps,
-} from '@zenroll/core';
+import { compareOuterNames, errnoCode, fsError, fsyncDir, isTempName, parseOuterName, sweepTemps } from '@zenroll/core';
 import type { Logger } from './logger.js';
 import { promotedNames, type Promoter, type PromoteTargetDir } from './promote.js';
 import type { ReceiptStore } from './receipts.js';

@@ -4,7 +4,16 @@
  * `Content-Length` within `maxZipBytes`. Pure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isZenrollError, parseOuterName, parseReprDigest, parseScheduledTime, parseSenderHeader, SENDER_HEADER, shown, messageOf } from '@zenroll/core';
+import {
+  isZenrollError,
+  parseOuterName,
+  parseReprDigest,
+  parseScheduledTime,
+  parseSenderHeader,
+  SENDER_HEADER,
+  shown,
+  messageOf,
+} from '@zenroll/core';
 import { UploadError } from './answer.js';
 
 export interface UploadRequest {
@@ -99,6 +108,8 @@ export function checkClockSkew(name: string, sender: string | null, nowMs: numbe
   throw new UploadError(
     'ZIP_TIME_AHEAD',
     `zip ${name} is scheduled at ${new Date(at).toISOString()}, ${duration(ahead)} ahead of this Receiver's clock (receiver.maxClockSkewMs ${duration(maxSkewMs)}): the clock of ${who}, which named it, is wrong`,
-    { fix: `set the clock of ${who} right (NTP); its next zips carry the right time (zenroll doctor there says whether its saved clock is still ahead)` },
+    {
+      fix: `set the clock of ${who} right (NTP); its next zips carry the right time (zenroll doctor there says whether its saved clock is still ahead)`,
+    },
   );
 }

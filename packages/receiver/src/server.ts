@@ -46,12 +46,16 @@ function methodNotAllowed(res: ServerResponse, allow: string, method: string | u
 }
 
 /** The Receiver's own check (SPEC §4): ok when an upload could be accepted now: not stopping, zipdir writable, free space above minFreeBytes. */
-export async function receiverHealth(u: UploadContext, freeSpace: ServerContext['freeSpace']): Promise<HealthResult & { freeBytes?: number }> {
+export async function receiverHealth(
+  u: UploadContext,
+  freeSpace: ServerContext['freeSpace'],
+): Promise<HealthResult & { freeBytes?: number }> {
   if (u.closing()) return { state: 'failing', reason: 'the Receiver is stopping' };
   try {
     await access(u.zipdir, constants.W_OK);
     const freeBytes = (await freeSpace(u.zipdir)).availableBytes;
-    if (freeBytes < u.minFreeBytes) return { state: 'failing', reason: `zipdir has ${freeBytes} bytes free, under minFreeBytes ${u.minFreeBytes}`, freeBytes };
+    if (freeBytes < u.minFreeBytes)
+      return { state: 'failing', reason: `zipdir has ${freeBytes} bytes free, under minFreeBytes ${u.minFreeBytes}`, freeBytes };
     return { state: 'ok', freeBytes };
   } catch (err) {
     return { state: 'failing', reason: fsError(err, 'write into zipdir', u.zipdir).message };
@@ -153,11 +157,16 @@ export async function createReceiverServer(ctx: ServerContext, o: ServerOptions)
   server.requestTimeout = 0;
   server.timeout = 0;
   server.on('clientError', (err: Error & { code?: string }, socket) => {
-    ctx.logger.warn({ remote: socket instanceof Socket ? socket.remoteAddress : undefined, error: err.code, message: err.message }, 'bad request');
+    ctx.logger.warn(
+      { remote: socket instanceof Socket ? socket.remoteAddress : undefined, error: err.code, message: err.message },
+      'bad request',
+    );
     if (socket.writable && err.code !== 'ECONNRESET') {
       const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       const body = JSON.stringify({ error: status.startsWith('408') ? 'REQUEST_TIMEOUT' : 'UPLOAD_INVALID', message: err.message });
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     } else {
       socket.destroy();
     }

@@ -31,7 +31,10 @@ export class UploadSlots {
   readonly #waitMs: number;
   #bodies = 0;
 
-  constructor(readonly max: number, options: SlotOptions) {
+  constructor(
+    readonly max: number,
+    options: SlotOptions,
+  ) {
     this.#queue = options.queue;
     this.#waitMs = options.waitMs;
   }

@@ -6,15 +6,7 @@
  * source (the directory's published keys, bound to the object they are on).
  */
 import { stat } from 'node:fs/promises';
-import {
-  TrustStore,
-  isZenrollError,
-  loadPublicKey,
-  verifyOuterZip,
-  type Limits,
-  type TrustedKey,
-  type VerifiedZip,
-} from '@zenroll/core';
+import { TrustStore, isZenrollError, loadPublicKey, verifyOuterZip, type Limits, type TrustedKey, type VerifiedZip } from '@zenroll/core';
 
 export interface ExtraKeySource {
   /** The public key with this key id (SPEC §3 `key.id`) and the servers it is published for, if the source knows one. */
@@ -55,7 +47,10 @@ const cached = new WeakMap<TrustOptions, { dirMtimeMs: number; readAt: number; s
  * (docs/PERFORMANCE.md, load). Never changed by its users.
  */
 async function trustForUpload(o: TrustOptions, now = Date.now()): Promise<TrustStore> {
-  const dirMtimeMs = await stat(o.trustDir).then((st) => st.mtimeMs, () => -1);
+  const dirMtimeMs = await stat(o.trustDir).then(
+    (st) => st.mtimeMs,
+    () => -1,
+  );
   const hit = cached.get(o);
   if (hit !== undefined && hit.dirMtimeMs === dirMtimeMs && now - hit.readAt < REREAD_MS) {
     const store = await hit.store.catch(() => null);

@@ -126,15 +126,36 @@ interface UploadState {
   continued: boolean;
 }
 
-async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResponse, r: UploadRequest, state: UploadState): Promise<Outcome> {
+async function receive(
+  ctx: UploadContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: UploadRequest,
+  state: UploadState,
+): Promise<Outcome> {
   // The same batch under another tree or stored status (a replay) is the same zip: never stored twice.
   const receipt = (await ctx.receipts.get(r.name)) ?? (await ctx.receipts.findBatch(r.name));
   if (receipt !== null) {
     const as = receipt.name === r.name ? '' : ` as ${receipt.name}`;
     if (receipt.sha256 !== r.digest.toString('hex')) {
-      throw new UploadError('ZIP_CONFLICT', `zip ${r.name} was received${as} on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`);
+      throw new UploadError(
+        'ZIP_CONFLICT',
+        `zip ${r.name} was received${as} on ${receipt.receivedAt} with SHA-256 ${receipt.sha256}; this one has ${r.digest.toString('hex')}`,
+      );
     }
-    sendJson(res, 200, { status: 'already-received', zip: r.name, ...(as ? { receivedAs: receipt.name } : {}), sha256: receipt.sha256, bytes: receipt.bytes, receivedAt: receipt.receivedAt }, closeIfNoBody(req, state.continued));
+    sendJson(
+      res,
+      200,
+      {
+        status: 'already-received',
+        zip: r.name,
+        ...(as ? { receivedAs: receipt.name } : {}),
+        sha256: receipt.sha256,
+        bytes: receipt.bytes,
+        receivedAt: receipt.receivedAt,
+      },
+      closeIfNoBody(req, state.continued),
+    );
     return 'already-received';
   }
   if (ctx.closing()) throw stoppingError();
@@ -143,7 +164,11 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     // Stopping while we waited in line: a slot we got meanwhile is not ours to use.
     if (ctx.closing()) throw stoppingError();
     if (!slot) {
-      throw new UploadError('BUSY', `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`, { retryAfterS: RETRY_AFTER_S.busy });
+      throw new UploadError(
+        'BUSY',
+        `the Receiver is receiving ${ctx.slots.max} uploads, as many as it may, and ${ctx.slots.waiting} more wait for one`,
+        { retryAfterS: RETRY_AFTER_S.busy },
+      );
     }
     await checkSpace(ctx, r.length);
     // Every check that needs no body passed: now ask for it (curl sends `Expect: 100-continue` for large bodies).
@@ -155,14 +180,19 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     const bodyStarted = ctx.now();
     // storeBody removes its file when it fails; from here on the file is ours to remove.
     const body = await storeBody(req, temp, {
-      maxBytes: ctx.maxZipBytes, expectedBytes: r.length, idleMs: ctx.idleMs,
+      maxBytes: ctx.maxZipBytes,
+      expectedBytes: r.length,
+      idleMs: ctx.idleMs,
       onOpen: () => ctx.logger.debug({ zip: r.name, bytes: r.length, temp }, 'receiving'),
     });
     state.temp = temp;
     state.bytes = body.bytes;
     const transferMs = Math.max(0, Math.round(ctx.now() - bodyStarted));
     if (!body.sha256.equals(r.digest)) {
-      throw new UploadError('DIGEST_MISMATCH', `the body's SHA-256 is ${body.sha256.toString('base64')}; Repr-Digest says ${r.digest.toString('base64')}`);
+      throw new UploadError(
+        'DIGEST_MISMATCH',
+        `the body's SHA-256 is ${body.sha256.toString('base64')}; Repr-Digest says ${r.digest.toString('base64')}`,
+      );
     }
     let files: number;
     try {
@@ -172,8 +202,13 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
       if (e.status === 401 || e.status === 403 || e.status === 422) {
         state.temp = null;
         const reason = {
-          status: e.status, error: e.code, message: e.message, receivedAt: new Date(ctx.now()).toISOString(),
-          bytes: body.bytes, sha256: body.sha256.toString('hex'), remoteAddress: req.socket.remoteAddress ?? null,
+          status: e.status,
+          error: e.code,
+          message: e.message,
+          receivedAt: new Date(ctx.now()).toISOString(),
+          bytes: body.bytes,
+          sha256: body.sha256.toString('hex'),
+          remoteAddress: req.socket.remoteAddress ?? null,
         };
         await setAside(temp, r.name, reason, ctx);
       }
@@ -183,17 +218,30 @@ async function receive(ctx: UploadContext, req: IncomingMessage, res: ServerResp
     await moveDurable(temp, stored);
     state.temp = null;
     crashPoint('receive-after-store');
-    const receipt = await ctx.receipts.create({ name: r.name, sha256: body.sha256.toString('hex'), bytes: body.bytes, files }).catch(async (err: unknown) => {
-      // A zip in zipdir without its receipt would make every retry of its name fail (it exists) until a restart
-      // recovers it: take it back, so that the answer (507 on a full disk) means what it says, nothing stored.
-      await removeDurable(stored).catch((cause: unknown) => ctx.logger.error({ zip: r.name, err: cause }, 'could not take back a zip whose receipt failed; the next start recovers it'));
-      throw err;
-    });
+    const receipt = await ctx.receipts
+      .create({ name: r.name, sha256: body.sha256.toString('hex'), bytes: body.bytes, files })
+      .catch(async (err: unknown) => {
+        // A zip in zipdir without its receipt would make every retry of its name fail (it exists) until a restart
+        // recovers it: take it back, so that the answer (507 on a full disk) means what it says, nothing stored.
+        await removeDurable(stored).catch((cause: unknown) =>
+          ctx.logger.error({ zip: r.name, err: cause }, 'could not take back a zip whose receipt failed; the next start recovers it'),
+        );
+        throw err;
+      });
     // From here the receipt answers a retry (200): one sent the moment it reads our 201 must not get 503.
     state.releaseName();
     sendJson(res, 201, { status: 'stored', zip: r.name, sha256: receipt.sha256, bytes: receipt.bytes, files });
     // The hop is the server that sent this upload (it names itself); the origin made the batch (SPEC §7).
-    await writeRecord(ctx, { event: 'received', zip: r.name, bytes: body.bytes, files, from: r.sender ?? '', to: ctx.server, origin: parseOuterName(r.name).server, transferMs });
+    await writeRecord(ctx, {
+      event: 'received',
+      zip: r.name,
+      bytes: body.bytes,
+      files,
+      from: r.sender ?? '',
+      to: ctx.server,
+      origin: parseOuterName(r.name).server,
+      transferMs,
+    });
     ctx.promoter.enqueue(r.name);
     return 'stored';
   } finally {
@@ -224,7 +272,9 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
     checkClockSkew(r.name, r.sender, ctx.now(), ctx.maxClockSkewMs);
     const batch = batchStem(r.name);
     if (!ctx.slots.claimName(batch)) {
-      throw new UploadError('UPLOAD_IN_PROGRESS', `zip ${r.name} (or its batch under another name) is being uploaded right now`, { retryAfterS: RETRY_AFTER_S.inProgress });
+      throw new UploadError('UPLOAD_IN_PROGRESS', `zip ${r.name} (or its batch under another name) is being uploaded right now`, {
+        retryAfterS: RETRY_AFTER_S.inProgress,
+      });
     }
     claimed = batch;
     outcome = await receive(ctx, req, res, r, state);
@@ -241,15 +291,25 @@ export async function handleUpload(ctx: UploadContext, req: IncomingMessage, res
   if (error !== undefined && outcome === 'refused') {
     const transient = errorSpec(error.code).retry;
     await writeRecord(ctx, {
-      event: 'rejected', severity: transient ? 'warning' : 'error', zip: name ?? segment.slice(0, 200),
-      bytes: state.bytes, from: parseSenderHeader(req.headers[SENDER_HEADER]) ?? '', to: ctx.server,
+      event: 'rejected',
+      severity: transient ? 'warning' : 'error',
+      zip: name ?? segment.slice(0, 200),
+      bytes: state.bytes,
+      from: parseSenderHeader(req.headers[SENDER_HEADER]) ?? '',
+      to: ctx.server,
       origin: name === undefined ? '' : parseOuterName(name).server,
       message: `${error.status} ${error.code}: ${error.message}${error.options.fix === undefined ? '' : `; fix: ${error.options.fix}`}`,
     });
   }
   const line = {
-    zip: name ?? segment.slice(0, 200), bytes: state.bytes, ms: ctx.now() - started, outcome,
-    status: error?.status ?? res.statusCode, ...(error === undefined ? {} : { error: error.code, message: error.message, ...(error.options.fix === undefined ? {} : { fix: error.options.fix }) }),
+    zip: name ?? segment.slice(0, 200),
+    bytes: state.bytes,
+    ms: ctx.now() - started,
+    outcome,
+    status: error?.status ?? res.statusCode,
+    ...(error === undefined
+      ? {}
+      : { error: error.code, message: error.message, ...(error.options.fix === undefined ? {} : { fix: error.options.fix }) }),
     remote: req.socket.remoteAddress,
   };
   if (outcome === 'failed') ctx.logger.error({ ...line, err: error?.cause }, 'upload');

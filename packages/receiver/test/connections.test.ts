@@ -33,7 +33,8 @@ beforeAll(async () => {
   leaf = generateKeyPair();
 });
 
-const receiver = (o: SetupOptions = {}) => suite.receiver({ tls: { cert: pki.server.certPath, key: pki.server.keyPath }, trust: [leaf.publicKey], ...o });
+const receiver = (o: SetupOptions = {}) =>
+  suite.receiver({ tls: { cert: pki.server.certPath, key: pki.server.keyPath }, trust: [leaf.publicKey], ...o });
 
 describe('mutual TLS', () => {
   const mtls = () => ({ tls: { cert: pki.server.certPath, key: pki.server.keyPath, clientCa: pki.ca.certPath } });
@@ -128,13 +129,23 @@ describe('slow and stalled clients', () => {
 
 describe('Expect: 100-continue (curl sends it for large bodies)', () => {
   /** A PUT that sends its body only on 100 Continue; says whether it did. */
-  function putExpecting(url: string, name: string, data: Buffer): Promise<{ status: number; continued: boolean; connection: string | undefined }> {
+  function putExpecting(
+    url: string,
+    name: string,
+    data: Buffer,
+  ): Promise<{ status: number; continued: boolean; connection: string | undefined }> {
     const u = new URL(url);
     return new Promise((resolve, reject) => {
       let continued = false;
       const req = httpRequest(
-        { host: u.hostname, port: u.port, method: 'PUT', path: zipPath(name), agent: false,
-          headers: { 'content-length': String(data.length), 'repr-digest': digestOf(data), expect: '100-continue' } },
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'PUT',
+          path: zipPath(name),
+          agent: false,
+          headers: { 'content-length': String(data.length), 'repr-digest': digestOf(data), expect: '100-continue' },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, connection: res.headers.connection }));

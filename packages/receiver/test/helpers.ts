@@ -177,13 +177,24 @@ export interface RequestOptions {
 /** One request on a fresh connection; the answer's JSON body parsed. */
 export async function call(url: string, o: RequestOptions): Promise<Answer> {
   const u = new URL(url);
-  const tls = o.tls === undefined ? undefined : {
-    ca: await readFile(o.tls.ca),
-    ...(o.tls.cert === undefined ? {} : { cert: await readFile(o.tls.cert) }),
-    ...(o.tls.key === undefined ? {} : { key: await readFile(o.tls.key) }),
-  };
+  const tls =
+    o.tls === undefined
+      ? undefined
+      : {
+          ca: await readFile(o.tls.ca),
+          ...(o.tls.cert === undefined ? {} : { cert: await readFile(o.tls.cert) }),
+          ...(o.tls.key === undefined ? {} : { key: await readFile(o.tls.key) }),
+        };
   return new Promise((resolve, reject) => {
-    const options = { host: u.hostname, port: u.port, method: o.method ?? 'GET', path: o.path, headers: o.headers ?? {}, agent: false as const, ...tls };
+    const options = {
+      host: u.hostname,
+      port: u.port,
+      method: o.method ?? 'GET',
+      path: o.path,
+      headers: o.headers ?? {},
+      agent: false as const,
+      ...tls,
+    };
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -201,7 +212,12 @@ export async function call(url: string, o: RequestOptions): Promise<Answer> {
 }
 
 /** PUT a zip with the headers SPEC §4 asks for; `headers` adds or overrides. */
-export function put(url: string, name: string, data: Buffer, o: { headers?: Record<string, string>; tls?: RequestOptions['tls'] } = {}): Promise<Answer> {
+export function put(
+  url: string,
+  name: string,
+  data: Buffer,
+  o: { headers?: Record<string, string>; tls?: RequestOptions['tls'] } = {},
+): Promise<Answer> {
   return call(url, {
     method: 'PUT',
     path: zipPath(name),
@@ -354,13 +370,24 @@ export interface PartialUpload {
 }
 
 /** A PUT whose body stops after `firstBytes` until `finish()`: a slow or stalled client. */
-export async function partialUpload(url: string, name: string, data: Buffer, firstBytes: number, o: { tls?: RequestOptions['tls'] } = {}): Promise<PartialUpload> {
+export async function partialUpload(
+  url: string,
+  name: string,
+  data: Buffer,
+  firstBytes: number,
+  o: { tls?: RequestOptions['tls'] } = {},
+): Promise<PartialUpload> {
   const u = new URL(url);
   const tls = o.tls === undefined ? undefined : { ca: await readFile(o.tls.ca) };
   let req!: ReturnType<typeof httpRequest>;
   const done = new Promise<Answer | Error>((resolve) => {
     const options = {
-      host: u.hostname, port: u.port, method: 'PUT', path: zipPath(name), agent: false as const, ...tls,
+      host: u.hostname,
+      port: u.port,
+      method: 'PUT',
+      path: zipPath(name),
+      agent: false as const,
+      ...tls,
       headers: { 'content-length': String(data.length), 'repr-digest': digestOf(data) },
     };
     req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
@@ -369,7 +396,11 @@ export async function partialUpload(url: string, name: string, data: Buffer, fir
       res.on('error', resolve);
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+        });
       });
     });
     req.on('error', resolve);
@@ -389,5 +420,8 @@ export async function partialUpload(url: string, name: string, data: Buffer, fir
  */
 export async function openHandles(): Promise<string[]> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-  return process.getActiveResourcesInfo().filter((r) => /^(TCPServerWrap|TCPSocketWrap|TLSWrap|FileHandle)$/.test(r)).sort();
+  return process
+    .getActiveResourcesInfo()
+    .filter((r) => /^(TCPServerWrap|TCPSocketWrap|TLSWrap|FileHandle)$/.test(r))
+    .sort();
 }

@@ -12,8 +12,33 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, innerZipName, isTempName, prpName, zipPath, type KeyPair } from '@zenroll/core';
-import { call, digestOf, filesUnder, makePki, partialUpload, put, removeRoot, setupReceiver, start, tempRoot, type Answer, type Pki, type ReceiverSetup, type Started } from './helpers.js';
-import { loadZipKit, rawExchange, resign, setKey, type Outer, type OuterParts, type RawEntry, type Str, type ZipKit } from './hostile-kit.js';
+import {
+  call,
+  digestOf,
+  filesUnder,
+  makePki,
+  partialUpload,
+  put,
+  removeRoot,
+  setupReceiver,
+  start,
+  tempRoot,
+  type Answer,
+  type Pki,
+  type ReceiverSetup,
+  type Started,
+} from './helpers.js';
+import {
+  loadZipKit,
+  rawExchange,
+  resign,
+  setKey,
+  type Outer,
+  type OuterParts,
+  type RawEntry,
+  type Str,
+  type ZipKit,
+} from './hostile-kit.js';
 
 let root: string;
 let pki: Pki;
@@ -57,7 +82,9 @@ afterAll(async () => {
   await running?.receiver.close();
   await removeRoot(root);
   // The long-run figures live in docs/RELIABILITY.md; print this run's for it.
-  console.log(`hostile-http: ${figures.cases} hostile uploads, ${figures.refused} refused, ${figures.quarantined} quarantined, ${figures.goodAfter} good uploads accepted after them`);
+  console.log(
+    `hostile-http: ${figures.cases} hostile uploads, ${figures.refused} refused, ${figures.quarantined} quarantined, ${figures.goodAfter} good uploads accepted after them`,
+  );
 });
 
 const strs = (): Str[] => [kit.str(1), kit.str(2), kit.str(3)];
@@ -115,7 +142,8 @@ function zipCase(title: string, status: number, code: string, build: () => Outer
 
 const unreadable = (title: string, build: () => Outer) => zipCase(title, 422, 'ZIP_UNREADABLE', build);
 const unsafe = (title: string, build: () => Outer) => zipCase(title, 422, 'ZIP_ENTRY_UNSAFE', build);
-const badPrp = (title: string, code: string, change: (lines: string[]) => string[]) => zipCase(`.prp ${title}`, 422, code, () => outer({ prpText: prpLines(change) }));
+const badPrp = (title: string, code: string, change: (lines: string[]) => string[]) =>
+  zipCase(`.prp ${title}`, 422, code, () => outer({ prpText: prpLines(change) }));
 
 /** A request written byte for byte; answered by the Receiver's HTTP layer or its handler. */
 function rawCase(title: string, status: number, code: string, request: () => Buffer): Case {
@@ -146,44 +174,76 @@ const cases: Case[] = [
   unsafe('inner: a symbolic link', () => outer({ innerEntries: innerWith(1, { externalAttrs: 0o120777 << 16 }) })),
   unsafe('inner: a device file', () => outer({ innerEntries: innerWith(1, { externalAttrs: 0o020644 << 16 }) })),
   unsafe('inner: a control character in a name', () => outer({ innerEntries: innerWith(0, { name: 'a\u0000b.str' }) })),
-  unsafe('inner: a nested zip (not a .str)', () => outer({ innerEntries: (s) => [...plain(s).slice(0, 2), { name: 'nested.zip', data: kit.buildZip(plain(s)) }] })),
+  unsafe('inner: a nested zip (not a .str)', () =>
+    outer({ innerEntries: (s) => [...plain(s).slice(0, 2), { name: 'nested.zip', data: kit.buildZip(plain(s)) }] }),
+  ),
   unsafe('inner: encrypted', () => outer({ innerEntries: innerWith(2, { flags: 0x1 }) })),
   // names inside the outer zip
   unsafe('outer: path traversal in the inner zip entry', () => outer({ outerEntries: (i, p) => [{ ...i, name: `../${i.name}` }, p] })),
   unsafe('outer: absolute name of the .prp', () => outer({ outerEntries: (i, p) => [i, { ...p, name: `/${p.name}` }] })),
   unsafe('outer: the .prp as a symbolic link', () => outer({ outerEntries: (i, p) => [i, { ...p, externalAttrs: 0o120777 << 16 }] })),
   zipCase('outer: the .prp twice', 422, 'ZIP_ENTRY_DUPLICATE', () => outer({ outerEntries: (_i, p) => [p, p] })),
-  zipCase('outer: a third entry', 422, 'ZIP_ENTRY_UNEXPECTED', () => outer({ outerEntries: (i, p) => [i, p, { name: 'readme.txt', data: Buffer.from('x') }] })),
+  zipCase('outer: a third entry', 422, 'ZIP_ENTRY_UNEXPECTED', () =>
+    outer({ outerEntries: (i, p) => [i, p, { name: 'readme.txt', data: Buffer.from('x') }] }),
+  ),
   zipCase('outer: the .prp missing', 422, 'ZIP_ENTRY_UNEXPECTED', () => outer({ outerEntries: (i) => [i] })),
   zipCase('outer: the inner zip deflated', 422, 'ZIP_ENTRY_UNEXPECTED', () => outer({ outerEntries: (i, p) => [{ ...i, method: 8 }, p] })),
   // duplicates, counts
-  zipCase('inner: the same .str twice', 422, 'ZIP_ENTRY_DUPLICATE', () => outer({ innerEntries: (s) => plain([s[0] as Str, s[0] as Str, s[2] as Str]) })),
+  zipCase('inner: the same .str twice', 422, 'ZIP_ENTRY_DUPLICATE', () =>
+    outer({ innerEntries: (s) => plain([s[0] as Str, s[0] as Str, s[2] as Str]) }),
+  ),
   zipCase('inner: two .str equal but for letter case', 422, 'ZIP_ENTRY_DUPLICATE', () =>
-    outer({ innerEntries: (s) => plain(s).map((e, j) => (j === 1 ? { ...e, name: (s[0] as Str).name.toLowerCase() } : e)) })),
-  zipCase('inner: a .str the .prp does not list', 422, 'ZIP_MANIFEST_MISMATCH', () => outer({ innerEntries: (s) => [...plain(s), { name: 'extra.str', data: Buffer.from('x') }] })),
+    outer({ innerEntries: (s) => plain(s).map((e, j) => (j === 1 ? { ...e, name: (s[0] as Str).name.toLowerCase() } : e)) }),
+  ),
+  zipCase('inner: a .str the .prp does not list', 422, 'ZIP_MANIFEST_MISMATCH', () =>
+    outer({ innerEntries: (s) => [...plain(s), { name: 'extra.str', data: Buffer.from('x') }] }),
+  ),
   zipCase('inner: 51 .str', 422, 'ZIP_TOO_MANY_FILES', () => {
     const many = Array.from({ length: 51 }, (_, i) => kit.str(i, 100));
     return kit.buildOuter({ keys: leaf, strs: many, scheduledtime: nextTime(), body: (b) => ({ ...b, files: b.files.slice(0, 50) }) });
   }),
-  zipCase('inner: the end record claims 65535 entries', 422, 'ZIP_TOO_MANY_FILES', () => outer({ innerEntries: undefined, innerZip: kit.buildZip(plain(strs()), { count: 0xffff }) })),
+  zipCase('inner: the end record claims 65535 entries', 422, 'ZIP_TOO_MANY_FILES', () =>
+    outer({ innerEntries: undefined, innerZip: kit.buildZip(plain(strs()), { count: 0xffff }) }),
+  ),
   // bombs
-  zipCase('bomb: 20 MB of zeros in one .str', 422, 'ZIP_RATIO_EXCEEDED', () => outer({ strs: [{ name: 'BOMB.str', data: Buffer.alloc(20_000_000) }] })),
+  zipCase('bomb: 20 MB of zeros in one .str', 422, 'ZIP_RATIO_EXCEEDED', () =>
+    outer({ strs: [{ name: 'BOMB.str', data: Buffer.alloc(20_000_000) }] }),
+  ),
   zipCase('bomb: nested, a deflated inner zip holding 900 kB stored', 422, 'ZIP_RATIO_EXCEEDED', () =>
-    outer({ strs: [{ name: 'BOMB.str', data: Buffer.alloc(900_000) }], innerEntries: (s) => plain(s).map((e) => ({ ...e, method: 0 })), outerEntries: (i, p) => [{ ...i, method: 8 }, p] })),
-  zipCase('bomb: a .str that says it is 2 GB', 422, 'ZIP_TOO_LARGE', () => outer({ innerEntries: innerWith(0, { uncompressedSize: 2_000_000_000 }) })),
+    outer({
+      strs: [{ name: 'BOMB.str', data: Buffer.alloc(900_000) }],
+      innerEntries: (s) => plain(s).map((e) => ({ ...e, method: 0 })),
+      outerEntries: (i, p) => [{ ...i, method: 8 }, p],
+    }),
+  ),
+  zipCase('bomb: a .str that says it is 2 GB', 422, 'ZIP_TOO_LARGE', () =>
+    outer({ innerEntries: innerWith(0, { uncompressedSize: 2_000_000_000 }) }),
+  ),
   unsafe('bomb: overlapping entries (b.str inside a.str)', () => {
     const b: RawEntry = { name: 'b.str', data: Buffer.from('hidden inside a.str\r\n'.repeat(20)), method: 0 };
     const a: RawEntry = { name: 'a.str', data: kit.localRecord(b), method: 0 };
-    return outer({ strs: [{ name: 'a.str', data: a.data }, { name: 'b.str', data: b.data }], innerEntries: () => [a, { ...b, centralOnlyAt: 30 + 'a.str'.length }] });
+    return outer({
+      strs: [
+        { name: 'a.str', data: a.data },
+        { name: 'b.str', data: b.data },
+      ],
+      innerEntries: () => [a, { ...b, centralOnlyAt: 30 + 'a.str'.length }],
+    });
   }),
   unsafe('bomb: the .prp overlapping the inner zip', () => outer({ outerEntries: (i, p) => [i, { ...p, centralOnlyAt: 0 }] })),
   // checksums and sizes
   zipCase('flipped CRC of a .str', 422, 'ZIP_CRC_MISMATCH', () => outer({ innerEntries: innerWith(1, { crc: 0x1234 }) })),
   zipCase('flipped CRC of the inner zip', 422, 'ZIP_CRC_MISMATCH', () => outer({ outerEntries: (i, p) => [{ ...i, crc: 0x1234 }, p] })),
   zipCase('flipped CRC of the .prp', 422, 'ZIP_CRC_MISMATCH', () => outer({ outerEntries: (i, p) => [i, { ...p, crc: 0x1234 }] })),
-  zipCase('a .str says it is shorter than it is', 422, 'ZIP_SIZE_MISMATCH', () => outer({ innerEntries: innerWith(0, { uncompressedSize: 3999 }) })),
-  zipCase('a .str says it is longer than it is', 422, 'ZIP_SIZE_MISMATCH', () => outer({ innerEntries: innerWith(0, { uncompressedSize: 4100 }) })),
-  unsafe('a compressed size that runs into the central directory', () => outer({ innerEntries: innerWith(2, { method: 0, compressedSize: 4010, uncompressedSize: 4010 }) })),
+  zipCase('a .str says it is shorter than it is', 422, 'ZIP_SIZE_MISMATCH', () =>
+    outer({ innerEntries: innerWith(0, { uncompressedSize: 3999 }) }),
+  ),
+  zipCase('a .str says it is longer than it is', 422, 'ZIP_SIZE_MISMATCH', () =>
+    outer({ innerEntries: innerWith(0, { uncompressedSize: 4100 }) }),
+  ),
+  unsafe('a compressed size that runs into the central directory', () =>
+    outer({ innerEntries: innerWith(2, { method: 0, compressedSize: 4010, uncompressedSize: 4010 }) }),
+  ),
   unreadable('corrupt deflate data', () => outer({ innerEntries: innerWith(0, { raw: Buffer.alloc(500, 0xff) }) })),
   // zip64
   unreadable('zip64: end records in the outer zip', () => {
@@ -196,12 +256,18 @@ const cases: Case[] = [
     const o = outer({ scheduledtime: t });
     return { ...o, zip: kit.buildZip(entriesOf(o, t), { zip64: { inComment: true } }) };
   }),
-  unreadable('zip64: a locator pointing past the end', () => outer({ innerEntries: undefined, innerZip: kit.buildZip(plain(strs()), { zip64: { recordOffset: 2n ** 62n } }) })),
+  unreadable('zip64: a locator pointing past the end', () =>
+    outer({ innerEntries: undefined, innerZip: kit.buildZip(plain(strs()), { zip64: { recordOffset: 2n ** 62n } }) }),
+  ),
   unreadable('zip64: an extra field too short for the size it stands for', () =>
-    outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: Buffer.from([1, 0, 4, 0, 1, 2, 3, 4]) }) })),
-  zipCase('zip64: an extra field that says 1 TiB', 422, 'ZIP_TOO_LARGE', () => outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: kit.zip64Extra(2n ** 40n) }) })),
+    outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: Buffer.from([1, 0, 4, 0, 1, 2, 3, 4]) }) }),
+  ),
+  zipCase('zip64: an extra field that says 1 TiB', 422, 'ZIP_TOO_LARGE', () =>
+    outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: kit.zip64Extra(2n ** 40n) }) }),
+  ),
   unsafe('zip64: sizes in the extra field, local header unlike the central one', () =>
-    outer({ innerEntries: innerWith(0, { method: 0, compressedSize: M32, uncompressedSize: M32, extra: kit.zip64Extra(4000n, 4000n) }) })),
+    outer({ innerEntries: innerWith(0, { method: 0, compressedSize: M32, uncompressedSize: M32, extra: kit.zip64Extra(4000n, 4000n) }) }),
+  ),
   // the .prp, each field wrong and signed again: the field check refuses it, not the signature
   badPrp('format of another version', 'PRP_VALUE_INVALID', setKey('format', 'zenroll-prp/2')),
   badPrp('scheduledtime with month 13', 'PRP_VALUE_INVALID', setKey('scheduledtime', '20261322103000000')),
@@ -212,22 +278,38 @@ const cases: Case[] = [
   badPrp('files 0', 'PRP_VALUE_INVALID', setKey('files', '0')),
   badPrp('inner.name of another batch', 'PRP_VALUE_INVALID', setKey('inner.name', '20200101000000000_LEAF1.zip')),
   badPrp('inner.size not a number', 'PRP_VALUE_INVALID', setKey('inner.size', '-1')),
-  badPrp('inner.sha256 in upper case', 'PRP_VALUE_INVALID', (l) => l.map((x) => (x.startsWith('inner.sha256=') ? x.toUpperCase().replace('INNER.SHA256', 'inner.sha256') : x))),
-  badPrp('file.1 without its digest', 'PRP_VALUE_INVALID', (l) => l.map((x) => (x.startsWith('file.1=') ? x.split(' ').slice(0, 2).join(' ') : x))),
-  badPrp('file.1 named ..%2Fx.str', 'PRP_VALUE_INVALID', (l) => l.map((x) => (x.startsWith('file.1=') ? x.replace(/^file\.1=\S+/, 'file.1=..%2Fx.str') : x))),
+  badPrp('inner.sha256 in upper case', 'PRP_VALUE_INVALID', (l) =>
+    l.map((x) => (x.startsWith('inner.sha256=') ? x.toUpperCase().replace('INNER.SHA256', 'inner.sha256') : x)),
+  ),
+  badPrp('file.1 without its digest', 'PRP_VALUE_INVALID', (l) =>
+    l.map((x) => (x.startsWith('file.1=') ? x.split(' ').slice(0, 2).join(' ') : x)),
+  ),
+  badPrp('file.1 named ..%2Fx.str', 'PRP_VALUE_INVALID', (l) =>
+    l.map((x) => (x.startsWith('file.1=') ? x.replace(/^file\.1=\S+/, 'file.1=..%2Fx.str') : x)),
+  ),
   badPrp('keys out of order', 'PRP_KEY_ORDER', (l) => [l[0] as string, l[2] as string, l[1] as string, ...l.slice(3)]),
   badPrp('a key twice', 'PRP_KEY_REPEATED', (l) => [...l.slice(0, 4), l[3] as string, ...l.slice(4)]),
   badPrp('created missing', 'PRP_KEY_MISSING', (l) => l.filter((x) => !x.startsWith('created='))),
   zipCase('.prp with a line after the signature', 422, 'PRP_AFTER_SIGNATURE', () => outer({ prpText: (t) => `${t}batch.note=x\n` })),
-  zipCase('.prp key.id not hex', 422, 'PRP_VALUE_INVALID', () => outer({ prpText: (t) => t.replace(/key\.id=[0-9a-f]+/, `key.id=${'z'.repeat(32)}`) })),
+  zipCase('.prp key.id not hex', 422, 'PRP_VALUE_INVALID', () =>
+    outer({ prpText: (t) => t.replace(/key\.id=[0-9a-f]+/, `key.id=${'z'.repeat(32)}`) }),
+  ),
   zipCase('.prp with CRLF line ends', 422, 'PRP_MALFORMED', () => outer({ prpText: (t) => t.replaceAll('\n', '\r\n') })),
   zipCase('.prp not UTF-8', 422, 'PRP_MALFORMED', () =>
-    outer({ outerEntries: (i, p) => [i, { ...p, data: Buffer.concat([p.data.subarray(0, 40), Buffer.from([0xff]), p.data.subarray(41)]) }] })),
-  zipCase('.prp inner.size one byte off (signed)', 422, 'ZIP_MANIFEST_MISMATCH', () => outer({ body: (b) => ({ ...b, inner: { ...b.inner, size: b.inner.size + 1 } }) })),
+    outer({
+      outerEntries: (i, p) => [i, { ...p, data: Buffer.concat([p.data.subarray(0, 40), Buffer.from([0xff]), p.data.subarray(41)]) }],
+    }),
+  ),
+  zipCase('.prp inner.size one byte off (signed)', 422, 'ZIP_MANIFEST_MISMATCH', () =>
+    outer({ body: (b) => ({ ...b, inner: { ...b.inner, size: b.inner.size + 1 } }) }),
+  ),
   // signatures
-  zipCase('signed by an untrusted key', 401, 'PRP_SIGNER_UNKNOWN', () => kit.buildOuter({ keys: stranger, strs: strs(), scheduledtime: nextTime() })),
+  zipCase('signed by an untrusted key', 401, 'PRP_SIGNER_UNKNOWN', () =>
+    kit.buildOuter({ keys: stranger, strs: strs(), scheduledtime: nextTime() }),
+  ),
   zipCase('forged: signed by another key under the trusted key.id', 403, 'PRP_SIGNATURE_INVALID', () =>
-    kit.buildOuter({ keys: { privateKey: stranger.privateKey, publicKey: leaf.publicKey }, strs: strs(), scheduledtime: nextTime() })),
+    kit.buildOuter({ keys: { privateKey: stranger.privateKey, publicKey: leaf.publicKey }, strs: strs(), scheduledtime: nextTime() }),
+  ),
   zipCase('a signed byte changed', 403, 'PRP_SIGNATURE_INVALID', () => outer({ prpText: (t) => t.replace('tree=ACME', 'tree=ACMF') })),
   zipCase('replayed: the signed .prp of another batch around this inner zip', 422, 'ZIP_MANIFEST_MISMATCH', () => {
     const a = outer();
@@ -235,12 +317,36 @@ const cases: Case[] = [
     const [, prpOfA] = entriesOf(a, timeOf(a.name));
     return { ...a, zip: kit.buildZip([{ name: innerZipName(timeOf(a.name), 'LEAF1'), data: b.innerZip, method: 0 }, prpOfA]) };
   }),
-  zipCase('replayed: an accepted zip under another scheduled time', 422, 'ZIP_NAME_MISMATCH', () => lastGood, (o) => `${nextTime()}${o.name.slice(17)}`),
-  zipCase('outer name of another server than the .prp', 422, 'ZIP_NAME_MISMATCH', () => outer(), (o) => o.name.replace('_LEAF1_', '_LEAF2_')),
+  zipCase(
+    'replayed: an accepted zip under another scheduled time',
+    422,
+    'ZIP_NAME_MISMATCH',
+    () => lastGood,
+    (o) => `${nextTime()}${o.name.slice(17)}`,
+  ),
+  zipCase(
+    'outer name of another server than the .prp',
+    422,
+    'ZIP_NAME_MISMATCH',
+    () => outer(),
+    (o) => o.name.replace('_LEAF1_', '_LEAF2_'),
+  ),
   // replays of the exact batch: answered from the receipt, nothing stored again
   zipCase('replayed: an accepted zip under its own name', 200, '', () => lastGood),
-  zipCase('replayed: an accepted zip under another stored status', 200, '', () => lastGood, (o) => o.name.replace(/_0\.zip$/, '_2.zip')),
-  zipCase('replayed: an accepted zip under another tree', 200, '', () => lastGood, (o) => o.name.replace('_ACME_', '_OTHER_')),
+  zipCase(
+    'replayed: an accepted zip under another stored status',
+    200,
+    '',
+    () => lastGood,
+    (o) => o.name.replace(/_0\.zip$/, '_2.zip'),
+  ),
+  zipCase(
+    'replayed: an accepted zip under another tree',
+    200,
+    '',
+    () => lastGood,
+    (o) => o.name.replace('_ACME_', '_OTHER_'),
+  ),
   {
     title: 'replayed concurrently: the same batch under another status while the first still uploads',
     status: 503,
@@ -273,7 +379,15 @@ const cases: Case[] = [
     code: 'UPLOAD_INVALID',
     send: async () => {
       const o = outer();
-      return { answer: await call(running.receiver.url, { method: 'PUT', path: zipPath(o.name), headers: { 'content-length': String(o.zip.length) }, body: o.zip, tls: tls() }) };
+      return {
+        answer: await call(running.receiver.url, {
+          method: 'PUT',
+          path: zipPath(o.name),
+          headers: { 'content-length': String(o.zip.length) },
+          body: o.zip,
+          tls: tls(),
+        }),
+      };
     },
   },
   {
@@ -282,7 +396,9 @@ const cases: Case[] = [
     code: 'DIGEST_MISMATCH',
     send: async () => {
       const o = outer();
-      return { answer: await put(running.receiver.url, o.name, o.zip, { tls: tls(), headers: { 'repr-digest': digestOf(Buffer.from('other')) } }) };
+      return {
+        answer: await put(running.receiver.url, o.name, o.zip, { tls: tls(), headers: { 'repr-digest': digestOf(Buffer.from('other')) } }),
+      };
     },
   },
   {
@@ -300,7 +416,12 @@ const cases: Case[] = [
     code: 'UPLOAD_INVALID',
     send: async () => {
       const o = outer();
-      return { answer: await put(running.receiver.url, o.name, o.zip, { tls: tls(), headers: { 'repr-digest': `sha-512=:${randomBytes(64).toString('base64')}:` } }) };
+      return {
+        answer: await put(running.receiver.url, o.name, o.zip, {
+          tls: tls(),
+          headers: { 'repr-digest': `sha-512=:${randomBytes(64).toString('base64')}:` },
+        }),
+      };
     },
   },
   {
@@ -309,7 +430,15 @@ const cases: Case[] = [
     code: 'NAME_INVALID',
     send: async () => {
       const o = outer();
-      return { answer: await call(running.receiver.url, { method: 'PUT', path: `/v1/zips/${encodeURIComponent(`../../${o.name}`)}`, headers: { 'content-length': String(o.zip.length), 'repr-digest': digestOf(o.zip) }, body: o.zip, tls: tls() }) };
+      return {
+        answer: await call(running.receiver.url, {
+          method: 'PUT',
+          path: `/v1/zips/${encodeURIComponent(`../../${o.name}`)}`,
+          headers: { 'content-length': String(o.zip.length), 'repr-digest': digestOf(o.zip) },
+          body: o.zip,
+          tls: tls(),
+        }),
+      };
     },
   },
   {
@@ -318,28 +447,88 @@ const cases: Case[] = [
     code: 'NOT_FOUND',
     send: async () => {
       const o = outer();
-      return { answer: await call(running.receiver.url, { method: 'PUT', path: `/v1/zips/../../${o.name}`, headers: { 'content-length': String(o.zip.length), 'repr-digest': digestOf(o.zip) }, body: o.zip, tls: tls() }) };
+      return {
+        answer: await call(running.receiver.url, {
+          method: 'PUT',
+          path: `/v1/zips/../../${o.name}`,
+          headers: { 'content-length': String(o.zip.length), 'repr-digest': digestOf(o.zip) },
+          body: o.zip,
+          tls: tls(),
+        }),
+      };
     },
   },
-  zipCase('a name with stored status 1', 400, 'NAME_INVALID', () => outer(), (o) => o.name.replace(/_0\.zip$/, '_1.zip')),
-  zipCase('a name with a NUL byte', 400, 'NAME_INVALID', () => outer(), (o) => o.name.replace('LEAF1', 'LEAF\u00001')),
+  zipCase(
+    'a name with stored status 1',
+    400,
+    'NAME_INVALID',
+    () => outer(),
+    (o) => o.name.replace(/_0\.zip$/, '_1.zip'),
+  ),
+  zipCase(
+    'a name with a NUL byte',
+    400,
+    'NAME_INVALID',
+    () => outer(),
+    (o) => o.name.replace('LEAF1', 'LEAF\u00001'),
+  ),
   rawCase('a chunked body without Content-Length', 400, 'UPLOAD_INVALID', () =>
-    Buffer.concat([head([`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`, 'Host: x', 'Transfer-Encoding: chunked', `Repr-Digest: ${digestOf(Buffer.from('x'))}`, 'Connection: close']), Buffer.from('1\r\nx\r\n0\r\n\r\n')])),
+    Buffer.concat([
+      head([
+        `PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`,
+        'Host: x',
+        'Transfer-Encoding: chunked',
+        `Repr-Digest: ${digestOf(Buffer.from('x'))}`,
+        'Connection: close',
+      ]),
+      Buffer.from('1\r\nx\r\n0\r\n\r\n'),
+    ]),
+  ),
   rawCase('Content-Length and Transfer-Encoding both (smuggling)', 400, 'UPLOAD_INVALID', () =>
-    Buffer.concat([head([`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`, 'Host: x', 'Content-Length: 1', 'Transfer-Encoding: chunked', `Repr-Digest: ${digestOf(Buffer.from('x'))}`]), Buffer.from('1\r\nx\r\n0\r\n\r\n')])),
+    Buffer.concat([
+      head([
+        `PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`,
+        'Host: x',
+        'Content-Length: 1',
+        'Transfer-Encoding: chunked',
+        `Repr-Digest: ${digestOf(Buffer.from('x'))}`,
+      ]),
+      Buffer.from('1\r\nx\r\n0\r\n\r\n'),
+    ]),
+  ),
   rawCase('two different Content-Length headers', 400, 'UPLOAD_INVALID', () =>
-    Buffer.concat([head([`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`, 'Host: x', 'Content-Length: 1', 'Content-Length: 2', `Repr-Digest: ${digestOf(Buffer.from('x'))}`]), Buffer.from('xx')])),
+    Buffer.concat([
+      head([
+        `PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`,
+        'Host: x',
+        'Content-Length: 1',
+        'Content-Length: 2',
+        `Repr-Digest: ${digestOf(Buffer.from('x'))}`,
+      ]),
+      Buffer.from('xx'),
+    ]),
+  ),
   rawCase('a negative Content-Length', 400, 'UPLOAD_INVALID', () =>
-    head([`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`, 'Host: x', 'Content-Length: -1', `Repr-Digest: ${digestOf(Buffer.from('x'))}`])),
+    head([
+      `PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`,
+      'Host: x',
+      'Content-Length: -1',
+      `Repr-Digest: ${digestOf(Buffer.from('x'))}`,
+    ]),
+  ),
   rawCase('64 KiB of headers', 400, 'UPLOAD_INVALID', () =>
-    head([`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`, 'Host: x', `X-Pad: ${'a'.repeat(65536)}`, 'Content-Length: 0'])),
+    head([`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1`, 'Host: x', `X-Pad: ${'a'.repeat(65536)}`, 'Content-Length: 0']),
+  ),
   rawCase('not HTTP at all', 400, 'UPLOAD_INVALID', () => Buffer.from('\u0016\u0003\u0001 this is no request\r\n\r\n', 'latin1')),
   {
     title: 'slow loris: headers dribbled a byte at a time, never finished',
     status: 408,
     code: 'REQUEST_TIMEOUT',
     send: async () => {
-      const request = Buffer.from(`PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(4000)}`, 'latin1');
+      const request = Buffer.from(
+        `PUT ${zipPath(`${nextTime()}_LEAF1_ACME_0.zip`)} HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(4000)}`,
+        'latin1',
+      );
       const a = await rawExchange(running.receiver.port, pki.ca.certPath, request, { chunk: 1, everyMs: 20 });
       // Cut while it was still dribbling: the server, not the client, ended it.
       expect(a.written).toBeLessThan(request.length);
@@ -395,7 +584,10 @@ for (const cut of CUTS) {
 }
 
 async function filesIn(dir: string): Promise<string[]> {
-  return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
 }
 
 describe('hostile uploads to a real Receiver', () => {
@@ -414,7 +606,10 @@ describe('hostile uploads to a real Receiver', () => {
       const line = await running.logger.upload(sent.name ?? '');
       expect({ status: line.fields.status, error: line.fields.error }).toEqual({ status: c.status, error: c.code });
     } else {
-      expect({ status: sent.answer.status, error: sent.answer.body.error ?? '' }, JSON.stringify(sent.answer.body)).toEqual({ status: c.status, error: c.code });
+      expect({ status: sent.answer.status, error: sent.answer.body.error ?? '' }, JSON.stringify(sent.answer.body)).toEqual({
+        status: c.status,
+        error: c.code,
+      });
     }
     if (c.status >= 400) figures.refused += 1;
     await running.receiver.idle();

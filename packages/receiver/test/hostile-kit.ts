@@ -82,7 +82,11 @@ export async function loadZipKit(): Promise<ZipKit> {
  * before `key.id` (a signed manifest's, from `signed`) and returns the lines
  * to sign. The field checks, not the signature, must then refuse it.
  */
-export function resign(signed: string, keys: { privateKey: KeyObject; publicKey: KeyObject }, change: (lines: string[]) => string[]): string {
+export function resign(
+  signed: string,
+  keys: { privateKey: KeyObject; publicKey: KeyObject },
+  change: (lines: string[]) => string[],
+): string {
   const lines = signed.split('\n').filter((l) => l !== '' && !l.startsWith('key.id=') && !l.startsWith('signature='));
   const text = `${change(lines).join('\n')}\nkey.id=${keyIdOf(keys.publicKey)}\n`;
   return `${text}signature=${sign(null, Buffer.from(text, 'utf8'), keys.privateKey).toString('base64')}\n`;
@@ -110,7 +114,12 @@ export interface RawAnswer {
  * closes. Resolves when the server closes; the caller's test timeout bounds
  * a server that never does.
  */
-export async function rawExchange(port: number, ca: string, request: Buffer, o: { chunk?: number; everyMs?: number; thenWait?: boolean } = {}): Promise<RawAnswer> {
+export async function rawExchange(
+  port: number,
+  ca: string,
+  request: Buffer,
+  o: { chunk?: number; everyMs?: number; thenWait?: boolean } = {},
+): Promise<RawAnswer> {
   const socket: TLSSocket = connect({ host: '127.0.0.1', port, ca: await readFile(ca), servername: 'localhost' });
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', resolve);
@@ -145,8 +154,19 @@ export async function rawExchange(port: number, ca: string, request: Buffer, o: 
   const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? 0);
   const at = text.indexOf('\r\n\r\n');
   let body: Record<string, unknown> = {};
-  if (at >= 0 && text.slice(at + 4).trim().startsWith('{')) {
-    body = JSON.parse(Buffer.from(text.slice(at + 4), 'latin1').toString('utf8').trim().split('\n')[0] ?? '{}') as Record<string, unknown>;
+  if (
+    at >= 0 &&
+    text
+      .slice(at + 4)
+      .trim()
+      .startsWith('{')
+  ) {
+    body = JSON.parse(
+      Buffer.from(text.slice(at + 4), 'latin1')
+        .toString('utf8')
+        .trim()
+        .split('\n')[0] ?? '{}',
+    ) as Record<string, unknown>;
   }
   return { status, body, text, written };
 }

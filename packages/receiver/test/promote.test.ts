@@ -53,14 +53,19 @@ describe.each(TABLE)('role $role', ({ role, entpushdir, dbdir }) => {
 
       const { entpushdir: push, dbdir: db, zipdir } = setup.config.dirs;
       const expectedIn = (statuses: [number, number] | null) =>
-        statuses === null ? [] : [`20261122103000000_LE%5FAF_ACME_${statuses[0]}.zip`, `20261122103000001_LE%5FAF_ACME_${statuses[1]}.zip`].sort();
+        statuses === null
+          ? []
+          : [`20261122103000000_LE%5FAF_ACME_${statuses[0]}.zip`, `20261122103000001_LE%5FAF_ACME_${statuses[1]}.zip`].sort();
       // entpushdir also holds zipdir and the state folder; only its zips count.
       expect((await names(push!)).filter((n) => n.endsWith('.zip'))).toEqual(expectedIn(entpushdir));
       // A role that does not promote to dbdir never touches it.
       if (dbdir === null) expect(existsSync(db!)).toBe(false);
       else expect(await names(db!)).toEqual(expectedIn(dbdir));
       expect(await names(zipdir!)).toEqual([]);
-      for (const [folder, statuses] of [[push!, entpushdir], [db!, dbdir]] as const) {
+      for (const [folder, statuses] of [
+        [push!, entpushdir],
+        [db!, dbdir],
+      ] as const) {
         if (statuses === null) continue;
         expect(await readFile(join(folder, `20261122103000000_LE%5FAF_ACME_${statuses[0]}.zip`))).toEqual(z0.data);
         expect(await readFile(join(folder, `20261122103000001_LE%5FAF_ACME_${statuses[1]}.zip`))).toEqual(z2.data);
@@ -74,7 +79,9 @@ describe.each(TABLE)('role $role', ({ role, entpushdir, dbdir }) => {
       expect(log.events().filter((e) => e === 'received')).toHaveLength(2);
       expect(log.events().filter((e) => e === 'promoted')).toHaveLength(2 * targets);
       const promoted = log.writes.map((w) => w.record).filter((r) => r.event === 'promoted');
-      expect(promoted.every((r) => r.source === 'receiver' && r.server === 'INT1' && r.from === 'INT1' && r.to === '' && r.origin === 'LE_AF')).toBe(true);
+      expect(
+        promoted.every((r) => r.source === 'receiver' && r.server === 'INT1' && r.from === 'INT1' && r.to === '' && r.origin === 'LE_AF'),
+      ).toBe(true);
     } finally {
       await receiver.close();
     }

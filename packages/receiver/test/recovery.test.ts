@@ -9,15 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, type KeyPair } from '@zenroll/core';
 import { ReceiptStore } from '../src/index.js';
-import {
-  makeZip,
-  names,
-  put,
-  type ReceiverSetup,
-  type Started,
-  openHandles,
-  receiverSuite,
-} from './helpers.js';
+import { makeZip, names, put, type ReceiverSetup, type Started, openHandles, receiverSuite } from './helpers.js';
 
 const suite = receiverSuite();
 let leaf: KeyPair;
@@ -109,7 +101,10 @@ describe('start-up recovery', () => {
     for (const z of [late, early]) await copyFile(z.path, join(zipdir!, z.name));
     const { receiver, log } = await run(setup);
     await receiver.idle();
-    const order = log.writes.map((w) => w.record).filter((r) => r.event === 'promoted').map((r) => r.origin);
+    const order = log.writes
+      .map((w) => w.record)
+      .filter((r) => r.event === 'promoted')
+      .map((r) => r.origin);
     expect(order).toEqual(['B', 'B', 'A', 'A']);
   });
 });
@@ -130,7 +125,10 @@ describe('start-up failures leave nothing running', () => {
     await setupDirs(setup);
     await copyFile(z.path, join(setup.config.dirs.zipdir!, z.name));
     const taken = { ...setup.config, receiver: { ...setup.config.receiver, listen: `127.0.0.1:${receiver.port}` } };
-    await expect(run({ ...setup, config: taken })).rejects.toMatchObject({ code: 'PORT_IN_USE', message: expect.stringMatching(/^receiver\.listen/) });
+    await expect(run({ ...setup, config: taken })).rejects.toMatchObject({
+      code: 'PORT_IN_USE',
+      message: expect.stringMatching(/^receiver\.listen/),
+    });
     // Its promotion may have run or not; the zip is in zipdir or promoted, never half-way.
     const where = [...(await names(setup.config.dirs.zipdir!)), ...(await names(setup.config.dirs.dbdir!))];
     expect(where.length).toBeGreaterThan(0);

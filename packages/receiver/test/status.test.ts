@@ -86,7 +86,14 @@ describe('201 and 200: exactly once', () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const log = new MemoryLog();
-    const slowLog: RollupLog = { write: async (w) => { await gate; await log.write(w); }, read: (s, l) => log.read(s, l), close: async () => {} };
+    const slowLog: RollupLog = {
+      write: async (w) => {
+        await gate;
+        await log.write(w);
+      },
+      read: (s, l) => log.read(s, l),
+      close: async () => {},
+    };
     const { dir, receiver: r } = await receiver({}, { log: slowLog });
     const z = await makeZip({ dir, keys: leaf });
     try {
@@ -131,14 +138,44 @@ describe('201 and 200: exactly once', () => {
 describe('400: bad name or header, before the body is read', () => {
   const cases: [string, (name: string, data: Buffer) => { path: string; headers: Record<string, string> }, string][] = [
     ['a name with the wrong field count', (_n, d) => ({ path: zipPath('20261122103000000_LEAF1_0.zip'), headers: std(d) }), 'NAME_INVALID'],
-    ['a name with status 1 (never on the wire)', (nm, d) => ({ path: zipPath(nm.replace(/_0\.zip$/, '_1.zip')), headers: std(d) }), 'NAME_INVALID'],
-    ['a name with a path separator', (_n, d) => ({ path: `/v1/zips/${encodeURIComponent('../20261122103000000_LEAF1_ACME_0.zip')}`, headers: std(d) }), 'NAME_INVALID'],
+    [
+      'a name with status 1 (never on the wire)',
+      (nm, d) => ({ path: zipPath(nm.replace(/_0\.zip$/, '_1.zip')), headers: std(d) }),
+      'NAME_INVALID',
+    ],
+    [
+      'a name with a path separator',
+      (_n, d) => ({ path: `/v1/zips/${encodeURIComponent('../20261122103000000_LEAF1_ACME_0.zip')}`, headers: std(d) }),
+      'NAME_INVALID',
+    ],
     ['a name with a bad time', (_n, d) => ({ path: zipPath('20261322103000000_LEAF1_ACME_0.zip'), headers: std(d) }), 'NAME_INVALID'],
     ['no Repr-Digest', (nm, d) => ({ path: zipPath(nm), headers: { 'content-length': String(d.length) } }), 'UPLOAD_INVALID'],
-    ['a Repr-Digest that is not a dictionary of byte sequences', (nm, d) => ({ path: zipPath(nm), headers: { 'content-length': String(d.length), 'repr-digest': 'sha-256=abc' } }), 'UPLOAD_INVALID'],
-    ['a Repr-Digest without sha-256', (nm, d) => ({ path: zipPath(nm), headers: { 'content-length': String(d.length), 'repr-digest': `sha-512=:${randomBytes(64).toString('base64')}:` } }), 'UPLOAD_INVALID'],
-    ['a sha-256 of the wrong length', (nm, d) => ({ path: zipPath(nm), headers: { 'content-length': String(d.length), 'repr-digest': `sha-256=:${randomBytes(20).toString('base64')}:` } }), 'UPLOAD_INVALID'],
-    ['no Content-Length (a chunked body)', (nm, d) => ({ path: zipPath(nm), headers: { 'transfer-encoding': 'chunked', 'repr-digest': digestOf(d) } }), 'UPLOAD_INVALID'],
+    [
+      'a Repr-Digest that is not a dictionary of byte sequences',
+      (nm, d) => ({ path: zipPath(nm), headers: { 'content-length': String(d.length), 'repr-digest': 'sha-256=abc' } }),
+      'UPLOAD_INVALID',
+    ],
+    [
+      'a Repr-Digest without sha-256',
+      (nm, d) => ({
+        path: zipPath(nm),
+        headers: { 'content-length': String(d.length), 'repr-digest': `sha-512=:${randomBytes(64).toString('base64')}:` },
+      }),
+      'UPLOAD_INVALID',
+    ],
+    [
+      'a sha-256 of the wrong length',
+      (nm, d) => ({
+        path: zipPath(nm),
+        headers: { 'content-length': String(d.length), 'repr-digest': `sha-256=:${randomBytes(20).toString('base64')}:` },
+      }),
+      'UPLOAD_INVALID',
+    ],
+    [
+      'no Content-Length (a chunked body)',
+      (nm, d) => ({ path: zipPath(nm), headers: { 'transfer-encoding': 'chunked', 'repr-digest': digestOf(d) } }),
+      'UPLOAD_INVALID',
+    ],
   ];
   function std(d: Buffer): Record<string, string> {
     return { 'content-length': String(d.length), 'repr-digest': digestOf(d) };
@@ -209,9 +246,21 @@ describe('401, 403, 422: the zip itself is refused', () => {
 
   it('trusts its own key and a key from the extra source', async () => {
     const published = generateKeyPair();
-    const { setup, dir, receiver: r } = await receiver({}, {
-      extraKeys: { lookup: async (id) => (id === keyIdOf(published.publicKey) ? { key: published.publicKey, grants: [{ server: 'LEAF9', source: 'directory' }] } : undefined) },
-    });
+    const {
+      setup,
+      dir,
+      receiver: r,
+    } = await receiver(
+      {},
+      {
+        extraKeys: {
+          lookup: async (id) =>
+            id === keyIdOf(published.publicKey)
+              ? { key: published.publicKey, grants: [{ server: 'LEAF9', source: 'directory' }] }
+              : undefined,
+        },
+      },
+    );
     const own = await makeZip({ dir, keys: setup.keys, server: 'INT1' });
     expect((await put(r.url, own.name, own.data, { tls: tls() })).status).toBe(201);
     const fromDirectory = await makeZip({ dir, keys: published, server: 'LEAF9' });
@@ -240,9 +289,21 @@ describe('401, 403, 422: the zip itself is refused', () => {
     const q = await names(setup.config.receiver.quarantineDir!);
     const base = z.name.replace(/\.zip$/, '');
     expect(q).toEqual(
-      [z.name, `${z.name}.json`, `${base}~2.zip`, `${base}~2.zip.json`, `${base}~3.zip`, `${base}~3.zip.json`, renamed, `${renamed}.json`].sort(),
+      [
+        z.name,
+        `${z.name}.json`,
+        `${base}~2.zip`,
+        `${base}~2.zip.json`,
+        `${base}~3.zip`,
+        `${base}~3.zip.json`,
+        renamed,
+        `${renamed}.json`,
+      ].sort(),
     );
-    const reason = JSON.parse(await readFile(join(setup.config.receiver.quarantineDir!, `${renamed}.json`), 'utf8')) as Record<string, unknown>;
+    const reason = JSON.parse(await readFile(join(setup.config.receiver.quarantineDir!, `${renamed}.json`), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(reason).toMatchObject({ zip: renamed, status: 422, error: 'ZIP_NAME_MISMATCH', bytes: z.data.length });
     expect(await readFile(join(setup.config.receiver.quarantineDir!, renamed))).toEqual(z.data);
     expect(log.events()).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
@@ -315,7 +376,8 @@ describe('409, 413, 503, 507', () => {
     let queuedAnswer: Awaited<ReturnType<typeof put>> | undefined;
     const waiting = put(r.url, queued.name, queued.data, { tls: tls() }).then((a) => (queuedAnswer = a));
     const until = Date.now() + 10_000;
-    while ((await call(r.url, { path: '/v1/health', tls: tls() })).body.waiting !== 1 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    while ((await call(r.url, { path: '/v1/health', tls: tls() })).body.waiting !== 1 && Date.now() < until)
+      await new Promise((res) => setTimeout(res, 20));
     expect(queuedAnswer).toBeUndefined();
     // …so the line is full and a third is sent away at once.
     const busy = await put(r.url, third.name, third.data, { tls: tls() });
@@ -346,10 +408,11 @@ describe('409, 413, 503, 507', () => {
 
   it('507 when the free space cannot hold the zip, its copies and minFreeBytes; health says 503', async () => {
     let free = 10_000;
-    const { setup, dir, receiver: r } = await receiver(
-      { receiver: { minFreeBytes: 5000 } },
-      { freeSpace: async () => ({ availableBytes: free, totalBytes: 1e9 }) },
-    );
+    const {
+      setup,
+      dir,
+      receiver: r,
+    } = await receiver({ receiver: { minFreeBytes: 5000 } }, { freeSpace: async () => ({ availableBytes: free, totalBytes: 1e9 }) });
     const z = await makeZip({ dir, keys: leaf });
     // intermediate-db: the zip and 2 promoted copies + minFreeBytes.
     free = z.data.length * 3 + 5000 - 1;
@@ -373,7 +436,14 @@ describe('info, health, unknown paths and methods', () => {
     const info = await call(r.url, { path: '/v1/info', tls: tls() });
     expect(info.status).toBe(200);
     expect(info.headers['content-type']).toMatch(/^application\/json/);
-    expect(info.body).toEqual({ rollupRequested: null, server: 'INT1', tree: 'ACME', role: 'intermediate-db', discardBefore: '2026-01-01T00:00:00Z', maxZipBytes: 100_000 });
+    expect(info.body).toEqual({
+      rollupRequested: null,
+      server: 'INT1',
+      tree: 'ACME',
+      role: 'intermediate-db',
+      discardBefore: '2026-01-01T00:00:00Z',
+      maxZipBytes: 100_000,
+    });
     const health = await call(r.url, { path: '/v1/health', tls: tls() });
     expect(health.status).toBe(200);
     expect(health.body.status).toBe('ok');

@@ -42,7 +42,11 @@ describe('storeBody', () => {
   it('writes the body, hashes and counts it', async () => {
     const data = randomBytes(10_000);
     const path = join(dir, 'ok.tmp');
-    const stored = await storeBody(Readable.from([data.subarray(0, 4000), data.subarray(4000)]), path, { maxBytes: 20_000, expectedBytes: 10_000, idleMs: 10_000 });
+    const stored = await storeBody(Readable.from([data.subarray(0, 4000), data.subarray(4000)]), path, {
+      maxBytes: 20_000,
+      expectedBytes: 10_000,
+      idleMs: 10_000,
+    });
     expect(stored.bytes).toBe(10_000);
     expect(stored.sha256).toEqual(createHash('sha256').update(data).digest());
     expect(await readFile(path)).toEqual(data);
@@ -52,7 +56,9 @@ describe('storeBody', () => {
     const path = join(dir, 'shortwrite.tmp');
     let calls = 0;
     const stored = await storeBody(chunks(700_000, 16_384), path, {
-      maxBytes: 1_000_000, expectedBytes: 700_000, idleMs: 10_000,
+      maxBytes: 1_000_000,
+      expectedBytes: 700_000,
+      idleMs: 10_000,
       create: async (p) => {
         const h = await open(p, 'wx');
         const writev = h.writev.bind(h);
@@ -65,7 +71,11 @@ describe('storeBody', () => {
     expect(stored.bytes).toBe(700_000);
     expect(calls).toBeGreaterThan(3);
     expect((await readFile(path)).length).toBe(700_000);
-    expect(createHash('sha256').update(await readFile(path)).digest()).toEqual(stored.sha256);
+    expect(
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest(),
+    ).toEqual(stored.sha256);
   });
 
   it('413 as soon as the body passes maxBytes, the partial file removed', async () => {
@@ -96,7 +106,12 @@ describe('storeBody', () => {
     const path = join(dir, 'full.tmp');
     const before = await names(dir);
     const err = await failure(
-      storeBody(chunks(200_000, 65_536), path, { maxBytes: 1_000_000, expectedBytes: 200_000, idleMs: 10_000, create: () => open('/dev/full', 'w') }),
+      storeBody(chunks(200_000, 65_536), path, {
+        maxBytes: 1_000_000,
+        expectedBytes: 200_000,
+        idleMs: 10_000,
+        create: () => open('/dev/full', 'w'),
+      }),
     );
     expect(isZenrollError(err, 'FS_NO_SPACE')).toBe(true);
     expect(new UploadError('FS_NO_SPACE', 'full').status).toBe(507);
@@ -112,7 +127,7 @@ describe('storeBody', () => {
   });
 });
 
-describe('the status of an answer is its code\'s, from the one table (SPEC §4, §5)', () => {
+describe("the status of an answer is its code's, from the one table (SPEC §4, §5)", () => {
   it.each([
     ['PRP_SIGNER_UNKNOWN', 401],
     ['PRP_SIGNATURE_INVALID', 403],

@@ -7,15 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdOf, type KeyPair } from '@zenroll/core';
 import type { ExtraKeySource, ReceiverDeps } from '../src/index.js';
-import {
-  filesUnder,
-  makeZip,
-  names,
-  put,
-  type ReceiverSetup,
-  type SetupOptions,
-  receiverSuite,
-} from './helpers.js';
+import { filesUnder, makeZip, names, put, type ReceiverSetup, type SetupOptions, receiverSuite } from './helpers.js';
 
 const suite = receiverSuite('zenroll-bind-');
 let leaf1: KeyPair;
@@ -31,11 +23,15 @@ const receiver = (o: SetupOptions, deps: Partial<ReceiverDeps> = {}) => suite.re
 /** Every zip anywhere under the Receiver's folders: a refused upload leaves none. */
 async function zipsStored(setup: ReceiverSetup): Promise<string[]> {
   const out: string[] = [];
-  for (const d of [setup.config.dirs.entpushdir, setup.config.dirs.dbdir]) if (d) out.push(...(await filesUnder(d)).filter((f) => f.endsWith('.zip')));
+  for (const d of [setup.config.dirs.entpushdir, setup.config.dirs.dbdir])
+    if (d) out.push(...(await filesUnder(d)).filter((f) => f.endsWith('.zip')));
   return out;
 }
 
-const bothLeaves = () => [{ server: 'LEAF1', key: leaf1.publicKey }, { server: 'LEAF2', key: leaf2.publicKey }];
+const bothLeaves = () => [
+  { server: 'LEAF1', key: leaf1.publicKey },
+  { server: 'LEAF2', key: leaf2.publicKey },
+];
 
 describe('a key signs only for the server it is bound to', () => {
   it("refuses LEAF2's key on a batch naming server=LEAF1 (403 PRP_SIGNER_MISMATCH), storing nothing", async () => {
@@ -53,7 +49,10 @@ describe('a key signs only for the server it is bound to', () => {
     expect(log.writes[0]?.record).toMatchObject({ server: 'INT1', from: '', to: 'INT1', origin: 'LEAF1' });
 
     // Each key still signs for its own server.
-    for (const [keys, server] of [[leaf1, 'LEAF1'], [leaf2, 'LEAF2']] as const) {
+    for (const [keys, server] of [
+      [leaf1, 'LEAF1'],
+      [leaf2, 'LEAF2'],
+    ] as const) {
       const z = await makeZip({ dir, keys, server });
       expect((await put(r.url, z.name, z.data)).status).toBe(201);
     }
@@ -82,8 +81,12 @@ describe('a key signs only for the server it is bound to', () => {
     const { setup, dir, receiver: r, logger } = await receiver({ trust: [leaf1.publicKey] });
     const warnings = logger.lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.message).toMatch(/^1 key\(s\) in .* are bound to no server and sign for any origin; re-add each with zenroll trust add --name SERVER$/);
-    expect(warnings[0]?.fields).toEqual({ keys: [{ keyId: keyIdOf(leaf1.publicKey), file: join(setup.config.receiver.trustDir, `${keyIdOf(leaf1.publicKey)}.pub`) }] });
+    expect(warnings[0]?.message).toMatch(
+      /^1 key\(s\) in .* are bound to no server and sign for any origin; re-add each with zenroll trust add --name SERVER$/,
+    );
+    expect(warnings[0]?.fields).toEqual({
+      keys: [{ keyId: keyIdOf(leaf1.publicKey), file: join(setup.config.receiver.trustDir, `${keyIdOf(leaf1.publicKey)}.pub`) }],
+    });
     for (const server of ['LEAF1', 'LEAF2']) {
       const z = await makeZip({ dir, keys: leaf1, server });
       expect((await put(r.url, z.name, z.data)).status).toBe(201);
@@ -98,10 +101,13 @@ describe('a key signs only for the server it is bound to', () => {
 
 describe('keys from the extra source (the directory) are bound to the object they are published on', () => {
   const published = (keys: KeyPair, server: string): ExtraKeySource => ({
-    lookup: async (id) => (id === keyIdOf(keys.publicKey) ? { key: keys.publicKey, grants: [{ server, source: `the directory object of ${server}` }] } : undefined),
+    lookup: async (id) =>
+      id === keyIdOf(keys.publicKey)
+        ? { key: keys.publicKey, grants: [{ server, source: `the directory object of ${server}` }] }
+        : undefined,
   });
 
-  it("refuses a key published for LEAF2 on a batch naming LEAF1, takes it for LEAF2", async () => {
+  it('refuses a key published for LEAF2 on a batch naming LEAF1, takes it for LEAF2', async () => {
     const { setup, dir, receiver: r } = await receiver({ trust: [] }, { extraKeys: published(leaf2, 'LEAF2') });
     const forged = await makeZip({ dir, keys: leaf2, server: 'LEAF1' });
     const answer = await put(r.url, forged.name, forged.data);

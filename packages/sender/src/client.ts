@@ -139,7 +139,11 @@ async function* uploadBody(path: string, timeoutMs: number, abort: AbortControll
 }
 
 /** `server`: this server's name, sent with each upload so that the parent's record names the hop (core wire.ts). */
-export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher, options: { ownsDispatcher: boolean; server?: string }): ParentClient {
+export function createParentClient(
+  sender: SenderConfig,
+  dispatcher: Dispatcher,
+  options: { ownsDispatcher: boolean; server?: string },
+): ParentClient {
   if (sender.parent === null) throw new ZenrollError('CONFIG_INVALID', 'sender.parent is not set; a Sender needs its parent Receiver');
   const base = sender.parent.replace(/\/+$/, '');
   return {
@@ -149,7 +153,12 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
       const url = `${base}${INFO_PATH}`;
       let answer: Dispatcher.ResponseData;
       try {
-        answer = await request(url, { method: 'GET', dispatcher, ...(signal === undefined ? {} : { signal }), ...(headers === undefined ? {} : { headers }) });
+        answer = await request(url, {
+          method: 'GET',
+          dispatcher,
+          ...(signal === undefined ? {} : { signal }),
+          ...(headers === undefined ? {} : { headers }),
+        });
       } catch (err) {
         throw await connectionFailure(err, { sender, url: base });
       }
@@ -161,13 +170,22 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
       }
       if (answer.statusCode !== 200) {
         // SPEC §1: a 5xx can pass by itself; a 4xx cannot.
-        throw new ZenrollError(answer.statusCode >= 500 || answer.statusCode === 408 || answer.statusCode === 429 ? 'RECEIVER_BUSY' : 'RECEIVER_REJECTED',
-          `GET ${url} answered ${answer.statusCode}: ${shown(JSON.stringify(body), 200)}`, { details: { status: answer.statusCode, body } });
+        throw new ZenrollError(
+          answer.statusCode >= 500 || answer.statusCode === 408 || answer.statusCode === 429 ? 'RECEIVER_BUSY' : 'RECEIVER_REJECTED',
+          `GET ${url} answered ${answer.statusCode}: ${shown(JSON.stringify(body), 200)}`,
+          { details: { status: answer.statusCode, body } },
+        );
       }
-      if (!isRecord(body) || typeof body.server !== 'string' ||
+      if (
+        !isRecord(body) ||
+        typeof body.server !== 'string' ||
         !(body.discardBefore === null || typeof body.discardBefore === 'string') ||
-        !(body.rollupRequested === undefined || body.rollupRequested === null || typeof body.rollupRequested === 'string')) {
-        throw new ZenrollError('RECEIVER_REJECTED', `GET ${url} answered ${shown(JSON.stringify(body), 200)}, which is not {server, tree, role, discardBefore, maxZipBytes}`);
+        !(body.rollupRequested === undefined || body.rollupRequested === null || typeof body.rollupRequested === 'string')
+      ) {
+        throw new ZenrollError(
+          'RECEIVER_REJECTED',
+          `GET ${url} answered ${shown(JSON.stringify(body), 200)}, which is not {server, tree, role, discardBefore, maxZipBytes}`,
+        );
       }
       // biome-ignore lint/nursery/noUnsafeTypeAssertion: what the Sender acts on (server, discardBefore, rollupRequested) is checked above
       return body as unknown as ReceiverInfo;
@@ -190,10 +208,15 @@ export function createParentClient(sender: SenderConfig, dispatcher: Dispatcher,
             'repr-digest': formatReprDigest(zip.sha256),
             ...(options.server === undefined ? {} : { [SENDER_HEADER]: formatSenderHeader(options.server) }),
           },
-          body: Readable.from(uploadBody(zip.path, sender.timeoutMs, stall, (err) => { readError = err; }), {
-            objectMode: false,
-            highWaterMark: 64 * 1024,
-          }),
+          body: Readable.from(
+            uploadBody(zip.path, sender.timeoutMs, stall, (err) => {
+              readError = err;
+            }),
+            {
+              objectMode: false,
+              highWaterMark: 64 * 1024,
+            },
+          ),
         });
       } catch (err) {
         if (readError !== undefined) throw fsError(readError, 'read', zip.path);

@@ -9,7 +9,18 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, checkStrName, crashPoint, errnoCode, fsError, fsyncDirs, isZenrollError, moveDurable, removeDurable, messageOf } from '@zenroll/core';
+import {
+  DEFAULT_LIMITS,
+  checkStrName,
+  crashPoint,
+  errnoCode,
+  fsError,
+  fsyncDirs,
+  isZenrollError,
+  moveDurable,
+  removeDurable,
+  messageOf,
+} from '@zenroll/core';
 import { sameBytes } from './digest.js';
 import type { LeftItem } from './events.js';
 import { isStrName } from './plan.js';
@@ -119,7 +130,10 @@ async function collectOne(opts: CollectOptions, entry: Dirent, syncLater: Set<st
   // A file is being written when it changed just now; a future mtime more
   // than stableMs ahead is a skewed clock, not a writer.
   if (Math.abs(age) < opts.stableMs) {
-    return { to: 'waiting', item: { kind: 'str', name, reason: `changed ${Math.round(Math.abs(age))} ms ago; waits until unchanged for ${opts.stableMs} ms` } };
+    return {
+      to: 'waiting',
+      item: { kind: 'str', name, reason: `changed ${Math.round(Math.abs(age))} ms ago; waits until unchanged for ${opts.stableMs} ms` },
+    };
   }
   const dest = join(opts.to, name);
   try {
@@ -132,6 +146,9 @@ async function collectOne(opts: CollectOptions, entry: Dirent, syncLater: Set<st
       await removeDurable(src);
       return { to: 'duplicates', name };
     }
-    return { to: 'waiting', item: { kind: 'str', name, reason: 'a different file of this name is still in entpushdir; it waits until that one is zipped' } };
+    return {
+      to: 'waiting',
+      item: { kind: 'str', name, reason: 'a different file of this name is still in entpushdir; it waits until that one is zipped' },
+    };
   }
 }

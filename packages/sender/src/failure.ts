@@ -74,7 +74,14 @@ export interface FailureContext {
   url: string;
 }
 
-function fail(code: 'RECEIVER_UNREACHABLE' | 'RECEIVER_TLS_UNTRUSTED' | 'RECEIVER_PROTOCOL_MISMATCH', what: string, c: Cause, err: unknown, ctx: FailureContext, fix?: string): ZenrollError {
+function fail(
+  code: 'RECEIVER_UNREACHABLE' | 'RECEIVER_TLS_UNTRUSTED' | 'RECEIVER_PROTOCOL_MISMATCH',
+  what: string,
+  c: Cause,
+  err: unknown,
+  ctx: FailureContext,
+  fix?: string,
+): ZenrollError {
   const why = c.code !== undefined ? `${c.code}: ${c.message}` : c.message;
   return new ZenrollError(code, `parent ${shown(ctx.url, 200)}: ${what}${why ? ` (${why})` : ''}`, {
     cause: err,
@@ -98,34 +105,71 @@ export async function connectionFailure(
   const ca = ctx.sender.tls.ca;
   if (UNTRUSTED.has(code)) {
     const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `sender.tls.ca (${ca}) did not sign it`;
-    return fail('RECEIVER_TLS_UNTRUSTED', `certificate not trusted: ${given}`, c, err, ctx,
-      `copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE`);
+    return fail(
+      'RECEIVER_TLS_UNTRUSTED',
+      `certificate not trusted: ${given}`,
+      c,
+      err,
+      ctx,
+      `copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE`,
+    );
   }
   if (OUT_OF_DATE.has(code)) {
-    return fail('RECEIVER_TLS_UNTRUSTED', "certificate outside its validity period", c, err, ctx,
-      "renew the parent's certificate, or set this server's clock right");
+    return fail(
+      'RECEIVER_TLS_UNTRUSTED',
+      'certificate outside its validity period',
+      c,
+      err,
+      ctx,
+      "renew the parent's certificate, or set this server's clock right",
+    );
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return fail('RECEIVER_TLS_UNTRUSTED', `certificate not made for host ${url.hostname}`, c, err, ctx,
-      "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)");
+    return fail(
+      'RECEIVER_TLS_UNTRUSTED',
+      `certificate not made for host ${url.hostname}`,
+      c,
+      err,
+      ctx,
+      "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)",
+    );
   }
   if (url.protocol === 'https:' && NOT_TLS.has(code)) {
-    return fail('RECEIVER_PROTOCOL_MISMATCH', 'answers plain HTTP, not HTTPS', c, err, ctx,
-      `write sender.parent as ${shown(`http://${url.host}`)}, or turn TLS on at the parent (receiver.tls)`);
+    return fail(
+      'RECEIVER_PROTOCOL_MISMATCH',
+      'answers plain HTTP, not HTTPS',
+      c,
+      err,
+      ctx,
+      `write sender.parent as ${shown(`http://${url.host}`)}, or turn TLS on at the parent (receiver.tls)`,
+    );
   }
   if (url.protocol === 'http:' && code === 'UND_ERR_SOCKET' && c.bytesRead === 0 && (await probe(url, ctx.sender.timeoutMs))) {
-    return fail('RECEIVER_PROTOCOL_MISMATCH', 'speaks HTTPS there, and sender.parent says http://', c, err, ctx,
-      `write sender.parent as ${shown(`https://${url.host}`)} (and set sender.tls.ca to the parent's CA certificate)`);
+    return fail(
+      'RECEIVER_PROTOCOL_MISMATCH',
+      'speaks HTTPS there, and sender.parent says http://',
+      c,
+      err,
+      ctx,
+      `write sender.parent as ${shown(`https://${url.host}`)} (and set sender.tls.ca to the parent's CA certificate)`,
+    );
   }
   if (REFUSED.has(code)) return fail('RECEIVER_UNREACHABLE', `refused: nothing listens at ${url.host}`, c, err, ctx);
-  if (TIMED_OUT.has(code)) return fail('RECEIVER_UNREACHABLE', `timed out after ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`, c, err, ctx);
+  if (TIMED_OUT.has(code))
+    return fail('RECEIVER_UNREACHABLE', `timed out after ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`, c, err, ctx);
   if (NO_HOST.has(code)) return fail('RECEIVER_UNREACHABLE', `host ${url.hostname} not found or not reachable`, c, err, ctx);
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return fail('RECEIVER_UNREACHABLE', 'closed the connection', c, err, ctx);
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')
+    return fail('RECEIVER_UNREACHABLE', 'closed the connection', c, err, ctx);
   return fail('RECEIVER_UNREACHABLE', 'did not answer', c, err, ctx);
 }
 
 /** The stall timer of an upload fired: nothing moved for `sender.timeoutMs`. */
 export function stalled(ctx: FailureContext): ZenrollError {
-  return fail('RECEIVER_UNREACHABLE', `timed out: the upload made no progress for ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`,
-    { code: undefined, message: '', bytesRead: undefined }, undefined, ctx);
+  return fail(
+    'RECEIVER_UNREACHABLE',
+    `timed out: the upload made no progress for ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`,
+    { code: undefined, message: '', bytesRead: undefined },
+    undefined,
+    ctx,
+  );
 }

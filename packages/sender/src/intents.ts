@@ -43,8 +43,13 @@ export async function readIntents(dir: string): Promise<Intent[]> {
     const value = await readJsonFile(path, 'pack intent');
     if (value === null) continue;
     if (
-      !isRecord(value) || value.v !== 1 || typeof value.batchId !== 'string' || `${value.batchId}.json` !== name ||
-      typeof value.zip !== 'string' || !Array.isArray(value.files) || !value.files.every(isFile)
+      !isRecord(value) ||
+      value.v !== 1 ||
+      typeof value.batchId !== 'string' ||
+      `${value.batchId}.json` !== name ||
+      typeof value.zip !== 'string' ||
+      !Array.isArray(value.files) ||
+      !value.files.every(isFile)
     ) {
       throw damaged(path, 'pack intent', 'is not an intent of this zenroll version');
     }

@@ -5,14 +5,7 @@
  * zip's whole way up the tree.
  */
 import { join } from 'node:path';
-import {
-  isZenrollError,
-  makeRecord,
-  parseOuterName,
-  readOuterPrp,
-  type LogWrite,
-  type RollupRecord,
-} from '@zenroll/core';
+import { isZenrollError, makeRecord, parseOuterName, readOuterPrp, type LogWrite, type RollupRecord } from '@zenroll/core';
 import type { StepContext } from './context.js';
 
 /** The `.str` count of a zip, for its record; 0 when its `.prp` cannot be read (the parent will say why). */
@@ -34,7 +27,16 @@ export async function leavingRecord(
   const zipped = origin === ctx.config.server ? ((await ctx.records.get(zip))?.zipped ?? null) : null;
   const files = zipped?.files ?? (await filesOf(join(ctx.paths.entpushdir, zip)));
   const record = makeRecord(
-    { source: 'sender', server: origin, zip, files, from: ctx.config.server, origin, ...fields, ...(zipped === null ? {} : { id: zipped.id }) },
+    {
+      source: 'sender',
+      server: origin,
+      zip,
+      files,
+      from: ctx.config.server,
+      origin,
+      ...fields,
+      ...(zipped === null ? {} : { id: zipped.id }),
+    },
     { now: ctx.now, id: ctx.newId },
   );
   return zipped === null ? { record } : { record, replaces: zipped };

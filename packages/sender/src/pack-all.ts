@@ -66,7 +66,13 @@ class InOrder {
  * settled and its batch packed again without it, in this roll-up. The first
  * error stops new batches; those in flight finish and are handed off.
  */
-export async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<string>, stop: AbortSignal, result: RollupResult): Promise<void> {
+export async function packAll(
+  ctx: StepContext,
+  plan: PackPlan,
+  out: Channel<string>,
+  stop: AbortSignal,
+  result: RollupResult,
+): Promise<void> {
   const pending = new Set(plan.batches.flat().map((f) => f.name));
   const order = new InOrder();
   let why = 'not zipped: the roll-up was stopped first; it waits for the next one';
@@ -88,7 +94,9 @@ export async function packAll(ctx: StepContext, plan: PackPlan, out: Channel<str
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(PACK_LANES, plan.batches.length) }, () => lane().catch((err: unknown) => void failures.push(err))));
+    await Promise.all(
+      Array.from({ length: Math.min(PACK_LANES, plan.batches.length) }, () => lane().catch((err: unknown) => void failures.push(err))),
+    );
     if (failures.length > 0) throw failures[0];
   } catch (err) {
     why = `not zipped: packing stopped at ${isZenrollError(err) ? err.code : 'an error'} (see the pack error); it waits for the next roll-up`;
@@ -115,7 +123,11 @@ async function packOrSettle(
     zipped = await packOne(ctx, plan.keeper.clock, batch);
   } catch (err) {
     order.settle(ticket, null);
-    const trouble = await troubleOf(err, ctx.paths.entpushdir, batch.map((f) => f.name));
+    const trouble = await troubleOf(
+      err,
+      ctx.paths.entpushdir,
+      batch.map((f) => f.name),
+    );
     if (trouble === null) throw err;
     await settle(ctx, trouble, result);
     return trouble.name;
@@ -130,10 +142,18 @@ async function packOrSettle(
 
 async function settle(ctx: StepContext, trouble: StrTrouble, result: RollupResult): Promise<void> {
   if (trouble.kind === 'leave') {
-    result.left.push({ kind: 'str', name: trouble.name, reason: `not zipped: ${trouble.code}: ${trouble.message}; it stays for the next roll-up` });
+    result.left.push({
+      kind: 'str',
+      name: trouble.name,
+      reason: `not zipped: ${trouble.code}: ${trouble.message}; it stays for the next roll-up`,
+    });
   } else if (trouble.kind === 'gone') {
     // Not lost by this roll-up, but an operator should know a scan went away unsent.
-    result.errors.push({ step: 'pack', code: trouble.code, message: `${trouble.message}; it was gone from entpushdir before it could be zipped` });
+    result.errors.push({
+      step: 'pack',
+      code: trouble.code,
+      message: `${trouble.message}; it was gone from entpushdir before it could be zipped`,
+    });
   } else {
     // No SPEC §7 event is the Sender's for this: it is reported at error in the result and as an event.
     const rejected = await rejectStr(ctx, trouble);

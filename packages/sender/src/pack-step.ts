@@ -41,7 +41,18 @@ async function sizeOf(path: string): Promise<number | null> {
 function zippedRecord(ctx: StepContext, intent: Intent, bytes: number, totalMs: number): RollupRecord {
   const { server } = ctx.config;
   return makeRecord(
-    { id: intent.batchId, source: 'sender', event: 'zipped', server, zip: intent.zip, bytes, files: intent.files.length, from: server, origin: server, totalMs },
+    {
+      id: intent.batchId,
+      source: 'sender',
+      event: 'zipped',
+      server,
+      zip: intent.zip,
+      bytes,
+      files: intent.files.length,
+      from: server,
+      origin: server,
+      totalMs,
+    },
     { now: ctx.now },
   );
 }

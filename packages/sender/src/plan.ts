@@ -2,7 +2,16 @@
  * The plan of a roll-up (STYLE.md "read, plan, apply"): pure functions over
  * what the read step found. No fs, no net, no clock.
  */
-import { MAX_FILES, ZenrollError, checkStrName, compareOuterNames, foldedName, parseOuterName, parseScheduledTime, messageOf } from '@zenroll/core';
+import {
+  MAX_FILES,
+  ZenrollError,
+  checkStrName,
+  compareOuterNames,
+  foldedName,
+  parseOuterName,
+  parseScheduledTime,
+  messageOf,
+} from '@zenroll/core';
 
 /** A `.str` as the read step saw it. */
 export interface StrEntry {

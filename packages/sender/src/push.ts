@@ -156,7 +156,8 @@ export class Pusher {
     }
     if (r.kind === 'stop') {
       out.stopped = true;
-      this.#stopReason = r.problem === undefined ? 'the roll-up stopped when the parent did not answer' : 'sending stopped on the problem below';
+      this.#stopReason =
+        r.problem === undefined ? 'the roll-up stopped when the parent did not answer' : 'sending stopped on the problem below';
       if (r.problem !== undefined) out.problems.push(r.problem);
     }
   }
@@ -194,7 +195,11 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
       if (!isZenrollError(err) || !err.code.startsWith('RECEIVER_')) throw err;
       // An untrusted certificate, http for https: waiting mends nothing (SPEC §1).
       if (!errorSpec(err.code).retry) {
-        return permanent(p, zip, digest, 'stop', whatOf(err), { code: err.code, message: err.message, ...(err.fix === undefined ? {} : { fix: err.fix }) });
+        return permanent(p, zip, digest, 'stop', whatOf(err), {
+          code: err.code,
+          message: err.message,
+          ...(err.fix === undefined ? {} : { fix: err.fix }),
+        });
       }
       failure = err.message;
     }
@@ -204,14 +209,25 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
       const transferMs = Math.round(ctx.timers.now() - started);
       if (verdict === 'ok') {
         const totalMs = Math.round(ctx.timers.now() - firstTry);
-        if (failing) await logSend(p, zip, digest, 'send-recovered', `sent at try ${k} of ${retry.tries}, ${Math.round(totalMs / 1000)} s after the first`);
+        if (failing)
+          await logSend(
+            p,
+            zip,
+            digest,
+            'send-recovered',
+            `sent at try ${k} of ${retry.tries}, ${Math.round(totalMs / 1000)} s after the first`,
+          );
         return acknowledged(p, zip, digest, answer.status === 201 ? 201 : 200, k, transferMs, totalMs);
       }
       if (verdict === 'reject') return rejected(p, zip, digest, answer);
       failure = `the parent answered ${answer.status}${error ? ` ${error}` : ''}: ${message}`;
       if (verdict === 'stop' || verdict === 'hold') {
         const what = `the parent answered ${answer.status}${error ? ` ${error}` : ''}`;
-        return permanent(p, zip, digest, verdict, what, { code: error || 'RECEIVER_REJECTED', message: failure, ...(fix === undefined ? {} : { fix }) });
+        return permanent(p, zip, digest, verdict, what, {
+          code: error || 'RECEIVER_REJECTED',
+          message: failure,
+          ...(fix === undefined ? {} : { fix }),
+        });
       }
     }
     if (k >= retry.tries) {
@@ -223,7 +239,13 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
     const delayMs = retryDelayMs(retry, k, answer?.retryAfterMs ?? null);
     if (!failing) {
       failing = true;
-      await logSend(p, zip, digest, 'send-failing', `${failure}; trying again (${retry.tries} tries in all), the next in ${Math.round(delayMs / 1000)} s`);
+      await logSend(
+        p,
+        zip,
+        digest,
+        'send-failing',
+        `${failure}; trying again (${retry.tries} tries in all), the next in ${Math.round(delayMs / 1000)} s`,
+      );
     }
     ctx.emit({ type: 'retry', zip, tries: k, of: retry.tries, delayMs, reason: failure });
     try {
@@ -239,12 +261,26 @@ async function pushOne(p: Push, zip: string): Promise<OneResult> {
  * A failure that waiting cannot mend (SPEC §1): one record and one event that
  * name the fix, and the zip stays in entpushdir for the next roll-up.
  */
-async function permanent(p: Push, zip: string, digest: FileDigest, kind: 'stop' | 'hold', what: string, problem: PushProblem): Promise<OneResult> {
+async function permanent(
+  p: Push,
+  zip: string,
+  digest: FileDigest,
+  kind: 'stop' | 'hold',
+  what: string,
+  problem: PushProblem,
+): Promise<OneResult> {
   const next = kind === 'stop' ? 'sending stops' : `${originOf(zip) ?? 'its origin'}'s zips wait`;
   // The record holds it all (the log is read alone); the zip's line only what happened.
   const full = `${problem.message}; ${next} until it is fixed, and the next roll-up tries again${problem.fix === undefined ? '' : `; fix: ${problem.fix}`}`;
   await logFailure(p, zip, digest, full);
-  p.ctx.emit({ type: 'send-failed', zip, reason: problem.message, final: true, permanent: true, ...(problem.fix === undefined ? {} : { fix: problem.fix }) });
+  p.ctx.emit({
+    type: 'send-failed',
+    zip,
+    reason: problem.message,
+    final: true,
+    permanent: true,
+    ...(problem.fix === undefined ? {} : { fix: problem.fix }),
+  });
   const reason = `not sent: ${what}; waiting cannot mend it (see the problem below), the next roll-up tries again`;
   return kind === 'stop' ? { kind: 'stop', reason, problem } : { kind: 'hold', reason, problem };
 }
@@ -262,7 +298,14 @@ async function acknowledged(
   crashPoint('send-after-ack');
   const path = join(ctx.paths.entpushdir, zip);
   const write = await leavingRecord(ctx, zip, { event: 'sent', bytes: digest.bytes, to: p.parent, transferMs, totalMs });
-  await removeThenLog(ctx.records, ctx.log, zip, write, () => removeDurable(path).then(() => undefined), () => crashPoint('send-between-records'));
+  await removeThenLog(
+    ctx.records,
+    ctx.log,
+    zip,
+    write,
+    () => removeDurable(path).then(() => undefined),
+    () => crashPoint('send-between-records'),
+  );
   const sent: SentZip = { zip, bytes: digest.bytes, status, tries, transferMs };
   ctx.emit({ type: 'sent', ...sent });
   return { kind: 'sent', sent };
@@ -290,7 +333,18 @@ type SendEvent = 'send-failing' | 'send-recovered' | 'send-failed';
 function sendRecord(p: Push, zip: string, digest: FileDigest, event: SendEvent, message: string, severity?: Severity) {
   const { server } = p.ctx.config;
   return makeRecord(
-    { source: 'sender', event, server, zip, bytes: digest.bytes, from: server, to: p.parent, origin: parseOuterName(zip).server, message, ...(severity ? { severity } : {}) },
+    {
+      source: 'sender',
+      event,
+      server,
+      zip,
+      bytes: digest.bytes,
+      from: server,
+      to: p.parent,
+      origin: parseOuterName(zip).server,
+      message,
+      ...(severity ? { severity } : {}),
+    },
     { now: p.ctx.now, id: p.ctx.newId },
   );
 }

@@ -69,7 +69,9 @@ export async function runRollup(config: Config, deps: RollupDeps): Promise<Rollu
       await lstat(dir);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') {
-        throw new ZenrollError('FS_FAILED', `folder ${dir} does not exist; create it (zenroll init does) or fix dirs in the config`, { cause: err });
+        throw new ZenrollError('FS_FAILED', `folder ${dir} does not exist; create it (zenroll init does) or fix dirs in the config`, {
+          cause: err,
+        });
       }
       throw fsError(err, 'look at', dir);
     }
@@ -100,7 +102,12 @@ function emptyResult(): RollupResult {
 
 /** A failed step is reported and the roll-up goes on; a bug is not a step failure. */
 async function step(result: RollupResult, name: StepError['step'], body: () => Promise<void>): Promise<boolean> {
-  return (await stepValue(result, name, async () => { await body(); return true; })) ?? false;
+  return (
+    (await stepValue(result, name, async () => {
+      await body();
+      return true;
+    })) ?? false
+  );
 }
 
 /** `step` for a step that computes something: its value, or null when it failed. */
@@ -144,7 +151,8 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
   const queue = readQueue(ctx, contents, result);
   const planned = ownScans ? await stepValue(result, 'pack', async () => ({ plan: await planPack(ctx, contents) })) : null;
   // A plan that failed (a damaged clock file, say) packs nothing: every .str stays, and is counted.
-  if (ownScans && planned === null) leaveAll(result, contents.strs, 'not zipped: planning the batches failed (see the pack error); it waits for the next roll-up');
+  if (ownScans && planned === null)
+    leaveAll(result, contents.strs, 'not zipped: planning the batches failed (see the pack error); it waits for the next roll-up');
   const plan = planned?.plan ?? null;
   // Packing and pushing overlap: each new zip is sent as soon as it is made,
   // after the zips already queued (all older: the clock has seen them).
@@ -159,8 +167,7 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
   })();
   const source = deps.discardSource ?? infoDiscardSource;
   const work: PushWork = { queue, fresh, expected: plan?.batches.length ?? 0, keeper: plan?.keeper ?? null };
-  const pushing = discardAndPush(ctx, client, source, work, result)
-    .finally(() => stopPacking.abort());
+  const pushing = discardAndPush(ctx, client, source, work, result).finally(() => stopPacking.abort());
   const [packed, pushed] = await Promise.allSettled([packing, pushing]);
   if (pushed.status === 'rejected') throw pushed.reason;
   if (packed.status === 'rejected') throw packed.reason;
@@ -175,7 +182,13 @@ async function rollUp(config: Config, paths: SenderPaths, client: ParentClient, 
 function rollupRecord(ctx: StepContext, r: RollupResult, parent: string | null, totalMs: number): RollupRecord {
   const { server } = ctx.config;
   const zipsLeft = r.left.filter((l) => l.kind === 'zip').length;
-  const counts = { zipped: r.zipped.length, sent: r.sent.length, discarded: r.discarded.length, rejected: r.rejected.length, left: r.left.length };
+  const counts = {
+    zipped: r.zipped.length,
+    sent: r.sent.length,
+    discarded: r.discarded.length,
+    rejected: r.rejected.length,
+    left: r.left.length,
+  };
   const troubles = [
     ...(r.stopped ? ['the parent did not answer through every try'] : []),
     ...r.errors.map((e) => `${e.step}: ${e.code}: ${e.message}`),
@@ -183,7 +196,17 @@ function rollupRecord(ctx: StepContext, r: RollupResult, parent: string | null, 
   const severity = troubles.length > 0 ? 'error' : r.rejected.length > 0 || zipsLeft > 0 ? 'warning' : 'info';
   // The counts are fields; the message only says what went wrong, so that the value stays short.
   return makeRecord(
-    { source: 'sender', event: 'rollup', server, from: server, to: parent ?? '', totalMs, severity, fields: counts, message: troubles.join('; ') },
+    {
+      source: 'sender',
+      event: 'rollup',
+      server,
+      from: server,
+      to: parent ?? '',
+      totalMs,
+      severity,
+      fields: counts,
+      message: troubles.join('; '),
+    },
     { now: ctx.now, id: ctx.newId },
   );
 }
@@ -225,7 +248,13 @@ interface PushWork {
 }
 
 /** Returns the parent's name when it was asked (for the `rollup` record's hop). */
-async function discardAndPush(ctx: StepContext, client: ParentClient, source: DiscardSource, work: PushWork, result: RollupResult): Promise<string | null> {
+async function discardAndPush(
+  ctx: StepContext,
+  client: ParentClient,
+  source: DiscardSource,
+  work: PushWork,
+  result: RollupResult,
+): Promise<string | null> {
   const { fresh, keeper } = work;
   let first: string | undefined;
   // Nothing queued: nothing to discard or send, and no reason to ask the parent anything.
@@ -251,21 +280,29 @@ async function discardAndPush(ctx: StepContext, client: ParentClient, source: Di
   });
   if (!discarded) ctx.emit({ type: 'queued', zips: queue.length + work.expected, discard: 0 });
   // The parent's name for the records' `to`; its address when it did not say.
-  const parent = await parentInfo().then((i) => i.server, () => new URL(client.url).host);
+  const parent = await parentInfo().then(
+    (i) => i.server,
+    () => new URL(client.url).host,
+  );
   // SPEC §1 step 3 holds for every send: when the time could not be read at
   // the start (the parent did not answer), it is read again before each try,
   // so that a day of retries never sends a zip it would have discarded.
   const beforeTry = async (zip: string): Promise<boolean> => {
     if (!known) {
       info = undefined;
-      const at = await source({ parentInfo }).then((d) => ({ d }), () => null);
+      const at = await source({ parentInfo }).then(
+        (d) => ({ d }),
+        () => null,
+      );
       if (at === null) return false;
       before = at.d;
       known = true;
     }
     const at: Date | null = before;
     if (at === null || planDiscard([zip], at.getTime()).discard.length === 0) return false;
-    return step(result, 'discard', async () => { result.discarded.push(...(await discardZips(ctx, [zip], at))); });
+    return step(result, 'discard', async () => {
+      result.discarded.push(...(await discardZips(ctx, [zip], at)));
+    });
   };
   const pusher = new Pusher(ctx, client, parent, beforeTry);
   // A fresh zip older than the discard time is discarded by beforeTry, unsent.

@@ -9,7 +9,16 @@
  */
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ensureDir, errnoCode, freeNameWithReason, isZenrollError, moveDurable, writeFileDurable, isOneOf, type PackProblem } from '@zenroll/core';
+import {
+  ensureDir,
+  errnoCode,
+  freeNameWithReason,
+  isZenrollError,
+  moveDurable,
+  writeFileDurable,
+  isOneOf,
+  type PackProblem,
+} from '@zenroll/core';
 import type { StepContext } from './context.js';
 import type { RejectedStr } from './events.js';
 

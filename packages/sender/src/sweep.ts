@@ -18,7 +18,12 @@ export function tempTarget(temp: string): string {
 }
 
 /** Remove the temps in `dir` whose final name `ours` claims, and others older than `foreignMs`. */
-export async function sweepOwnTemps(dir: string, ours: (target: string) => boolean, now: () => number, foreignMs = Infinity): Promise<string[]> {
+export async function sweepOwnTemps(
+  dir: string,
+  ours: (target: string) => boolean,
+  now: () => number,
+  foreignMs = Infinity,
+): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);

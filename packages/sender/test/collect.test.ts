@@ -80,7 +80,10 @@ describe('collect', () => {
     // Two names entpushdir holds as folders: reading them to compare fails.
     for (const n of ['t10.str', 't30.str']) await mkdir(join(to, n));
     for (let i = 0; i < 40; i++) await put(from, `t${String(i).padStart(2, '0')}.str`, 'x');
-    const err = await run().then(() => null, (e: unknown) => e as Error);
+    const err = await run().then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toContain('t10.str');
     // Everything before the first failure is moved (later ones may be too).
     const left = await readdir(from);

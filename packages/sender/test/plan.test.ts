@@ -4,7 +4,8 @@ import { compareArrival, planBatches, planDiscard, sendOrder, sortPushdir, type 
 import { parseRetryAfter, retryDelayMs, retrySchedule } from '../src/backoff.js';
 import { verdictOf } from '../src/push.js';
 
-const strs = (n: number): StrEntry[] => Array.from({ length: n }, (_, i) => ({ name: `WS-${String(i).padStart(4, '0')}.str`, mtimeMs: 1_000 + i }));
+const strs = (n: number): StrEntry[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `WS-${String(i).padStart(4, '0')}.str`, mtimeMs: 1_000 + i }));
 
 const zipAt = (ms: number, server = 'LEAF1', status: 0 | 2 = 0) =>
   formatOuterName({ scheduledtime: formatScheduledTime(ms), server, tree: 'ACME', status });
@@ -37,20 +38,32 @@ describe('planBatches', () => {
       { name: 'a.str', mtimeMs: 9 },
       { name: 'z.str', mtimeMs: 1 },
     ];
-    expect(planBatches(files, 2).map((b) => b.map((f) => f.name))).toEqual([['z.str', 'c.str'], ['a.str', 'b.str']]);
+    expect(planBatches(files, 2).map((b) => b.map((f) => f.name))).toEqual([
+      ['z.str', 'c.str'],
+      ['a.str', 'b.str'],
+    ]);
     expect([...files].sort(compareArrival).map((f) => f.name)).toEqual(['z.str', 'c.str', 'a.str', 'b.str']);
   });
 
   it('never puts two names equal letter case aside into one batch: the second goes into a later one', () => {
     // A.str, a.str and 60 others, all of one mtime: arrival order is by name.
-    const files: StrEntry[] = [{ name: 'A.str', mtimeMs: 1 }, { name: 'a.str', mtimeMs: 1 }, ...strs(60).map((f) => ({ ...f, mtimeMs: 1 }))];
+    const files: StrEntry[] = [
+      { name: 'A.str', mtimeMs: 1 },
+      { name: 'a.str', mtimeMs: 1 },
+      ...strs(60).map((f) => ({ ...f, mtimeMs: 1 })),
+    ];
     const batches = planBatches(files, 50);
     expect(batches.map((b) => b.length)).toEqual([50, 12]);
     const where = (name: string) => batches.findIndex((b) => b.some((f) => f.name === name));
     expect(where('A.str')).toBe(0);
     expect(where('a.str')).toBe(1);
     // Nothing lost or doubled, and each batch is in arrival order.
-    expect(batches.flat().map((f) => f.name).sort()).toEqual(files.map((f) => f.name).sort());
+    expect(
+      batches
+        .flat()
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(files.map((f) => f.name).sort());
     for (const b of batches) expect([...b].sort(compareArrival)).toEqual(b);
   });
 
@@ -69,7 +82,15 @@ describe('planBatches', () => {
       ['X.str', 'd.str'],
     ]);
     // Names that differ in more than letter case share a batch as before.
-    expect(planBatches([{ name: 'a.str', mtimeMs: 1 }, { name: 'a.str.str', mtimeMs: 2 }], 50)).toHaveLength(1);
+    expect(
+      planBatches(
+        [
+          { name: 'a.str', mtimeMs: 1 },
+          { name: 'a.str.str', mtimeMs: 2 },
+        ],
+        50,
+      ),
+    ).toHaveLength(1);
   });
 
   it('makes no batch of no files and refuses a batch size of 0', () => {
@@ -152,15 +173,29 @@ describe('the retry schedule (SPEC §1)', () => {
 
 describe('verdictOf (SPEC §1: the one error table decides)', () => {
   it.each([
-    [201, undefined, 'ok'], [200, undefined, 'ok'],
-    [401, 'PRP_SIGNER_UNKNOWN', 'hold'], [403, 'PRP_SIGNER_MISMATCH', 'hold'],
-    [403, 'PRP_SIGNATURE_INVALID', 'reject'], [409, 'ZIP_CONFLICT', 'reject'], [413, 'ZIP_OVER_LIMIT', 'reject'],
-    [422, 'ZIP_CRC_MISMATCH', 'reject'], [422, 'ZIP_TIME_AHEAD', 'reject'], [400, 'NAME_INVALID', 'reject'],
-    [400, 'DIGEST_MISMATCH', 'retry'], [503, 'BUSY', 'retry'], [507, 'FS_NO_SPACE', 'retry'], [500, 'INTERNAL', 'retry'],
-    [400, 'UPLOAD_INVALID', 'stop'], [404, 'NOT_FOUND', 'stop'],
+    [201, undefined, 'ok'],
+    [200, undefined, 'ok'],
+    [401, 'PRP_SIGNER_UNKNOWN', 'hold'],
+    [403, 'PRP_SIGNER_MISMATCH', 'hold'],
+    [403, 'PRP_SIGNATURE_INVALID', 'reject'],
+    [409, 'ZIP_CONFLICT', 'reject'],
+    [413, 'ZIP_OVER_LIMIT', 'reject'],
+    [422, 'ZIP_CRC_MISMATCH', 'reject'],
+    [422, 'ZIP_TIME_AHEAD', 'reject'],
+    [400, 'NAME_INVALID', 'reject'],
+    [400, 'DIGEST_MISMATCH', 'retry'],
+    [503, 'BUSY', 'retry'],
+    [507, 'FS_NO_SPACE', 'retry'],
+    [500, 'INTERNAL', 'retry'],
+    [400, 'UPLOAD_INVALID', 'stop'],
+    [404, 'NOT_FOUND', 'stop'],
     // A proxy's answer, without a code of ours: the status decides.
-    [502, undefined, 'retry'], [429, undefined, 'retry'], [408, undefined, 'retry'],
-    [403, undefined, 'stop'], [404, undefined, 'stop'], [400, 'SOMETHING_NEW', 'stop'],
+    [502, undefined, 'retry'],
+    [429, undefined, 'retry'],
+    [408, undefined, 'retry'],
+    [403, undefined, 'stop'],
+    [404, undefined, 'stop'],
+    [400, 'SOMETHING_NEW', 'stop'],
   ] as const)('%i %s → %s', (status, code, verdict) => {
     expect(verdictOf(status, code)).toBe(verdict);
   });

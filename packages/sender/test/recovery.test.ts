@@ -38,13 +38,21 @@ afterEach(async () => {
 });
 
 const paths = () => senderPaths(s.config);
-const files = async (dir: string) => (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+const files = async (dir: string) =>
+  (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
 
 /** `.str` in entpushdir and, optionally, their zip: the state after crash point pack-after-zip. */
 async function crashedPack(withZip: boolean) {
   const written = await writeStrs(s.entpushdir, 5);
   const prpFiles = await Promise.all(
-    written.names.map(async (name, i) => ({ name, size: (await readFile(join(s.entpushdir, name))).length, sha256: written.sha256[i] as string })),
+    written.names.map(async (name, i) => ({
+      name,
+      size: (await readFile(join(s.entpushdir, name))).length,
+      sha256: written.sha256[i] as string,
+    })),
   );
   const scheduledtime = formatScheduledTime(Date.UTC(2026, 4, 1));
   const batchId = '0b9f4a52-3c1e-4d3a-9a43-3d7c1f1e0a11';
@@ -73,10 +81,21 @@ describe('recovery at the start of a roll-up', () => {
     expect(result.zipped).toEqual([expect.objectContaining({ zip, files: 5, recovered: true })]);
     expect(result.sent.map((z) => z.zip)).toEqual([zip]);
     expect(receiver.stored).toHaveLength(1);
-    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
+    expect(
+      digests(
+        await verifyAll(
+          receiver.stored.map((z) => z.path),
+          s.keys.publicKey,
+        ),
+      ),
+    ).toEqual([...written.sha256].sort());
     expect(await files(s.entpushdir)).toEqual([]);
     expect(await readIntents(paths().intents)).toEqual([]);
-    expect(log.writes.map((w) => [w.record.event, w.record.id])).toEqual([['zipped', batchId], ['sent', batchId], ['rollup', expect.any(String)]]);
+    expect(log.writes.map((w) => [w.record.event, w.record.id])).toEqual([
+      ['zipped', batchId],
+      ['sent', batchId],
+      ['rollup', expect.any(String)],
+    ]);
   });
 
   it('keeps a .str whose bytes changed since the intent: it is a new scan and gets its own zip', async () => {
@@ -84,8 +103,16 @@ describe('recovery at the start of a roll-up', () => {
     const changed = written.names[2] as string;
     await writeFile(join(s.entpushdir, changed), 'a newer scan of the same workstation\r\n');
     const result = await runRollup(s.config, { log, keys: s.keys });
-    expect(result.zipped.map((z) => [z.zip === zip, z.files])).toEqual([[true, 5], [false, 1]]);
-    const got = digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey));
+    expect(result.zipped.map((z) => [z.zip === zip, z.files])).toEqual([
+      [true, 5],
+      [false, 1],
+    ]);
+    const got = digests(
+      await verifyAll(
+        receiver.stored.map((z) => z.path),
+        s.keys.publicKey,
+      ),
+    );
     expect(got).toEqual([...written.sha256, sha256Hex(Buffer.from('a newer scan of the same workstation\r\n'))].sort());
   });
 
@@ -95,7 +122,14 @@ describe('recovery at the start of a roll-up', () => {
     expect(result.zipped).toHaveLength(1);
     expect(result.zipped[0]?.zip).not.toBe(zip);
     expect(result.zipped[0]?.recovered).toBe(false);
-    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
+    expect(
+      digests(
+        await verifyAll(
+          receiver.stored.map((z) => z.path),
+          s.keys.publicKey,
+        ),
+      ),
+    ).toEqual([...written.sha256].sort());
     expect(await readIntents(paths().intents)).toEqual([]);
   });
 
@@ -159,7 +193,10 @@ describe('the lock', () => {
   it('refuses a second roll-up while one holds the lock (LOCK_HELD), and does not wait', async () => {
     const lock = await acquireLock(paths().lock, { purpose: 'test' });
     try {
-      const err: unknown = await runRollup(s.config, { log, keys: s.keys }).then(() => null, (e: unknown) => e);
+      const err: unknown = await runRollup(s.config, { log, keys: s.keys }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isZenrollError(err, 'LOCK_HELD')).toBe(true);
     } finally {
       await lock.release();
@@ -168,7 +205,10 @@ describe('the lock', () => {
 
   it('releases the lock when the roll-up throws before it starts (a sender.tls.ca that cannot be read)', async () => {
     const broken = { ...s.config, sender: { ...s.config.sender, tls: { ...s.config.sender.tls, ca: join(s.root, 'missing-ca.pem') } } };
-    const err: unknown = await runRollup(broken, { log, keys: s.keys }).then(() => null, (e: unknown) => e);
+    const err: unknown = await runRollup(broken, { log, keys: s.keys }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isZenrollError(err)).toBe(true);
     expect(isZenrollError(err, 'LOCK_HELD')).toBe(false);
     expect((await readdir(s.config.dirs.statedir)).includes('rollup.lock')).toBe(false);
@@ -180,7 +220,17 @@ describe('the lock', () => {
   it('takes over a lock left by a process that died', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     // As a process of this machine writes it: its node name, boot and pid namespace, so that its dead pid is judged at once.
-    await writeFile(paths().lock, JSON.stringify({ pid: Number(dead.stdout), node: nodeName(), host: hostname(), ...(await machineId()), purpose: 'crashed', since: new Date().toISOString() }));
+    await writeFile(
+      paths().lock,
+      JSON.stringify({
+        pid: Number(dead.stdout),
+        node: nodeName(),
+        host: hostname(),
+        ...(await machineId()),
+        purpose: 'crashed',
+        since: new Date().toISOString(),
+      }),
+    );
     await writeStrs(s.entmergedir, 2);
     const result = await runRollup(s.config, { log, keys: s.keys });
     expect(result.sent).toHaveLength(1);

@@ -48,7 +48,10 @@ describe('a roll-up', () => {
     expect(result.left).toEqual([]);
     expect(result.errors).toEqual([]);
 
-    const verified = await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey);
+    const verified = await verifyAll(
+      receiver.stored.map((z) => z.path),
+      s.keys.publicKey,
+    );
     expect(verified.map((v) => v.name.status)).toEqual([0, 0, 0]);
     // The oldest scans travel in the oldest zip, in arrival order.
     expect(verified[0]?.files.map((f) => f.name)).toEqual(written.names.slice(0, 50));
@@ -78,7 +81,11 @@ describe('a roll-up', () => {
     }
     const gated = new GatedLog();
     const events: string[] = [];
-    const result = await runRollup(s.config, { log: gated, keys: s.keys, onEvent: (e) => events.push(`${e.type}${'zip' in e ? ` ${e.zip}` : ''}`) });
+    const result = await runRollup(s.config, {
+      log: gated,
+      keys: s.keys,
+      onEvent: (e) => events.push(`${e.type}${'zip' in e ? ` ${e.zip}` : ''}`),
+    });
 
     // One or both of the zips made before it (0 only after the time-out: no push while packing).
     expect([1, 2]).toContain(gated.storedBeforeLastBatch);
@@ -118,7 +125,10 @@ describe('a roll-up', () => {
     await writeStrs(s.entmergedir, 60);
     const result = await run();
     // Logged as each zip is made; batches are packed a few at a time, so in the order they finish.
-    const zipped = log.writes.filter((w) => w.record.event === 'zipped').map((w) => w.record).sort((a, b) => a.zip.localeCompare(b.zip));
+    const zipped = log.writes
+      .filter((w) => w.record.event === 'zipped')
+      .map((w) => w.record)
+      .sort((a, b) => a.zip.localeCompare(b.zip));
     const sent = log.writes.filter((w) => w.record.event === 'sent');
     expect(zipped.map((r) => [r.zip, r.files, r.server, r.source])).toEqual(result.zipped.map((z) => [z.zip, z.files, 'LEAF1', 'sender']));
     // The batch of 10 is usually made first; the pusher gets the older zip first all the same.
@@ -141,8 +151,14 @@ describe('a roll-up', () => {
     expect(rollups).toHaveLength(1);
     expect(log.writes.at(-1)?.record.event).toBe('rollup');
     expect(rollups[0]).toMatchObject({
-      server: 'LEAF1', from: 'LEAF1', to: 'INT1', source: 'sender', severity: 'info', zip: '',
-      fields: { zipped: 2, sent: 2, discarded: 0, rejected: 0, left: 0 }, message: '',
+      server: 'LEAF1',
+      from: 'LEAF1',
+      to: 'INT1',
+      source: 'sender',
+      severity: 'info',
+      zip: '',
+      fields: { zipped: 2, sent: 2, discarded: 0, rejected: 0, left: 0 },
+      message: '',
     });
     expect(result.sent).toHaveLength(2);
     // Nothing to do is still a roll-up, with its record; the parent was not asked, so no hop to it.
@@ -195,7 +211,10 @@ describe('a roll-up', () => {
     const result = await run({ timers });
     expect(result.sent).toEqual([expect.objectContaining({ status: 200, tries: 2 })]);
     const zip = result.sent[0]?.zip ?? '';
-    expect(receiver.attempts).toEqual([{ name: zip, outcome: 'drop-after-store' }, { name: zip, outcome: 200 }]);
+    expect(receiver.attempts).toEqual([
+      { name: zip, outcome: 'drop-after-store' },
+      { name: zip, outcome: 200 },
+    ]);
     expect(receiver.stored.map((z) => z.name)).toEqual([zip]);
     expect((await readdir(receiverDir)).filter((n) => n.endsWith('.zip'))).toEqual([zip]);
     expect(timers.sleeps).toEqual([10_000]);
@@ -240,7 +259,11 @@ describe('a roll-up', () => {
     expect(first.stopped).toBe(true);
     expect(first.sent).toEqual([]);
     expect(first.left).toEqual([
-      expect.objectContaining({ kind: 'zip', name: a, reason: expect.stringMatching(/^not sent: the parent answered 400 UPLOAD_INVALID; waiting cannot mend it/) }),
+      expect.objectContaining({
+        kind: 'zip',
+        name: a,
+        reason: expect.stringMatching(/^not sent: the parent answered 400 UPLOAD_INVALID; waiting cannot mend it/),
+      }),
       expect.objectContaining({ kind: 'zip', name: b, reason: 'not tried: sending stopped on the problem below' }),
     ]);
     expect(first.problems).toEqual([expect.objectContaining({ code: 'UPLOAD_INVALID' })]);
@@ -395,7 +418,10 @@ const { config, priv, pub } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const result = await runRollup(config, { log: new MemoryLog(), keys: await loadKeyPair(priv, pub) });
 process.stdout.write(JSON.stringify(result));\n`,
   );
-  const c = spawn(process.execPath, [script, input], { stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}) });
+  const c = spawn(process.execPath, [script, input], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+  });
   let out = '';
   let err = '';
   c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -421,7 +447,10 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     expect(result.left).toEqual([]);
     expect(result.zipped.map((z) => z.files)).toEqual([50, 12]);
     expect(result.sent.map((z) => z.zip)).toEqual(result.zipped.map((z) => z.zip));
-    const verified = await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey);
+    const verified = await verifyAll(
+      receiver.stored.map((z) => z.path),
+      s.keys.publicKey,
+    );
     expect(digests(verified)).toEqual([...written.sha256, sha256Hex(upper), sha256Hex(lower)].sort());
     const zipOf = (name: string) => verified.findIndex((v) => v.files.some((f) => f.name === name));
     expect([zipOf('A.str'), zipOf('a.str')]).toEqual([0, 1]);
@@ -432,7 +461,7 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     expect(receiver.stored).toHaveLength(2);
   });
 
-  it('moves a .str over the Receiver\'s maxStrBytes to rejected/ with its reason beside it, and sends the rest', async () => {
+  it("moves a .str over the Receiver's maxStrBytes to rejected/ with its reason beside it, and sends the rest", async () => {
     const written = await writeStrs(s.entmergedir, 5);
     // Grown past the limit after it was collected (collect leaves such a file in entmergedir).
     const big = join(s.entpushdir, 'BIG.str');
@@ -444,17 +473,30 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     const rejected = join(s.entpushdir, 'rejected', 'BIG.str');
     expect(result.zipped.map((z) => z.files)).toEqual([5]);
     expect(result.sent).toHaveLength(1);
-    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
+    expect(
+      digests(
+        await verifyAll(
+          receiver.stored.map((z) => z.path),
+          s.keys.publicKey,
+        ),
+      ),
+    ).toEqual([...written.sha256].sort());
     expect(result.left).toEqual([]);
     expect(result.errors).toEqual([
       { step: 'pack', code: 'PACK_INPUT_INVALID', message: expect.stringContaining(`${DEFAULT_LIMITS.maxStrBytes + 1} bytes`) as string },
     ]);
     expect(result.errors[0]?.message).toContain(`moved to ${rejected}`);
-    expect(events).toContainEqual(expect.objectContaining({ type: 'str-rejected', name: 'BIG.str', code: 'PACK_INPUT_INVALID', path: rejected }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'str-rejected', name: 'BIG.str', code: 'PACK_INPUT_INVALID', path: rejected }),
+    );
     expect((await readdir(join(s.entpushdir, 'rejected'))).sort()).toEqual(['BIG.str', 'BIG.str.json']);
     expect((await stat(rejected)).size).toBe(DEFAULT_LIMITS.maxStrBytes + 1);
     const note = JSON.parse(await readFile(`${rejected}.json`, 'utf8')) as Record<string, unknown>;
-    expect(note).toMatchObject({ str: 'BIG.str', error: 'PACK_INPUT_INVALID', message: expect.stringContaining('the Receiver takes .str files up to') });
+    expect(note).toMatchObject({
+      str: 'BIG.str',
+      error: 'PACK_INPUT_INVALID',
+      message: expect.stringContaining('the Receiver takes .str files up to'),
+    });
     expect(await filesIn(s.entpushdir, '.str')).toEqual([]);
     // Nothing about a rejected .str is a SPEC §7 event of the Sender's: the log holds the zip's records only.
     expect(new Set(log.writes.map((w) => w.record.event))).toEqual(new Set(['zipped', 'sent', 'rollup']));
@@ -487,9 +529,18 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     });
     expect(run1.zipped.map((z) => z.files)).toEqual([5]);
     const kept = written.sha256.slice(3).sort();
-    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual(kept);
+    expect(
+      digests(
+        await verifyAll(
+          receiver.stored.map((z) => z.path),
+          s.keys.publicKey,
+        ),
+      ),
+    ).toEqual(kept);
     expect(run1.left).toEqual([]);
-    expect(run1.errors.map((e) => [e.code, /moved to/.test(e.message), /gone from entpushdir before it could be zipped/.test(e.message)])).toEqual([
+    expect(
+      run1.errors.map((e) => [e.code, /moved to/.test(e.message), /gone from entpushdir before it could be zipped/.test(e.message)]),
+    ).toEqual([
       ['PACK_SOURCE_UNREADABLE', true, false],
       ['PACK_SOURCE_UNREADABLE', true, false],
       ['PACK_SOURCE_UNREADABLE', false, true],
@@ -529,10 +580,21 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     const first = await runInChild();
     expect(first.zipped.map((z) => z.files)).toEqual([5]);
     expect(first.sent).toHaveLength(1);
-    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256].sort());
+    expect(
+      digests(
+        await verifyAll(
+          receiver.stored.map((z) => z.path),
+          s.keys.publicKey,
+        ),
+      ),
+    ).toEqual([...written.sha256].sort());
     expect(first.errors).toEqual([]);
     expect(first.left).toEqual([
-      { kind: 'str', name: 'LOCKED.str', reason: expect.stringMatching(/PACK_SOURCE_UNREADABLE.*EACCES.*stays for the next roll-up/) as string },
+      {
+        kind: 'str',
+        name: 'LOCKED.str',
+        reason: expect.stringMatching(/PACK_SOURCE_UNREADABLE.*EACCES.*stays for the next roll-up/) as string,
+      },
     ]);
     expect(await filesIn(s.entpushdir, '.str')).toEqual(['LOCKED.str']);
     expect(await readFile(locked)).toEqual(content);
@@ -543,6 +605,13 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     const second = await run();
     expect(second.zipped.map((z) => z.files)).toEqual([1]);
     expect([second.left, second.errors]).toEqual([[], []]);
-    expect(digests(await verifyAll(receiver.stored.map((z) => z.path), s.keys.publicKey))).toEqual([...written.sha256, sha256Hex(content)].sort());
+    expect(
+      digests(
+        await verifyAll(
+          receiver.stored.map((z) => z.path),
+          s.keys.publicKey,
+        ),
+      ),
+    ).toEqual([...written.sha256, sha256Hex(content)].sort());
   });
 });

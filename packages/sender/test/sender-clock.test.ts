@@ -32,7 +32,16 @@ describe('loadClock', () => {
     const ahead = now + 400 * DAY;
     const path = join(dir, 'sender-clock.json');
     // One roll-up the day before (right), one while the clock was 400 days ahead.
-    await writeFile(path, JSON.stringify({ last: t(ahead + 900), runs: [[t(now - DAY), t(now - DAY + 50)], [t(ahead), t(ahead + 900)]] }));
+    await writeFile(
+      path,
+      JSON.stringify({
+        last: t(ahead + 900),
+        runs: [
+          [t(now - DAY), t(now - DAY + 50)],
+          [t(ahead), t(ahead + 900)],
+        ],
+      }),
+    );
     let clock = now;
     const loaded = await loadClock(path, 'LEAF1', [`${t(ahead + 2_000)}_LEAF1_ACME_0.zip`], () => clock);
     expect(loaded.healedFrom).toBe(ahead + 2_000);

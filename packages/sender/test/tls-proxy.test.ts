@@ -17,7 +17,13 @@ const client = () => ({ cert: join(pki, 'client.crt'), key: join(pki, 'client.ke
 beforeAll(async () => {
   pki = await mkdtemp(join(tmpdir(), 'zenroll-pki-'));
   await makeCertificate({ ...ca(), hosts: [], commonName: 'zenroll test CA', isCa: true });
-  await makeCertificate({ certPath: server().cert, keyPath: server().key, hosts: ['127.0.0.1', 'localhost'], commonName: 'INT1', ca: ca() });
+  await makeCertificate({
+    certPath: server().cert,
+    keyPath: server().key,
+    hosts: ['127.0.0.1', 'localhost'],
+    commonName: 'INT1',
+    ca: ca(),
+  });
   await makeCertificate({ certPath: client().cert, keyPath: client().key, hosts: [], commonName: 'LEAF1', ca: ca() });
 }, 60_000);
 

@@ -62,7 +62,13 @@ async function strsIn(dir: string): Promise<string[]> {
   return names;
 }
 
-export async function runDemo(o: { dir: string; keep: boolean; files: number; providers?: number; out: (s: string) => void }): Promise<boolean> {
+export async function runDemo(o: {
+  dir: string;
+  keep: boolean;
+  files: number;
+  providers?: number;
+  out: (s: string) => void;
+}): Promise<boolean> {
   const { out } = o;
   const dir = resolve(o.dir);
   if ((await stat(join(dir, MARKER)).catch(() => null)) !== null) {
@@ -82,9 +88,14 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
   }>('scripts/lib/slapd.mjs');
   const providers = o.providers ?? 1;
   const slapdOptions = { dir: join(dir, 'slapd'), tree: 'ACME', servers: ['LEAF1', 'LEAF2', 'INT1', 'ROOT'], detached: o.keep };
-  out(providers > 1 ? `starting ${providers} private slapd providers in multi-provider replication… ` : 'starting a private slapd with the zenroll schema… ');
+  out(
+    providers > 1
+      ? `starting ${providers} private slapd providers in multi-provider replication… `
+      : 'starting a private slapd with the zenroll schema… ',
+  );
   // SPEC §9: with providers, every server's directory.url lists them all.
-  const all = providers > 1 ? await slapdLib.startSlapdProviders({ ...slapdOptions, providers }) : [await slapdLib.startSlapd(slapdOptions)];
+  const all =
+    providers > 1 ? await slapdLib.startSlapdProviders({ ...slapdOptions, providers }) : [await slapdLib.startSlapd(slapdOptions)];
   const slapd = all[0];
   if (slapd === undefined) throw new ZenrollError('INTERNAL', 'the demo started no slapd');
   const directoryUrl = providers > 1 ? all.map((s) => s.url) : slapd.url;
@@ -124,7 +135,10 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
       return found;
     };
     // Signatures name the origin: ROOT trusts the leaves too, not only INT1.
-    for (const [receiver, children] of [['INT1', ['LEAF1', 'LEAF2']], ['ROOT', ['LEAF1', 'LEAF2', 'INT1']]] as const) {
+    for (const [receiver, children] of [
+      ['INT1', ['LEAF1', 'LEAF2']],
+      ['ROOT', ['LEAF1', 'LEAF2', 'INT1']],
+    ] as const) {
       for (const child of children) await trustAdd(join(node(receiver).dir, 'zenroll.json'), node(child).config.keys.public, child);
     }
 
@@ -138,7 +152,10 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
       // The log file itself as stdout and stderr, no pipe: a --keep tree outlives this process.
       const log = openSync(join(n.dir, 'serve.log'), 'a');
       try {
-        n.child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '-c', join(n.dir, 'zenroll.json')], { stdio: ['ignore', log, log], detached: o.keep });
+        n.child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '-c', join(n.dir, 'zenroll.json')], {
+          stdio: ['ignore', log, log],
+          detached: o.keep,
+        });
       } finally {
         closeSync(log);
       }
@@ -148,12 +165,18 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
 
     const t0 = Date.now();
     for (const leaf of ['LEAF1', 'LEAF2']) {
-      const r = await askService<{ zipped: unknown[]; sent: unknown[]; left: unknown[] }>(node(leaf).config.dirs.statedir, 'POST', '/v1/rollup');
+      const r = await askService<{ zipped: unknown[]; sent: unknown[]; left: unknown[] }>(
+        node(leaf).config.dirs.statedir,
+        'POST',
+        '/v1/rollup',
+      );
       out(`${leaf}: roll-up zipped ${r?.zipped.length}, sent ${r?.sent.length} to INT1, left ${r?.left.length}\n`);
     }
     const int1 = node('INT1').config;
     await waitFor('INT1 to promote what it received', async () => (await countFiles(int1.dirs.zipdir, '.zip')) === 0);
-    out(`INT1: received and promoted ${await countFiles(int1.dirs.entpushdir, '.zip')} zips to entpushdir and ${await countFiles(int1.dirs.dbdir, '.zip')} to dbdir\n`);
+    out(
+      `INT1: received and promoted ${await countFiles(int1.dirs.entpushdir, '.zip')} zips to entpushdir and ${await countFiles(int1.dirs.dbdir, '.zip')} to dbdir\n`,
+    );
     const r = await askService<{ sent: unknown[]; left: unknown[] }>(int1.dirs.statedir, 'POST', '/v1/rollup');
     out(`INT1: roll-up forwarded ${r?.sent.length} zips to ROOT, left ${r?.left.length}\n`);
     const root = node('ROOT').config;
@@ -165,7 +188,9 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
     const atInt = await strsIn(int1.dirs.dbdir ?? '');
     const expected = 2 * o.files;
     const unique = new Set(atRoot).size;
-    out(`\nROOT's dbdir: ${await countFiles(root.dirs.dbdir, '.zip')} zips holding ${atRoot.length} .str (${unique} distinct) of the ${expected} generated, in ${seconds} s\n`);
+    out(
+      `\nROOT's dbdir: ${await countFiles(root.dirs.dbdir, '.zip')} zips holding ${atRoot.length} .str (${unique} distinct) of the ${expected} generated, in ${seconds} s\n`,
+    );
     out(`INT1's dbdir: ${atInt.length} .str (stored status 1: INT1's database stored them first; ROOT's copies have 2)\n`);
     out(o.keep ? `\nwhere to look:\n` : `\nwith --keep the tree and slapd stay up, to look around with:\n`);
     out(`  ls ${root.dirs.dbdir}\n`);
@@ -173,7 +198,9 @@ export async function runDemo(o: { dir: string; keep: boolean; files: number; pr
     out(`  node ${BIN} log -c ${join(node('ROOT').dir, 'zenroll.json')}\n`);
     out(`  node ${BIN} log --status -c ${join(node('INT1').dir, 'zenroll.json')}\n`);
     out(`  node ${BIN} status -c ${join(int1.dirs.statedir, '..', '..', 'zenroll.json')}\n`);
-    out(`  ldapsearch -x -H ${slapd.url} -D '${slapd.operatorDN}' -y ${slapd.operatorPasswordFile} -b '${slapd.serverDN('LEAF1')}' -s base zeninvRollUpLog zenrollStatusLog -LLL -o ldif-wrap=no\n`);
+    out(
+      `  ldapsearch -x -H ${slapd.url} -D '${slapd.operatorDN}' -y ${slapd.operatorPasswordFile} -b '${slapd.serverDN('LEAF1')}' -s base zeninvRollUpLog zenrollStatusLog -LLL -o ldif-wrap=no\n`,
+    );
     out(`\nan LDAP browser (docs/ldap-browser.md) logs in as the operator, who reads every log and writes nothing:\n`);
     out(`  ${slapd.url}  login DN ${slapd.operatorDN}  password ${slapd.operatorPassword}\n`);
     const ok = atRoot.length === expected && unique === expected;
@@ -222,7 +249,9 @@ export async function stopLeftovers(dir: string): Promise<number> {
   const slapdLib = await loadScript<{ slapdAlive(pid: number): boolean; stopPid(pid: number): Promise<void> }>('scripts/lib/slapd.mjs');
   // One slapd in slapd/, or replicated providers in slapd/p1, slapd/p2, … (--providers).
   for (const sub of ['', 'p1', 'p2', 'p3']) {
-    const state = await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'slapd', sub, 'slapd.json'), 'utf8')).catch(() => null);
+    const state = await import('node:fs/promises')
+      .then((fs) => fs.readFile(join(dir, 'slapd', sub, 'slapd.json'), 'utf8'))
+      .catch(() => null);
     if (state === null) continue;
     const pid = fieldOf(JSON.parse(state), 'pid');
     if (typeof pid !== 'number') continue;
@@ -252,7 +281,8 @@ export function registerDemo(p: Program): void {
           return EXIT_OK;
         }
         const files = Number(o.files);
-        if (!Number.isInteger(files) || files < 1 || files > 100_000) throw usageError(`--files ${o.files} is not a whole number from 1 to 100000`);
+        if (!Number.isInteger(files) || files < 1 || files > 100_000)
+          throw usageError(`--files ${o.files} is not a whole number from 1 to 100000`);
         const providers = Number(o.providers ?? '1');
         if (providers !== 1 && providers !== 2) throw usageError(`--providers ${o.providers} is not 1 or 2`);
         const ok = await runDemo({ dir, keep: o.keep === true, files, providers, out: (s) => p.io.out(s) });
@@ -260,4 +290,3 @@ export function registerDemo(p: Program): void {
       }),
     );
 }
-

@@ -6,7 +6,21 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { TrustStore, encodeName, freeSpace, keyIdOf, loadConfig, loadKeyPair, loadPublicKey, parseScheduledTime, roleInfo, messageOf, fieldOf, errnoCode, type Config } from '@zenroll/core';
+import {
+  TrustStore,
+  encodeName,
+  freeSpace,
+  keyIdOf,
+  loadConfig,
+  loadKeyPair,
+  loadPublicKey,
+  parseScheduledTime,
+  roleInfo,
+  messageOf,
+  fieldOf,
+  errnoCode,
+  type Config,
+} from '@zenroll/core';
 import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
@@ -88,7 +102,9 @@ async function trustCheck(config: Config): Promise<Omit<Check, 'name'>> {
     const published = await dir.listPublicKeys();
     const servers = published.length > 0 ? ` (${published.map((k) => k.server).join(', ')})` : '';
     const ok = store.size + published.length > 0;
-    const fix = ok ? '' : ': no child can send yet; run zenroll trust add --name CHILD CHILD.pub, or zenroll init each child with --ldap-url to publish its key';
+    const fix = ok
+      ? ''
+      : ': no child can send yet; run zenroll trust add --name CHILD CHILD.pub, or zenroll init each child with --ldap-url to publish its key';
     return { ok, detail: `${local}; ${published.length} key(s) published in the directory${servers}${fix}` };
   } catch (err) {
     // The directory check names the cause; this one only says what it costs.
@@ -155,124 +171,200 @@ export async function clockAhead(config: Config, nowMs = Date.now()): Promise<st
 
 async function clockCheck(config: Config): Promise<Omit<Check, 'name'>> {
   const ahead = await clockAhead(config);
-  return ahead === null ? { ok: true, detail: `now ${new Date().toISOString()}; the saved clock is not ahead` } : { ok: true, warning: true, detail: ahead };
+  return ahead === null
+    ? { ok: true, detail: `now ${new Date().toISOString()}; the saved clock is not ahead` }
+    : { ok: true, warning: true, detail: ahead };
 }
 
 export function doctorChecks(config: Config, options: CheckOptions = {}): DoctorCheck[] {
   const role = roleInfo(config.role);
   const list: [string, CheckFn, StartupWeight][] = [];
   for (const [key, dir] of folders(config)) {
-    list.push([`folder ${key}`, async () => {
-      if (options.startup === true && madeByService(config, key) && (await stat(dir).catch(() => null)) === null) {
-        return { ok: true, detail: `${dir} (made at start)` };
-      }
-      const problem = await writable(dir);
-      return problem ? { ok: false, detail: problem } : { ok: true, detail: dir };
-    }, 'fatal']);
+    list.push([
+      `folder ${key}`,
+      async () => {
+        if (options.startup === true && madeByService(config, key) && (await stat(dir).catch(() => null)) === null) {
+          return { ok: true, detail: `${dir} (made at start)` };
+        }
+        const problem = await writable(dir);
+        return problem ? { ok: false, detail: problem } : { ok: true, detail: dir };
+      },
+      'fatal',
+    ]);
   }
   const files: (readonly [string, string | null])[] = [
-    ...(role.sender ? [['sender.tls.ca', config.sender.tls.ca], ['sender.tls.cert', config.sender.tls.cert], ['sender.tls.key', config.sender.tls.key]] as const : []),
-    ...(config.directory ? [['directory.passwordFile', config.directory.passwordFile]] as const : []),
+    ...(role.sender
+      ? ([
+          ['sender.tls.ca', config.sender.tls.ca],
+          ['sender.tls.cert', config.sender.tls.cert],
+          ['sender.tls.key', config.sender.tls.key],
+        ] as const)
+      : []),
+    ...(config.directory ? ([['directory.passwordFile', config.directory.passwordFile]] as const) : []),
   ];
   if (files.some(([, path]) => path !== null)) {
-    list.push(['files', async () => {
-      const problems = (await Promise.all(files.map(([key, path]) => readable(key, path)))).filter((p): p is string => p !== null);
-      return problems.length > 0 ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `${files.filter(([, p]) => p !== null).map(([k]) => k).join(', ')} readable` };
-    }, 'fatal']);
+    list.push([
+      'files',
+      async () => {
+        const problems = (await Promise.all(files.map(([key, path]) => readable(key, path)))).filter((p): p is string => p !== null);
+        return problems.length > 0
+          ? { ok: false, detail: problems.join('; ') }
+          : {
+              ok: true,
+              detail: `${files
+                .filter(([, p]) => p !== null)
+                .map(([k]) => k)
+                .join(', ')} readable`,
+            };
+      },
+      'fatal',
+    ]);
   }
   const checks = list;
   const { entpushdir, dbdir } = config.dirs;
   if (entpushdir && dbdir && role.promotesTo.length === 2) {
-    checks.push(['entpushdir and dbdir on one filesystem', async () => {
-      const [a, b] = await Promise.all([stat(entpushdir), stat(dbdir)]);
-      return a.dev === b.dev
-        ? { ok: true, detail: 'yes: a promotion hard-links the zip into both, no copy' }
-        : { ok: true, warning: true, detail: 'no: every promotion copies the zip (one more write and fsync per zip); put them on one filesystem to avoid it' };
-    }, null]);
+    checks.push([
+      'entpushdir and dbdir on one filesystem',
+      async () => {
+        const [a, b] = await Promise.all([stat(entpushdir), stat(dbdir)]);
+        return a.dev === b.dev
+          ? { ok: true, detail: 'yes: a promotion hard-links the zip into both, no copy' }
+          : {
+              ok: true,
+              warning: true,
+              detail: 'no: every promotion copies the zip (one more write and fsync per zip); put them on one filesystem to avoid it',
+            };
+      },
+      null,
+    ]);
   }
-  checks.push(['free space', async () => {
-    const low: string[] = [];
-    for (const [key, dir] of folders(config)) {
-      // A missing folder is its own check's failure, not a second one here.
-      if ((await stat(dir).catch(() => null)) === null) continue;
-      const { availableBytes } = await freeSpace(dir);
-      if (availableBytes < config.receiver.minFreeBytes) low.push(`${key} has ${Math.floor(availableBytes / MB)} MB free`);
-    }
-    return low.length ? { ok: false, detail: `${low.join('; ')}; at least ${Math.floor(config.receiver.minFreeBytes / MB)} MB needed` } : { ok: true, detail: 'enough in every folder' };
-  }, 'warn']);
-  checks.push(['keys', async () => {
-    await loadKeyPair(config.keys.private, config.keys.public);
-    return { ok: true, detail: `${config.keys.private} and its public key match` };
-  }, 'fatal']);
+  checks.push([
+    'free space',
+    async () => {
+      const low: string[] = [];
+      for (const [key, dir] of folders(config)) {
+        // A missing folder is its own check's failure, not a second one here.
+        if ((await stat(dir).catch(() => null)) === null) continue;
+        const { availableBytes } = await freeSpace(dir);
+        if (availableBytes < config.receiver.minFreeBytes) low.push(`${key} has ${Math.floor(availableBytes / MB)} MB free`);
+      }
+      return low.length
+        ? { ok: false, detail: `${low.join('; ')}; at least ${Math.floor(config.receiver.minFreeBytes / MB)} MB needed` }
+        : { ok: true, detail: 'enough in every folder' };
+    },
+    'warn',
+  ]);
+  checks.push([
+    'keys',
+    async () => {
+      await loadKeyPair(config.keys.private, config.keys.public);
+      return { ok: true, detail: `${config.keys.private} and its public key match` };
+    },
+    'fatal',
+  ]);
   if (role.receiver) {
     checks.push(['trust store', () => trustCheck(config), null]);
     checks.push(['trust bindings', () => bindingCheck(config), null]);
     const tls = config.receiver.tls;
-    checks.push(['receiver TLS', async () => {
-      if (tls === false) return { ok: true, warning: true, detail: 'receiver.tls is false: uploads travel in plain HTTP' };
-      createSecureContext({ cert: await readFile(tls.cert), key: await readFile(tls.key), ...(tls.clientCa ? { ca: await readFile(tls.clientCa) } : {}) });
-      return { ok: true, detail: `${tls.cert}${tls.clientCa ? ', client certificates required' : ''}` };
-    }, 'fatal']);
+    checks.push([
+      'receiver TLS',
+      async () => {
+        if (tls === false) return { ok: true, warning: true, detail: 'receiver.tls is false: uploads travel in plain HTTP' };
+        createSecureContext({
+          cert: await readFile(tls.cert),
+          key: await readFile(tls.key),
+          ...(tls.clientCa ? { ca: await readFile(tls.clientCa) } : {}),
+        });
+        return { ok: true, detail: `${tls.cert}${tls.clientCa ? ', client certificates required' : ''}` };
+      },
+      'fatal',
+    ]);
   }
   if (role.sender) {
     checks.push(['clock', () => clockCheck(config), null]);
-    checks.push(['schedule', async () => {
-      checkSchedule(config.sender.schedule);
-      return { ok: true, detail: `"${config.sender.schedule}" in ${config.sender.timezone}` };
-    }, 'fatal']);
-    checks.push(['parent', async () => {
-      // The parent says whether it trusts this server's key (issue 16): "your key is not trusted at the parent" before a 401.
-      const keyId = await loadPublicKey(config.keys.public).then(keyIdOf, () => null);
-      const ask = keyId === null ? '' : `?key=${keyId}&server=${encodeURIComponent(encodeName(config.server))}`;
-      const url = `${config.sender.parent}/v1/info`;
-      const [{ makeDispatcher }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
-      const dispatcher = await makeDispatcher(config.sender);
-      try {
-        const res = await request(`${url}${ask}`, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
-        const body: unknown = await res.body.json();
-        const server = String(fieldOf(body, 'server'));
-        if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
-        if (fieldOf(body, 'keyTrusted') === false) {
+    checks.push([
+      'schedule',
+      async () => {
+        checkSchedule(config.sender.schedule);
+        return { ok: true, detail: `"${config.sender.schedule}" in ${config.sender.timezone}` };
+      },
+      'fatal',
+    ]);
+    checks.push([
+      'parent',
+      async () => {
+        // The parent says whether it trusts this server's key (issue 16): "your key is not trusted at the parent" before a 401.
+        const keyId = await loadPublicKey(config.keys.public).then(keyIdOf, () => null);
+        const ask = keyId === null ? '' : `?key=${keyId}&server=${encodeURIComponent(encodeName(config.server))}`;
+        const url = `${config.sender.parent}/v1/info`;
+        const [{ makeDispatcher }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
+        const dispatcher = await makeDispatcher(config.sender);
+        try {
+          const res = await request(`${url}${ask}`, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
+          const body: unknown = await res.body.json();
+          const server = String(fieldOf(body, 'server'));
+          if (res.statusCode !== 200) return { ok: false, detail: `${url} answered ${res.statusCode}` };
+          if (fieldOf(body, 'keyTrusted') === false) {
+            return {
+              ok: false,
+              detail: `${config.sender.parent} answers as ${server}, but your key is not trusted at the parent: it would refuse every zip (401); on ${server}: zenroll trust add --name ${config.server} FILE, with FILE a copy of ${config.keys.public}`,
+            };
+          }
+          const date = res.headers.date;
+          const skewMs = typeof date === 'string' ? Math.abs(Date.now() - Date.parse(date)) : 0;
+          const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
+          return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${server}${clock}` };
+        } catch (err) {
+          const tls = parentTlsProblem(err, config.sender.tls.ca);
+          if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
+          const cause = fieldOf(err, 'cause');
           return {
             ok: false,
-            detail: `${config.sender.parent} answers as ${server}, but your key is not trusted at the parent: it would refuse every zip (401); on ${server}: zenroll trust add --name ${config.server} FILE, with FILE a copy of ${config.keys.public}`,
+            detail: `${config.sender.parent} does not answer: ${messageOf(cause instanceof Error ? cause : err)}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve`,
           };
+        } finally {
+          await dispatcher.close();
         }
-        const date = res.headers.date;
-        const skewMs = typeof date === 'string' ? Math.abs(Date.now() - Date.parse(date)) : 0;
-        const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
-        return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${server}${clock}` };
-      } catch (err) {
-        const tls = parentTlsProblem(err, config.sender.tls.ca);
-        if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
-        const cause = fieldOf(err, 'cause');
-        return { ok: false, detail: `${config.sender.parent} does not answer: ${messageOf(cause instanceof Error ? cause : err)}; check the URL, the firewall, sender.tls.ca and that the parent runs zenroll serve` };
-      } finally {
-        await dispatcher.close();
-      }
-    }, 'warn']);
+      },
+      'warn',
+    ]);
   }
   const directory = config.directory;
   if (directory) {
-    checks.push(['directory', async () => {
-      const dir = openDirectory(config);
-      if (dir === null) return { ok: true, detail: 'none configured' };
-      try {
-        const key = await dir.readPublicKey(config.server);
-        return { ok: true, detail: `bound as ${directory.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}` };
-      } catch (err) {
-        const message = messageOf(err);
-        const resultCode = fieldOf(fieldOf(err, 'details'), 'resultCode');
-        // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
-        // bound as its own object, that object may be what is missing.
-        const ownObject = resultCode === 49 && serverOfDn(directory.serviceDN, directory.bindDN) === config.server;
-        if (ownObject) return { ok: false, detail: `${message}; if they are right, ${config.server}'s Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it` };
-        // The directory package's messages for these result codes name the keys to check already.
-        return { ok: false, detail: resultCode === 32 || resultCode === 49 ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN` };
-      } finally {
-        await dir.close();
-      }
-    }, 'warn']);
+    checks.push([
+      'directory',
+      async () => {
+        const dir = openDirectory(config);
+        if (dir === null) return { ok: true, detail: 'none configured' };
+        try {
+          const key = await dir.readPublicKey(config.server);
+          return {
+            ok: true,
+            detail: `bound as ${directory.bindDN}; object of ${config.server} found${key ? ', public key published' : ''}`,
+          };
+        } catch (err) {
+          const message = messageOf(err);
+          const resultCode = fieldOf(fieldOf(err, 'details'), 'resultCode');
+          // A directory answers a bind as a DN that does not exist as wrong credentials (so as not to tell which exist):
+          // bound as its own object, that object may be what is missing.
+          const ownObject = resultCode === 49 && serverOfDn(directory.serviceDN, directory.bindDN) === config.server;
+          if (ownObject)
+            return {
+              ok: false,
+              detail: `${message}; if they are right, ${config.server}'s Inventory Service object (the bind DN) may not exist, which the directory answers the same way: create it`,
+            };
+          // The directory package's messages for these result codes name the keys to check already.
+          return {
+            ok: false,
+            detail:
+              resultCode === 32 || resultCode === 49 ? message : `${message}; check directory.url, bindDN, passwordFile and serviceDN`,
+          };
+        } finally {
+          await dir.close();
+        }
+      },
+      'warn',
+    ]);
   }
   return checks.map(([name, run, startup]) => ({ name, run, startup }));
 }

@@ -208,7 +208,7 @@ export function registerInit(p: Program): void {
     .option('--no-tls', 'serve plain HTTP (only inside a trusted network)')
     .option(
       '--tls-name <name>',
-      "a DNS name or IP address children use to reach this Receiver, for its certificate (repeatable; the host name, the --listen host and localhost are in anyway)",
+      'a DNS name or IP address children use to reach this Receiver, for its certificate (repeatable; the host name, the --listen host and localhost are in anyway)',
       (value: string, previous: string[]) => [...previous, value],
       [],
     )
@@ -217,7 +217,10 @@ export function registerInit(p: Program): void {
     .option('--ldap-url <url>', 'log to this LDAP directory (ldap:// or ldaps://) and publish the public key there')
     .option('--bind-dn <dn>', "the server's DN in the directory (with --ldap-url)")
     .option('--password-file <file>', 'a file holding the bind password (with --ldap-url)')
-    .addHelpText('after', '\nExample:\n  zenroll init --role leaf --server LEAF1 --tree ACME --dir /srv/zenroll --parent https://int1.acme.example:7099\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  zenroll init --role leaf --server LEAF1 --tree ACME --dir /srv/zenroll --parent https://int1.acme.example:7099\n',
+    )
     .action(
       p.action(async (o: InitOptions & { ldapUrl?: string; bindDn?: string; passwordFile?: string }) => {
         o.dir = resolve(p.io.cwd, o.dir);
@@ -238,7 +241,9 @@ export function registerInit(p: Program): void {
             `  entmergedir  ${rel(config.dirs.entmergedir)}`,
             `  entpushdir   ${rel(config.dirs.entpushdir)}`,
             `  dbdir        ${rel(config.dirs.dbdir)}`,
-            ...(names !== null && tls !== false ? [`  certificate  ${tls.cert}   (valid for ${names.join(', ')}; more with --tls-name)`] : []),
+            ...(names !== null && tls !== false
+              ? [`  certificate  ${tls.cert}   (valid for ${names.join(', ')}; more with --tls-name)`]
+              : []),
             ...(config.sender.tls.ca !== null ? [`  parent CA    ${config.sender.tls.ca}   (a copy of --parent-ca)`] : []),
             '',
           ].join('\n'),

@@ -31,7 +31,11 @@ function size(bytes: number): string {
 }
 
 function duration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return ms < 1000
+    ? `${ms} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
 /** `FROM>TO`, `FROM`, `->TO` or `-`, as in the record line. */
@@ -89,7 +93,8 @@ function wrap(words: readonly string[]): string[] {
 
 function parseLimit(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 100_000) throw usageError(`--limit ${JSON.stringify(text)}: expected a whole number from 1 to 100000`);
+  if (!/^\d+$/.test(text) || n < 1 || n > 100_000)
+    throw usageError(`--limit ${JSON.stringify(text)}: expected a whole number from 1 to 100000`);
   return n;
 }
 
@@ -114,7 +119,9 @@ export function registerLog(p: Program): void {
           const { records, source, note } = await log.readFrom(server, limit, kind);
           // Where the records come from goes to stderr, so that stdout stays data.
           if (source === 'journal' && config.directory !== null) {
-            p.io.err(`zenroll: the directory did not answer (${note ?? 'unknown reason'}); showing the local journal of ${config.server}\n`);
+            p.io.err(
+              `zenroll: the directory did not answer (${note ?? 'unknown reason'}); showing the local journal of ${config.server}\n`,
+            );
           }
           if (o.json) {
             for (const r of records) p.io.out(`${JSON.stringify(recordJson(r))}\n`);

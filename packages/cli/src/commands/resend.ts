@@ -20,7 +20,12 @@ export interface Resent {
 function reasonOf(json: string): string | null {
   try {
     const note: unknown = JSON.parse(json);
-    const [status, answer, code, message] = [fieldOf(note, 'status'), fieldOf(note, 'answer'), fieldOf(note, 'code'), fieldOf(note, 'message')];
+    const [status, answer, code, message] = [
+      fieldOf(note, 'status'),
+      fieldOf(note, 'answer'),
+      fieldOf(note, 'code'),
+      fieldOf(note, 'message'),
+    ];
     if (typeof status === 'number') {
       const [error, said] = [fieldOf(answer, 'error'), fieldOf(answer, 'message')];
       return `${status}${typeof error === 'string' ? ` ${error}` : ''}${typeof said === 'string' ? `: ${said}` : ''}`;
@@ -46,7 +51,11 @@ export async function resend(configPath: string): Promise<Resent> {
   }
   const lock = await acquireLock(join(statedir, 'rollup.lock'), { purpose: `resend of ${config.server}` }).catch((err: unknown) => {
     if (err instanceof ZenrollError && err.code === 'LOCK_HELD') {
-      throw new ZenrollError('LOCK_HELD', `a roll-up of ${config.server} is running (${err.message}); run zenroll resend when it has finished`, { cause: err });
+      throw new ZenrollError(
+        'LOCK_HELD',
+        `a roll-up of ${config.server} is running (${err.message}); run zenroll resend when it has finished`,
+        { cause: err },
+      );
     }
     throw err;
   });
@@ -80,15 +89,18 @@ export function registerResend(p: Program): void {
     .description('put the zips the parent refused (entpushdir/rejected/) back in line for the next roll-up, their reasons cleared')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--json', 'print JSON')
-    .addHelpText('after', [
-      '',
-      'Use it once the cause is fixed (the parent trusts this key now, the clock is right);',
-      'then run zenroll rollup --now, or wait for the schedule.',
-      '',
-      'Example:',
-      '  zenroll resend -c /srv/zenroll/zenroll.json && zenroll rollup --now -c /srv/zenroll/zenroll.json',
-      '',
-    ].join('\n'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Use it once the cause is fixed (the parent trusts this key now, the clock is right);',
+        'then run zenroll rollup --now, or wait for the schedule.',
+        '',
+        'Example:',
+        '  zenroll resend -c /srv/zenroll/zenroll.json && zenroll rollup --now -c /srv/zenroll/zenroll.json',
+        '',
+      ].join('\n'),
+    )
     .action(
       p.action(async (o: { config: string; json?: boolean }) => {
         const r = await resend(resolve(p.io.cwd, o.config));
@@ -97,7 +109,11 @@ export function registerResend(p: Program): void {
           return;
         }
         for (const f of r.files) p.io.out(`back      ${f.name}${f.reason === null ? '' : `  (was: ${f.reason})`}\n`);
-        p.io.out(r.files.length === 0 ? 'nothing in rejected/ to send again\n' : `${r.files.length} back in line for the next roll-up (zenroll rollup --now sends them now)\n`);
+        p.io.out(
+          r.files.length === 0
+            ? 'nothing in rejected/ to send again\n'
+            : `${r.files.length} back in line for the next roll-up (zenroll rollup --now sends them now)\n`,
+        );
       }),
     );
 }

@@ -34,7 +34,10 @@ export class Reporter {
   }
 
   #status(): string {
-    const parts = [this.#toZip > 0 ? `zipped ${this.#zipped}/${this.#toZip}` : '', this.#toSend > 0 ? `sent ${this.#done}/${this.#toSend}` : ''];
+    const parts = [
+      this.#toZip > 0 ? `zipped ${this.#zipped}/${this.#toZip}` : '',
+      this.#toSend > 0 ? `sent ${this.#done}/${this.#toSend}` : '',
+    ];
     return parts.filter(Boolean).join(', ');
   }
 
@@ -45,7 +48,10 @@ export class Reporter {
     const payload = { status: [this.#status(), extra].filter(Boolean).join(' · ') };
     if (this.#bar === null) {
       // linewrap: a long message above the bar wraps at the terminal's width instead of being cut off there.
-      this.#multi = new MultiBar({ stream, format: ' {bar} {percentage}% | {status}', hideCursor: true, clearOnComplete: true, barsize: 24, linewrap: true }, Presets.shades_classic);
+      this.#multi = new MultiBar(
+        { stream, format: ' {bar} {percentage}% | {status}', hideCursor: true, clearOnComplete: true, barsize: 24, linewrap: true },
+        Presets.shades_classic,
+      );
       this.#bar = this.#multi.create(total, this.#zipped + this.#done, payload);
     } else {
       this.#bar.setTotal(total);

@@ -37,14 +37,18 @@ interface RollupOptions {
  */
 async function requestTreeRollup(config: Config, io: Io): Promise<{ requested: string; service: boolean }> {
   if (!roleInfo(config.role).receiver) {
-    throw new ZenrollError('USAGE', `zenroll rollup --tree asks the servers below a Receiver; role "${config.role}" of ${config.server} has none (docs/SPEC.md §2)`);
+    throw new ZenrollError(
+      'USAGE',
+      `zenroll rollup --tree asks the servers below a Receiver; role "${config.role}" of ${config.server} has none (docs/SPEC.md §2)`,
+    );
   }
   const viaService = await askService<{ requested: string }>(config.dirs.statedir, 'POST', '/v1/rollup-tree');
   if (viaService !== null) return { requested: viaService.requested, service: true };
   const requested = new Date().toISOString();
   await (await RequestStore.open(config.dirs.statedir)).set(requested, 'command');
   await writeStatusOnce(config, { error: (_obj, msg) => io.err(`zenroll: ${msg}\n`) }, 'rollup-requested', {
-    message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up (announced once zenroll serve runs)`, fields: { requested },
+    message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up (announced once zenroll serve runs)`,
+    fields: { requested },
   });
   return { requested, service: false };
 }
@@ -53,7 +57,8 @@ async function requestTreeRollup(config: Config, io: Io): Promise<{ requested: s
 const DRAIN_MS = 10_000;
 
 export const pad = (s: string) => s.padEnd(10);
-export const seconds = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+export const seconds = (ms: number) =>
+  ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 
 /** One line per event worth a line; undefined for the rest. */
 export function eventLine(e: SenderEvent): string | undefined {
@@ -104,8 +109,11 @@ export function summaryLines(r: RollupResult): string[] {
     ...problems.flatMap((p) => [`${pad('problem')}${p.code}: ${p.message}`, ...(p.fix === undefined ? [] : [`${pad('fix')}${p.fix}`])]),
   ];
   const left = r.left.length === 0 ? 'nothing left' : `${r.left.length} left`;
-  const why = problems.length > 0 ? ' (stopped: waiting cannot mend the problem above)' : r.stopped ? ' (stopped: the parent did not answer)' : '';
-  lines.push(`${r.zipped.length} zipped, ${r.discarded.length} discarded, ${r.sent.length} sent, ${r.rejected.length} rejected, ${left}${why}`);
+  const why =
+    problems.length > 0 ? ' (stopped: waiting cannot mend the problem above)' : r.stopped ? ' (stopped: the parent did not answer)' : '';
+  lines.push(
+    `${r.zipped.length} zipped, ${r.discarded.length} discarded, ${r.sent.length} sent, ${r.rejected.length} rejected, ${left}${why}`,
+  );
   return lines;
 }
 
@@ -152,7 +160,9 @@ async function rollupOnce(config: Config, io: Io, o: OnceOptions): Promise<Rollu
   const onEvent = (e: SenderEvent) => {
     reporter.on(e);
     if (e.type === 'retry' && o.maxWaitMs !== undefined && Date.now() + e.delayMs - startedAt.getTime() > o.maxWaitMs) {
-      io.err(`zenroll: the next try would start past --max-wait (${seconds(o.maxWaitMs)}): stopping; the rest waits for the next roll-up (the service's, on its schedule)\n`);
+      io.err(
+        `zenroll: the next try would start past --max-wait (${seconds(o.maxWaitMs)}): stopping; the rest waits for the next roll-up (the service's, on its schedule)\n`,
+      );
       stop.abort();
     }
   };
@@ -164,7 +174,11 @@ async function rollupOnce(config: Config, io: Io, o: OnceOptions): Promise<Rollu
   } catch (err) {
     // A roll-up that another one kept from starting changed nothing worth recording.
     if (isZenrollError(err, 'LOCK_HELD')) {
-      throw new ZenrollError('LOCK_HELD', `another roll-up of ${config.server} is running (${err.message}); zenroll rollup does not wait: try again when it has finished`, { cause: err, details: err.details });
+      throw new ZenrollError(
+        'LOCK_HELD',
+        `another roll-up of ${config.server} is running (${err.message}); zenroll rollup does not wait: try again when it has finished`,
+        { cause: err, details: err.details },
+      );
     }
     await remember(config, io, summarize('forced', startedAt, new Date(), null, err));
     throw err;
@@ -174,7 +188,9 @@ async function rollupOnce(config: Config, io: Io, o: OnceOptions): Promise<Rollu
     await sources.close();
     // Without a directory the journal is the log and this returns at once.
     if (!(await log.drain(DRAIN_MS))) {
-      io.err(`zenroll: the directory did not take every record within ${DRAIN_MS / 1000} s; the rest stays in the journal and is applied later\n`);
+      io.err(
+        `zenroll: the directory did not take every record within ${DRAIN_MS / 1000} s; the rest stays in the journal and is applied later\n`,
+      );
     }
     await log.close();
   }
@@ -197,7 +213,10 @@ export function registerRollup(p: Program): void {
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--now', 'start at once (the service runs it as soon as a running roll-up is done; without a service it runs here)')
     .option('--json', 'print the result as JSON')
-    .option('--max-wait <duration>', 'stop retrying once a try would start past this (90s, 10m, 2h) and leave the rest for the next roll-up; exit 1')
+    .option(
+      '--max-wait <duration>',
+      'stop retrying once a try would start past this (90s, 10m, 2h) and leave the rest for the next roll-up; exit 1',
+    )
     .option('--tree', 'on a Receiver: ask every server below it for a roll-up now (they see it at their next poll, sender.pollSeconds)')
     .addHelpText(
       'after',
@@ -223,9 +242,11 @@ export function registerRollup(p: Program): void {
           if (o.json) p.io.out(`${JSON.stringify({ ok: true, server: config.server, requested: t.requested, service: t.service })}\n`);
           else {
             p.io.out(`roll-up requested at ${t.requested} for every server below ${config.server}\n`);
-            p.io.out(t.service
-              ? 'its children see it at their next poll (sender.pollSeconds), roll up and pass it on\n'
-              : `no service runs for ${config.server}: the request waits in ${config.dirs.statedir} until zenroll serve starts\n`);
+            p.io.out(
+              t.service
+                ? 'its children see it at their next poll (sender.pollSeconds), roll up and pass it on\n'
+                : `no service runs for ${config.server}: the request waits in ${config.dirs.statedir} until zenroll serve starts\n`,
+            );
           }
           return EXIT_OK;
         }
@@ -244,8 +265,10 @@ export function registerRollup(p: Program): void {
             // biome-ignore lint/nursery/noUnsafeTypeAssertion: events from this server's own service, the Sender's own SenderEvent as JSON
             reporter.on(e as SenderEvent);
           };
-          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup', { onEvent, ...(maxWaitMs === undefined ? {} : { timeoutMs: maxWaitMs }) })
-            .finally(() => reporter.end());
+          const viaService = await askService<RollupResult>(config.dirs.statedir, 'POST', '/v1/rollup', {
+            onEvent,
+            ...(maxWaitMs === undefined ? {} : { timeoutMs: maxWaitMs }),
+          }).finally(() => reporter.end());
           // A service of an older release answers with the result only.
           if (viaService !== null && !o.json && !streamed) {
             for (const e of resultEvents(viaService)) {
@@ -254,7 +277,8 @@ export function registerRollup(p: Program): void {
             }
           }
           if (viaService === null) await refuseIfServedElsewhere(config, p.io.env);
-          result = viaService ?? (await rollupOnce(config, p.io, { json: o.json === true, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) }));
+          result =
+            viaService ?? (await rollupOnce(config, p.io, { json: o.json === true, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) }));
         } catch (err) {
           if (!o.json || !isZenrollError(err)) throw err;
           p.io.out(`${JSON.stringify({ ok: false, server: config.server, error: err.code, message: err.message })}\n`);
@@ -262,7 +286,12 @@ export function registerRollup(p: Program): void {
         }
         const code = exitCodeOfResult(result);
         if (o.json) p.io.out(`${JSON.stringify({ ok: code === EXIT_OK, server: config.server, ...result })}\n`);
-        else p.io.out(`${summaryLines(result).map((l) => (p.io.isTty ? wrapLine(l, p.io.stream?.columns ?? 80) : l)).join('\n')}\n`);
+        else
+          p.io.out(
+            `${summaryLines(result)
+              .map((l) => (p.io.isTty ? wrapLine(l, p.io.stream?.columns ?? 80) : l))
+              .join('\n')}\n`,
+          );
         return code;
       }),
     );

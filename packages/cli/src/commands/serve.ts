@@ -38,7 +38,12 @@ function stopSignal(): { stopped: Promise<NodeJS.Signals>; dispose: () => void }
 }
 
 /** Start the service of the config's role; run until `stopped` resolves; then stop it cleanly. */
-export async function runService(config: Config, logger: PinoLogger, stopped: Promise<unknown>, options: ServiceOptions = {}): Promise<void> {
+export async function runService(
+  config: Config,
+  logger: PinoLogger,
+  stopped: Promise<unknown>,
+  options: ServiceOptions = {},
+): Promise<void> {
   const role = roleInfo(config.role);
   if (!role.receiver && !role.sender) {
     throw new ZenrollError('USAGE', `role "${config.role}" neither sends nor receives (docs/SPEC.md §2): there is no service to run`);
@@ -74,10 +79,15 @@ export async function runService(config: Config, logger: PinoLogger, stopped: Pr
 export function registerServe(p: Program): void {
   p.command
     .command('serve')
-    .description('run the service for the role: the Receiver (HTTPS, docs/SPEC.md §4), the scheduled Sender, the admin endpoint; stops on SIGTERM/SIGINT')
+    .description(
+      'run the service for the role: the Receiver (HTTPS, docs/SPEC.md §4), the scheduled Sender, the admin endpoint; stops on SIGTERM/SIGINT',
+    )
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--standby', 'wait for the lock instead of exiting when another node runs this server, then take over (docs/SPEC.md §9)')
-    .addHelpText('after', '\nExamples:\n  zenroll serve -c /srv/zenroll/zenroll.json\n  ZENROLL_NODE=node-b zenroll serve --standby -c /shared/zenroll/zenroll.json\n\nLogs are JSON lines on stdout (ZENROLL_LOG_LEVEL=debug for more).\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zenroll serve -c /srv/zenroll/zenroll.json\n  ZENROLL_NODE=node-b zenroll serve --standby -c /shared/zenroll/zenroll.json\n\nLogs are JSON lines on stdout (ZENROLL_LOG_LEVEL=debug for more).\n',
+    )
     .action(
       p.action(async (o: ServeOptions) => {
         const config = await loadConfig(resolve(p.io.cwd, o.config));

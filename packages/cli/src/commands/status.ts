@@ -16,7 +16,14 @@ import type { ServiceStatus } from '../service/service.js';
 export interface StatusReport {
   server: string;
   role: string;
-  service: { running: boolean; pid?: number; receiver?: string | null; rollupRunning?: boolean; nextRollup?: string | null; degraded?: string[] };
+  service: {
+    running: boolean;
+    pid?: number;
+    receiver?: string | null;
+    rollupRunning?: boolean;
+    nextRollup?: string | null;
+    degraded?: string[];
+  };
   backlog: ServiceStatus['backlog'];
   lastRollup: ServiceStatus['lastRollup'];
   journalBacklog: number;
@@ -65,7 +72,14 @@ export async function status(config: Config): Promise<StatusReport> {
     server: config.server,
     role: config.role,
     service: running
-      ? { running: true, pid: running.pid, receiver: running.receiver, rollupRunning: running.rollupRunning, nextRollup: running.schedule?.next ?? null, degraded: running.degraded ?? [] }
+      ? {
+          running: true,
+          pid: running.pid,
+          receiver: running.receiver,
+          rollupRunning: running.rollupRunning,
+          nextRollup: running.schedule?.next ?? null,
+          degraded: running.degraded ?? [],
+        }
       : { running: false },
     backlog: running?.backlog ?? (await readBacklog(config)),
     lastRollup: running?.lastRollup ?? (await readLastRollup(config.dirs.statedir)),
@@ -87,7 +101,9 @@ function describe(r: StatusReport): string {
     r.lastRollup
       ? `  last roll-up  ${r.lastRollup.finishedAt} (${r.lastRollup.reason}): ${r.lastRollup.ok ? 'ok' : 'INCOMPLETE'}; zipped ${r.lastRollup.zipped}, sent ${r.lastRollup.sent}, discarded ${r.lastRollup.discarded}, rejected ${r.lastRollup.rejected}, left ${r.lastRollup.left}${r.lastRollup.error ? ` — ${r.lastRollup.error}` : ''}`
       : '  last roll-up  none yet',
-    ...(r.parent ? [`  parent        ${r.parent.url}: ${r.parent.reachable ? `answers (${r.parent.server})` : `NOT reachable: ${r.parent.error}`}`] : []),
+    ...(r.parent
+      ? [`  parent        ${r.parent.url}: ${r.parent.reachable ? `answers (${r.parent.server})` : `NOT reachable: ${r.parent.error}`}`]
+      : []),
     `  journal       ${r.journalBacklog} record(s) waiting for the directory`,
     ...(r.clockAhead ? [`  CLOCK AHEAD   ${r.clockAhead}`] : []),
   ];
@@ -111,7 +127,11 @@ interface HealthBody extends HealthReport {
  * not run here (none, or it runs on another node sharing the folders); 1 it
  * runs here but a check fails, or it does not answer. One line says which.
  */
-export async function checkService(config: Config, env: NodeJS.ProcessEnv = process.env, timeoutMs = 10_000): Promise<{ code: number; line: string; report: HealthBody | null }> {
+export async function checkService(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 10_000,
+): Promise<{ code: number; line: string; report: HealthBody | null }> {
   let got: { status: number; body: unknown } | null;
   try {
     got = await getFromService(config.dirs.statedir, '/v1/health', timeoutMs);
@@ -124,10 +144,18 @@ export async function checkService(config: Config, env: NodeJS.ProcessEnv = proc
   const here = nodeName(env);
   // The socket is in statedir, on the shared disk: on one machine, another node's service may answer it.
   if (report.node !== undefined && report.node !== here) {
-    return { code: CHECK_NOT_RUNNING, line: `${config.server}: not running on this node (${here}); node ${report.node} runs it (pid ${report.pid})`, report };
+    return {
+      code: CHECK_NOT_RUNNING,
+      line: `${config.server}: not running on this node (${here}); node ${report.node} runs it (pid ${report.pid})`,
+      report,
+    };
   }
   if (got.status !== 200 || report.status === 'failing') {
-    return { code: CHECK_FAILING, line: `${config.server}: running here (pid ${report.pid}) but FAILING: ${healthReasons(report)}`, report };
+    return {
+      code: CHECK_FAILING,
+      line: `${config.server}: running here (pid ${report.pid}) but FAILING: ${healthReasons(report)}`,
+      report,
+    };
   }
   const degraded = report.status === 'degraded' ? `, degraded: ${healthReasons(report)}` : '';
   return { code: CHECK_RUNNING, line: `${config.server}: running here (pid ${report.pid}), ${report.status}${degraded}`, report };
@@ -139,8 +167,14 @@ export function registerStatus(p: Program): void {
     .description('backlog per folder, the last roll-up, whether the parent answers, the journal backlog')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--json', 'print JSON')
-    .option('--check', 'for a cluster manager: exit 0 running here and healthy, 7 not running here, 1 running but failing (docs/SPEC.md §9)')
-    .addHelpText('after', '\nExamples:\n  zenroll status -c /srv/zenroll/zenroll.json --json\n  zenroll status -c /srv/zenroll/zenroll.json --check; echo $?\n')
+    .option(
+      '--check',
+      'for a cluster manager: exit 0 running here and healthy, 7 not running here, 1 running but failing (docs/SPEC.md §9)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zenroll status -c /srv/zenroll/zenroll.json --json\n  zenroll status -c /srv/zenroll/zenroll.json --check; echo $?\n',
+    )
     .action(
       p.action(async (o: { config: string; json?: boolean; check?: boolean }) => {
         const config = await loadConfig(resolve(p.io.cwd, o.config));

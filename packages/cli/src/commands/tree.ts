@@ -16,15 +16,18 @@ export function registerTree(p: Program): void {
     .description('the whole tree: each server with its role, state (ok, late, failing, unknown), last roll-up, backlog and last 24 hours')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
     .option('--json', 'print JSON (format zenroll-tree/1, docs/tree.md)')
-    .addHelpText('after', [
-      '',
-      'States: ok; late (no roll-up for more than two schedule periods); failing (its last',
-      'roll-up failed to send or had a zip rejected); unknown (it has written nothing yet).',
-      '',
-      'Example:',
-      '  zenroll tree -c /srv/zenroll/zenroll.json',
-      '',
-    ].join('\n'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'States: ok; late (no roll-up for more than two schedule periods); failing (its last',
+        'roll-up failed to send or had a zip rejected); unknown (it has written nothing yet).',
+        '',
+        'Example:',
+        '  zenroll tree -c /srv/zenroll/zenroll.json',
+        '',
+      ].join('\n'),
+    )
     .action(
       p.action(async (o: { config: string; json?: boolean }) => {
         const config = await loadConfig(resolve(p.io.cwd, o.config));

@@ -42,13 +42,19 @@ export async function trustAdd(configPath: string, pemPath: string, server?: str
   const config = await loadConfig(configPath);
   // A trust store only matters to a Receiver; on any other role the key would sit there unused.
   if (!roleInfo(config.role).receiver) {
-    throw usageError(`${config.server} is a ${config.role}, which receives nothing: add the key on its parent, the server that receives its zips`);
+    throw usageError(
+      `${config.server} is a ${config.role}, which receives nothing: add the key on its parent, the server that receives its zips`,
+    );
   }
   if (server === undefined) {
-    throw usageError('--name SERVER is required: a trusted key signs only for the server it is bound to; give the child\'s server name, as in its zenroll.json');
+    throw usageError(
+      "--name SERVER is required: a trusted key signs only for the server it is bound to; give the child's server name, as in its zenroll.json",
+    );
   }
   if (server === OWN_KEY_STEM) {
-    throw usageError(`--name ${OWN_KEY_STEM}: ${OWN_KEY_STEM}.pub in a trust folder is a copied keys/server.pub, bound to no server; a server of that name cannot have its key bound`);
+    throw usageError(
+      `--name ${OWN_KEY_STEM}: ${OWN_KEY_STEM}.pub in a trust folder is a copied keys/server.pub, bound to no server; a server of that name cannot have its key bound`,
+    );
   }
   let fileName: string;
   try {
@@ -68,7 +74,9 @@ export async function trustAdd(configPath: string, pemPath: string, server?: str
     key = parsePublicKeyPem(pem, `public key ${pemPath}`);
   } catch (err) {
     if (!isZenrollError(err, 'KEY_INVALID')) throw err;
-    throw new ZenrollError('KEY_INVALID', `${err.message}: give the child's public key file (keys/server.pub in its folder)`, { cause: err });
+    throw new ZenrollError('KEY_INVALID', `${err.message}: give the child's public key file (keys/server.pub in its folder)`, {
+      cause: err,
+    });
   }
   const keyId = keyIdOf(key);
   const dir = config.receiver.trustDir;
@@ -84,7 +92,9 @@ export async function trustAdd(configPath: string, pemPath: string, server?: str
   }
   const taken = entries.find((e) => e.server === server && e.keyId !== keyId);
   if (taken) {
-    throw usageError(`${shown(server)} has another key trusted already (${taken.source}, key ${taken.keyId}); to replace it, remove that file first`);
+    throw usageError(
+      `${shown(server)} has another key trusted already (${taken.source}, key ${taken.keyId}); to replace it, remove that file first`,
+    );
   }
   const unbound = mine.filter((e) => e.server === null).map((e) => e.source);
   const already = mine.some((e) => e.server === server);
@@ -114,7 +124,8 @@ async function receiverConfig(configPath: string) {
 /** Every key this Receiver trusts (SPEC §4): its trust folder and, with a directory, the keys published there. */
 export async function trustList(configPath: string, warn: (message: string) => void): Promise<TrustListed[]> {
   const config = await receiverConfig(configPath);
-  const files = (await TrustStore.fromDir(config.receiver.trustDir)).entries()
+  const files = (await TrustStore.fromDir(config.receiver.trustDir))
+    .entries()
     .map((e): TrustListed => ({ server: e.server, keyId: e.keyId, from: 'file', source: e.source }));
   const dir = openDirectory(config);
   if (dir === null) return files;
@@ -159,13 +170,17 @@ export function registerTrust(p: Program): void {
     .description("trust a child server's public key (its keys/server.pub) for batches of that server only")
     .argument('<pubkey>', 'the PEM public key file')
     .option('-c, --config <file>', 'config file', 'zenroll.json')
-    .option('--name <server>', 'the child\'s server name (required): the key signs only for it; the file is trustDir/<encoded name>.pub')
+    .option('--name <server>', "the child's server name (required): the key signs only for it; the file is trustDir/<encoded name>.pub")
     .addHelpText('after', '\nExample:\n  zenroll trust add -c /srv/zenroll/zenroll.json --name LEAF1 leaf1-server.pub\n')
     .action(
       p.action(async (pubkey: string, o: { config: string; name?: string }) => {
         const r = await trustAdd(resolve(p.io.cwd, o.config), resolve(p.io.cwd, pubkey), o.name);
         const replaced = r.replaced.length > 0 ? ` (replaces unbound ${r.replaced.join(', ')})` : '';
-        p.io.out(r.already ? `key ${r.keyId} is trusted for ${r.server} already (${r.path})\n` : `trusted key ${r.keyId} for ${r.server}: ${r.path}${replaced}\n`);
+        p.io.out(
+          r.already
+            ? `key ${r.keyId} is trusted for ${r.server} already (${r.path})\n`
+            : `trusted key ${r.keyId} for ${r.server}: ${r.path}${replaced}\n`,
+        );
       }),
     );
   trust

@@ -1,6 +1,16 @@
 /** `zenroll verify ZIP`: name, structure, digests and signature (SPEC §5). */
 import { basename, resolve } from 'node:path';
-import { TrustStore, ZenrollError, isZenrollError, loadConfig, loadPublicKey, verifyOuterZip, fieldOf, messageOf, type VerifiedZip } from '@zenroll/core';
+import {
+  TrustStore,
+  ZenrollError,
+  isZenrollError,
+  loadConfig,
+  loadPublicKey,
+  verifyOuterZip,
+  fieldOf,
+  messageOf,
+  type VerifiedZip,
+} from '@zenroll/core';
 import { EXIT_FAILED, describeError } from '../exit.js';
 import type { Program } from '../main.js';
 
@@ -39,7 +49,10 @@ export function registerVerify(p: Program): void {
     .command('verify')
     .description('check a zip: name, structure, digests and signature; list the .str inside')
     .argument('<zip>', 'the outer zip')
-    .option('--trust <dir>', 'trust the *.pub keys in this folder, each for the server its file name encodes (default: the config\'s trust store and own key)')
+    .option(
+      '--trust <dir>',
+      "trust the *.pub keys in this folder, each for the server its file name encodes (default: the config's trust store and own key)",
+    )
     .option('-c, --config <file>', 'config file, for its trust store', 'zenroll.json')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  zenroll verify --trust ./trust 20261122103000000_LEAF1_ACME_0.zip\n')
@@ -50,7 +63,9 @@ export function registerVerify(p: Program): void {
         try {
           const v = await verifyOuterZip(path, { trust: trust.lookup });
           if (o.json) {
-            p.io.out(`${JSON.stringify({ ok: true, zip: basename(path), ...v.name, created: v.prp.created, keyId: v.prp.keyId, originTree: v.prp.tree, bytes: v.bytes, files: v.files })}\n`);
+            p.io.out(
+              `${JSON.stringify({ ok: true, zip: basename(path), ...v.name, created: v.prp.created, keyId: v.prp.keyId, originTree: v.prp.tree, bytes: v.bytes, files: v.files })}\n`,
+            );
           } else {
             p.io.out(describe(v));
           }
@@ -58,7 +73,9 @@ export function registerVerify(p: Program): void {
         } catch (err) {
           if (o.json) {
             const code = fieldOf(err, 'code');
-            p.io.out(`${JSON.stringify({ ok: false, zip: basename(path), error: typeof code === 'string' ? code : 'INTERNAL', message: messageOf(err) })}\n`);
+            p.io.out(
+              `${JSON.stringify({ ok: false, zip: basename(path), error: typeof code === 'string' ? code : 'INTERNAL', message: messageOf(err) })}\n`,
+            );
           } else {
             p.io.err(describeError(err));
           }

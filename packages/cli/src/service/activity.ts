@@ -75,7 +75,10 @@ export class Activity {
     for (const h of this.#hours) {
       // The last 24 whole hours up to now: this one and the 23 before it.
       if (h.at <= since) continue;
-      for (const [into, from] of [[sent, h.sent], [received, h.received]] as const) {
+      for (const [into, from] of [
+        [sent, h.sent],
+        [received, h.received],
+      ] as const) {
         into.zips += from.zips;
         into.files += from.files;
         into.bytes += from.bytes;

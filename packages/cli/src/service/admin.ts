@@ -14,7 +14,20 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readdir, readlink, rename, symlink } from 'node:fs/promises';
 import { remove } from 'fs-extra/esm';
-import { ZenrollError, errnoCode, errorSpec, fieldOf, healthHttpStatus, isErrorCode, listenError, messageOf, splitHostPort, isRecord, type ErrorCode, type HealthReport } from '@zenroll/core';
+import {
+  ZenrollError,
+  errnoCode,
+  errorSpec,
+  fieldOf,
+  healthHttpStatus,
+  isErrorCode,
+  listenError,
+  messageOf,
+  splitHostPort,
+  isRecord,
+  type ErrorCode,
+  type HealthReport,
+} from '@zenroll/core';
 
 export function adminSocketPath(statedir: string): string {
   return join(statedir, 'admin.sock');
@@ -64,7 +77,11 @@ function handler(routes: AdminRoutes, pages: boolean) {
       if (pages && routes.page && req.method === 'GET' && (path === '/tree' || path.startsWith('/tree/'))) {
         const p = await routes.page(path);
         if (p !== null) {
-          res.writeHead(p.status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(p.body), 'cache-control': 'no-store' });
+          res.writeHead(p.status, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-length': Buffer.byteLength(p.body),
+            'cache-control': 'no-store',
+          });
           return res.end(p.body);
         }
       }
@@ -134,8 +151,10 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
   const own = `${randomBytes(3).toString('hex')}.admin.sock`;
   const bound = join(statedir, own);
   if (!socketFits(bound)) {
-    throw new ZenrollError('CONFIG_INVALID',
-      `the admin socket ${bound} would be ${Buffer.byteLength(bound)} bytes long, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have: set dirs.statedir to a shorter folder`);
+    throw new ZenrollError(
+      'CONFIG_INVALID',
+      `the admin socket ${bound} would be ${Buffer.byteLength(bound)} bytes long, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have: set dirs.statedir to a shorter folder`,
+    );
   }
   // The serve lock is held, so other sockets here are left over from a process that died (or one paused and taken over).
   for (const name of await readdir(statedir)) {
@@ -157,7 +176,10 @@ export async function startAdmin(statedir: string, tcpListen: string | null, rou
     const server = createServer({ requestTimeout: 0 }, handler(routes, true));
     await listen(server, hp);
     const addr = server.address();
-    tcp = typeof addr === 'object' && addr !== null ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : null;
+    tcp =
+      typeof addr === 'object' && addr !== null
+        ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+        : null;
     servers.push(server);
   }
   return {
@@ -178,16 +200,24 @@ export async function askService<T>(
   statedir: string,
   method: 'GET' | 'POST',
   path: string,
-  o: { timeoutMs?: number; /** Events as they happen (`POST /v1/rollup` only). */ onEvent?: (event: unknown) => void } = {},
+  o: { timeoutMs?: number /** Events as they happen (`POST /v1/rollup` only). */; onEvent?: (event: unknown) => void } = {},
 ): Promise<T | null> {
   // No service can listen there (startAdmin refuses): none runs.
   if (!socketFits(adminSocketPath(statedir))) return null;
   return new Promise<T | null>((resolve, reject) => {
     // --max-wait: stop waiting for the service, which goes on with the work (exit 1).
-    const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
-      req.destroy();
-      reject(new ZenrollError('WAIT_EXCEEDED', `the running service has not finished ${path} within --max-wait (${Math.round((o.timeoutMs ?? 0) / 1000)} s); it goes on with it, and zenroll status shows how it ends`));
-    }, o.timeoutMs);
+    const timer =
+      o.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            req.destroy();
+            reject(
+              new ZenrollError(
+                'WAIT_EXCEEDED',
+                `the running service has not finished ${path} within --max-wait (${Math.round((o.timeoutMs ?? 0) / 1000)} s); it goes on with it, and zenroll status shows how it ends`,
+              ),
+            );
+          }, o.timeoutMs);
     const asked = o.onEvent === undefined ? path : `${path}?events=1`;
     const req = request({ socketPath: adminSocketPath(statedir), method, path: asked }, (res) => {
       res.on('close', () => clearTimeout(timer));

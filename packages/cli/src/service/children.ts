@@ -45,7 +45,9 @@ export function descriptionHeader(server: string, description: ServerDescription
 }
 
 /** The header's content, or null when it is absent or not what a child sends. */
-export function parseDescriptionHeader(value: string | string[] | undefined): { server: string; description: ServerDescription | null } | null {
+export function parseDescriptionHeader(
+  value: string | string[] | undefined,
+): { server: string; description: ServerDescription | null } | null {
   if (typeof value !== 'string' || value.length > MAX_HEADER_CHARS) return null;
   try {
     const json: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));

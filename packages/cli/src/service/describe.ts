@@ -159,7 +159,11 @@ export class Describer {
       if (this.#failing) this.#logger.info({}, 'the directory took this server’s description again');
       this.#failing = false;
     } catch (err) {
-      if (!this.#failing) this.#logger.warn({ err: messageOf(err), retryMs: this.#retryMs }, 'could not write this server’s description to the directory; trying again');
+      if (!this.#failing)
+        this.#logger.warn(
+          { err: messageOf(err), retryMs: this.#retryMs },
+          'could not write this server’s description to the directory; trying again',
+        );
       this.#failing = true;
       if (!this.#closed) {
         this.#retry = setTimeout(() => void this.describe(), this.#retryMs);

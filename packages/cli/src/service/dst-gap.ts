@@ -68,7 +68,13 @@ export function watchSkippedSlots(options: {
   // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; Fields is their shape
   const fields = cron.parse(options.expression) as Fields;
   const zone = new Intl.DateTimeFormat('en-US', {
-    timeZone: options.timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    timeZone: options.timezone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
   });
   let prev = { ms: now(), wall: wallMinutes(now(), zone) };
   const timer = setInterval(() => {

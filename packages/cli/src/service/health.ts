@@ -10,7 +10,8 @@ import { fsError, type Config, type HealthCheck, type Lock } from '@zenroll/core
 export function lockCheck(lock: Lock): HealthCheck {
   return {
     name: 'lock',
-    run: async () => (lock.lost ? { state: 'failing', reason: `${lock.path} was taken over by another node: this one is stopping` } : { state: 'ok' }),
+    run: async () =>
+      lock.lost ? { state: 'failing', reason: `${lock.path} was taken over by another node: this one is stopping` } : { state: 'ok' },
   };
 }
 

@@ -18,9 +18,18 @@ export interface Metrics {
 export function createMetrics(config: Config, sources: { lastSuccessMs: () => number | null; journalBacklog: () => number }): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ server: config.server });
-  const zips = new Counter({ name: 'zenroll_zips_total', help: 'Zips by event (zipped, sent, received, promoted, rejected, discarded, send-failed)', labelNames: ['event'], registers: [registry] });
+  const zips = new Counter({
+    name: 'zenroll_zips_total',
+    help: 'Zips by event (zipped, sent, received, promoted, rejected, discarded, send-failed)',
+    labelNames: ['event'],
+    registers: [registry],
+  });
   const bytes = new Counter({ name: 'zenroll_bytes_total', help: 'Bytes of zips by event', labelNames: ['event'], registers: [registry] });
-  const retries = new Counter({ name: 'zenroll_send_retries_total', help: 'Push attempts that failed and were retried', registers: [registry] });
+  const retries = new Counter({
+    name: 'zenroll_send_retries_total',
+    help: 'Push attempts that failed and were retried',
+    registers: [registry],
+  });
   new Gauge({
     name: 'zenroll_backlog_files',
     help: 'Files waiting per folder (.str in entmergedir, zips elsewhere)',

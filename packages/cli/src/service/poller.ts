@@ -82,7 +82,10 @@ export class Poller {
     const requested = info.rollupRequested;
     if (isNewRequest(requested, this.#answered)) {
       this.#answered = requested;
-      const p: Promise<void> = this.#o.answer(requested).catch(() => undefined).finally(() => this.#answering.delete(p));
+      const p: Promise<void> = this.#o
+        .answer(requested)
+        .catch(() => undefined)
+        .finally(() => this.#answering.delete(p));
       this.#answering.add(p);
     }
   }

@@ -35,7 +35,8 @@ export interface RunnerLogger {
 
 function firstProblem(r: RollupResult): string | undefined {
   const rejected = r.rejected[0];
-  if (rejected !== undefined) return `${rejected.zip}: ${rejected.status}${rejected.error ? ` ${rejected.error}` : ''}: ${rejected.message}`;
+  if (rejected !== undefined)
+    return `${rejected.zip}: ${rejected.status}${rejected.error ? ` ${rejected.error}` : ''}: ${rejected.message}`;
   const left = r.left.find((l) => l.kind === 'zip');
   return left === undefined ? undefined : `${left.name}: ${left.reason}`;
 }
@@ -47,7 +48,13 @@ export function summarize(reason: Reason, startedAt: Date, finishedAt: Date, r: 
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     // A .str still being written waits for the next roll-up as a matter of course; a zip left, a rejection or a failed step does not.
-    ok: r !== null && error === undefined && r.left.filter((l) => l.kind === 'zip').length === 0 && r.rejected.length === 0 && r.errors.length === 0 && !r.stopped,
+    ok:
+      r !== null &&
+      error === undefined &&
+      r.left.filter((l) => l.kind === 'zip').length === 0 &&
+      r.rejected.length === 0 &&
+      r.errors.length === 0 &&
+      !r.stopped,
     zipped: r?.zipped.length ?? 0,
     discarded: r?.discarded.length ?? 0,
     sent: r?.sent.length ?? 0,
@@ -100,7 +107,11 @@ export class RollupRunner {
 
   /** `lastSuccessMs`: the last success before this runner, from last-rollup.json (so that a restart does not forget it). */
   constructor(options: {
-    rollup: () => Promise<RollupResult>; statedir: string; logger: RunnerLogger; now?: () => number; lastSuccessMs?: number | null;
+    rollup: () => Promise<RollupResult>;
+    statedir: string;
+    logger: RunnerLogger;
+    now?: () => number;
+    lastSuccessMs?: number | null;
     /** After each roll-up, once last-rollup.json has it (the service describes itself then, SPEC §8). */
     onFinished?: (last: LastRollup) => void;
   }) {

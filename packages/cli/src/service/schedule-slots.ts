@@ -21,7 +21,14 @@ function zoneOf(timezone: string): Intl.DateTimeFormat {
   let f = zones.get(timezone);
   if (f === undefined) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     zones.set(timezone, f);
   }
@@ -30,8 +37,15 @@ function zoneOf(timezone: string): Intl.DateTimeFormat {
 
 /** The wall clock of `ms` in the zone, as milliseconds of a clock without zones. */
 export function wallMs(ms: number, timezone: string): number {
-  const p = Object.fromEntries(zoneOf(timezone).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute), Number(p.second)) + (ms % 1000 + 1000) % 1000;
+  const p = Object.fromEntries(
+    zoneOf(timezone)
+      .formatToParts(new Date(ms))
+      .map((x) => [x.type, x.value]),
+  );
+  return (
+    Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute), Number(p.second)) +
+    (((ms % 1000) + 1000) % 1000)
+  );
 }
 
 /** The instant whose wall clock is `wall` (in a gap the clocks skip: the instant just after it). */

@@ -97,7 +97,9 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     purpose: 'zenroll serve',
     onLost: (err) => onLost(err),
     ...(options.lockHeartbeatMs === undefined ? {} : { heartbeatMs: options.lockHeartbeatMs }),
-    ...(options.standby ? { wait: true, onWaiting: (holder: LockInfo | null) => logger.info({ holder }, 'standby: waiting for serve.lock') } : {}),
+    ...(options.standby
+      ? { wait: true, onWaiting: (holder: LockInfo | null) => logger.info({ holder }, 'standby: waiting for serve.lock') }
+      : {}),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const stack: (() => Promise<void>)[] = [() => lock.release()];
@@ -136,9 +138,10 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     stack.push(() => log.close());
     const statusLog = makeStatusLog(log, config.server, logger);
     await recordTakeover(config, logger, lock, statusLog);
-    startFailed = (err) => statusLog('problem', {
-      message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}${err instanceof ZenrollError && err.fix !== undefined ? `; fix: ${err.fix}` : ''}`,
-    });
+    startFailed = (err) =>
+      statusLog('problem', {
+        message: `zenroll ${VERSION} could not start: ${err instanceof Error ? err.message : String(err)}${err instanceof ZenrollError && err.fix !== undefined ? `; fix: ${err.fix}` : ''}`,
+      });
     // Issue 16: the local half of `zenroll doctor` before any work is taken (a
     // failed one stops the start, exit 2); a parent or a directory that does
     // not answer is a warning: the service starts degraded and says so.
@@ -161,19 +164,28 @@ export async function startService(config: Config, logger: PinoLogger, options: 
       directory,
       logger,
       onWritten: () => activity.save(),
-      make: async () => makeDescription({
-        config, now: Date.now(), startedMs, parent: parentName, backlog: await readBacklog(config),
-        last: await readLastRollup(config.dirs.statedir).catch(() => null), activity,
-      }),
+      make: async () =>
+        makeDescription({
+          config,
+          now: Date.now(),
+          startedMs,
+          parent: parentName,
+          backlog: await readBacklog(config),
+          last: await readLastRollup(config.dirs.statedir).catch(() => null),
+          activity,
+        }),
     });
     stack.push(() => describer.close());
     // A Receiver's figures change with each upload: described again 10 s after one (a poll period when that is shorter).
     let describeSoon: NodeJS.Timeout | null = null;
     const describeLater = () => {
-      describeSoon ??= setTimeout(() => {
-        describeSoon = null;
-        void describer.describe();
-      }, Math.max(1000, Math.min(10_000, config.sender.pollSeconds * 1000 || 10_000)));
+      describeSoon ??= setTimeout(
+        () => {
+          describeSoon = null;
+          void describer.describe();
+        },
+        Math.max(1000, Math.min(10_000, config.sender.pollSeconds * 1000 || 10_000)),
+      );
       describeSoon.unref();
     };
     stack.push(async () => {
@@ -194,7 +206,10 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     const children = role.receiver ? await Children.open(config.dirs.statedir) : null;
     if (children !== null) stack.push(() => children.close());
     // The Receiver answers /v1/health with the service's report, which is made once every part has started.
-    let healthOf = async (): Promise<HealthReport> => ({ status: 'failing', checks: [{ name: 'service', state: 'failing', reason: 'starting' }] });
+    let healthOf = async (): Promise<HealthReport> => ({
+      status: 'failing',
+      checks: [{ name: 'service', state: 'failing', reason: 'starting' }],
+    });
     // Each side is loaded only by a role that runs it (a leaf never loads the Receiver, a root never the Sender and undici).
     if (role.receiver) {
       const { startReceiver } = await import('@zenroll/receiver');
@@ -266,7 +281,11 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         return null;
       });
       const r = new RollupRunner({
-        rollup, statedir: config.dirs.statedir, logger, lastSuccessMs: lastSuccessOf(last), onFinished: () => void describer.describe(),
+        rollup,
+        statedir: config.dirs.statedir,
+        logger,
+        lastSuccessMs: lastSuccessOf(last),
+        onFinished: () => void describer.describe(),
       });
       runner = r;
       schedule = startSchedule({
@@ -287,8 +306,11 @@ export async function startService(config: Config, logger: PinoLogger, options: 
           intervalMs: config.sender.pollSeconds * 1000,
           answered,
           logger,
-          info: async (signal, headers) => createParentClient(config.sender, await dispatcher(), { ownsDispatcher: false }).info(signal, headers),
-          headers: async () => ({ [DESCRIPTION_HEADER]: descriptionHeader(config.server, await readOwnDescription(config.dirs.statedir).catch(() => null)) }),
+          info: async (signal, headers) =>
+            createParentClient(config.sender, await dispatcher(), { ownsDispatcher: false }).info(signal, headers),
+          headers: async () => ({
+            [DESCRIPTION_HEADER]: descriptionHeader(config.server, await readOwnDescription(config.dirs.statedir).catch(() => null)),
+          }),
           onParent: (name) => {
             parentName = name;
             void describer.describe();
@@ -297,19 +319,44 @@ export async function startService(config: Config, logger: PinoLogger, options: 
             const parent = parentName ?? 'parent';
             const hop = { from: parent, to: config.server };
             logger.info({ requested, parent }, 'the parent asks for a roll-up: running one');
-            await statusLog('wake-up', { ...hop, message: `${parent} asked for a roll-up (request of ${requested}): running one`, fields: { requested } });
+            await statusLog('wake-up', {
+              ...hop,
+              message: `${parent} asked for a roll-up (request of ${requested}): running one`,
+              fields: { requested },
+            });
             // An intermediate passes the same request on to its children, and forwards what they send for it.
             if (requests !== null && (await requests.set(requested, parent))) {
-              await statusLog('rollup-requested', { ...hop, message: `the request of ${requested} passed on to the servers below ${config.server}`, fields: { requested } });
+              await statusLog('rollup-requested', {
+                ...hop,
+                message: `the request of ${requested} passed on to the servers below ${config.server}`,
+                fields: { requested },
+              });
             }
             try {
               const res = await r.force('wakeup');
-              const fields = { requested, zipped: res.zipped.length, sent: res.sent.length, rejected: res.rejected.length, left: res.left.length };
-              await statusLog('wake-up-rollup', { ...hop, message: `the roll-up for the request of ${requested}: ${res.zipped.length} zipped, ${res.sent.length} sent, ${res.rejected.length} rejected, ${res.left.length} left`, fields });
+              const fields = {
+                requested,
+                zipped: res.zipped.length,
+                sent: res.sent.length,
+                rejected: res.rejected.length,
+                left: res.left.length,
+              };
+              await statusLog('wake-up-rollup', {
+                ...hop,
+                message: `the roll-up for the request of ${requested}: ${res.zipped.length} zipped, ${res.sent.length} sent, ${res.rejected.length} rejected, ${res.left.length} left`,
+                fields,
+              });
             } catch (err) {
-              await statusLog('wake-up-rollup', { ...hop, severity: 'error', message: `the roll-up for the request of ${requested} failed: ${messageOf(err)}`, fields: { requested } });
+              await statusLog('wake-up-rollup', {
+                ...hop,
+                severity: 'error',
+                message: `the roll-up for the request of ${requested} failed: ${messageOf(err)}`,
+                fields: { requested },
+              });
             }
-            await writeAnswered(config.dirs.statedir, requested).catch((err: unknown) => logger.warn({ err }, 'could not record the answered roll-up request'));
+            await writeAnswered(config.dirs.statedir, requested).catch((err: unknown) =>
+              logger.warn({ err }, 'could not record the answered roll-up request'),
+            );
           },
         });
         poller.start();
@@ -319,13 +366,17 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     }
 
     // SPEC §9: named checks, each ok / degraded / failing with its reason; others add theirs to this list.
-    const checks: HealthCheck[] = [lockCheck(lock), foldersCheck(config), {
-      name: 'start-up',
-      run: async () => {
-        const reasons = degraded.list();
-        return reasons.length === 0 ? { state: 'ok' } : { state: 'degraded', reason: reasons.join('; ') };
+    const checks: HealthCheck[] = [
+      lockCheck(lock),
+      foldersCheck(config),
+      {
+        name: 'start-up',
+        run: async () => {
+          const reasons = degraded.list();
+          return reasons.length === 0 ? { state: 'ok' } : { state: 'degraded', reason: reasons.join('; ') };
+        },
       },
-    }];
+    ];
     if (receiver !== null) {
       const r = receiver;
       checks.push({ name: 'receiver', run: () => r.health() });
@@ -351,7 +402,8 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     const admin = await startAdmin(config.dirs.statedir, config.admin.listen, {
       status,
       rollup: async (onEvent) => {
-        if (runner === null) throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (docs/SPEC.md §2): there is nothing to roll up`);
+        if (runner === null)
+          throw new ZenrollError('USAGE', `role ${config.role} sends nothing to a parent (docs/SPEC.md §2): there is nothing to roll up`);
         if (onEvent === undefined) return runner.force();
         // `zenroll rollup` sees the events of the roll-up it waits for as they happen (a scheduled one running first too).
         watchers.add(onEvent);
@@ -366,7 +418,10 @@ export async function startService(config: Config, logger: PinoLogger, options: 
         const requested = new Date().toISOString();
         await requests.set(requested, 'command');
         logger.info({ requested }, 'roll-up of the tree requested (zenroll rollup --tree)');
-        await statusLog('rollup-requested', { message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up`, fields: { requested } });
+        await statusLog('rollup-requested', {
+          message: `zenroll rollup --tree: every server below ${config.server} is asked for a roll-up`,
+          fields: { requested },
+        });
         return { requested: requests.requested };
       },
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
@@ -379,7 +434,12 @@ export async function startService(config: Config, logger: PinoLogger, options: 
     logger.info({ socket: admin.socket, metrics: admin.tcp ? `${admin.tcp}/metrics` : null }, 'admin endpoint ready');
     await statusLog('started', {
       message: `zenroll ${VERSION} started as ${config.role}${receiver ? `, receiving on ${receiver.url}` : ''}`,
-      fields: { version: VERSION, role: config.role, node: lock.info.node ?? '', ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}) },
+      fields: {
+        version: VERSION,
+        role: config.role,
+        node: lock.info.node ?? '',
+        ...(schedule ? { schedule: config.sender.schedule, timezone: config.sender.timezone } : {}),
+      },
     });
     started = true;
     for (const w of startup.warnings) {

@@ -46,9 +46,13 @@ export async function startupChecks(config: Config): Promise<StartupReport> {
 /** The error `serve` exits 2 with: one line per failed check, each naming its fix. */
 export function setupError(fatal: Check[]): ZenrollError {
   const lines = fatal.map((c) => `  ${c.name}: ${c.detail}`).join('\n');
-  return new ZenrollError('SETUP_INVALID', `zenroll serve cannot start; ${fatal.length === 1 ? 'this check fails' : `these ${fatal.length} checks fail`}:\n${lines}`, {
-    details: { fix: 'fix each line above, then start it again (zenroll doctor runs the same checks and more)', checks: fatal },
-  });
+  return new ZenrollError(
+    'SETUP_INVALID',
+    `zenroll serve cannot start; ${fatal.length === 1 ? 'this check fails' : `these ${fatal.length} checks fail`}:\n${lines}`,
+    {
+      details: { fix: 'fix each line above, then start it again (zenroll doctor runs the same checks and more)', checks: fatal },
+    },
+  );
 }
 
 /** "parent: …" reasons the service is degraded, by check name; checked again every `everyMs` until none is left. */

@@ -52,7 +52,13 @@ export function statusLog(log: RollupLog, server: string, logger: ErrorLogger, f
  * up to `drainMs` for the directory; when another process holds the journal
  * (a running service), the record goes to `logger` only.
  */
-export async function writeStatusOnce(config: Config, logger: ErrorLogger, event: StatusEvent, note: StatusNote = {}, drainMs = 2000): Promise<void> {
+export async function writeStatusOnce(
+  config: Config,
+  logger: ErrorLogger,
+  event: StatusEvent,
+  note: StatusNote = {},
+  drainMs = 2000,
+): Promise<void> {
   let log;
   try {
     log = await openLogFor(config, { closeDrainMs: drainMs });

@@ -68,7 +68,9 @@ function page(title: string, body: string): string {
 }
 
 function chips(states: Record<State, number>): string {
-  return `<ul class="chips">${Object.entries(states).map(([s, n]) => `<li class="chip ${s}">${n} ${s}</li>`).join('')}</ul>`;
+  return `<ul class="chips">${Object.entries(states)
+    .map(([s, n]) => `<li class="chip ${s}">${n} ${s}</li>`)
+    .join('')}</ul>`;
 }
 
 function nodeHtml(n: TreeNode): string {
@@ -90,12 +92,15 @@ function nodeHtml(n: TreeNode): string {
 /** The whole tree. `self`: the server whose admin listener serves it. */
 export function treePage(r: TreeReport, self: string): string {
   const from = r.source === 'directory' ? 'from the directory' : 'from this Receiver and the children that polled it';
-  return page(`zenroll tree — ${self}`, [
-    `<h1>zenroll tree <span class="role">seen from ${esc(self)}</span></h1>`,
-    `<p class="meta">${r.servers} server${r.servers === 1 ? '' : 's'} ${from}, at ${esc(shortTime(r.generatedAt))}${r.note ? ` — ${esc(r.note)}` : ''}. Click a server for its recent records and status log.</p>`,
-    chips(r.states),
-    `<ul class="tree">${r.tree.map((n) => `<li>${nodeHtml(n)}</li>`).join('')}</ul>`,
-  ].join('\n'));
+  return page(
+    `zenroll tree — ${self}`,
+    [
+      `<h1>zenroll tree <span class="role">seen from ${esc(self)}</span></h1>`,
+      `<p class="meta">${r.servers} server${r.servers === 1 ? '' : 's'} ${from}, at ${esc(shortTime(r.generatedAt))}${r.note ? ` — ${esc(r.note)}` : ''}. Click a server for its recent records and status log.</p>`,
+      chips(r.states),
+      `<ul class="tree">${r.tree.map((n) => `<li>${nodeHtml(n)}</li>`).join('')}</ul>`,
+    ].join('\n'),
+  );
 }
 
 function facts(n: TreeNode): string {
@@ -122,15 +127,25 @@ function records(list: RollupRecord[], none: string): string {
 }
 
 /** One server: what it wrote about itself, its newest roll-up records and status records (v2 lines, newest first). */
-export function serverPage(o: { server: string; node: TreeNode | null; rollup: RollupRecord[]; status: RollupRecord[]; limit: number; note?: string }): string {
-  return page(`zenroll — ${o.server}`, [
-    `<p><a href="/tree">← tree</a></p>`,
-    `<h1>${esc(o.server)}${o.node ? ` <span class="state chip ${o.node.state}">${o.node.state}</span>` : ''}</h1>`,
-    o.node === null ? '<p class="meta">No such server in the tree.</p>' : facts(o.node),
-    ...(o.note ? [`<p class="meta">${esc(o.note)}</p>`] : []),
-    `<h2>Roll-up log <span class="role">newest ${o.limit} (zeninvRollUpLog)</span></h2>`,
-    records(o.rollup, 'No roll-up records.'),
-    `<h2>Status log <span class="role">newest ${o.limit} (zenrollStatusLog)</span></h2>`,
-    records(o.status, 'No status records.'),
-  ].join('\n'));
+export function serverPage(o: {
+  server: string;
+  node: TreeNode | null;
+  rollup: RollupRecord[];
+  status: RollupRecord[];
+  limit: number;
+  note?: string;
+}): string {
+  return page(
+    `zenroll — ${o.server}`,
+    [
+      `<p><a href="/tree">← tree</a></p>`,
+      `<h1>${esc(o.server)}${o.node ? ` <span class="state chip ${o.node.state}">${o.node.state}</span>` : ''}</h1>`,
+      o.node === null ? '<p class="meta">No such server in the tree.</p>' : facts(o.node),
+      ...(o.note ? [`<p class="meta">${esc(o.note)}</p>`] : []),
+      `<h2>Roll-up log <span class="role">newest ${o.limit} (zeninvRollUpLog)</span></h2>`,
+      records(o.rollup, 'No roll-up records.'),
+      `<h2>Status log <span class="role">newest ${o.limit} (zenrollStatusLog)</span></h2>`,
+      records(o.status, 'No status records.'),
+    ].join('\n'),
+  );
 }

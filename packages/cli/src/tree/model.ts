@@ -56,7 +56,10 @@ export function stateOf(d: ServerDescription | null, nowMs: number): { state: St
   if (d === null) return { state: 'unknown', why: 'nothing written yet' };
   const lateAfter = d.lateAfter === null ? Number.NaN : Date.parse(d.lateAfter);
   if (Number.isFinite(lateAfter) && nowMs > lateAfter) {
-    return { state: 'late', why: `no roll-up since ${d.lastRollup === null ? `it started, ${shortTime(d.described)}` : shortTime(d.lastRollup)}; due by ${shortTime(d.lateAfter)}` };
+    return {
+      state: 'late',
+      why: `no roll-up since ${d.lastRollup === null ? `it started, ${shortTime(d.described)}` : shortTime(d.lastRollup)}; due by ${shortTime(d.lateAfter)}`,
+    };
   }
   if (d.lastRollupResult?.startsWith('failed')) {
     return { state: 'failing', why: `last roll-up: ${d.lastRollupResult}` };

@@ -18,7 +18,10 @@ export async function localServers(config: Config): Promise<Described[]> {
 }
 
 /** The tree as the directory shows it; `directory` open already (the service's), or opened and closed here. */
-export async function readTreeReport(config: Config, o: { directory?: LdapDirectory | null; now?: () => number } = {}): Promise<TreeReport> {
+export async function readTreeReport(
+  config: Config,
+  o: { directory?: LdapDirectory | null; now?: () => number } = {},
+): Promise<TreeReport> {
   const now = o.now ?? Date.now;
   const dir = o.directory === undefined ? openDirectory(config) : o.directory;
   if (dir === null) return report(await localServers(config), now(), 'receiver');

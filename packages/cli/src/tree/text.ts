@@ -57,7 +57,10 @@ export function renderText(r: TreeReport, o: { color: boolean; width?: number })
   const out: string[] = [];
   for (const { node, depth, last } of flatten(r.tree)) {
     // Levels 1..depth-1 continue their line unless that ancestor was the last of its siblings.
-    const through = last.slice(1, depth).map((l) => (l ? '   ' : '│  ')).join('');
+    const through = last
+      .slice(1, depth)
+      .map((l) => (l ? '   ' : '│  '))
+      .join('');
     const branch = depth === 0 ? '' : last[depth] ? '└─ ' : '├─ ';
     const under = `${through}${depth === 0 ? '' : last[depth] ? '   ' : '│  '}${node.children.length > 0 ? '│ ' : '  '}`;
     const head = cut(`${through}${branch}${node.server}${node.role === null ? '' : `  ${node.role}`}`, width - node.state.length - 1);
@@ -65,6 +68,9 @@ export function renderText(r: TreeReport, o: { color: boolean; width?: number })
     for (const l of detailLines(node)) out.push(cut(`${under}${l}`, width));
   }
   const s = r.states;
-  out.push('', `${plural(r.servers, 'server')}: ${s.ok} ok, ${s.late} late, ${s.failing} failing, ${s.unknown} unknown (${r.source === 'directory' ? 'from the directory' : 'from this Receiver and the children that polled it'}${r.note ? `; ${r.note}` : ''})`);
+  out.push(
+    '',
+    `${plural(r.servers, 'server')}: ${s.ok} ok, ${s.late} late, ${s.failing} failing, ${s.unknown} unknown (${r.source === 'directory' ? 'from the directory' : 'from this Receiver and the children that polled it'}${r.note ? `; ${r.note}` : ''})`,
+  );
   return `${out.join('\n')}\n`;
 }

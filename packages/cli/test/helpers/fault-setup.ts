@@ -107,7 +107,13 @@ export async function startInt(root: string, pki: Pki, leafKey: KeyPair, o: Rece
     role: 'intermediate-db',
     dirs: { entpushdir: o.dirs?.entpushdir ?? 'entpushdir', dbdir: o.dirs?.dbdir ?? 'dbdir', statedir: o.dirs?.statedir ?? 'state' },
     sender: { parent: 'https://parent.invalid:7099' },
-    receiver: { listen: `127.0.0.1:${o.port ?? 0}`, tls: { cert: pki.server.cert, key: pki.server.key }, trustDir: 'trust', minFreeBytes: 0, ...o.receiver },
+    receiver: {
+      listen: `127.0.0.1:${o.port ?? 0}`,
+      tls: { cert: pki.server.cert, key: pki.server.key },
+      trustDir: 'trust',
+      minFreeBytes: 0,
+      ...o.receiver,
+    },
     ...o.extra,
   };
   const parsed = parseConfig(json, root);
@@ -120,7 +126,8 @@ export async function startInt(root: string, pki: Pki, leafKey: KeyPair, o: Rece
   const journal = o.journal === undefined ? null : await openLog(config, o.journal);
   const sources = o.directorySources === true ? directorySources(config, logger) : null;
   const running = await startReceiver(config, {
-    log: journal ?? log, logger,
+    log: journal ?? log,
+    logger,
     ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
     ...(o.maintenanceMs ? { maintenanceMs: o.maintenanceMs } : {}),
     ...(sources ? { discardBefore: sources.discardBefore, ...(sources.extraKeys ? { extraKeys: sources.extraKeys } : {}) } : {}),
@@ -171,7 +178,11 @@ export async function makeLeaf(root: string, o: LeafOptions, onWait: (k: number)
     server: 'LEAF1',
     tree: 'ACME',
     role: 'leaf',
-    dirs: { entmergedir: o.dirs?.entmergedir ?? 'entmergedir', entpushdir: o.dirs?.entpushdir ?? 'entpushdir', statedir: o.statedir ?? 'state' },
+    dirs: {
+      entmergedir: o.dirs?.entmergedir ?? 'entmergedir',
+      entpushdir: o.dirs?.entpushdir ?? 'entpushdir',
+      statedir: o.statedir ?? 'state',
+    },
     sender: { parent: o.parent, stableMs: 0, timeoutMs: 2000, ...o.sender },
     ...o.extra,
   };
@@ -195,10 +206,17 @@ export async function makeLeaf(root: string, o: LeafOptions, onWait: (k: number)
     },
   };
   return {
-    config, keys, log, journal, waits, events,
+    config,
+    keys,
+    log,
+    journal,
+    waits,
+    events,
     rollup: ({ onEvent, ...extra } = {}) =>
       runRollup(config, {
-        log: journal ?? log, keys, timers,
+        log: journal ?? log,
+        keys,
+        timers,
         onEvent: (e) => {
           events.push(e);
           onEvent?.(e);

@@ -35,13 +35,25 @@ export function injectFsFault(dir: string, fault: FaultCheck, statfs?: (real: Fs
   const under = (p: unknown) => typeof p === 'string' && (resolve(p) === root || resolve(p).startsWith(`${root}/`));
   const fdPaths = new Map<number, string>();
   const orig = {
-    open: fsp.open, copyFile: fsp.copyFile, statfs: fsp.statfs, link: fsp.link, rename: fsp.rename,
-    fsOpen: fs.open, fsWrite: fs.write, fsWritev: fs.writev, fsFsync: fs.fsync, fsClose: fs.close,
+    open: fsp.open,
+    copyFile: fsp.copyFile,
+    statfs: fsp.statfs,
+    link: fsp.link,
+    rename: fsp.rename,
+    fsOpen: fs.open,
+    fsWrite: fs.write,
+    fsWritev: fs.writev,
+    fsFsync: fs.fsync,
+    fsClose: fs.close,
   };
   const size = (d: unknown) => (typeof d === 'string' ? Buffer.byteLength(d) : (d as ArrayBufferView).byteLength);
   // Another file system: no hard link or rename across its border.
   const exdev = (a: FsModule.PathLike, b: FsModule.PathLike) => {
-    if (under(String(a)) !== under(String(b))) throw Object.assign(new Error(`EXDEV: cross-device link not permitted, '${String(a)}' -> '${String(b)}'`), { code: 'EXDEV', errno: -18 });
+    if (under(String(a)) !== under(String(b)))
+      throw Object.assign(new Error(`EXDEV: cross-device link not permitted, '${String(a)}' -> '${String(b)}'`), {
+        code: 'EXDEV',
+        errno: -18,
+      });
   };
   fsp.link = (async (a: FsModule.PathLike, b: FsModule.PathLike) => {
     exdev(a, b);
@@ -67,7 +79,11 @@ export function injectFsFault(dir: string, fault: FaultCheck, statfs?: (real: Fs
           return write(d, ...a);
         },
         writev: async (d: unknown[], ...a: unknown[]) => {
-          fault(path, 'write', d.reduce((n: number, b) => n + size(b), 0));
+          fault(
+            path,
+            'write',
+            d.reduce((n: number, b) => n + size(b), 0),
+          );
           return writev(d, ...a);
         },
         writeFile: async (d: string | Uint8Array, o?: unknown) => {
@@ -127,7 +143,13 @@ export function injectFsFault(dir: string, fault: FaultCheck, statfs?: (real: Fs
     guarded(fd, 'write', size(buf), rest, () => (orig.fsWrite as (...a: unknown[]) => void)(fd, buf, ...rest));
   }) as typeof fs.write;
   fs.writev = ((fd: number, bufs: ArrayBufferView[], ...rest: unknown[]) => {
-    guarded(fd, 'write', bufs.reduce((n, b) => n + b.byteLength, 0), rest, () => (orig.fsWritev as (...a: unknown[]) => void)(fd, bufs, ...rest));
+    guarded(
+      fd,
+      'write',
+      bufs.reduce((n, b) => n + b.byteLength, 0),
+      rest,
+      () => (orig.fsWritev as (...a: unknown[]) => void)(fd, bufs, ...rest),
+    );
   }) as typeof fs.writev;
   fs.fsync = ((fd: number, ...rest: unknown[]) => {
     guarded(fd, 'sync', 0, rest, () => (orig.fsFsync as (...a: unknown[]) => void)(fd, ...rest));

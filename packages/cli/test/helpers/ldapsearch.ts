@@ -3,7 +3,15 @@ import { ldapUtil, type Slapd } from '../../../../scripts/lib/slapd.mjs';
 
 /** Values of `zeninvRollUpLog` on `cn=SERVER_ZenInvService` (folded lines joined, base64 decoded). */
 export async function ldapsearchValues(slapd: Slapd, server: string): Promise<string[]> {
-  const out = await ldapUtil('ldapsearch', [...slapd.rootArgs(), '-b', `cn=${server}_ZenInvService,${slapd.suffix}`, '-s', 'base', 'zeninvRollUpLog', '-LLL']);
+  const out = await ldapUtil('ldapsearch', [
+    ...slapd.rootArgs(),
+    '-b',
+    `cn=${server}_ZenInvService,${slapd.suffix}`,
+    '-s',
+    'base',
+    'zeninvRollUpLog',
+    '-LLL',
+  ]);
   const values: string[] = [];
   for (const line of out.replace(/\n /g, '').split('\n')) {
     const m = /^zeninvRollUpLog(::?) ?(.*)$/i.exec(line);

@@ -7,7 +7,12 @@ export function samples(text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (m === null) continue;
-    const labels = (m[2] ?? '').split(',').filter(Boolean).filter((l) => !l.startsWith('server=')).sort().join(',');
+    const labels = (m[2] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .filter((l) => !l.startsWith('server='))
+      .sort()
+      .join(',');
     out.set(labels ? `${m[1]}{${labels}}` : m[1]!, Number(m[3]));
   }
   return out;

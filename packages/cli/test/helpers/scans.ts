@@ -7,7 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 interface StrGen {
-  writeFixtures(opts: { out: string; count: number; seed?: number; minBytes?: number; maxBytes?: number; startIndex?: number }): Promise<{ names: string[] }>;
+  writeFixtures(opts: {
+    out: string;
+    count: number;
+    seed?: number;
+    minBytes?: number;
+    maxBytes?: number;
+    startIndex?: number;
+  }): Promise<{ names: string[] }>;
 }
 
 const STRGEN = new URL('../../../../scripts/lib/strgen.mjs', import.meta.url).href;
@@ -21,7 +28,20 @@ export interface Scans {
 /** Write `count` small `.str` (2–8 KB) into `dir`, mtimes one second apart in index order. */
 export async function writeScans(dir: string, count: number, opts: { seed?: number; startIndex?: number } = {}): Promise<Scans> {
   const gen = (await import(STRGEN)) as StrGen;
-  const { names } = await gen.writeFixtures({ out: dir, count, seed: opts.seed ?? 11, startIndex: opts.startIndex ?? 0, minBytes: 2048, maxBytes: 8192 });
-  const sha256 = await Promise.all(names.map(async (n) => createHash('sha256').update(await readFile(join(dir, n))).digest('hex')));
+  const { names } = await gen.writeFixtures({
+    out: dir,
+    count,
+    seed: opts.seed ?? 11,
+    startIndex: opts.startIndex ?? 0,
+    minBytes: 2048,
+    maxBytes: 8192,
+  });
+  const sha256 = await Promise.all(
+    names.map(async (n) =>
+      createHash('sha256')
+        .update(await readFile(join(dir, n)))
+        .digest('hex'),
+    ),
+  );
   return { names, sha256 };
 }

@@ -126,7 +126,7 @@ function centralRecord(e: RawEntry, offset: number): Buffer {
   h.writeUInt16LE(0, 32);
   h.writeUInt16LE(0, 34);
   h.writeUInt16LE(0, 36);
-  h.writeUInt32LE((e.externalAttrs ?? (0o100644 << 16)) >>> 0, 38);
+  h.writeUInt32LE((e.externalAttrs ?? 0o100644 << 16) >>> 0, 38);
   h.writeUInt32LE(offset, 42);
   return Buffer.concat([h, f.name, extra]);
 }

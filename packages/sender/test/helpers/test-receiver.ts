@@ -96,13 +96,17 @@ export class TestReceiver {
       });
     };
     const tls = this.options.tls;
-    const server = tls === undefined
-      ? createHttpServer(handler)
-      : createHttpsServer({
-          cert: await readFile(tls.cert),
-          key: await readFile(tls.key),
-          ...(tls.clientCa === undefined ? {} : { ca: await readFile(tls.clientCa), requestCert: true, rejectUnauthorized: true }),
-        }, handler);
+    const server =
+      tls === undefined
+        ? createHttpServer(handler)
+        : createHttpsServer(
+            {
+              cert: await readFile(tls.cert),
+              key: await readFile(tls.key),
+              ...(tls.clientCa === undefined ? {} : { ca: await readFile(tls.clientCa), requestCert: true, rejectUnauthorized: true }),
+            },
+            handler,
+          );
     server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
