@@ -12,8 +12,8 @@ import { ZenrollError, shown, fieldOf, type Config } from '@zenroll/core';
 
 type SenderConfig = Config['sender'];
 
-// The chain ends in no CA this side trusts (system CAs plus sender.tls.ca).
-const UNTRUSTED = new Set([
+// The chain ends in no CA this side trusts (system CAs plus sender.tls.ca): OpenSSL's verify results.
+export const UNTRUSTED_CERT_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -23,7 +23,7 @@ const UNTRUSTED = new Set([
   'CERT_SIGNATURE_FAILURE',
   'CERT_REJECTED',
 ]);
-const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+export const OUT_OF_DATE_CERT_CODES: ReadonlySet<string> = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 // A TLS client that met a server speaking plain HTTP (its answer is no TLS record).
 const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'EPROTO']);
 const REFUSED = new Set(['ECONNREFUSED']);
@@ -103,7 +103,7 @@ export async function connectionFailure(
   const url = new URL(ctx.url);
   const code = c.code ?? '';
   const ca = ctx.sender.tls.ca;
-  if (UNTRUSTED.has(code)) {
+  if (UNTRUSTED_CERT_CODES.has(code)) {
     const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `sender.tls.ca (${ca}) did not sign it`;
     return fail(
       'RECEIVER_TLS_UNTRUSTED',
@@ -114,7 +114,7 @@ export async function connectionFailure(
       `copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE`,
     );
   }
-  if (OUT_OF_DATE.has(code)) {
+  if (OUT_OF_DATE_CERT_CODES.has(code)) {
     return fail(
       'RECEIVER_TLS_UNTRUSTED',
       'certificate outside its validity period',

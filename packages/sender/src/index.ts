@@ -8,3 +8,4 @@ export { verdictOf, type Verdict } from './push.js';
 export { realTimers, type Timers } from './timers.js';
 export { senderPaths, type SenderPaths } from './state.js';
 export { HEAL_AHEAD_MS, readSavedClock } from './sender-clock.js';
+export { OUT_OF_DATE_CERT_CODES, UNTRUSTED_CERT_CODES } from './failure.js';

@@ -5,17 +5,7 @@
  * result as the error's code.
  */
 import { fieldOf } from '@zenroll/core';
-
-// The chain ends in no CA this side trusts (system CAs plus sender.tls.ca).
-const UNTRUSTED = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-]);
+import { OUT_OF_DATE_CERT_CODES, UNTRUSTED_CERT_CODES } from '@zenroll/sender';
 
 // OpenSSL's words for its verify results, so that the message is the same
 // whatever Node adds to its own (Node 24 appends a hint about --use-system-ca).
@@ -27,6 +17,7 @@ const OPENSSL_WORDS: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
   CERT_UNTRUSTED: 'certificate not trusted',
   CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  CERT_REJECTED: 'certificate rejected',
   CERT_HAS_EXPIRED: 'certificate has expired',
   CERT_NOT_YET_VALID: 'certificate is not yet valid',
 };
@@ -38,11 +29,11 @@ export function parentTlsProblem(err: unknown, ca: string | null): string | null
   if (typeof code !== 'string') return null;
   const message = fieldOf(e, 'message');
   const why = `${OPENSSL_WORDS[code] ?? (typeof message === 'string' ? message : code)} (${code})`;
-  if (UNTRUSTED.has(code)) {
+  if (UNTRUSTED_CERT_CODES.has(code)) {
     const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `it is not signed by sender.tls.ca (${ca})`;
     return `TLS: the parent's certificate is not trusted: ${why}: ${given}; set sender.tls.ca to the CA certificate that signed the parent's`;
   }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+  if (OUT_OF_DATE_CERT_CODES.has(code)) {
     return `TLS: the parent's certificate is outside its validity period: ${why}; renew it on the parent, or check this server's clock`;
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
