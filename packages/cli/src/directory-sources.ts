@@ -27,6 +27,12 @@ export interface DirectorySources {
 
 /** How long the published keys are remembered before LDAP is asked again. */
 const KEYS_TTL_MS = 60_000;
+/**
+ * How long the Receiver's own discard time is remembered for `/v1/info`: every
+ * child polls it (SPEC §8), 200 children at 60 s made 3.3 LDAP reads a second
+ * for a value an operator changes a few times a year.
+ */
+export const DISCARD_TTL_MS = 30_000;
 
 /** Each published key bound to the server whose object it is on (SPEC §4: the signature proves the origin). */
 function publishedKeys(dir: LdapDirectory, logger: WarnLogger, now: () => number): ExtraKeySource {
@@ -59,6 +65,8 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
       close: async () => {},
     };
   }
+  // Only a value the directory gave is remembered: after a failed read the next call asks again.
+  let ownDiscard: { at: number; value: string | null } | null = null;
   return {
     // SPEC §7: the Sender reads the discard time from its parent's object; /v1/info when the directory does not answer.
     async discardSource(ctx) {
@@ -74,9 +82,12 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
       }
     },
     async discardBefore() {
+      if (ownDiscard !== null && now() - ownDiscard.at < DISCARD_TTL_MS) return ownDiscard.value;
       try {
         const at = await dir.readDiscardBefore(config.server);
-        return at?.toISOString() ?? config.receiver.discardBefore;
+        const value = at?.toISOString() ?? config.receiver.discardBefore;
+        ownDiscard = { at: now(), value };
+        return value;
       } catch (err) {
         logger.warn({ err: messageOf(err) }, 'the discard time could not be read from the directory; announcing the configured one');
         return config.receiver.discardBefore;

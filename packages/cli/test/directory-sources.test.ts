@@ -27,7 +27,7 @@ import {
 } from '@zenroll/core';
 import { startReceiver } from '@zenroll/receiver';
 import { ldapUtil, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
-import { directorySources } from '../src/directory-sources.js';
+import { DISCARD_TTL_MS, directorySources } from '../src/directory-sources.js';
 import { captureIo, run } from '../src/index.js';
 
 let slapd: Slapd;
@@ -128,6 +128,22 @@ describe('directory sources', () => {
       const at = await s.discardSource({ parentInfo: parentInfo('INT1', '2025-05-05T00:00:00.000Z') });
       expect(at?.toISOString()).toBe('2025-05-05T00:00:00.000Z');
       expect(warnings.some((w) => w.includes('/v1/info'))).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('remembers its own discard time for DISCARD_TTL_MS: a change in the directory is announced once that has passed', async () => {
+    await setDiscardTime('ROOT', '20261122000000Z');
+    let clock = 1_000_000;
+    const s = directorySources(configOf('ROOT'), logger, () => clock);
+    try {
+      expect(await s.discardBefore()).toBe('2026-11-22T00:00:00.000Z');
+      await setDiscardTime('ROOT', '20261123000000Z');
+      clock += DISCARD_TTL_MS - 1;
+      expect(await s.discardBefore()).toBe('2026-11-22T00:00:00.000Z');
+      clock += 1;
+      expect(await s.discardBefore()).toBe('2026-11-23T00:00:00.000Z');
     } finally {
       await s.close();
     }
