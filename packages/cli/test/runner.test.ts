@@ -317,6 +317,16 @@ describe('summarize and readLastRollup', () => {
     expect(summarize('forced', t0, t1, result({ sent: [sent('a.zip')] }))).not.toHaveProperty('problem');
   });
 
+  it('names the problem itself for a zip held by a permanent failure, not "the problem below" the CLI prints', () => {
+    const held = result({
+      left: [{ kind: 'zip', name: 'a.zip', reason: 'not sent: refused (401); waiting cannot mend it (see the problem below), …' }],
+      problems: [{ code: 'PRP_SIGNER_UNKNOWN', message: 'INT1 does not trust the key that signed a.zip', fix: 'zenroll trust add …' }],
+    });
+    expect(summarize('forced', t0, t1, held).problem).toBe(
+      'a.zip: not sent: PRP_SIGNER_UNKNOWN: INT1 does not trust the key that signed a.zip',
+    );
+  });
+
   it('throws on a damaged last-rollup.json instead of pretending there was none', async () => {
     await writeFile(lastRollupPath(statedir), '{"reason": "sched');
     await expect(readLastRollup(statedir)).rejects.toThrow(SyntaxError);

@@ -38,7 +38,10 @@ function firstProblem(r: RollupResult): string | undefined {
   if (rejected !== undefined)
     return `${rejected.zip}: ${rejected.status}${rejected.error ? ` ${rejected.error}` : ''}: ${rejected.message}`;
   const left = r.left.find((l) => l.kind === 'zip');
-  return left === undefined ? undefined : `${left.name}: ${left.reason}`;
+  if (left === undefined) return undefined;
+  // A zip held or stopped by a permanent failure: its reason points at the problem the CLI prints under it; say the problem itself.
+  const problem = r.problems?.[0];
+  return problem === undefined ? `${left.name}: ${left.reason}` : `${left.name}: not sent: ${problem.code}: ${problem.message}`;
 }
 
 export function summarize(reason: Reason, startedAt: Date, finishedAt: Date, r: RollupResult | null, error?: unknown): LastRollup {
