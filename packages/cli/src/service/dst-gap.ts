@@ -8,21 +8,14 @@
  * clock leapt ahead, any scheduled minute in the leap runs now, once.
  */
 import cron from 'node-cron';
+import { type CronFields, wallMs } from './schedule-slots.js';
 
 /** A local wall time, as minutes since the epoch of a clock without zones. */
-function wallMinutes(ms: number, zone: Intl.DateTimeFormat): number {
-  const p = Object.fromEntries(zone.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  const hour = Number(p.hour) % 24; // some ICU versions give "24" at midnight
-  return Math.floor(Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), hour, Number(p.minute)) / 60_000);
+function wallMinutes(ms: number, timezone: string): number {
+  return Math.floor(wallMs(ms, timezone) / 60_000);
 }
 
-interface Fields {
-  minute: number[];
-  hour: number[];
-  dayOfMonth: (number | string)[];
-  month: number[];
-  dayOfWeek: (number | string)[];
-}
+type Fields = Omit<CronFields, 'second'>;
 
 /**
  * Whether the expression matches wall minute `m` (every field at once, as
@@ -65,21 +58,12 @@ export function watchSkippedSlots(options: {
   now?: () => number;
 }): GapWatch {
   const now = options.now ?? Date.now;
-  // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; Fields is their shape
-  const fields = cron.parse(options.expression) as Fields;
-  const zone = new Intl.DateTimeFormat('en-US', {
-    timeZone: options.timezone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
-  let prev = { ms: now(), wall: wallMinutes(now(), zone) };
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; CronFields is their shape
+  const fields = cron.parse(options.expression) as CronFields;
+  let prev = { ms: now(), wall: wallMinutes(now(), options.timezone) };
   const timer = setInterval(() => {
     const ms = now();
-    const cur = { ms, wall: wallMinutes(ms, zone) };
+    const cur = { ms, wall: wallMinutes(ms, options.timezone) };
     const slot = skippedWallMinutes(prev, cur).find((m) => matchesWallMinute(fields, m));
     prev = cur;
     if (slot !== undefined) options.run(slot);

@@ -7,7 +7,8 @@
  */
 import cron from 'node-cron';
 
-interface Fields {
+/** node-cron's parsed expression (its `parse` gives them untyped). */
+export interface CronFields {
   second: number[];
   minute: number[];
   hour: number[];
@@ -55,7 +56,7 @@ function instantOf(wall: number, timezone: string): number {
   return guess;
 }
 
-function dayMatches(f: Fields, y: number, m: number, d: number): boolean {
+function dayMatches(f: CronFields, y: number, m: number, d: number): boolean {
   if (!f.month.includes(m + 1)) return false;
   const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
   const dom = f.dayOfMonth.some((x) => x === d || (x === 'L' && d === lastDay));
@@ -69,8 +70,8 @@ function dayMatches(f: Fields, y: number, m: number, d: number): boolean {
  * most `maxDays` days ahead (fewer when the schedule has fewer in that time).
  */
 export function slotsAfter(expression: string, timezone: string, afterMs: number, count: number, maxDays = 800): number[] {
-  // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; Fields is their shape
-  const f = cron.parse(expression) as Fields;
+  // biome-ignore lint/nursery/noUnsafeTypeAssertion: node-cron's parse gives its expanded fields untyped; CronFields is their shape
+  const f = cron.parse(expression) as CronFields;
   const seconds = [...f.second].sort((a, b) => a - b);
   const minutes = [...f.minute].sort((a, b) => a - b);
   const hours = [...f.hour].sort((a, b) => a - b);
