@@ -9,11 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ensureDir, remove } from 'fs-extra/esm';
 import { readOuterPrp, fieldOf, ZenrollError, type Config } from '@zenroll/core';
 import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
-import { REPO_ROOT, loadScript, type DemoSlapd } from './demo-support.js';
+import { loadScript, type DemoSlapd } from './demo-support.js';
 import { init } from './init.js';
 import { trustAdd } from './trust.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
@@ -34,7 +35,8 @@ interface Node {
   child?: ChildProcess;
 }
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
+/** This CLI's own executable (dist/bin.js beside dist/commands/), wherever it is installed. */
+const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 const MARKER = '.zenroll-demo';
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {

@@ -1,0 +1,256 @@
+/**
+ * The CLI stands alone (docs/SPEC.md §5): the workspace packages, packed with
+ * `npm pack` and installed from those tarballs into an empty folder outside the
+ * repository, run every command. The installed `zenroll` runs from a folder
+ * outside the repository with an environment that names nothing in it, so a
+ * path computed from the repository's layout (`../../..` from `dist`) finds
+ * nothing there.
+ *
+ * The install asks only for @zenroll/cli; every @zenroll/* package it needs
+ * comes from its tarball through `overrides`, so a dependency the CLI forgets to
+ * declare is missing here as it would be for a user. Third-party packages come
+ * from npm's cache when it has them (`--prefer-offline`), else from the registry.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configJsonSchemaText, readOuterPrp } from '@zenroll/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeScans } from './helpers/scans.js';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Run> {
+  return new Promise((done, fail) => {
+    execFile(cmd, args, { cwd: o.cwd, env: o.env, timeout: o.timeoutMs ?? 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      if (err !== null && code === null) fail(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
+      else done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The @zenroll/* packages the CLI needs, itself included, by folder under packages/: what it declares, transitively. */
+async function cliClosure(): Promise<Map<string, string>> {
+  const folderOf = new Map<string, string>();
+  for (const folder of await readdir(join(REPO, 'packages'))) {
+    const pkg = JSON.parse(await readFile(join(REPO, 'packages', folder, 'package.json'), 'utf8')) as { name: string };
+    folderOf.set(pkg.name, folder);
+  }
+  const needed = new Map<string, string>();
+  const visit = async (name: string): Promise<void> => {
+    const folder = folderOf.get(name);
+    if (folder === undefined || needed.has(name)) return;
+    needed.set(name, folder);
+    const pkg = JSON.parse(await readFile(join(REPO, 'packages', folder, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    for (const dep of Object.keys(pkg.dependencies ?? {})) await visit(dep);
+  };
+  await visit('@zenroll/cli');
+  return needed;
+}
+
+/** npm's own settings from the `npm test` that runs us (npm_package_*, npm_config_workspace …) stay out of the install. */
+function npmEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(k) || /^npm_config_(cache|registry)$/i.test(k)) env[k] = v;
+  }
+  return env;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => (typeof address === 'object' && address !== null ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+let tmp: string;
+/** The folder the tarballs are installed into; `zenroll` is its node_modules/.bin/zenroll. */
+let install: string;
+/** Where the installed `zenroll` runs: outside the repository and outside `install`. */
+let work: string;
+/** The installed `zenroll`'s environment: PATH (node, openssl, slapd) and a HOME of its own; nothing names the repository. */
+let cleanEnv: NodeJS.ProcessEnv;
+const children: ChildProcess[] = [];
+
+const zenroll = (args: string[], timeoutMs?: number): Promise<Run> =>
+  run(join(install, 'node_modules', '.bin', 'zenroll'), args, { cwd: work, env: cleanEnv, ...(timeoutMs ? { timeoutMs } : {}) });
+
+beforeAll(async () => {
+  tmp = await realpath(await mkdtemp(join(tmpdir(), 'zenroll-packed-')));
+  expect(relative(REPO, tmp).startsWith('..')).toBe(true);
+  const packs = join(tmp, 'packs');
+  install = join(tmp, 'install');
+  work = join(tmp, 'work');
+  for (const d of [packs, install, work, join(tmp, 'home')]) await mkdir(d);
+  cleanEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(tmp, 'home'), LANG: 'C.UTF-8' };
+
+  const needed = await cliClosure();
+  const workspaces = [...needed.values()].flatMap((folder) => ['--workspace', `packages/${folder}`]);
+  const packed = await run('npm', ['pack', ...workspaces, '--pack-destination', packs, '--json'], { cwd: REPO, env: npmEnv() });
+  expect(packed.code, packed.stderr).toBe(0);
+  const tarballs = JSON.parse(packed.stdout) as { name: string; filename: string }[];
+  expect(tarballs.map((t) => t.name).sort()).toEqual([...needed.keys()].sort());
+
+  const fileOf = (name: string): string => {
+    const t = tarballs.find((x) => x.name === name);
+    if (t === undefined) throw new Error(`${name} was not packed`);
+    return `file:${join(packs, t.filename)}`;
+  };
+  const overrides = Object.fromEntries([...needed.keys()].filter((n) => n !== '@zenroll/cli').map((n) => [n, fileOf(n)]));
+  await writeFile(
+    join(install, 'package.json'),
+    `${JSON.stringify({ private: true, dependencies: { '@zenroll/cli': fileOf('@zenroll/cli') }, overrides }, null, 2)}\n`,
+  );
+  const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd: install,
+    env: npmEnv(),
+    timeoutMs: 150_000,
+  });
+  expect(installed.code, installed.stderr).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('zenroll installed from the packed packages', { timeout: 60_000 }, () => {
+  it('has every @zenroll package as a real folder from its tarball, none linked back into the repository', async () => {
+    const lock = JSON.parse(await readFile(join(install, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { resolved?: string; link?: boolean }>;
+    };
+    const zenrollEntries = Object.entries(lock.packages).filter(([path]) => path.includes('node_modules/@zenroll/'));
+    // One copy of each, at the top: no nested second copy fetched from elsewhere.
+    expect(zenrollEntries.map(([path]) => path).sort()).toEqual([...(await cliClosure()).keys()].map((n) => `node_modules/${n}`).sort());
+    for (const [path, entry] of zenrollEntries) {
+      expect(entry.link, path).toBeUndefined();
+      expect(entry.resolved, path).toMatch(/^file:.*\.tgz$/);
+      expect((await lstat(join(install, path))).isSymbolicLink(), path).toBe(false);
+    }
+  });
+
+  it('--help lists every command', async () => {
+    const r = await zenroll(['--help']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const command of ['init', 'verify', 'demo', 'trust', 'status', 'doctor', 'serve', 'rollup', 'log']) {
+      expect(r.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
+    }
+  });
+
+  it('init writes a $schema that resolves to the JSON Schema in the installed @zenroll/core', async () => {
+    const r = await zenroll([
+      'init',
+      '--role',
+      'leaf',
+      '--server',
+      'L0',
+      '--tree',
+      'ACME',
+      '--dir',
+      'nested/l0',
+      '--parent',
+      'https://127.0.0.1:7099',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const written = JSON.parse(await readFile(join(work, 'nested', 'l0', 'zenroll.json'), 'utf8')) as { $schema: string };
+    expect(written.$schema).toMatch(/^\.\.?\//);
+    const target = resolve(work, 'nested', 'l0', written.$schema);
+    expect(target).toBe(join(install, 'node_modules', '@zenroll', 'core', 'zenroll-config.schema.json'));
+    expect(await readFile(target, 'utf8')).toBe(configJsonSchemaText());
+  });
+
+  it('a leaf and a root made with init: serve, trust add, rollup, doctor, status and verify', async () => {
+    const port = await freePort();
+    const root = join(work, 'root');
+    const leaf = join(work, 'leaf');
+    const made = await zenroll([...'init --role root --server ROOT --tree ACME --dir'.split(' '), root, '--listen', `127.0.0.1:${port}`]);
+    expect(made.code, made.stderr).toBe(0);
+    const leafMade = await zenroll([
+      ...'init --role leaf --server LEAF1 --tree ACME --dir'.split(' '),
+      leaf,
+      ...['--parent', `https://127.0.0.1:${port}`, '--parent-ca', join(root, 'tls', 'server.crt')],
+    ]);
+    expect(leafMade.code, leafMade.stderr).toBe(0);
+    const trusted = await zenroll(['trust', 'add', '--name', 'LEAF1', join(leaf, 'keys', 'server.pub'), '-c', join(root, 'zenroll.json')]);
+    expect(trusted.code, trusted.stderr).toBe(0);
+
+    const serve = spawn(join(install, 'node_modules', '.bin', 'zenroll'), ['serve', '-c', join(root, 'zenroll.json')], {
+      cwd: work,
+      env: cleanEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(serve);
+    let log = '';
+    await new Promise<void>((ready, fail) => {
+      serve.stdout.setEncoding('utf8').on('data', (s: string) => {
+        log += s;
+        if (/"msg":"serving"/.test(log)) ready();
+      });
+      serve.stderr.setEncoding('utf8').on('data', (s: string) => {
+        log += s;
+      });
+      serve.once('exit', (code) => fail(new Error(`zenroll serve exited (${code}): ${log}`)));
+    });
+
+    const scans = await writeScans(join(leaf, 'entmergedir'), 3);
+    const rolled = await zenroll(['rollup', '--now', '--json', '-c', join(leaf, 'zenroll.json')]);
+    expect(rolled.stderr).toBe('');
+    expect(rolled.code).toBe(0);
+
+    const doctor = await zenroll(['doctor', '-c', join(leaf, 'zenroll.json')]);
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+    expect(doctor.stdout).toMatch(/^ok {4}parent: https:\/\/127\.0\.0\.1:\d+ answers as ROOT$/m);
+    const status = await zenroll(['status', '--json', '-c', join(root, 'zenroll.json')]);
+    expect(status.code, status.stderr).toBe(0);
+
+    // What the leaf sent, in ROOT's dbdir: each scan once, byte for byte.
+    const dbdir = join(root, 'dbdir');
+    const zips = (await readdir(dbdir)).filter((n) => n.endsWith('.zip'));
+    expect(zips.length).toBeGreaterThan(0);
+    const inRoot: string[] = [];
+    for (const zip of zips) {
+      const v = await zenroll(['verify', '--json', '-c', join(root, 'zenroll.json'), join(dbdir, zip)]);
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+      const verified = JSON.parse(v.stdout) as { ok: boolean; server: string; files: { name: string; sha256: string }[] };
+      expect(verified.ok).toBe(true);
+      expect(verified.server).toBe('LEAF1');
+      for (const f of verified.files) inRoot.push(`${f.name} ${f.sha256}`);
+      expect((await readOuterPrp(join(dbdir, zip))).files.map((f) => f.name).sort()).toEqual(verified.files.map((f) => f.name).sort());
+    }
+    expect(inRoot.sort()).toEqual(scans.names.map((n, i) => `${n} ${scans.sha256[i]}`).sort());
+
+    // A zip changed by one byte is refused: verify really checks.
+    const first = zips[0] as string;
+    const bytes = await readFile(join(dbdir, first));
+    const middle = bytes.length >> 1;
+    bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
+    const bad = join(work, first);
+    await writeFile(bad, bytes);
+    const refused = await zenroll(['verify', '--json', '-c', join(root, 'zenroll.json'), bad]);
+    expect(refused.code).toBe(1);
+    expect((JSON.parse(refused.stdout) as { ok: boolean }).ok).toBe(false);
+
+    const stopped = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
+    serve.kill('SIGTERM');
+    expect(await stopped).toBe(0);
+  });
+});
