@@ -13,7 +13,7 @@ import { openLog } from '@zenroll/directory';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { initServer, tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let parent: TestReceiver;
@@ -21,7 +21,7 @@ let leaf: ServerFolder;
 
 beforeEach(async () => {
   tmp = await tempDir('zenroll-crash-');
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
   leaf = await initServer(join(tmp.path, 'leaf'), { role: 'leaf', server: 'LEAF1', parent: parent.url });
 });
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { initServer, tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let parent: TestReceiver;
@@ -15,7 +15,7 @@ let leaf: ServerFolder;
 
 beforeEach(async () => {
   tmp = await tempDir('zenroll-rollup-');
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
   leaf = await initServer(join(tmp.path, 'leaf'), { role: 'leaf', server: 'LEAF1', parent: parent.url });
 });
 

@@ -17,7 +17,7 @@ import { scrape } from './helpers/metrics.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let parent: TestReceiver;
@@ -25,7 +25,7 @@ const services = new Services();
 
 beforeEach(async () => {
   tmp = await tempDir('zenroll-cli-svc-');
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
 });
 
 afterEach(async () => {

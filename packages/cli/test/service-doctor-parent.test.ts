@@ -14,7 +14,7 @@ import { doctor, type Check } from './helpers/doctor.js';
 import { makePki, type Pki } from './helpers/fault-setup.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { initHere, section } from './helpers/service.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 const HOUR = 3_600_000;
 
@@ -25,7 +25,7 @@ const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   tmp = await tempDir('zenroll-doctor-parent-');
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
 });
 
 afterAll(async () => {
@@ -104,7 +104,7 @@ describe('zenroll doctor: an HTTPS parent', () => {
 
   beforeAll(async () => {
     pki = await makePki(join(tmp.path, 'pki'));
-    tlsParent = await startTestReceiver({ dir: join(tmp.path, 'tls-parent'), server: 'INT1', tls: pki.server });
+    tlsParent = await TestReceiver.start({ dir: join(tmp.path, 'tls-parent'), server: 'INT1', tls: pki.server });
     closers.push(() => tlsParent.close());
   });
 

@@ -13,7 +13,7 @@ import { runCli } from './helpers/cli.js';
 import { doctor } from './helpers/doctor.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { initHere, section } from './helpers/service.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let slapd: Slapd;
@@ -22,7 +22,7 @@ let parent: TestReceiver;
 beforeAll(async () => {
   tmp = await tempDir('zenroll-doctor-');
   slapd = await startSlapd({ tree: 'ACME', servers: ['LEAF1', 'ROOT'] });
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
 });
 
 afterAll(async () => {

@@ -15,7 +15,7 @@ import { scrape } from './helpers/metrics.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 import { writeFile } from 'node:fs/promises';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -24,7 +24,7 @@ const services = new Services();
 
 beforeEach(async () => {
   tmp = await tempDir('zenroll-metrics-');
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
 });
 
 afterEach(async () => {

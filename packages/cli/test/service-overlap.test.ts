@@ -15,7 +15,7 @@ import { spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
-import { startTestReceiver, type TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 /** A forwarding proxy in front of the parent that holds every PUT until `open()`. */
 class Gate {
@@ -81,7 +81,7 @@ const services = new Services();
 
 beforeEach(async () => {
   tmp = await tempDir('zenroll-overlap-');
-  parent = await startTestReceiver({ dir: join(tmp.path, 'parent'), server: 'INT1' });
+  parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
   gate = await Gate.start(parent.url);
   leaf = await initHere(join(tmp.path, 'leaf'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', gate.url]);
   await leaf.edit((json) => {

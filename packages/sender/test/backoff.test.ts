@@ -7,7 +7,7 @@ import { runRollup } from '../src/rollup.js';
 import type { SenderEvent } from '../src/events.js';
 import { fakeTimers, makeSender, type SenderSetup } from './helpers/setup.js';
 import { writeStrs } from './helpers/strs.js';
-import { TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 let receiver: TestReceiver;
 let s: SenderSetup;

@@ -15,7 +15,7 @@ import { RecordStore } from '../src/records.js';
 import { ensureStateDirs, senderPaths } from '../src/state.js';
 import { fakeTimers, makeSender, type SenderSetup } from './helpers/setup.js';
 import { sha256Hex, writeStrs } from './helpers/strs.js';
-import { TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 import { digests, verifyAll } from './helpers/verify.js';
 
 let receiver: TestReceiver;

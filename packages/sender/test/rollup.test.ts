@@ -10,7 +10,7 @@ import { runRollup } from '../src/rollup.js';
 import { sendOrder } from '../src/plan.js';
 import { makeSender, fakeTimers, type SenderSetup } from './helpers/setup.js';
 import { filesIn, sha256Hex, writeStrs } from './helpers/strs.js';
-import { TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 import { digests, verifyAll } from './helpers/verify.js';
 
 let receiver: TestReceiver;

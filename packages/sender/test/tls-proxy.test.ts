@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog, makeCertificate } from '@zenroll/core';
 import { runRollup } from '../src/rollup.js';
-import { startConnectProxy, type ConnectProxy } from './helpers/connect-proxy.js';
+import { startConnectProxy, type ConnectProxy } from '@zenroll/testkit';
 import { fakeTimers, makeSender } from './helpers/setup.js';
 import { writeStrs } from './helpers/strs.js';
-import { TestReceiver } from './helpers/test-receiver.js';
+import { TestReceiver } from '@zenroll/testkit';
 
 let pki: string;
 const ca = () => ({ certPath: join(pki, 'ca.crt'), keyPath: join(pki, 'ca.key') });

@@ -1,6 +1,7 @@
 /** A tiny HTTP proxy that only tunnels (CONNECT), as a firewall between two levels would offer. */
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { portOf } from './net.js';
 
 export interface ConnectProxy {
   url: string;
@@ -40,9 +41,8 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     client.on('error', () => upstream.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${portOf(server)}`,
     connects,
     from,
     async close() {

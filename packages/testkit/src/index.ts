@@ -1,0 +1,6 @@
+/**
+ * What the tests of sender, receiver and cli share (core's and directory's
+ * tests do not use it: the kit depends on them).
+ */
+export { TestReceiver, type Attempt, type Fault, type StoredZip, type TestReceiverOptions } from './test-receiver.js';
+export { startConnectProxy, type ConnectProxy } from './connect-proxy.js';
