@@ -3,4 +3,5 @@
  * tests do not use it: the kit depends on them).
  */
 export { TestReceiver, type Attempt, type Fault, type StoredZip, type TestReceiverOptions } from './test-receiver.js';
-export { startConnectProxy, type ConnectProxy } from './connect-proxy.js';
+export { startConnectProxy, type ConnectProxy, type Tunnel } from './connect-proxy.js';
+export { startFaultProxy, type ConnectionLog, type FaultProxy, type NetFault } from './fault-proxy.js';

@@ -1,15 +1,14 @@
 /**
  * Network faults between a Sender and a Receiver: a TCP relay that does to
  * each new connection what it is told (pass, reset or stall after so many
- * bytes towards the Receiver, swallow the answer, drip the body slowly), and
- * an HTTP CONNECT proxy that can deny a tunnel. Both forward raw bytes, so
- * TLS stays end to end, as through a real firewall or proxy.
+ * bytes towards the Receiver, swallow the answer, drip the body slowly). It
+ * forwards raw bytes, so TLS stays end to end, as through a real firewall.
+ * (The CONNECT proxy that can deny a tunnel is connect-proxy.ts.)
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { portOf } from './net.js';
 
-export type Fault =
+export type NetFault =
   | { kind: 'pass' }
   /** Forward this many bytes towards the Receiver, then reset both sides (RST). */
   | { kind: 'reset-after'; bytes: number }
@@ -21,7 +20,7 @@ export type Fault =
   | { kind: 'drip'; chunk: number; everyMs: number };
 
 export interface ConnectionLog {
-  fault: Fault['kind'];
+  fault: NetFault['kind'];
   /** Bytes forwarded towards the Receiver. */
   up: number;
 }
@@ -31,11 +30,11 @@ export interface FaultProxy {
   port: number;
   readonly connections: ConnectionLog[];
   /** Faults for the next new connections, in order; after them, `pass`. */
-  next(...faults: Fault[]): void;
+  next(...faults: NetFault[]): void;
   close(): Promise<void>;
 }
 
-function relay(client: Socket, upstream: Socket, fault: Fault, log: ConnectionLog): void {
+function relay(client: Socket, upstream: Socket, fault: NetFault, log: ConnectionLog): void {
   const cut = () => {
     client.resetAndDestroy();
     upstream.resetAndDestroy();
@@ -83,13 +82,13 @@ function relay(client: Socket, upstream: Socket, fault: Fault, log: ConnectionLo
 function listen(server: Server, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, '127.0.0.1', () => resolve(portOf(server)));
   });
 }
 
 /** A relay to `target` (`host:port`), on `port` (default: any free one). */
 export async function startFaultProxy(target: { host: string; port: number }, port = 0): Promise<FaultProxy> {
-  const faults: Fault[] = [];
+  const faults: NetFault[] = [];
   const connections: ConnectionLog[] = [];
   const sockets = new Set<Socket>();
   const track = (s: Socket) => {
@@ -115,62 +114,6 @@ export async function startFaultProxy(target: { host: string; port: number }, po
     port: bound,
     connections,
     next: (...more) => void faults.push(...more),
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-export interface ConnectProxy {
-  url: string;
-  /** `host:port` of every CONNECT, with what the proxy did. */
-  readonly connects: { target: string; denied: boolean }[];
-  /** Deny the next `n` CONNECTs with 403. */
-  deny(n: number): void;
-  close(): Promise<void>;
-}
-
-/** An HTTP proxy that only tunnels (CONNECT), as a firewall between two levels offers. */
-export async function startConnectProxy(): Promise<ConnectProxy> {
-  const connects: { target: string; denied: boolean }[] = [];
-  const sockets = new Set<Socket>();
-  let denials = 0;
-  const server = createHttpServer((_req, res) => {
-    res.writeHead(405).end();
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  server.on('connect', (req, client: Socket, head: Buffer) => {
-    const target = req.url ?? '';
-    const denied = denials > 0;
-    connects.push({ target, denied });
-    if (denied) {
-      denials -= 1;
-      client.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    const at = target.lastIndexOf(':');
-    const upstream = connect(Number(target.slice(at + 1)), target.slice(0, at), () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    sockets.add(upstream);
-    upstream.once('close', () => sockets.delete(upstream));
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  const port = await listen(server as unknown as Server);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    connects,
-    deny: (n) => {
-      denials += n;
-    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
