@@ -1,5 +1,5 @@
 /**
- * Fuzzing verifyOuterZip with mutants of valid outer zips (scripts/lib/zip-fuzz.mjs:
+ * Fuzzing verifyOuterZip with mutants of valid outer zips (@zenroll/lab/zipcraft:
  * byte flips, extreme 32-bit values, truncations, insertions, deletions,
  * copied ranges at random offsets). Every mutant is either verified exactly
  * as the original (same manifest, same files and digests) or refused with a
@@ -10,12 +10,12 @@
 import fc from 'fast-check';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeMutations, essence, mutantArb, mutate, runMutant, type MutantOutcome } from '@zenroll/lab/zipcraft';
 import { describe, expect, it } from 'vitest';
 import { isZenrollError } from '../src/errors.js';
 import { TrustStore, generateKeyPair } from '../src/keys.js';
 import { packBatch } from '../src/pack.js';
 import { verifyOuterZip } from '../src/verify.js';
-import { essence, mutantArb, mutate, runMutant, describeMutations, type MutantOutcome } from '../../../scripts/lib/zip-fuzz.mjs';
 import { buildOuter, openFds, str, useTempDir } from './helpers/outer.js';
 
 const RUNS = 500;

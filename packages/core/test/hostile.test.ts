@@ -5,6 +5,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from '@zenroll/lab/zipcraft';
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../src/errors.js';
 import { TrustStore, generateKeyPair } from '../src/keys.js';
@@ -23,7 +24,6 @@ import {
   type OuterParts,
   type Str,
 } from './helpers/outer.js';
-import { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from './helpers/rawzip.js';
 
 const keys = generateKeyPair();
 const stranger = generateKeyPair();

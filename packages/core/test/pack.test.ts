@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { generateStr } from '@zenroll/lab';
 import { describe, expect, it } from 'vitest';
 import { fromBuffer, type Entry, type ZipFile } from 'yauzl';
 import { TrustStore, generateKeyPair } from '../src/keys.js';
@@ -10,11 +11,6 @@ import { packBatch, type PackOptions } from '../src/pack.js';
 import { verifyOuterZip } from '../src/verify.js';
 import { storedZipBytes } from '../src/ziparchive.js';
 import { TIME, failure, openFds, sha256, str, useTempDir, type Str } from './helpers/outer.js';
-
-type GenerateStr = (seed: number, index: number, opts?: { minBytes?: number; maxBytes?: number }) => Str;
-// A script of the repo, not a package: imported by URL so tsc does not look for its types.
-const strgen = new URL('../../../scripts/lib/strgen.mjs', import.meta.url).href;
-const { generateStr } = (await import(strgen)) as { generateStr: GenerateStr };
 
 const keys = generateKeyPair();
 const trust = new TrustStore();

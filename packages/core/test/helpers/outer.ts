@@ -1,18 +1,19 @@
 /**
- * Build a valid signed outer zip from parts (raw writer, so every field can
- * be bent), plus the temp-folder and error helpers the zip tests share.
+ * Build a valid signed outer zip from parts (@zenroll/lab's raw writer, so
+ * every field can be bent), plus the temp-folder and error helpers the zip
+ * tests share.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildZip, type RawEntry } from '@zenroll/lab/zipcraft';
 import { afterEach, beforeEach } from 'vitest';
 import { isZenrollError, type ZenrollError } from '../../src/errors.js';
 import type { KeyPair } from '../../src/keys.js';
 import { formatOuterName, innerZipName, prpName } from '../../src/names.js';
 import { signPrp, type PrpBody } from '../../src/prp.js';
-import { buildZip, type RawEntry } from './rawzip.js';
 
 export interface Str {
   name: string;
