@@ -29,22 +29,24 @@ import {
   type Started,
 } from './helpers.js';
 import {
-  loadZipKit,
+  buildOuter,
+  buildZip,
+  localRecord,
   rawExchange,
   resign,
   setKey,
+  str,
+  zip64Extra,
   type Outer,
   type OuterParts,
   type RawEntry,
   type Str,
-  type ZipKit,
 } from './hostile-kit.js';
 
 let root: string;
 let pki: Pki;
 let setup: ReceiverSetup;
 let running: Started;
-let kit: ZipKit;
 const leaf: KeyPair = generateKeyPair();
 const stranger: KeyPair = generateKeyPair();
 const MAX_ZIP_BYTES = 1024 * 1024;
@@ -67,7 +69,6 @@ const inDb = (n: string) => n.replace(/_0\.zip$/, '_1.zip');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  kit = await loadZipKit();
   root = await tempRoot('zenroll-hostile-');
   pki = await makePki(root);
   setup = await setupReceiver(join(root, 'r'), {
@@ -87,8 +88,8 @@ afterAll(async () => {
   );
 });
 
-const strs = (): Str[] => [kit.str(1), kit.str(2), kit.str(3)];
-const outer = (p: Partial<OuterParts> = {}): Outer => kit.buildOuter({ keys: leaf, strs: strs(), scheduledtime: nextTime(), ...p });
+const strs = (): Str[] => [str(1), str(2), str(3)];
+const outer = (p: Partial<OuterParts> = {}): Outer => buildOuter({ keys: leaf, strs: strs(), scheduledtime: nextTime(), ...p });
 const plain = (s: Str[]): RawEntry[] => s.map((x) => ({ name: x.name, data: x.data }));
 const innerWith = (i: number, change: Partial<RawEntry>) => (s: Str[]) => plain(s).map((e, j) => (j === i ? { ...e, ...change } : e));
 /** The .prp's lines changed and signed again with the leaf's key. */
@@ -101,7 +102,7 @@ const entriesOf = (o: Outer, time: string): [RawEntry, RawEntry] => [
 const timeOf = (name: string) => name.slice(0, 17);
 
 async function sendGood(): Promise<Outer> {
-  const o = kit.buildOuter({ keys: leaf, strs: [kit.str(1000 + clock, 3000)], scheduledtime: nextTime() });
+  const o = buildOuter({ keys: leaf, strs: [str(1000 + clock, 3000)], scheduledtime: nextTime() });
   const a = await put(running.receiver.url, o.name, o.zip, { tls: tls() });
   expect(a.status, JSON.stringify(a.body)).toBe(201);
   good.push(o.name);
@@ -175,7 +176,7 @@ const cases: Case[] = [
   unsafe('inner: a device file', () => outer({ innerEntries: innerWith(1, { externalAttrs: 0o020644 << 16 }) })),
   unsafe('inner: a control character in a name', () => outer({ innerEntries: innerWith(0, { name: 'a\u0000b.str' }) })),
   unsafe('inner: a nested zip (not a .str)', () =>
-    outer({ innerEntries: (s) => [...plain(s).slice(0, 2), { name: 'nested.zip', data: kit.buildZip(plain(s)) }] }),
+    outer({ innerEntries: (s) => [...plain(s).slice(0, 2), { name: 'nested.zip', data: buildZip(plain(s)) }] }),
   ),
   unsafe('inner: encrypted', () => outer({ innerEntries: innerWith(2, { flags: 0x1 }) })),
   // names inside the outer zip
@@ -199,11 +200,11 @@ const cases: Case[] = [
     outer({ innerEntries: (s) => [...plain(s), { name: 'extra.str', data: Buffer.from('x') }] }),
   ),
   zipCase('inner: 51 .str', 422, 'ZIP_TOO_MANY_FILES', () => {
-    const many = Array.from({ length: 51 }, (_, i) => kit.str(i, 100));
-    return kit.buildOuter({ keys: leaf, strs: many, scheduledtime: nextTime(), body: (b) => ({ ...b, files: b.files.slice(0, 50) }) });
+    const many = Array.from({ length: 51 }, (_, i) => str(i, 100));
+    return buildOuter({ keys: leaf, strs: many, scheduledtime: nextTime(), body: (b) => ({ ...b, files: b.files.slice(0, 50) }) });
   }),
   zipCase('inner: the end record claims 65535 entries', 422, 'ZIP_TOO_MANY_FILES', () =>
-    outer({ innerEntries: undefined, innerZip: kit.buildZip(plain(strs()), { count: 0xffff }) }),
+    outer({ innerEntries: undefined, innerZip: buildZip(plain(strs()), { count: 0xffff }) }),
   ),
   // bombs
   zipCase('bomb: 20 MB of zeros in one .str', 422, 'ZIP_RATIO_EXCEEDED', () =>
@@ -221,7 +222,7 @@ const cases: Case[] = [
   ),
   unsafe('bomb: overlapping entries (b.str inside a.str)', () => {
     const b: RawEntry = { name: 'b.str', data: Buffer.from('hidden inside a.str\r\n'.repeat(20)), method: 0 };
-    const a: RawEntry = { name: 'a.str', data: kit.localRecord(b), method: 0 };
+    const a: RawEntry = { name: 'a.str', data: localRecord(b), method: 0 };
     return outer({
       strs: [
         { name: 'a.str', data: a.data },
@@ -249,24 +250,24 @@ const cases: Case[] = [
   unreadable('zip64: end records in the outer zip', () => {
     const t = nextTime();
     const o = outer({ scheduledtime: t });
-    return { ...o, zip: kit.buildZip(entriesOf(o, t), { zip64: {}, count: 0xffff, cdSize: M32, cdOffset: M32 }) };
+    return { ...o, zip: buildZip(entriesOf(o, t), { zip64: {}, count: 0xffff, cdSize: M32, cdOffset: M32 }) };
   }),
   unreadable('zip64: end records hidden in a central record comment', () => {
     const t = nextTime();
     const o = outer({ scheduledtime: t });
-    return { ...o, zip: kit.buildZip(entriesOf(o, t), { zip64: { inComment: true } }) };
+    return { ...o, zip: buildZip(entriesOf(o, t), { zip64: { inComment: true } }) };
   }),
   unreadable('zip64: a locator pointing past the end', () =>
-    outer({ innerEntries: undefined, innerZip: kit.buildZip(plain(strs()), { zip64: { recordOffset: 2n ** 62n } }) }),
+    outer({ innerEntries: undefined, innerZip: buildZip(plain(strs()), { zip64: { recordOffset: 2n ** 62n } }) }),
   ),
   unreadable('zip64: an extra field too short for the size it stands for', () =>
     outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: Buffer.from([1, 0, 4, 0, 1, 2, 3, 4]) }) }),
   ),
   zipCase('zip64: an extra field that says 1 TiB', 422, 'ZIP_TOO_LARGE', () =>
-    outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: kit.zip64Extra(2n ** 40n) }) }),
+    outer({ innerEntries: innerWith(0, { uncompressedSize: M32, extra: zip64Extra(2n ** 40n) }) }),
   ),
   unsafe('zip64: sizes in the extra field, local header unlike the central one', () =>
-    outer({ innerEntries: innerWith(0, { method: 0, compressedSize: M32, uncompressedSize: M32, extra: kit.zip64Extra(4000n, 4000n) }) }),
+    outer({ innerEntries: innerWith(0, { method: 0, compressedSize: M32, uncompressedSize: M32, extra: zip64Extra(4000n, 4000n) }) }),
   ),
   // the .prp, each field wrong and signed again: the field check refuses it, not the signature
   badPrp('format of another version', 'PRP_VALUE_INVALID', setKey('format', 'zenroll-prp/2')),
@@ -305,17 +306,17 @@ const cases: Case[] = [
   ),
   // signatures
   zipCase('signed by an untrusted key', 401, 'PRP_SIGNER_UNKNOWN', () =>
-    kit.buildOuter({ keys: stranger, strs: strs(), scheduledtime: nextTime() }),
+    buildOuter({ keys: stranger, strs: strs(), scheduledtime: nextTime() }),
   ),
   zipCase('forged: signed by another key under the trusted key.id', 403, 'PRP_SIGNATURE_INVALID', () =>
-    kit.buildOuter({ keys: { privateKey: stranger.privateKey, publicKey: leaf.publicKey }, strs: strs(), scheduledtime: nextTime() }),
+    buildOuter({ keys: { privateKey: stranger.privateKey, publicKey: leaf.publicKey }, strs: strs(), scheduledtime: nextTime() }),
   ),
   zipCase('a signed byte changed', 403, 'PRP_SIGNATURE_INVALID', () => outer({ prpText: (t) => t.replace('tree=ACME', 'tree=ACMF') })),
   zipCase('replayed: the signed .prp of another batch around this inner zip', 422, 'ZIP_MANIFEST_MISMATCH', () => {
     const a = outer();
-    const b = outer({ strs: [kit.str(77)] });
+    const b = outer({ strs: [str(77)] });
     const [, prpOfA] = entriesOf(a, timeOf(a.name));
-    return { ...a, zip: kit.buildZip([{ name: innerZipName(timeOf(a.name), 'LEAF1'), data: b.innerZip, method: 0 }, prpOfA]) };
+    return { ...a, zip: buildZip([{ name: innerZipName(timeOf(a.name), 'LEAF1'), data: b.innerZip, method: 0 }, prpOfA]) };
   }),
   zipCase(
     'replayed: an accepted zip under another scheduled time',
@@ -352,7 +353,7 @@ const cases: Case[] = [
     status: 503,
     code: 'UPLOAD_IN_PROGRESS',
     send: async () => {
-      const o = kit.buildOuter({ keys: leaf, strs: [kit.str(4242, 3000)], scheduledtime: nextTime() });
+      const o = buildOuter({ keys: leaf, strs: [str(4242, 3000)], scheduledtime: nextTime() });
       const first = await partialUpload(running.receiver.url, o.name, o.zip, 100, { tls: tls() });
       await running.logger.waitFor((l) => l.message === 'receiving' && l.fields.zip === o.name);
       const replay = await put(running.receiver.url, o.name.replace(/_0\.zip$/, '_2.zip'), o.zip, { tls: tls() });

@@ -1,39 +1,17 @@
 /**
- * What the hostile-upload suite needs besides helpers.ts: core's raw zip
- * writer and signed-outer builder (packages/core/test/helpers, loaded by URL
- * so that this package's typecheck does not take another package's test
- * sources in; the interface below is the part used here), a `.prp` signer
- * that signs whatever lines it is given, and a raw TLS client for requests
- * no HTTP client would send.
+ * What the hostile-upload suite needs besides helpers.ts: a signed outer zip
+ * built from parts on @zenroll/lab's raw zip writer (so that every field can
+ * be bent; core's own tests have the same builder in their helpers), a
+ * `.prp` signer that signs whatever lines it is given, and a raw TLS client
+ * for requests no HTTP client would send.
  */
-import { sign, type KeyObject } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect, type TLSSocket } from 'node:tls';
-import { keyIdOf, type KeyPair, type PrpBody } from '@zenroll/core';
+import { formatOuterName, innerZipName, keyIdOf, prpName, signPrp, type KeyPair, type PrpBody } from '@zenroll/core';
+import { buildZip, type RawEntry } from '@zenroll/lab/zipcraft';
 
-export interface RawEntry {
-  name: string;
-  data: Buffer;
-  method?: number;
-  raw?: Buffer;
-  crc?: number;
-  compressedSize?: number;
-  uncompressedSize?: number;
-  flags?: number;
-  externalAttrs?: number;
-  local?: { name?: string; method?: number; crc?: number };
-  centralOnlyAt?: number;
-  extra?: Buffer;
-  localExtra?: Buffer;
-}
-
-export interface ZipOptions {
-  count?: number;
-  prefix?: Buffer;
-  cdSize?: number;
-  cdOffset?: number;
-  zip64?: { count?: bigint; cdSize?: bigint; cdOffset?: bigint; recordOffset?: bigint; disk?: number; inComment?: boolean };
-}
+export { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from '@zenroll/lab/zipcraft';
 
 export interface Str {
   name: string;
@@ -41,15 +19,20 @@ export interface Str {
 }
 
 export interface OuterParts {
-  keys: KeyPair | { privateKey: KeyObject; publicKey: KeyObject };
+  keys: KeyPair;
   strs: Str[];
   scheduledtime?: string;
   server?: string;
   tree?: string;
+  /** Inner zip entries; default each .str deflated, in order. */
   innerEntries?: (strs: Str[]) => RawEntry[];
+  /** Replace the inner zip's bytes altogether. */
   innerZip?: Buffer;
+  /** Change the manifest before it is signed. */
   body?: (body: PrpBody) => PrpBody;
+  /** Change the .prp text after it is signed. */
   prpText?: (text: string) => string;
+  /** Change the outer entries (inner zip first, .prp second). */
   outerEntries?: (inner: RawEntry, prp: RawEntry) => RawEntry[];
 }
 
@@ -60,21 +43,40 @@ export interface Outer {
   innerZip: Buffer;
 }
 
-export interface ZipKit {
-  buildZip(entries: RawEntry[], opts?: ZipOptions): Buffer;
-  localRecord(e: RawEntry): Buffer;
-  zip64Extra(...values: bigint[]): Buffer;
-  buildOuter(p: OuterParts): Outer;
-  str(index: number, bytes?: number): Str;
+const TIME = '20261122103000000';
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** Text-like .str content: repetitive enough to deflate, varied enough not to look like a bomb. */
+export function str(index: number, bytes = 4000): Str {
+  let text = '';
+  for (let line = 0; text.length < bytes; line++) {
+    text += `File.${line}=C:\\Program Files\\App${index}\\bin\\f${(line * 7919 + index) % 10007}.dll|${(line * 104729) % 999983}\r\n`;
+  }
+  return { name: `WS-${String(index).padStart(4, '0')}.str`, data: Buffer.from(text.slice(0, bytes)) };
 }
 
-const RAWZIP = new URL('../../core/test/helpers/rawzip.ts', import.meta.url).href;
-const OUTER = new URL('../../core/test/helpers/outer.ts', import.meta.url).href;
-
-export async function loadZipKit(): Promise<ZipKit> {
-  const raw = (await import(RAWZIP)) as Pick<ZipKit, 'buildZip' | 'localRecord' | 'zip64Extra'>;
-  const outer = (await import(OUTER)) as Pick<ZipKit, 'buildOuter' | 'str'>;
-  return { buildZip: raw.buildZip, localRecord: raw.localRecord, zip64Extra: raw.zip64Extra, buildOuter: outer.buildOuter, str: outer.str };
+/** A valid signed outer zip, each part replaceable. */
+export function buildOuter(p: OuterParts): Outer {
+  const scheduledtime = p.scheduledtime ?? TIME;
+  const server = p.server ?? 'LEAF1';
+  const tree = p.tree ?? 'ACME';
+  const innerZip = p.innerZip ?? buildZip(p.innerEntries?.(p.strs) ?? p.strs.map((s) => ({ name: s.name, data: s.data })));
+  let body: PrpBody = {
+    scheduledtime,
+    server,
+    tree,
+    created: '2026-11-22T10:30:00.000Z',
+    inner: { name: innerZipName(scheduledtime, server), size: innerZip.length, sha256: sha256(innerZip) },
+    files: p.strs.map((s) => ({ name: s.name, size: s.data.length, sha256: sha256(s.data) })),
+    extra: [],
+  };
+  body = p.body?.(body) ?? body;
+  const signed = signPrp(body, p.keys.privateKey, p.keys.publicKey);
+  const prp = p.prpText?.(signed) ?? signed;
+  const innerEntry: RawEntry = { name: innerZipName(scheduledtime, server), data: innerZip, method: 0 };
+  const prpEntry: RawEntry = { name: prpName(scheduledtime, server), data: Buffer.from(prp), method: 0 };
+  const zip = buildZip(p.outerEntries?.(innerEntry, prpEntry) ?? [innerEntry, prpEntry]);
+  return { name: formatOuterName({ scheduledtime, server, tree, status: 0 }), zip, prp, innerZip };
 }
 
 /**

@@ -1,23 +1,8 @@
-/**
- * `.str` files from the project's generator (scripts/lib/strgen.mjs, plain
- * JavaScript without types: imported by URL and given the type below).
- */
+/** `.str` files from the project's generator (@zenroll/lab). */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-
-interface StrGen {
-  writeFixtures(opts: {
-    out: string;
-    count: number;
-    seed?: number;
-    minBytes?: number;
-    maxBytes?: number;
-    startIndex?: number;
-  }): Promise<{ names: string[] }>;
-}
-
-const STRGEN = new URL('../../../../scripts/lib/strgen.mjs', import.meta.url).href;
+import { writeFixtures } from '@zenroll/lab';
 
 export interface Scans {
   names: string[];
@@ -27,8 +12,7 @@ export interface Scans {
 
 /** Write `count` small `.str` (2–8 KB) into `dir`, mtimes one second apart in index order. */
 export async function writeScans(dir: string, count: number, opts: { seed?: number; startIndex?: number } = {}): Promise<Scans> {
-  const gen = (await import(STRGEN)) as StrGen;
-  const { names } = await gen.writeFixtures({
+  const { names } = await writeFixtures({
     out: dir,
     count,
     seed: opts.seed ?? 11,

@@ -1,31 +1,8 @@
-/**
- * Realistic `.str` files from the project's generator (scripts/lib/strgen.mjs).
- * It is plain JavaScript without types, so it is imported by URL and given
- * the small type below.
- */
+/** Realistic `.str` files from the project's generator (@zenroll/lab). */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-
-interface StrGen {
-  generateStr(seed: number, index: number, opts?: { minBytes?: number; maxBytes?: number }): { name: string; data: Buffer };
-  writeFixtures(opts: {
-    out: string;
-    count: number;
-    seed?: number;
-    minBytes?: number;
-    maxBytes?: number;
-    mtimeStepMs?: number;
-    startIndex?: number;
-    baseMtimeMs?: number;
-  }): Promise<{ names: string[]; totalBytes: number }>;
-}
-
-const STRGEN = new URL('../../../../scripts/lib/strgen.mjs', import.meta.url).href;
-
-export async function strgen(): Promise<StrGen> {
-  return (await import(STRGEN)) as StrGen;
-}
+import { writeFixtures } from '@zenroll/lab';
 
 export interface WrittenStrs {
   names: string[];
@@ -37,8 +14,7 @@ export const sha256Hex = (data: Uint8Array): string => createHash('sha256').upda
 
 /** Write `count` small `.str` files into `dir`, mtimes one second apart in index order. */
 export async function writeStrs(dir: string, count: number, opts: { seed?: number; startIndex?: number } = {}): Promise<WrittenStrs> {
-  const gen = await strgen();
-  const { names } = await gen.writeFixtures({
+  const { names } = await writeFixtures({
     out: dir,
     count,
     seed: opts.seed ?? 7,
