@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { TrustStore, generateKeyPair, isZenrollError, packBatch, verifyOuterZip } from '@zenroll/core';
-import { writeFixtures } from './lib/strgen.mjs';
-import { describeMutations, essence, mutantArb, mutate, runMutant } from './lib/zip-fuzz.mjs';
+import { writeFixtures } from '@zenroll/lab';
+import { describeMutations, essence, mutantArb, mutate, runMutant } from '@zenroll/lab/zipcraft';
 
 const usage = 'usage: node scripts/fuzz.mjs [--cases N] [--seed S] [--deadline-ms MS]';
 let args;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes deterministic ZENworks-like inventory scan files (.str) for tests,
-// benchmarks and demos. See scripts/lib/strgen.mjs.
+// benchmarks and demos, with @zenroll/lab's generator (packages/lab; run
+// `npx turbo run build` first).
 //
 //   node scripts/gen-fixtures.mjs --out DIR --count N [--seed S]
 //        [--min-bytes B] [--max-bytes B] [--mtime-step-ms M] [--start-index I]
@@ -10,7 +11,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { writeFixtures, DEFAULT_MIN_BYTES, DEFAULT_MAX_BYTES } from './lib/strgen.mjs';
+import { writeFixtures, DEFAULT_MIN_BYTES, DEFAULT_MAX_BYTES } from '@zenroll/lab';
 
 const USAGE = `usage: node scripts/gen-fixtures.mjs --out DIR --count N [--seed S] [--min-bytes B] [--max-bytes B] [--mtime-step-ms M] [--start-index I]
   --out DIR           folder to write into (created if missing)

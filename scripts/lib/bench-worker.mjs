@@ -5,7 +5,7 @@
 //
 //   node bench-worker.mjs pack   JOB.json   JOB: { batches: [{ files, server, scheduledtime }], outDir, lanes, keys: { private, public }, tree }
 //   node bench-worker.mjs verify JOB.json   JOB: { zips: [path], lanes, trust: [public key path] }
-//   node bench-worker.mjs fixtures JOB.json JOB: writeFixtures options (scripts/lib/strgen.mjs)
+//   node bench-worker.mjs fixtures JOB.json JOB: writeFixtures options (@zenroll/lab)
 //
 // `lanes` batches (or zips) are in work at once in this one process, the way
 // one Sender packs and one Receiver verifies.
@@ -50,7 +50,7 @@ async function verify() {
 }
 
 async function fixtures() {
-  const { writeFixtures } = await import('./strgen.mjs');
+  const { writeFixtures } = await import('@zenroll/lab');
   const { names, ...summary } = await writeFixtures(job);
   return summary;
 }

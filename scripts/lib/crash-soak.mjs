@@ -15,8 +15,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TrustStore, isTempName, loadPublicKey, parseRecord, verifyOuterZip } from '@zenroll/core';
+import { writeFixtures } from '@zenroll/lab';
 import { ldapUtil, startSlapd } from './slapd.mjs';
-import { writeFixtures } from './strgen.mjs';
 import { askAdmin, initTree, startServe, stopServe } from './tree.mjs';
 
 /** Every named step: which server's process reaches it. ROOT has one target, so no promote-mid there. */
