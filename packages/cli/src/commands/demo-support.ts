@@ -1,7 +1,6 @@
 /**
- * The demo runs from a clone of the repository: it uses the private slapd
- * launcher and the scan-file generator under scripts/, which tests and
- * benchmarks share.
+ * The demo's private slapd launcher, from the repository's scripts/ (shared
+ * with tests and benchmarks) until it ships in @zenroll/directory.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

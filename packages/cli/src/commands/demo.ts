@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir, remove } from 'fs-extra/esm';
 import { readOuterPrp, fieldOf, ZenrollError, type Config } from '@zenroll/core';
+import { writeFixtures } from '@zenroll/lab';
 import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
 import { loadScript, type DemoSlapd } from './demo-support.js';
@@ -144,9 +145,10 @@ export async function runDemo(o: {
       for (const child of children) await trustAdd(join(node(receiver).dir, 'zenroll.json'), node(child).config.keys.public, child);
     }
 
-    const gen = await loadScript<{ writeFixtures(o: object): Promise<{ files: number; totalBytes: number }> }>('scripts/lib/strgen.mjs');
     for (const [i, leaf] of ['LEAF1', 'LEAF2'].entries()) {
-      const s = await gen.writeFixtures({ out: node(leaf).config.dirs.entmergedir, count: o.files, seed: 7 + i, startIndex: i * o.files });
+      const entmergedir = node(leaf).config.dirs.entmergedir;
+      if (entmergedir === null) throw new ZenrollError('INTERNAL', `the demo's ${leaf} has no entmergedir`);
+      const s = await writeFixtures({ out: entmergedir, count: o.files, seed: 7 + i, startIndex: i * o.files });
       out(`generated ${s.files} .str (${(s.totalBytes / 1e6).toFixed(1)} MB) in ${leaf}'s entmergedir\n`);
     }
 
