@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromiumInstalled, launchBrowser } from './lib/browser.mjs';
+import { chromiumInstalled, launchBrowser } from '@zenroll/testkit';
 import { editControls, headProblem, listViewValues, loggedInAs, objectPageValues } from './lib/browser-checks.mjs';
 import { alive, checkList, ldapLogs, startDemo, stopDemo } from './lib/browser-story.mjs';
 import { phpLdapAdminMissing, startPhpLdapAdmin } from './lib/phpldapadmin.mjs';

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, saveKeyPair } from '@zenroll/core';
 import { freePort, startSlapd, type Slapd } from '../../../scripts/lib/slapd.mjs';
-import { launchBrowser } from '../../../scripts/lib/browser.mjs';
+import { launchBrowser } from '@zenroll/testkit';
 import type { TreeNode, TreeReport } from '../src/tree/model.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';

@@ -5,3 +5,12 @@
 export { TestReceiver, type Attempt, type Fault, type StoredZip, type TestReceiverOptions } from './test-receiver.js';
 export { startConnectProxy, type ConnectProxy, type Tunnel } from './connect-proxy.js';
 export { startFaultProxy, type ConnectionLog, type FaultProxy, type NetFault } from './fault-proxy.js';
+export {
+  CHROMIUM,
+  CHROMIUM_FLAGS,
+  chromiumInstalled,
+  launchBrowser,
+  loopbackOnly,
+  type LaunchBrowserOptions,
+  type LaunchedBrowser,
+} from './browser.js';

@@ -1,18 +1,20 @@
-// Debian's headless Chromium driven through puppeteer-core, for tests and
-// screenshots (scripts/test-browser.mjs; reusable by any script that needs a
-// page rendered by a real browser). Never downloads a browser: it runs
-// /usr/bin/chromium (scripts/system-deps.sh installs it) with a fresh
-// profile that is removed on close, and the flags below keep it from
-// talking to anything but the pages it is sent to.
+/**
+ * Debian's headless Chromium driven through puppeteer-core, for tests and
+ * screenshots (scripts/test-browser.mjs, cli's tree-five test). Never
+ * downloads a browser: it runs /usr/bin/chromium (scripts/system-deps.sh
+ * installs it) with a fresh profile that is removed on close, and the flags
+ * below keep it from talking to anything but the pages it is sent to.
+ */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-export const CHROMIUM_FLAGS = [
+/** The flags Chromium is launched with (a fresh --user-data-dir is added). */
+export const CHROMIUM_FLAGS: readonly string[] = [
   '--headless',
   // Root in a container has no user namespace to sandbox with.
   '--no-sandbox',
@@ -28,7 +30,7 @@ export const CHROMIUM_FLAGS = [
   '--mute-audio',
 ];
 
-export function chromiumInstalled() {
+export function chromiumInstalled(): boolean {
   return existsSync(CHROMIUM);
 }
 
@@ -40,28 +42,45 @@ const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
  * is looked at, and one to any other address is aborted before it leaves
  * and its URL pushed onto `offsite`.
  */
-export async function loopbackOnly(page, offsite) {
+export async function loopbackOnly(page: Page, offsite: string[]): Promise<void> {
   await page.setRequestInterception(true);
   page.on('request', (r) => {
     const u = new URL(r.url());
-    if (LOCAL_PROTOCOLS.includes(u.protocol) || LOOPBACK_HOST.test(u.hostname)) return void r.continue();
+    if (LOCAL_PROTOCOLS.includes(u.protocol) || LOOPBACK_HOST.test(u.hostname)) {
+      void r.continue();
+      return;
+    }
     offsite.push(r.url());
-    return void r.abort('blockedbyclient');
+    void r.abort('blockedbyclient');
   });
 }
 
-/**
- * Launch Chromium and open one page. Options: width, height (the viewport,
- * 1280×900), deviceScaleFactor (1), timeoutMs (each navigation and wait,
- * 30 s). Returns { browser, page, newPage(), offsite, close() }: page and
- * every newPage() let requests reach loopback addresses only (offsite lists
- * the others, which were aborted); close() ends Chromium and removes its
- * profile, and may be called more than once.
- */
-export async function launchBrowser(opts = {}) {
+export interface LaunchBrowserOptions {
+  /** Viewport, default 1280×900. */
+  width?: number;
+  height?: number;
+  deviceScaleFactor?: number;
+  /** Each navigation and wait; default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface LaunchedBrowser {
+  browser: Browser;
+  /** Loopback only, like every newPage(). */
+  page: Page;
+  newPage(): Promise<Page>;
+  /** URLs of requests to anywhere but loopback, which were aborted. */
+  readonly offsite: string[];
+  /** Ends Chromium and removes its profile; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Launch Chromium and open one page that (like every newPage()) reaches loopback addresses only. */
+export async function launchBrowser(opts: LaunchBrowserOptions = {}): Promise<LaunchedBrowser> {
   if (!chromiumInstalled()) throw new Error(`${CHROMIUM} is not installed: run \`sudo bash scripts/system-deps.sh\``);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const profile = await mkdtemp(join(tmpdir(), 'zenroll-chromium-'));
-  let browser;
+  let browser: Browser;
   try {
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -76,8 +95,8 @@ export async function launchBrowser(opts = {}) {
       handleSIGTERM: false,
       handleSIGHUP: false,
       defaultViewport: { width: opts.width ?? 1280, height: opts.height ?? 900, deviceScaleFactor: opts.deviceScaleFactor ?? 1 },
-      timeout: opts.timeoutMs ?? 30_000,
-      protocolTimeout: 2 * (opts.timeoutMs ?? 30_000),
+      timeout: timeoutMs,
+      protocolTimeout: 2 * timeoutMs,
     });
   } catch (err) {
     await rm(profile, { recursive: true, force: true });
@@ -93,9 +112,9 @@ export async function launchBrowser(opts = {}) {
       await rm(profile, { recursive: true, force: true });
     }
   };
-  const offsite = [];
-  const prepare = async (page) => {
-    page.setDefaultTimeout(opts.timeoutMs ?? 30_000);
+  const offsite: string[] = [];
+  const prepare = async (page: Page) => {
+    page.setDefaultTimeout(timeoutMs);
     await loopbackOnly(page, offsite);
     return page;
   };
