@@ -13,7 +13,8 @@
 // it there by an atomic rename, so it is complete and durable).
 import { link, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { askAdmin, initTree, startServe, stopServe } from './tree.mjs';
+import { askAdmin, initTree, startServe, stopServe } from '@zenroll/testkit';
+import { CLI } from './zenroll-cli.mjs';
 import { cpuMsOf, median, progress, round, rssOf, run, sleep } from './bench-util.mjs';
 
 export const E2E_SERVERS = ['LEAF1', 'INT1', 'ROOT'];
@@ -38,6 +39,7 @@ async function waitUntil(what, fn, timeoutMs, everyMs = 20) {
 
 export async function buildE2eTree(ctx) {
   const tree = await initTree({
+    cli: CLI,
     dir: join(ctx.work, 'tree'),
     slapd: ctx.slapd,
     plan: [

@@ -11,7 +11,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
 import { formatReprDigest, generateKeyPair, publicKeyPem, saveKeyPair, trustFileName, zipPath } from '@zenroll/core';
-import { initTree, startServe, stopServe } from './tree.mjs';
+import { initTree, startServe, stopServe } from '@zenroll/testkit';
+import { CLI } from './zenroll-cli.mjs';
 import { nodeJson, percentile, progress, round, rssOf, sleep } from './bench-util.mjs';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'bench-worker.mjs');
@@ -104,7 +105,12 @@ async function push(client, zip, stats) {
 
 /** ctx: { work, slapd, cleanup, keys, fixtures, names, senders, zipsPerSender, filesPerZip }. */
 export async function benchLoad(ctx) {
-  const tree = await initTree({ dir: join(ctx.work, 'load'), slapd: ctx.slapd, plan: [{ name: LOAD_ROOT, role: 'root' }] });
+  const tree = await initTree({
+    cli: CLI,
+    dir: join(ctx.work, 'load'),
+    slapd: ctx.slapd,
+    plan: [{ name: LOAD_ROOT, role: 'root' }],
+  });
   const root = tree.node(LOAD_ROOT);
   const keys = await senderKeys(ctx, root.config.receiver.trustDir);
   progress(`  packing ${ctx.senders * ctx.zipsPerSender} zips of ${ctx.filesPerZip} .str for ${ctx.senders} senders…`);

@@ -20,7 +20,8 @@ import { LdapDirectory, descriptionAttributes } from '@zenroll/directory';
 import { createParentClient } from '@zenroll/sender';
 import { cpuMsOf, median, progress, round, sleep } from './bench-util.mjs';
 import { ldapUtil } from './slapd.mjs';
-import { BIN, initTree, startServe, stopServe } from './tree.mjs';
+import { initTree, startServe, stopServe } from '@zenroll/testkit';
+import { CLI } from './zenroll-cli.mjs';
 
 export const TREE_SERVERS = 500;
 export const POLL_ROOT = 'POLLROOT';
@@ -75,7 +76,7 @@ async function seed(slapd, names) {
 function runCli(args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI.bin, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`zenroll ${args.join(' ')}: ${stderr}`));
       else resolve({ ms: performance.now() - t0, stdout });
     });
@@ -159,7 +160,12 @@ export async function benchTree(ctx) {
 
 /** ctx: { work, slapd, cleanup, children, seconds }. */
 export async function benchPoll(ctx) {
-  const t = await initTree({ dir: join(ctx.work, 'poll'), slapd: ctx.slapd, plan: [{ name: POLL_ROOT, role: 'root' }] });
+  const t = await initTree({
+    cli: CLI,
+    dir: join(ctx.work, 'poll'),
+    slapd: ctx.slapd,
+    plan: [{ name: POLL_ROOT, role: 'root' }],
+  });
   const root = t.node(POLL_ROOT);
   await startServe(root, { track: (c) => ctx.cleanup.child(c) });
   ctx.cleanup.add('stop the poll bench ROOT', () => stopServe(root));

@@ -17,7 +17,8 @@ import { basename, join } from 'node:path';
 import { TrustStore, isTempName, loadPublicKey, parseRecord, verifyOuterZip } from '@zenroll/core';
 import { writeFixtures } from '@zenroll/lab';
 import { ldapUtil, startSlapd } from './slapd.mjs';
-import { askAdmin, initTree, startServe, stopServe } from './tree.mjs';
+import { askAdmin, initTree, startServe, stopServe } from '@zenroll/testkit';
+import { CLI } from './zenroll-cli.mjs';
 
 /** Every named step: which server's process reaches it. ROOT has one target, so no promote-mid there. */
 export const NAMED = [
@@ -120,6 +121,7 @@ export class CrashSoak {
     ];
     const merge = this.merge;
     this.tree = await initTree({
+      cli: CLI,
       dir: join(this.dir, 'tree'),
       slapd: this.slapd,
       plan,

@@ -14,3 +14,18 @@ export {
   type LaunchBrowserOptions,
   type LaunchedBrowser,
 } from './browser.js';
+export {
+  askAdmin,
+  initTree,
+  startServe,
+  stopServe,
+  zenroll,
+  type InitTreeOptions,
+  type PlannedServer,
+  type StartServeOptions,
+  type Tree,
+  type TreeDirectory,
+  type TreeNode,
+  type ZenrollCli,
+} from './tree.js';
+export { freePort, portOf } from './net.js';
