@@ -9,9 +9,9 @@ import { createHash, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect, type TLSSocket } from 'node:tls';
 import { formatOuterName, innerZipName, keyIdOf, prpName, signPrp, type KeyPair, type PrpBody } from '@zenroll/core';
-import { buildZip, type RawEntry } from '@zenroll/lab/zipcraft';
+import { buildZip, type RawEntry } from '@zenroll/testkit';
 
-export { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from '@zenroll/lab/zipcraft';
+export { buildZip, localRecord, zip64Extra, type RawEntry, type ZipOptions } from '@zenroll/testkit';
 
 export interface Str {
   name: string;

@@ -29,3 +29,6 @@ export {
   type ZenrollCli,
 } from './tree.js';
 export { freePort, portOf } from './net.js';
+// The data makers (@zenroll/lab: .str files, raw and mutated zips), so that a test imports its helpers from one place.
+export * from '@zenroll/lab';
+export * from '@zenroll/lab/zipcraft';

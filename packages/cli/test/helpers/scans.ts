@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFixtures } from '@zenroll/lab';
+import { writeFixtures } from '@zenroll/testkit';
 
 export interface Scans {
   names: string[];
