@@ -1,72 +1,104 @@
-// The files of a private slapd (scripts/lib/slapd.mjs): slapd.conf with the
-// ACLs of SPEC §7 and the LDIF of a demo tree. Pure text; no I/O here.
+/**
+ * The files of a private slapd (./index.ts): slapd.conf with the ACLs of
+ * SPEC §7 and the LDIF of a demo tree. Pure text; no I/O here.
+ */
 import { createHash, randomBytes } from 'node:crypto';
+import { SELF_DESCRIPTION_ATTRS } from '../schema.js';
 
-export const SCHEMA_DIR = '/etc/ldap/schema';
+/** Where Debian's OpenLDAP keeps core.schema and friends. */
+export const SYSTEM_SCHEMA_DIR = '/etc/ldap/schema';
 export const MODULE_DIR = '/usr/lib/ldap';
 export const GROUP_CN = 'zenroll-servers';
 /** The people who read the logs (an LDAP browser's account, SPEC §7): they read everything but passwords, write nothing. */
 export const OPERATORS_CN = 'zenroll-operators';
 export const OPERATOR_CN = 'operator';
-/** What a server writes about itself (SPEC §8); equal to SELF_DESCRIPTION_ATTRS of packages/directory (a test checks). */
-export const SELF_DESCRIPTION_ATTRS = [
-  'zenrollRole',
-  'zenrollParent',
-  'zenrollParentURL',
-  'zenrollVersion',
-  'zenrollSchedule',
-  'zenrollLastRollup',
-  'zenrollLastRollupResult',
-  'zenrollStrWaiting',
-  'zenrollZipsWaiting',
-  'zenrollZipsRejected',
-  'zenrollSent24h',
-  'zenrollReceived24h',
-  'zenrollDescribed',
-  'zenrollLateAfter',
-];
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/** Multi-provider replication (syncrepl, mirror mode, SPEC §9): this provider's id and the URLs of the others. */
+export interface Replication {
+  serverId: number;
+  peers: string[];
+  /** The root DN's password, which each provider binds with to the others. */
+  credentials: string;
+}
+
+export interface SlapdConfOptions {
+  tree: string;
+  /** The instance folder: pid, args and the mdb database go there. */
+  dir: string;
+  rootDN: string;
+  rootPasswordHash: string;
+  /** zenroll.schema to include; null leaves out our schema and the ACL rules naming its attributes. */
+  schemaFile?: string | null;
+  tls?: TlsFiles | null;
+  /** With a hash: a cn=config database whose rootdn is cn=admin,cn=config (run with `-F`). */
+  configPasswordHash?: string | null;
+  uid?: number;
+  gid?: number;
+  replication?: Replication;
+}
+
+/** One Inventory Service object of baseLdif. */
+export interface ServerAccount {
+  name: string;
+  passwordHash: string;
+}
+
+export interface BaseLdifOptions {
+  tree: string;
+  rootDN: string;
+  servers: ServerAccount[];
+  /** Give each server object the zeninvRollUpTarget class (false when the schema is not loaded). */
+  schema: boolean;
+  operatorPasswordHash: string;
+}
 
 /** RFC 4514 escaping of one DN value. */
-export function escapeDn(value) {
+export function escapeDn(value: string): string {
   return value
     .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
     .replace(/^[ #]/, (c) => `\\${c}`)
     .replace(/ $/, '\\ ');
 }
 
-export const suffixOf = (tree) => `o=${escapeDn(tree)}`;
-export const groupDnOf = (tree) => `cn=${GROUP_CN},${suffixOf(tree)}`;
-export const operatorsDnOf = (tree) => `cn=${OPERATORS_CN},${suffixOf(tree)}`;
+export const suffixOf = (tree: string): string => `o=${escapeDn(tree)}`;
+export const groupDnOf = (tree: string): string => `cn=${GROUP_CN},${suffixOf(tree)}`;
+export const operatorsDnOf = (tree: string): string => `cn=${OPERATORS_CN},${suffixOf(tree)}`;
 /** The one operator account a private slapd (and so the demo) gets. */
-export const operatorDnOf = (tree) => `cn=${OPERATOR_CN},${suffixOf(tree)}`;
+export const operatorDnOf = (tree: string): string => `cn=${OPERATOR_CN},${suffixOf(tree)}`;
 /** The Inventory Service object of a server: its log target and its bind identity. */
-export const serverDnOf = (tree, server) => `cn=${escapeDn(`${server}_ZenInvService`)},${suffixOf(tree)}`;
+export const serverDnOf = (tree: string, server: string): string => `cn=${escapeDn(`${server}_ZenInvService`)},${suffixOf(tree)}`;
 
 /** A salted SHA-1 hash, the strongest scheme slapd 2.5 knows without extra modules. */
-export function sshaHash(password) {
+export function sshaHash(password: string): string {
   const salt = randomBytes(8);
   const digest = createHash('sha1').update(password).update(salt).digest();
   return `{SSHA}${Buffer.concat([digest, salt]).toString('base64')}`;
 }
 
 // LDIF wants base64 (`attr:: …`) for values that are not plain safe ASCII.
-function ldifLine(attr, value) {
+function ldifLine(attr: string, value: string): string {
   const safe = /^[\x21-\x39\x3b\x3d-\x7e][\x20-\x7e]*$/.test(value) && !value.endsWith(' ');
   return safe ? `${attr}: ${value}` : `${attr}:: ${Buffer.from(value, 'utf8').toString('base64')}`;
 }
 
 /**
- * slapd.conf. `schema` false leaves out our schema (and the ACL rules naming
- * its attributes) so that a test can load zenroll.ldif into cn=config later.
+ * slapd.conf. Without `schemaFile` it leaves out our schema (and the ACL
+ * rules naming its attributes) so that a test can load zenroll.ldif into
+ * cn=config later.
  */
-export function slapdConf(o) {
+export function slapdConf(o: SlapdConfOptions): string {
   const group = `group/groupOfNames/member="${groupDnOf(o.tree)}"`;
   const operators = `group/groupOfNames/member="${operatorsDnOf(o.tree)}"`;
   const lines = [
-    '# A private slapd for zenroll tests and the demo (scripts/lib/slapd.mjs). Generated.',
-    `include ${SCHEMA_DIR}/core.schema`,
-    `include ${SCHEMA_DIR}/cosine.schema`,
-    `include ${SCHEMA_DIR}/inetorgperson.schema`,
+    '# A private slapd for zenroll tests and the demo (@zenroll/directory/slapd). Generated.',
+    `include ${SYSTEM_SCHEMA_DIR}/core.schema`,
+    `include ${SYSTEM_SCHEMA_DIR}/cosine.schema`,
+    `include ${SYSTEM_SCHEMA_DIR}/inetorgperson.schema`,
     ...(o.schemaFile ? [`include ${o.schemaFile}`] : []),
     `pidfile ${o.dir}/slapd.pid`,
     `argsfile ${o.dir}/slapd.args`,
@@ -100,7 +132,7 @@ export function slapdConf(o) {
     'index objectClass eq',
     'index cn eq',
     'index member eq',
-    ...(o.replication ? replicationLines(o) : []),
+    ...(o.replication ? replicationLines(o.tree, o.rootDN, o.replication) : []),
     // `zenroll tree` reads every Inventory Service object in one paged search
     // (SPEC §8): slapd's default of 500 entries would cut a larger tree short.
     `limits ${group} size.prtotal=unlimited`,
@@ -144,13 +176,12 @@ export function slapdConf(o) {
  * `retry` waits 5 s first, so that a provider started second has copied the
  * first one's tree before the first asks it for its own.
  */
-function replicationLines(o) {
-  const r = o.replication;
+function replicationLines(tree: string, rootDN: string, r: Replication): string[] {
   return [
     'index entryCSN,entryUUID eq',
     ...r.peers.map(
       (url, i) =>
-        `syncrepl rid=${String(100 + i)} provider=${url} bindmethod=simple binddn="${o.rootDN}" credentials=${r.credentials} searchbase="${suffixOf(o.tree)}" type=refreshAndPersist retry="5 +" timeout=3`,
+        `syncrepl rid=${String(100 + i)} provider=${url} bindmethod=simple binddn="${rootDN}" credentials=${r.credentials} searchbase="${suffixOf(tree)}" type=refreshAndPersist retry="5 +" timeout=3`,
     ),
     'multiprovider on',
   ];
@@ -160,7 +191,7 @@ function replicationLines(o) {
  * The suffix, one Inventory Service object per server, the group of roll-up
  * servers, and the operators group with one operator account.
  */
-export function baseLdif(o) {
+export function baseLdif(o: BaseLdifOptions): string {
   const entries = [[`dn: ${suffixOf(o.tree)}`, 'objectClass: organization', ldifLine('o', o.tree)]];
   for (const s of o.servers) entries.push(serverEntry(o.tree, s.name, s.passwordHash, o.schema));
   // groupOfNames needs a member: with no servers, the root DN holds the place.
@@ -170,8 +201,8 @@ export function baseLdif(o) {
   return `${entries.map((e) => e.join('\n')).join('\n\n')}\n`;
 }
 
-/** An operator account (a person who reads the logs) and the operators group holding it. */
-export function operatorLdif(tree, passwordHash) {
+/** An operator account (a person who reads the logs) and the operators group holding it: two entries, one line each. */
+export function operatorLdif(tree: string, passwordHash: string): string[][] {
   return [
     [
       ldifLine('dn', operatorDnOf(tree)),
@@ -191,7 +222,8 @@ export function operatorLdif(tree, passwordHash) {
   ];
 }
 
-export function serverEntry(tree, server, passwordHash, withClass = true) {
+/** The LDIF lines of one Inventory Service object. */
+export function serverEntry(tree: string, server: string, passwordHash: string, withClass = true): string[] {
   return [
     ldifLine('dn', serverDnOf(tree, server)),
     'objectClass: applicationProcess',
@@ -203,7 +235,7 @@ export function serverEntry(tree, server, passwordHash, withClass = true) {
 }
 
 /** ldapmodify input that adds servers to the group. */
-export function groupAddLdif(tree, servers) {
+export function groupAddLdif(tree: string, servers: string[]): string {
   return [
     `dn: ${groupDnOf(tree)}`,
     'changetype: modify',
@@ -219,10 +251,10 @@ export function groupAddLdif(tree, servers) {
  * database holding the tree), plus no anonymous access on cn=config. Derived
  * from slapdConf's own rules, so that it is the ACL the tests run under.
  */
-export function accessLdif(tree, database = 'olcDatabase={1}mdb,cn=config') {
+export function accessLdif(tree: string, database = 'olcDatabase={1}mdb,cn=config'): string {
   const conf = slapdConf({ tree, dir: '/x', rootDN: `cn=admin,${suffixOf(tree)}`, rootPasswordHash: 'x', schemaFile: 'zenroll.schema' });
-  const rules = [];
-  const limits = [];
+  const rules: string[] = [];
+  const limits: string[] = [];
   for (const line of conf.slice(conf.indexOf('database mdb')).split('\n')) {
     if (line.startsWith('access to ')) rules.push(line.slice('access '.length));
     else if (line.startsWith('  by ') && rules.length > 0) rules[rules.length - 1] += ` ${line.trim()}`;
@@ -249,10 +281,10 @@ export function accessLdif(tree, database = 'olcDatabase={1}mdb,cn=config') {
 }
 
 /** packages/directory/schema/zenroll-access.ldif: accessLdif with what an administrator must know first. */
-export function accessLdifFile(tree) {
+export function accessLdifFile(tree: string): string {
   return [
     '# The access rules of zenroll (docs/SPEC.md section 7) for an OpenLDAP run from cn=config.',
-    '# Generated by packages/directory/scripts/gen-schema.mjs from scripts/lib/slapd-config.mjs;',
+    '# Generated by packages/directory/scripts/gen-schema.mjs from packages/directory/src/slapd/config.ts;',
     '# the tests run under the same rules. Replace o=ACME with your suffix and',
     '# olcDatabase={1}mdb with the database that holds it, then as root on the LDAP server:',
     '#   ldapmodify -Y EXTERNAL -H ldapi:/// -f zenroll-access.ldif',

@@ -1,0 +1,226 @@
+/**
+ * A private OpenLDAP slapd for zenroll's tests, demo and benchmarks: its own
+ * folder, config, mdb database and loopback port, our schema and ACLs, a demo
+ * tree. It never reads or touches a system-wide slapd (Debian's instance is
+ * neither needed nor disturbed). See startSlapd below.
+ *
+ * The subpath `@zenroll/directory/slapd`, apart from the main entry, so that
+ * the LDAP log does not load child_process code it never runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  baseLdif,
+  operatorDnOf,
+  type Replication,
+  type ServerAccount,
+  serverDnOf,
+  slapdConf,
+  sshaHash,
+  suffixOf,
+  type TlsFiles,
+} from './config.js';
+import { type Secret, Slapd, type SlapdState } from './handle.js';
+import { freePort, ldapUtil, slapdInstalled, sleep } from './proc.js';
+
+export {
+  accessLdif,
+  accessLdifFile,
+  escapeDn,
+  groupDnOf,
+  operatorDnOf,
+  operatorsDnOf,
+  serverDnOf,
+  slapdConf,
+  sshaHash,
+  suffixOf,
+  type TlsFiles,
+} from './config.js';
+export type { Slapd, SlapdInfo } from './handle.js';
+export { freePort, ldapUtil, type StopOptions, slapdAlive, slapdInstalled, sleep, stopPid } from './proc.js';
+
+// The package's own folder (src/slapd or dist/slapd → ../..): the schema
+// ships in the package, so an installed @zenroll/directory finds it too.
+const PACKAGE_DIR = resolve(import.meta.dirname, '..', '..');
+export const SCHEMA_FILE = join(PACKAGE_DIR, 'schema', 'zenroll.schema');
+export const SCHEMA_LDIF = join(PACKAGE_DIR, 'schema', 'zenroll.ldif');
+export const DEFAULT_SERVERS = ['LEAF1', 'LEAF2', 'INT1', 'ROOT'];
+
+export interface StartSlapdOptions {
+  /** The instance folder; a folder with a slapd.json is started again as it was. Default: a new temp folder. */
+  dir?: string;
+  port?: number;
+  /** The tree's name; the suffix is `o=<tree>`. Default ACME. */
+  tree?: string;
+  /** Inventory Service objects to make. Default LEAF1, LEAF2, INT1, ROOT. */
+  servers?: string[];
+  /** Run from cn=config (`-F`, converted from slapd.conf on first start), also listening on ldapi://. */
+  cnConfig?: boolean;
+  /** Load zenroll.schema; default true. False for a test that loads zenroll.ldif itself. */
+  schema?: boolean;
+  /** Also listen on ldaps:// and offer StartTLS with this certificate. */
+  tls?: TlsFiles | null;
+  /** Outlive this process. */
+  detached?: boolean;
+}
+
+export interface StartProvidersOptions extends StartSlapdOptions {
+  /** How many providers; default 2. */
+  providers?: number;
+}
+
+interface InstanceOptions extends StartSlapdOptions {
+  replication?: Omit<Replication, 'credentials'>;
+  /** A second provider of a replicated pair has the first one's passwords (its files). */
+  shared?: Record<string, Secret>;
+}
+
+function needInstalled(): void {
+  if (!slapdInstalled()) {
+    throw new Error(
+      'slapd and ldap-utils are not installed: run `sudo bash scripts/system-deps.sh` ' +
+        '(or `apt-get install slapd ldap-utils` with slapd/no_configuration preseeded)',
+    );
+  }
+}
+
+/**
+ * Start (or, given the folder of an earlier one, restart) a private slapd;
+ * resolves once it answers and holds the demo tree.
+ */
+export async function startSlapd(opts: StartSlapdOptions = {}): Promise<Slapd> {
+  needInstalled();
+  const ownsDir = opts.dir === undefined;
+  const dir = resolve(opts.dir ?? (await mkdtemp(join(tmpdir(), 'zenroll-slapd-'))));
+  const stateFile = join(dir, 'slapd.json');
+  const state: SlapdState = existsSync(stateFile)
+    ? { ...JSON.parse(await readFile(stateFile, 'utf8')), fresh: false }
+    : await createInstance(dir, opts);
+  if (opts.port !== undefined) state.port = opts.port;
+  const handle = new Slapd(state, opts.detached === true, ownsDir);
+  await handle.launch();
+  await handle.loadTreeIfFresh();
+  await handle.save();
+  return handle;
+}
+
+async function createInstance(dir: string, opts: InstanceOptions): Promise<SlapdState> {
+  const tree = opts.tree ?? 'ACME';
+  const servers = opts.servers ?? DEFAULT_SERVERS;
+  const withSchema = opts.schema !== false;
+  await mkdir(join(dir, 'data'), { recursive: true });
+  await mkdir(join(dir, 'passwords'), { mode: 0o700, recursive: true });
+  // Password files hold no newline: `ldapsearch -y` sends the whole file.
+  const secret = async (name: string): Promise<Secret> => {
+    const shared = opts.shared?.[name];
+    if (shared) return shared;
+    const password = randomBytes(12).toString('hex');
+    const file = join(dir, 'passwords', `${name}.pw`);
+    await writeFile(file, password, { mode: 0o600 });
+    return { password, file };
+  };
+  const root = await secret('root');
+  const operator = await secret('operator');
+  const serverSecrets: Record<string, Secret> = {};
+  const serverAccounts: SlapdState['servers'] = {};
+  const entries: ServerAccount[] = [];
+  for (const name of servers) {
+    const s = await secret(name);
+    serverSecrets[name] = s;
+    serverAccounts[name] = { dn: serverDnOf(tree, name), ...s };
+    entries.push({ name, passwordHash: sshaHash(s.password) });
+  }
+  const rootDN = `cn=admin,${suffixOf(tree)}`;
+  const config = opts.cnConfig ? await secret('config') : null;
+  const confText = slapdConf({
+    dir,
+    tree,
+    rootDN,
+    rootPasswordHash: sshaHash(root.password),
+    schemaFile: withSchema ? SCHEMA_FILE : null,
+    tls: opts.tls ?? null,
+    configPasswordHash: config ? sshaHash(config.password) : null,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    ...(opts.replication ? { replication: { ...opts.replication, credentials: root.password } } : {}),
+  });
+  await writeFile(join(dir, 'slapd.conf'), confText);
+  await writeFile(
+    join(dir, 'base.ldif'),
+    baseLdif({ tree, rootDN, servers: entries, schema: withSchema, operatorPasswordHash: sshaHash(operator.password) }),
+  );
+  if (opts.cnConfig) await mkdir(join(dir, 'slapd.d'), { recursive: true });
+  return {
+    fresh: true,
+    dir,
+    tree,
+    suffix: suffixOf(tree),
+    rootDN,
+    rootPassword: root.password,
+    rootPasswordFile: root.file,
+    operatorDN: operatorDnOf(tree),
+    operatorPassword: operator.password,
+    operatorPasswordFile: operator.file,
+    configDN: config ? 'cn=admin,cn=config' : null,
+    configPassword: config?.password ?? null,
+    configPasswordFile: config?.file ?? null,
+    cnConfig: opts.cnConfig === true,
+    tls: opts.tls ?? null,
+    port: opts.port ?? (await freePort()),
+    tlsPort: opts.tls ? await freePort() : null,
+    servers: serverAccounts,
+    secrets: { root, operator, ...(config ? { config } : {}), ...serverSecrets },
+  };
+}
+
+/**
+ * Start (or start again) `providers` private slapds in multi-provider
+ * replication (syncrepl, mirror mode; SPEC §9): one tree, the same accounts
+ * and passwords, each provider taking writes and sending them to the others.
+ * Their folders are `dir/p1`, `dir/p2`, …; the first gets the demo tree,
+ * the others copy it by replication. Resolves once every provider has it.
+ */
+export async function startSlapdProviders(opts: StartProvidersOptions = {}): Promise<Slapd[]> {
+  needInstalled();
+  const count = opts.providers ?? 2;
+  const ownsDir = opts.dir === undefined;
+  const base = resolve(opts.dir ?? (await mkdtemp(join(tmpdir(), 'zenroll-slapd-'))));
+  const dirs = Array.from({ length: count }, (_, i) => join(base, `p${i + 1}`));
+  if (existsSync(join(base, 'p1', 'slapd.json'))) {
+    return Promise.all(dirs.map((dir) => startSlapd({ ...opts, dir })));
+  }
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(i === 0 && opts.port !== undefined ? opts.port : await freePort());
+  const urlOf = (port: number): string => `ldap://127.0.0.1:${port}`;
+  const handles: Slapd[] = [];
+  let shared: Record<string, Secret> | undefined;
+  for (const [i, dir] of dirs.entries()) {
+    await mkdir(dir, { recursive: true });
+    const replication = { serverId: i + 1, peers: ports.filter((_, j) => j !== i).map(urlOf) };
+    const state = await createInstance(dir, { ...opts, port: ports[i], replication, ...(shared ? { shared } : {}) });
+    shared ??= state.secrets;
+    // Only the first provider loads the tree; the others get it from it.
+    if (i > 0) state.fresh = false;
+    const handle = new Slapd(state, opts.detached === true, false, ownsDir ? base : null);
+    await handle.launch();
+    await handle.loadTreeIfFresh();
+    await handle.save();
+    handles.push(handle);
+  }
+  // Every provider has the whole tree before anyone writes.
+  const entries = async (h: Slapd): Promise<number> =>
+    (await ldapUtil('ldapsearch', [...h.rootArgs(), '-b', h.suffix, '-LLL', 'dn'])).split('\n').filter((l) => l.startsWith('dn:')).length;
+  const [first, ...others] = handles;
+  if (!first) return handles;
+  const want = await entries(first);
+  for (const h of others) {
+    for (let i = 0; (await entries(h).catch(() => -1)) !== want; i++) {
+      if (i > 300) throw new Error(`provider ${h.url} did not copy the tree of ${first.url} within 30 s`);
+      await sleep(100);
+    }
+  }
+  return handles;
+}
