@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRecord } from '@zenroll/core';
 import { DirectoryLog, Journal, LdapDirectory } from '../dist/index.js';
-import { startSlapd } from '../../../scripts/lib/slapd.mjs';
+import { startSlapd } from '../dist/slapd/index.js';
 
 const N = Number(process.argv[2] ?? 1000);
 const base = Date.now();

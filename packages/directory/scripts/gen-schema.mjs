@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { schemaFile, schemaLdif } from '../dist/schema.js';
-import { accessLdifFile } from '../../../scripts/lib/slapd-config.mjs';
+import { accessLdifFile } from '../dist/slapd/config.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'schema');
 writeFileSync(join(dir, 'zenroll.schema'), schemaFile());

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRecord, type LogEvent, type RollupRecord } from '@zenroll/core';
-import { freePort, ldapUtil, startSlapd, type Slapd, type StartSlapdOptions } from '../../../scripts/lib/slapd.mjs';
+import { freePort, ldapUtil, startSlapd, type Slapd, type StartSlapdOptions } from '../src/slapd/index.js';
 import type { LdapDirectoryOptions } from '../src/index.js';
 
 export { freePort, ldapUtil, startSlapd, type Slapd };

@@ -1,13 +1,13 @@
 /**
  * A replicated directory (SPEC §9): two OpenLDAP providers in multi-provider
- * replication (syncrepl, mirror mode; scripts/lib/slapd.mjs), and
+ * replication (syncrepl, mirror mode; src/slapd), and
  * `directory.url` listing both. One provider is stopped in the middle of a
  * roll-up's records and started again: the records go on to the other one,
  * and both end with every record once, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeRecord, type LogWrite } from '@zenroll/core';
-import { startSlapdProviders } from '../../../scripts/lib/slapd.mjs';
+import { startSlapdProviders } from '../src/slapd/index.js';
 import { DirectoryLog, Journal, LdapDirectory } from '../src/index.js';
 import { applyWrites } from '../src/records.js';
 import { ldapOptions, rec, sentFor, sleep, tempDir, type Slapd } from './helpers.js';

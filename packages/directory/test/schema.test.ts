@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ATTRIBUTE_TYPES, OID_ARC, SELF_DESCRIPTION_ATTRS, schemaFile, schemaLdif } from '../src/index.js';
+import { accessLdifFile } from '../src/slapd/config.js';
 import { ldapUtil, startSlapd, tempDir } from './helpers.js';
 import { ldifValues } from './ldapsearch.js';
 
@@ -55,7 +56,6 @@ describe('the LDAP schema', { timeout: 60_000 }, () => {
   });
 
   it('ships the ACL for cn=config as generated from the rules the tests run under (npm run schema)', async () => {
-    const { accessLdifFile } = await import('../../../scripts/lib/slapd-config.mjs');
     expect(await readFile(join(SCHEMA_DIR, 'zenroll-access.ldif'), 'utf8')).toBe(accessLdifFile('ACME'));
   });
 

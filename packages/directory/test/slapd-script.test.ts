@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { slapdAlive } from '../../../scripts/lib/slapd.mjs';
+import { slapdAlive } from '../src/slapd/index.js';
 import { tempDir } from './helpers.js';
 import { ldapsearchLog } from './ldapsearch.js';
 
