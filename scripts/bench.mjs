@@ -54,7 +54,7 @@ if (opt.runs) SIZES.runs = SIZES.verifyRuns = Number(opt.runs);
 if (opt.backlog) SIZES.backlogs = Number(opt.backlog) > 0 ? [Number(opt.backlog)] : [];
 const BACKLOG_BYTES = { minBytes: 2_048, maxBytes: 6_144 };
 
-for (const file of ['packages/cli/dist/bin.js', 'packages/core/dist/index.js', 'packages/directory/dist/index.js']) {
+for (const file of ['packages/cli/dist/bin.js', 'packages/core/dist/index.js', 'packages/directory/dist/slapd/index.js']) {
   if (!existsSync(join(ROOT, file))) {
     process.stderr.write(`${file} is missing: build first (npx tsc -b)\n`);
     process.exit(2);
@@ -64,7 +64,7 @@ for (const file of ['packages/cli/dist/bin.js', 'packages/core/dist/index.js', '
 // Imported after the build check: these load packages/*/dist.
 const { generateKeyPair, saveKeyPair } = await import('@zenroll/core');
 const { Cleanup, cpuTicks, nodeJson, progress, versionOf } = await import('./lib/bench-util.mjs');
-const { startSlapd } = await import('./lib/slapd.mjs');
+const { startSlapd } = await import('@zenroll/directory/slapd');
 const { benchPackAndVerify } = await import('./lib/bench-pack.mjs');
 const { benchEndToEnd, E2E_SERVERS } = await import('./lib/bench-e2e.mjs');
 const { benchLoad, LOAD_ROOT } = await import('./lib/bench-load.mjs');

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// A private slapd for zenroll (see scripts/lib/slapd.mjs), from the shell:
+// A private slapd for zenroll (@zenroll/directory/slapd), from the shell:
 //   node scripts/slapd.mjs start --dir D [--port P] [--tree ACME] [--servers LEAF1,LEAF2,INT1,ROOT] [--cn-config]
 //   node scripts/slapd.mjs stop --dir D
 //   node scripts/slapd.mjs status --dir D
 // `start` leaves slapd running detached and writes D/slapd.json (url, pid,
 // DNs, password files); starting a folder again reuses its data and passwords.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { slapdAlive as alive, startSlapd, startSlapdProviders, stopPid } from './lib/slapd.mjs';
 
 const usage = 'usage: node scripts/slapd.mjs start|stop|status --dir D [--port P] [--tree T] [--servers A,B] [--cn-config] [--providers N]';
 
@@ -41,6 +41,10 @@ if (o.help) {
   process.exit(0);
 }
 if (!['start', 'stop', 'status'].includes(command ?? '') || !o.dir) fail(usage);
+// The launcher is in @zenroll/directory's dist: imported once the build is known to be there.
+const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'directory', 'dist', 'slapd', 'index.js');
+if (!existsSync(built)) fail(`${built} is missing: build first (npx turbo run build)`, 1);
+const { slapdAlive: alive, startSlapd, startSlapdProviders, stopPid } = await import('@zenroll/directory/slapd');
 const dir = resolve(o.dir);
 const stateFile = join(dir, 'slapd.json');
 const readState = () => (existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : null);

@@ -18,15 +18,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromiumInstalled, launchBrowser } from '@zenroll/testkit';
 import { editControls, headProblem, listViewValues, loggedInAs, objectPageValues } from './lib/browser-checks.mjs';
-import { alive, checkList, ldapLogs, startDemo, stopDemo } from './lib/browser-story.mjs';
-import { phpLdapAdminMissing, startPhpLdapAdmin } from './lib/phpldapadmin.mjs';
-import { slapdInstalled } from './lib/slapd.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: { shots: { type: 'string' }, 'update-docs': { type: 'boolean' }, 'no-build': { type: 'boolean' } },
 });
 const shots = resolve(opts.shots ?? join(ROOT, '.browser-shots'));
+if (!opts['no-build']) {
+  const r = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+// These use the private slapd of @zenroll/directory (its dist): imported once it is built.
+const { alive, checkList, ldapLogs, startDemo, stopDemo } = await import('./lib/browser-story.mjs');
+const { phpLdapAdminMissing, startPhpLdapAdmin } = await import('./lib/phpldapadmin.mjs');
+const { slapdInstalled } = await import('@zenroll/directory/slapd');
 const checks = checkList();
 const { check } = checks;
 
@@ -39,10 +44,6 @@ if (missing.length > 0) {
   console.error(`test-browser: ${missing.join(', ')} not installed; run: sudo bash scripts/system-deps.sh`);
   console.log('0 passed, 1 failed');
   process.exit(1);
-}
-if (!opts['no-build']) {
-  const r = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 // Stops, newest first; run once, also on Ctrl-C. `started` lists the

@@ -19,7 +19,7 @@ import { loadConfig } from '@zenroll/core';
 import { LdapDirectory, descriptionAttributes } from '@zenroll/directory';
 import { createParentClient } from '@zenroll/sender';
 import { cpuMsOf, median, progress, round, sleep } from './bench-util.mjs';
-import { ldapUtil } from './slapd.mjs';
+import { ldapUtil } from '@zenroll/directory/slapd';
 import { initTree, startServe, stopServe } from '@zenroll/testkit';
 import { CLI } from './zenroll-cli.mjs';
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ldapUtil, sleep } from './slapd-proc.mjs';
+import { ldapUtil, sleep } from '@zenroll/directory/slapd';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');

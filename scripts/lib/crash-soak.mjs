@@ -15,8 +15,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TrustStore, isTempName, loadPublicKey, parseRecord, verifyOuterZip } from '@zenroll/core';
+import { ldapUtil, startSlapd } from '@zenroll/directory/slapd';
 import { writeFixtures } from '@zenroll/lab';
-import { ldapUtil, startSlapd } from './slapd.mjs';
 import { askAdmin, initTree, startServe, stopServe } from '@zenroll/testkit';
 import { CLI } from './zenroll-cli.mjs';
 

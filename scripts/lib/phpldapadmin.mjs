@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { QUERY_ID, apacheConf, plaConfigPhp, savedQueryXml } from './phpldapadmin-config.mjs';
-import { freePort, sleep } from './slapd-proc.mjs';
+import { freePort, sleep } from '@zenroll/directory/slapd';
 
 export { QUERY_ID };
 export const PLA_DIR = '/usr/share/phpldapadmin';
