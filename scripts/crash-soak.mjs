@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The crash soak from the shell (scripts/lib/crash-soak.mjs says what it
-// checks). Build first: npx tsc -b. Needs slapd (scripts/system-deps.sh).
+// The crash soak from the shell (@zenroll/testkit's CrashSoak, packages/testkit/src/crash-soak.ts,
+// says what it checks). Build first: npx tsc -b. Needs slapd (scripts/system-deps.sh).
 //
 //   node scripts/crash-soak.mjs --rounds 15            one kill per round at each named crash point in turn
 //   node scripts/crash-soak.mjs --rounds 50 --random   a kill at a random moment of a random server per round
@@ -13,7 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CrashSoak, NAMED } from './lib/crash-soak.mjs';
+import { CrashSoak, NAMED } from '@zenroll/testkit';
+import { CLI } from './lib/zenroll-cli.mjs';
 
 const usage = 'usage: node scripts/crash-soak.mjs --rounds N [--random] [--seed S] [--files N] [--points SERVER:point,…] [--keep]';
 let o;
@@ -58,7 +59,7 @@ if (o.points) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'zenroll-soak-'));
-const soak = new CrashSoak({ dir, seed, filesPerRound: files, log: (line) => process.stdout.write(`${line}\n`) });
+const soak = new CrashSoak({ cli: CLI, dir, seed, filesPerRound: files, log: (line) => process.stdout.write(`${line}\n`) });
 const started = Date.now();
 let code = 0;
 const stop = async () => {

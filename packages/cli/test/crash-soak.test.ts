@@ -1,5 +1,5 @@
 /**
- * The CI version of the crash soak (scripts/lib/crash-soak.mjs; the long
+ * The CI version of the crash soak (@zenroll/testkit's CrashSoak; the long
  * run is `node scripts/crash-soak.mjs`): a real leaf → intermediate-db →
  * root tree of `zenroll serve` processes with a private slapd; SIGKILL at
  * three named crash points, one in each server, and once at a random moment;
@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CrashSoak, type Kill } from '../../../scripts/lib/crash-soak.mjs';
+import { CrashSoak, type Kill } from '@zenroll/testkit';
+import { CLI } from './helpers/cli.js';
 
 let dir: string;
 let soak: CrashSoak;
@@ -21,7 +22,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zenroll-soak-ci-'));
   const seed = Date.now() % 2 ** 31;
   lines.push(`crash soak (CI), random kills seeded with ${seed}: node scripts/crash-soak.mjs --random --seed ${seed} repeats them`);
-  soak = new CrashSoak({ dir, filesPerRound: 120, seed, log: (l) => void lines.push(l) });
+  soak = new CrashSoak({
+    cli: CLI,
+    dir,
+    filesPerRound: 120,
+    seed,
+    log: (l) => void lines.push(l),
+  });
   await soak.start();
 }, 60_000);
 afterAll(async () => {

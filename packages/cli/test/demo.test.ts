@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/server-dir.js';
 import { writeScans } from './helpers/scans.js';
-import { ldapUtil } from '@zenroll/directory/slapd';
+import { ldapUtil } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {

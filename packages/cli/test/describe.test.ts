@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, makeRecord } from '@zenroll/core';
 import { LdapDirectory, type ServerDescription } from '@zenroll/directory';
-import { startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { startSlapd, type Slapd } from '@zenroll/testkit';
 import { Activity } from '../src/service/activity.js';
 import { Describer, descriptionPath, makeDescription } from '../src/service/describe.js';
 import { tempDir } from './helpers/server-dir.js';

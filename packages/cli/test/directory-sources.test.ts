@@ -26,7 +26,7 @@ import {
   type ReceiverInfo,
 } from '@zenroll/core';
 import { startReceiver } from '@zenroll/receiver';
-import { ldapUtil, startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { ldapUtil, startSlapd, type Slapd } from '@zenroll/testkit';
 import { DISCARD_TTL_MS, directorySources } from '../src/directory-sources.js';
 import { captureIo, run } from '../src/index.js';
 

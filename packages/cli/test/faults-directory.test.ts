@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, parseRecord, type RollupRecord } from '@zenroll/core';
-import { startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { startSlapd, type Slapd } from '@zenroll/testkit';
 import { ldapsearchValues } from './helpers/ldapsearch.js';
 import { writeScans } from './helpers/scans.js';
 import { makeLeaf, makePki, startInt, strsInZips, type LeafSide, type Pki, type ReceiverSide } from './helpers/fault-setup.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, makeRecord, recordJson, serializeRecord, type RollupRecord } from '@zenroll/core';
 import { openLog } from '@zenroll/directory';
-import { ldapUtil, startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { ldapUtil, startSlapd, type Slapd } from '@zenroll/testkit';
 import { ldapsearchValues } from './helpers/ldapsearch.js';
 import { captureIo, run } from '../src/index.js';
 import { formatRecords } from '../src/commands/log.js';

@@ -9,7 +9,7 @@ import { request, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { startSlapd, type Slapd } from '@zenroll/testkit';
 import { doctor, type Check } from './helpers/doctor.js';
 import { makePki, type Pki } from './helpers/fault-setup.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';

@@ -8,7 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, keyIdOf, publicKeyPem } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { freePort, startSlapd, type Slapd } from '@zenroll/testkit';
 import { runCli } from './helpers/cli.js';
 import { doctor } from './helpers/doctor.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';

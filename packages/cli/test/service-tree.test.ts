@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOuterName, readOuterPrp, type RollupRecord } from '@zenroll/core';
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
-import { freePort, startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { freePort, startSlapd, type Slapd } from '@zenroll/testkit';
 import { captureIo, run } from '../src/index.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';

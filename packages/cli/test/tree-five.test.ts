@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, saveKeyPair } from '@zenroll/core';
-import { freePort, startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { freePort, startSlapd, type Slapd } from '@zenroll/testkit';
 import { launchBrowser } from '@zenroll/testkit';
 import type { TreeNode, TreeReport } from '../src/tree/model.js';
 import type { Serve } from './serve-helpers.js';

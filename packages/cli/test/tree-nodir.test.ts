@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOuterPrp } from '@zenroll/core';
-import { freePort } from '@zenroll/directory/slapd';
+import { freePort } from '@zenroll/testkit';
 import type { TreeReport } from '../src/tree/model.js';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';

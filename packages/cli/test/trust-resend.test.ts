@@ -9,7 +9,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyIdOf, loadPublicKey } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { startSlapd, type Slapd } from '@zenroll/testkit';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';

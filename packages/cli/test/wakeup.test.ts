@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@zenroll/directory/slapd';
+import { freePort } from '@zenroll/testkit';
 import { RequestStore, requestPath } from '../src/service/wakeup.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/server-dir.js';

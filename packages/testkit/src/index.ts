@@ -28,7 +28,10 @@ export {
   type TreeNode,
   type ZenrollCli,
 } from './tree.js';
-export { freePort, portOf } from './net.js';
+export { portOf } from './net.js';
+export { CrashSoak, NAMED, type CrashSoakOptions, type Kill, type Killed, type SoakFigures, type SoakServer } from './crash-soak.js';
 // The data makers (@zenroll/lab: .str files, raw and mutated zips), so that a test imports its helpers from one place.
 export * from '@zenroll/lab';
 export * from '@zenroll/lab/zipcraft';
+// The private slapd (@zenroll/directory/slapd).
+export * from '@zenroll/directory/slapd';

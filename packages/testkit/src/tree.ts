@@ -17,7 +17,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { errnoCode, isRecord, loadConfig, type Config } from '@zenroll/core';
-import { freePort } from './net.js';
+import { freePort } from '@zenroll/directory/slapd';
 
 /** The command line to run: `node [serveNodeFlags] bin serve …`. */
 export interface ZenrollCli {

@@ -5,8 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ZenrollCli } from '@zenroll/testkit';
+import { SERVE_NODE_FLAGS } from '../../src/node-flags.js';
 
 export const CLI_BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+/** This CLI as the kit's tree helpers and crash soak take it (the kit cannot depend on @zenroll/cli). */
+export const CLI: ZenrollCli = { bin: CLI_BIN, serveNodeFlags: SERVE_NODE_FLAGS };
 
 export interface CliResult {
   /** Exit code, or null when a signal ended the process. */

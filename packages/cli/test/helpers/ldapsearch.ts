@@ -1,5 +1,5 @@
 /** The records on a server's object, as `ldapsearch` (ldap-utils) shows them to an operator. */
-import { ldapUtil, type Slapd } from '@zenroll/directory/slapd';
+import { ldapUtil, type Slapd } from '@zenroll/testkit';
 
 /** Values of `zeninvRollUpLog` on `cn=SERVER_ZenInvService` (folded lines joined, base64 decoded). */
 export async function ldapsearchValues(slapd: Slapd, server: string): Promise<string[]> {
