@@ -67,20 +67,21 @@ describe('a roll-up', () => {
   it('pushes the first zip while later batches are still being packed, still oldest first', async () => {
     await writeStrs(s.entmergedir, 130);
     // The log of the last batch's `zipped` record (30 .str; batches of 50
-    // are packed a few at a time) waits until the parent has stored a zip:
-    // only a Sender that pushes while it packs gets past it before the time-out.
+    // are packed a few at a time) waits until the Sender has seen a zip
+    // acknowledged (its `sent` event; the parent storing it comes a moment
+    // before): only a Sender that pushes while it packs gets past it before the time-out.
+    const events: string[] = [];
     class GatedLog extends MemoryLog {
       storedBeforeLastBatch: number | null = null;
       override async write(entry: Parameters<MemoryLog['write']>[0]): Promise<void> {
         if (entry.record.event === 'zipped' && entry.record.files === 30) {
-          for (let i = 0; i < 500 && receiver.stored.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+          for (let i = 0; i < 500 && !events.some((e) => e.startsWith('sent ')); i++) await new Promise((r) => setTimeout(r, 10));
           this.storedBeforeLastBatch = receiver.stored.length;
         }
         await super.write(entry);
       }
     }
     const gated = new GatedLog();
-    const events: string[] = [];
     const result = await runRollup(s.config, {
       log: gated,
       keys: s.keys,
