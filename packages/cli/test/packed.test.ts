@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configJsonSchemaText, readOuterPrp } from '@zenroll/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeScans } from './helpers/scans.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
@@ -68,6 +68,15 @@ function npmEnv(): NodeJS.ProcessEnv {
     if (!/^npm_/i.test(k) || /^npm_config_(cache|registry)$/i.test(k)) env[k] = v;
   }
   return env;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -261,5 +270,54 @@ describe('zenroll installed from the packed packages', { timeout: 60_000 }, () =
     const stopped = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
     serve.kill('SIGTERM');
     expect(await stopped).toBe(0);
+  });
+
+  it('demo rolls every generated .str up to ROOT once; doctor and verify read the tree it leaves with --keep; demo --stop stops it', async () => {
+    const dir = join(work, 'demo');
+    const files = 3;
+    const r = await zenroll(['demo', '--files', String(files), '--keep', '--dir', dir], 100_000);
+    try {
+      expect(r.stderr).toBe('');
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stdout).toMatch(
+        new RegExp(`ROOT's dbdir: \\d+ zips holding ${2 * files} \\.str \\(${2 * files} distinct\\) of the ${2 * files} generated`),
+      );
+      // The commands it suggests run the installed CLI, which spawned the four services;
+      // slapd loaded the schema shipped in the installed @zenroll/directory.
+      expect(r.stdout).toContain(`node ${join(install, 'node_modules', '@zenroll', 'cli', 'dist', 'bin.js')} log -c `);
+      const slapdConf = await readFile(join(dir, 'slapd', 'slapd.conf'), 'utf8');
+      expect(slapdConf).toMatch(/^include\s+\S*zenroll\.schema$/m);
+      expect(slapdConf).toContain(join(install, 'node_modules', '@zenroll', 'directory', 'schema', 'zenroll.schema'));
+
+      const dbdir = join(dir, 'ROOT', 'dbdir');
+      const atRoot: string[] = [];
+      for (const zip of (await readdir(dbdir)).filter((n) => n.endsWith('.zip'))) {
+        const v = await zenroll(['verify', '--json', '-c', join(dir, 'ROOT', 'zenroll.json'), join(dbdir, zip)]);
+        expect(v.code, v.stdout + v.stderr).toBe(0);
+        atRoot.push(...(JSON.parse(v.stdout) as { files: { name: string }[] }).files.map((f) => f.name));
+      }
+      expect(atRoot.length).toBe(2 * files);
+      expect(new Set(atRoot).size).toBe(2 * files);
+
+      for (const server of ['LEAF1', 'INT1', 'ROOT']) {
+        const d = await zenroll(['doctor', '-c', join(dir, server, 'zenroll.json')]);
+        expect(d.code, `${server}: ${d.stdout}${d.stderr}`).toBe(0);
+        expect(d.stdout).toMatch(new RegExp(`^ok {4}directory: bound as cn=${server}_ZenInvService,o=ACME`, 'm'));
+      }
+
+      // The four services (their serve locks) and slapd, all gone once demo --stop has stopped them.
+      const pids: number[] = [];
+      for (const server of ['LEAF1', 'LEAF2', 'INT1', 'ROOT']) {
+        const lock = join(dir, server, 'entpushdir', '.zenroll', 'serve.lock');
+        pids.push((JSON.parse(await readFile(lock, 'utf8')) as { pid: number }).pid);
+      }
+      pids.push((JSON.parse(await readFile(join(dir, 'slapd', 'slapd.json'), 'utf8')) as { pid: number }).pid);
+      const stopped = await zenroll(['demo', '--stop', '--dir', dir]);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toMatch(/^stopped 5 process\(es\) of the demo/m);
+      await vi.waitFor(() => expect(pids.filter(alive)).toEqual([]), { timeout: 20_000, interval: 100 });
+    } finally {
+      await zenroll(['demo', '--stop', '--dir', dir]);
+    }
   });
 });

@@ -12,10 +12,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir, remove } from 'fs-extra/esm';
 import { readOuterPrp, fieldOf, ZenrollError, type Config } from '@zenroll/core';
+import { freePort, slapdAlive, startSlapd, startSlapdProviders, stopPid } from '@zenroll/directory/slapd';
 import { writeFixtures } from '@zenroll/lab';
 import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
-import { loadScript, type DemoSlapd } from './demo-support.js';
 import { init } from './init.js';
 import { trustAdd } from './trust.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
@@ -84,11 +84,6 @@ export async function runDemo(o: {
   await ensureDir(dir);
   await writeFile(join(dir, MARKER), 'made by zenroll demo\n');
 
-  const slapdLib = await loadScript<{
-    startSlapd(o: object): Promise<DemoSlapd>;
-    startSlapdProviders(o: object): Promise<DemoSlapd[]>;
-    freePort(): Promise<number>;
-  }>('scripts/lib/slapd.mjs');
   const providers = o.providers ?? 1;
   const slapdOptions = { dir: join(dir, 'slapd'), tree: 'ACME', servers: ['LEAF1', 'LEAF2', 'INT1', 'ROOT'], detached: o.keep };
   out(
@@ -97,16 +92,15 @@ export async function runDemo(o: {
       : 'starting a private slapd with the zenroll schema… ',
   );
   // SPEC §9: with providers, every server's directory.url lists them all.
-  const all =
-    providers > 1 ? await slapdLib.startSlapdProviders({ ...slapdOptions, providers }) : [await slapdLib.startSlapd(slapdOptions)];
+  const all = providers > 1 ? await startSlapdProviders({ ...slapdOptions, providers }) : [await startSlapd(slapdOptions)];
   const slapd = all[0];
   if (slapd === undefined) throw new ZenrollError('INTERNAL', 'the demo started no slapd');
   const directoryUrl = providers > 1 ? all.map((s) => s.url) : slapd.url;
   out(`${all.map((s) => s.url).join(' ')}\n`);
   const nodes: Node[] = [];
   try {
-    const rootPort = await slapdLib.freePort();
-    const intPort = await slapdLib.freePort();
+    const rootPort = await freePort();
+    const intPort = await freePort();
     const plan = [
       { name: 'ROOT', role: 'root', listen: `127.0.0.1:${rootPort}` },
       { name: 'INT1', role: 'intermediate-db', listen: `127.0.0.1:${intPort}`, parent: `https://127.0.0.1:${rootPort}` },
@@ -250,7 +244,6 @@ export async function stopLeftovers(dir: string): Promise<number> {
       }
     }
   }
-  const slapdLib = await loadScript<{ slapdAlive(pid: number): boolean; stopPid(pid: number): Promise<void> }>('scripts/lib/slapd.mjs');
   // One slapd in slapd/, or replicated providers in slapd/p1, slapd/p2, … (--providers).
   for (const sub of ['', 'p1', 'p2', 'p3']) {
     const state = await import('node:fs/promises')
@@ -259,8 +252,8 @@ export async function stopLeftovers(dir: string): Promise<number> {
     if (state === null) continue;
     const pid = fieldOf(JSON.parse(state), 'pid');
     if (typeof pid !== 'number') continue;
-    if (slapdLib.slapdAlive(pid)) {
-      await slapdLib.stopPid(pid);
+    if (slapdAlive(pid)) {
+      await stopPid(pid);
       stopped++;
     }
   }
