@@ -14,6 +14,7 @@ import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section } from './helpers/service.js';
+import { initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let root: ServerFolder;
@@ -21,7 +22,7 @@ const services = new Services();
 
 beforeAll(async () => {
   tmp = await tempDir('zenroll-addresses-');
-  root = await initHere(join(tmp.path, 'root'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', '127.0.0.1:0']);
+  root = await initHere(join(tmp.path, 'root'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0' }));
   await root.edit((json) => {
     Object.assign(section(json, 'receiver'), {
       listen: [{ address: '127.0.0.1:0' }, { address: '127.0.0.1:0', tls: false }],
@@ -59,7 +60,7 @@ describe('listeners and local addresses (SPEC §9)', () => {
     // Each speaks only its own: plain HTTP to the TLS port gets no answer of zenroll's.
     await expect(get(`${tlsUrl.replace('https:', 'http:')}/v1/info`)).rejects.toThrow(/socket hang up/);
 
-    const leaf = await initHere(join(tmp.path, 'leaf'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', plainUrl]);
+    const leaf = await initHere(join(tmp.path, 'leaf'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: plainUrl, dir: null } }));
     await leaf.edit((json) => {
       Object.assign(section(json, 'sender'), { localAddress: '127.0.0.3', stableMs: 0 });
     });
@@ -73,9 +74,7 @@ describe('listeners and local addresses (SPEC §9)', () => {
   }, 60_000);
 
   it('refuses a TLS listener when receiver.tls is false, naming the key', async () => {
-    const bad = await initHere(join(tmp.path, 'bad'), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--no-tls']).catch(
-      (e: unknown) => e,
-    );
+    const bad = await initHere(join(tmp.path, 'bad'), initArgs({ role: 'root', server: 'ROOT', noTls: true })).catch((e: unknown) => e);
     expect(bad).not.toBeInstanceOf(Error);
     const folder = bad as ServerFolder;
     const { writeFile } = await import('node:fs/promises');

@@ -14,6 +14,7 @@ import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section } from './helpers/service.js';
+import { initArgs } from '@zenroll/testkit';
 
 /** Debian's libfaketime (package faketime, which scripts/system-deps.sh installs). */
 const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.']
@@ -37,31 +38,15 @@ const year = (zip: string) => Number(zip.slice(0, 4));
 describe('a clock set 400 days ahead for one roll-up, then set right', () => {
   it('the parent refuses the zip named ahead, doctor and status flag it, and the next zips carry the right time', async () => {
     expect(faketimeLib, 'libfaketime (Debian package faketime, scripts/system-deps.sh)').toBeDefined();
-    const root = await initHere(join(tmp.path, 'ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      '127.0.0.1:0',
-      '--no-tls',
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: true }));
     await root.edit((json) => {
       section(json, 'receiver').minFreeBytes = 0;
     });
     const url = await services.start(root.configPath).url();
-    const leaf: ServerFolder = await initHere(join(tmp.path, 'LEAF1'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF1',
-      '--tree',
-      'ACME',
-      '--parent',
-      url,
-    ]);
+    const leaf: ServerFolder = await initHere(
+      join(tmp.path, 'LEAF1'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: url, dir: null } }),
+    );
     await leaf.edit((json) => {
       section(json, 'sender').stableMs = 0;
     });

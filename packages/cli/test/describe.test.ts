@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, makeRecord } from '@zenroll/core';
 import { LdapDirectory, type ServerDescription } from '@zenroll/directory';
-import { startSlapd, type Slapd } from '@zenroll/testkit';
+import { startSlapd, type Slapd, initArgs } from '@zenroll/testkit';
 import { Activity } from '../src/service/activity.js';
 import { Describer, descriptionPath, makeDescription } from '../src/service/describe.js';
 import { tempDir } from './helpers/server-dir.js';
@@ -53,16 +53,10 @@ describe('the 24-hour counts', () => {
 
 describe('a description', () => {
   it('says role, parent, schedule, backlog and when the server is late', async () => {
-    const leaf = await initHere(join(tmp.path, 'LEAF1'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF1',
-      '--tree',
-      'ACME',
-      '--parent',
-      'https://127.0.0.1:7099',
-    ]);
+    const leaf = await initHere(
+      join(tmp.path, 'LEAF1'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: 'https://127.0.0.1:7099', dir: null } }),
+    );
     await leaf.edit((json) =>
       Object.assign(json.sender as object, { schedule: '0 2 * * *', timezone: 'Europe/Berlin', randomizeMinutes: 30 }),
     );

@@ -12,6 +12,7 @@ import { askService, startAdmin } from '../src/service/admin.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, waitUntil } from './helpers/service.js';
+import { initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 const services = new Services();
@@ -30,9 +31,9 @@ afterAll(async () => {
 });
 
 const root = (listen = '127.0.0.1:0') =>
-  initHere(join(tmp.path, `ROOT-${++n}`), ['--role', 'root', '--server', 'ROOT', '--tree', 'ACME', '--listen', listen, '--no-tls']);
+  initHere(join(tmp.path, `ROOT-${++n}`), initArgs({ role: 'root', server: 'ROOT', listen: listen, noTls: true }));
 const leaf = () =>
-  initHere(join(tmp.path, `LEAF-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', 'http://127.0.0.1:1']);
+  initHere(join(tmp.path, `LEAF-${++n}`), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: 'http://127.0.0.1:1', dir: null } }));
 
 describe('one code, one exit (SPEC §5)', () => {
   it('a bad cron expression is CONFIG_INVALID, exit 2, for serve, doctor and rollup --now alike', async () => {

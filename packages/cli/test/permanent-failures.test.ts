@@ -13,6 +13,7 @@ import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section } from './helpers/service.js';
+import { initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 const services = new Services();
@@ -31,17 +32,10 @@ afterAll(async () => {
 });
 
 async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string }> {
-  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), [
-    '--role',
-    'root',
-    '--server',
-    'ROOT',
-    '--tree',
-    'ACME',
-    '--listen',
-    '127.0.0.1:0',
-    ...(tls ? [] : ['--no-tls']),
-  ]);
+  const folder = await initHere(
+    join(tmp.path, `ROOT-${++n}`),
+    initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: !tls }),
+  );
   await folder.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
   });
@@ -51,14 +45,7 @@ async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string
 
 async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFolder> {
   const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), [
-    '--role',
-    'leaf',
-    '--server',
-    'LEAF1',
-    '--tree',
-    'ACME',
-    '--parent',
-    parentUrl,
+    ...initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parentUrl, dir: null } }),
     ...extra,
   ]);
   // The default schedule (10 s, 20 s, … 14 tries): a test that waited on it would be killed, not pass.

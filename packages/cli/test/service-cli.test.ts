@@ -17,7 +17,7 @@ import { scrape } from './helpers/metrics.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
-import { TestReceiver } from '@zenroll/testkit';
+import { TestReceiver, initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let parent: TestReceiver;
@@ -37,7 +37,7 @@ afterEach(async () => {
 const RARELY = '0 0 1 1 *';
 
 async function newLeaf(edit: (json: Record<string, unknown>) => void = () => {}): Promise<ServerFolder> {
-  const leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url]);
+  const leaf = await initHere(join(tmp.path, 'LEAF1'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent.url, dir: null } }));
   await leaf.edit((json) => {
     Object.assign(section(json, 'sender'), { schedule: RARELY, stableMs: 0 });
     edit(json);
@@ -46,17 +46,7 @@ async function newLeaf(edit: (json: Record<string, unknown>) => void = () => {})
 }
 
 async function newRoot(edit: (json: Record<string, unknown>) => void = () => {}): Promise<ServerFolder> {
-  const root = await initHere(join(tmp.path, 'ROOT'), [
-    '--role',
-    'root',
-    '--server',
-    'ROOT',
-    '--tree',
-    'ACME',
-    '--listen',
-    '127.0.0.1:0',
-    '--no-tls',
-  ]);
+  const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: true }));
   await root.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
     edit(json);

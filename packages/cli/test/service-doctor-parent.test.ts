@@ -9,7 +9,7 @@ import { request, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlapd, type Slapd } from '@zenroll/testkit';
+import { startSlapd, type Slapd, initArgs } from '@zenroll/testkit';
 import { doctor, type Check } from './helpers/doctor.js';
 import { makePki, type Pki } from './helpers/fault-setup.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
@@ -38,7 +38,7 @@ const lineOf = (r: { lines: string[] }, check: string) => r.lines.find((l) => l.
 const failing = (r: { checks: Check[] }) => r.checks.filter((c) => !c.ok).map((c) => c.name);
 
 async function newLeaf(parentUrl: string): Promise<ServerFolder> {
-  return initHere(join(tmp.path, `LEAF1-${++n}`), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parentUrl]);
+  return initHere(join(tmp.path, `LEAF1-${++n}`), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parentUrl, dir: null } }));
 }
 
 /**
@@ -171,16 +171,10 @@ describe('zenroll doctor: the server’s Inventory Service object', () => {
   });
 
   it('bound as its own object (as zenroll init --bind-dn sets it up), a missing object fails the bind: the line says it may be missing', async () => {
-    const folder = await initHere(join(tmp.path, `LEAF2-${++n}`), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF2',
-      '--tree',
-      'ACME',
-      '--parent',
-      parent.url,
-    ]);
+    const folder = await initHere(
+      join(tmp.path, `LEAF2-${++n}`),
+      initArgs({ role: 'leaf', server: 'LEAF2', parent: { url: parent.url, dir: null } }),
+    );
     const own = 'cn=LEAF2_ZenInvService,o=ACME';
     await folder.edit((json) => {
       json.directory = { url: slapd.url, bindDN: own, passwordFile: slapd.serverPasswordFile('INT1') };

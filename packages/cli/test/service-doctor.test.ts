@@ -8,7 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, keyIdOf, publicKeyPem } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startSlapd, type Slapd } from '@zenroll/testkit';
+import { freePort, startSlapd, type Slapd, initArgs } from '@zenroll/testkit';
 import { runCli } from './helpers/cli.js';
 import { doctor } from './helpers/doctor.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
@@ -31,30 +31,14 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => [
-  '--ldap-url',
-  slapd.url,
-  '--bind-dn',
-  slapd.serverDN(server),
-  '--password-file',
-  slapd.serverPasswordFile(server),
-];
-
 describe('zenroll doctor', () => {
   let leaf: ServerFolder;
 
   beforeAll(async () => {
-    leaf = await initHere(join(tmp.path, 'LEAF1'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF1',
-      '--tree',
-      'ACME',
-      '--parent',
-      parent.url,
-      ...ldapArgs('LEAF1'),
-    ]);
+    leaf = await initHere(
+      join(tmp.path, 'LEAF1'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent.url, dir: null }, ldap: slapd }),
+    );
   });
 
   it('passes every check of a good leaf (exit 0)', async () => {
@@ -120,17 +104,7 @@ describe('zenroll doctor', () => {
   });
 
   it('checks a root’s receiver side: trust (its own and the keys published in the directory) and TLS', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      '127.0.0.1:0',
-      ...ldapArgs('ROOT'),
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', ldap: slapd }));
     const r = await doctor(root);
     expect(r.code).toBe(0);
     expect(r.lines.find((l) => l.includes('trust store:'))).toMatch(
@@ -151,17 +125,10 @@ describe('zenroll doctor', () => {
   });
 
   it('warns about each trusted key bound to no server, and says how to bind it', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT-UNBOUND'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      '127.0.0.1:0',
-      '--no-tls',
-    ]);
+    const root = await initHere(
+      join(tmp.path, 'ROOT-UNBOUND'),
+      initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: true }),
+    );
     const trustDir = root.config.receiver.trustDir;
     const [bound, byId, byHand] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
     await writeFile(join(trustDir, 'LE%5F1.pub'), publicKeyPem(bound.publicKey));
@@ -194,7 +161,7 @@ describe('zenroll doctor', () => {
   });
 
   it('exits 2 on a bad config, naming the key', async () => {
-    const folder = await initHere(join(tmp.path, 'BAD'), ['--role', 'leaf', '--server', 'BAD', '--tree', 'ACME', '--parent', parent.url]);
+    const folder = await initHere(join(tmp.path, 'BAD'), initArgs({ role: 'leaf', server: 'BAD', parent: { url: parent.url, dir: null } }));
     const json = JSON.parse(await readFile(folder.configPath, 'utf8')) as Record<string, unknown>;
     section(json, 'sender').schedule = 'every night';
     await writeFile(folder.configPath, JSON.stringify(json));

@@ -13,7 +13,7 @@ import { runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate } from './helpers/service.js';
-import { TestReceiver } from '@zenroll/testkit';
+import { TestReceiver, initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let parent: TestReceiver;
@@ -26,7 +26,7 @@ const RARELY = '0 0 1 1 *';
 beforeEach(async () => {
   tmp = await tempDir('zenroll-lifecycle-');
   parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
-  leaf = await initHere(join(tmp.path, 'leaf'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url]);
+  leaf = await initHere(join(tmp.path, 'leaf'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent.url, dir: null } }));
   await leaf.edit((json) => {
     Object.assign(section(json, 'sender'), { schedule: RARELY, stableMs: 0 });
   });

@@ -15,7 +15,7 @@ import { scrape } from './helpers/metrics.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
-import { TestReceiver } from '@zenroll/testkit';
+import { TestReceiver, initArgs } from '@zenroll/testkit';
 import { writeFile } from 'node:fs/promises';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -44,17 +44,7 @@ const LAST_SUCCESS = 'zenroll_last_successful_rollup_timestamp_seconds';
 
 describe('/metrics', () => {
   it('counts an upload the Receiver refuses (signed by a key it does not trust) as rejected, once, and as nothing else', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      '127.0.0.1:0',
-      '--no-tls',
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: true }));
     await root.edit((json) => {
       section(json, 'receiver').minFreeBytes = 0;
       json.admin = { listen: '127.0.0.1:0' };
@@ -80,7 +70,10 @@ describe('/metrics', () => {
   });
 
   it('keeps the last successful roll-up across a restart: the one in statedir/last-rollup.json, not 0', async () => {
-    const leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url]);
+    const leaf = await initHere(
+      join(tmp.path, 'LEAF1'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent.url, dir: null } }),
+    );
     await leaf.edit((json) => {
       Object.assign(section(json, 'sender'), { schedule: '0 0 1 1 *', stableMs: 0, retry: { baseMs: 1, factor: 1, tries: 1 } });
       json.admin = { listen: '127.0.0.1:0' };

@@ -15,7 +15,7 @@ import { spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
-import { TestReceiver } from '@zenroll/testkit';
+import { TestReceiver, initArgs } from '@zenroll/testkit';
 
 /** A forwarding proxy in front of the parent that holds every PUT until `open()`. */
 class Gate {
@@ -83,7 +83,7 @@ beforeEach(async () => {
   tmp = await tempDir('zenroll-overlap-');
   parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
   gate = await Gate.start(parent.url);
-  leaf = await initHere(join(tmp.path, 'leaf'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', gate.url]);
+  leaf = await initHere(join(tmp.path, 'leaf'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: gate.url, dir: null } }));
   await leaf.edit((json) => {
     // Every second, with seconds: node-cron takes six fields.
     Object.assign(section(json, 'sender'), { schedule: '* * * * * *', stableMs: 0 });

@@ -7,15 +7,12 @@
  * its admin socket. Every `.str` arrives in ROOT's dbdir exactly once, and
  * each leaf's object in the directory shows each of its zips' way up.
  */
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOuterName, readOuterPrp, type RollupRecord } from '@zenroll/core';
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
-import { freePort, startSlapd, type Slapd } from '@zenroll/testkit';
+import { freePort, initArgs, startSlapd, strsInZips, type Slapd } from '@zenroll/testkit';
 import { captureIo, run } from '../src/index.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
@@ -23,7 +20,6 @@ import { writeScans } from './helpers/scans.js';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 
-const exec = promisify(execFile);
 const EVERY_2_S = '*/2 * * * * *';
 const RARELY = '0 0 1 1 *';
 
@@ -44,39 +40,6 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => [
-  '--ldap-url',
-  slapd.url,
-  '--bind-dn',
-  slapd.serverDN(server),
-  '--password-file',
-  slapd.serverPasswordFile(server),
-];
-
-/** `.str` name → SHA-256 of every scan inside the outer zips of `dir`, extracted with unzip(1). */
-async function strsInZips(dir: string, work: string): Promise<{ zip: string; sha256: string[] }[]> {
-  const out: { zip: string; sha256: string[] }[] = [];
-  for (const zip of (await readdir(dir)).filter((n) => n.endsWith('.zip')).sort()) {
-    const here = join(work, zip);
-    await mkdir(here, { recursive: true });
-    await exec('unzip', ['-q', join(dir, zip), '-d', here]);
-    const inner = (await readdir(here)).filter((n) => n.endsWith('.zip'));
-    expect(inner, `${zip} holds one inner zip`).toHaveLength(1);
-    await exec('unzip', ['-q', join(here, inner[0]!), '-d', join(here, 'strs')]);
-    const strs = await readdir(join(here, 'strs'));
-    const sha256 = await Promise.all(
-      strs.map(async (n) =>
-        createHash('sha256')
-          .update(await readFile(join(here, 'strs', n)))
-          .digest('hex'),
-      ),
-    );
-    out.push({ zip, sha256 });
-  }
-  await rm(work, { recursive: true, force: true });
-  return out;
-}
-
 /** How many `.str` the outer zips in `dir` hold, by their manifests. */
 async function strCount(dir: string): Promise<number> {
   let n = 0;
@@ -91,45 +54,19 @@ describe('a four-server tree with scheduled and forced roll-ups', () => {
   it('brings every .str to ROOT’s dbdir exactly once and logs each zip’s way up in the directory', { timeout: 90_000 }, async () => {
     const [rootPort, intPort] = [await freePort(), await freePort()];
     const at = (name: string) => join(tmp.path, name);
-    const root = await initHere(at('ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      `127.0.0.1:${rootPort}`,
-      ...ldapArgs('ROOT'),
-    ]);
-    const int1 = await initHere(at('INT1'), [
-      '--role',
-      'intermediate-db',
-      '--server',
-      'INT1',
-      '--tree',
-      'ACME',
-      '--listen',
-      `127.0.0.1:${intPort}`,
-      '--parent',
-      `https://127.0.0.1:${rootPort}`,
-      '--parent-ca',
-      join(at('ROOT'), 'tls', 'server.crt'),
-      ...ldapArgs('INT1'),
-    ]);
-    const leafArgs = (name: string) => [
-      '--role',
-      'leaf',
-      '--server',
-      name,
-      '--tree',
-      'ACME',
-      '--parent',
-      `https://127.0.0.1:${intPort}`,
-      '--parent-ca',
-      join(at('INT1'), 'tls', 'server.crt'),
-      ...ldapArgs(name),
-    ];
+    const root = await initHere(at('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${rootPort}`, ldap: slapd }));
+    const int1 = await initHere(
+      at('INT1'),
+      initArgs({
+        role: 'intermediate-db',
+        server: 'INT1',
+        listen: `127.0.0.1:${intPort}`,
+        parent: { url: `https://127.0.0.1:${rootPort}`, dir: at('ROOT') },
+        ldap: slapd,
+      }),
+    );
+    const leafArgs = (name: string) =>
+      initArgs({ role: 'leaf', server: name, parent: { url: `https://127.0.0.1:${intPort}`, dir: at('INT1') }, ldap: slapd });
     const leaf1 = await initHere(at('LEAF1'), leafArgs('LEAF1'));
     const leaf2 = await initHere(at('LEAF2'), leafArgs('LEAF2'));
     const sender = (schedule: string) => (json: Record<string, unknown>) => {

@@ -13,6 +13,7 @@ import { Degraded } from '../src/service/startup.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate } from './helpers/service.js';
+import { initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 const services = new Services();
@@ -33,16 +34,10 @@ afterAll(async () => {
 const RARELY = '0 0 1 1 *';
 
 async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), [
-    '--role',
-    'leaf',
-    '--server',
-    'LEAF1',
-    '--tree',
-    'ACME',
-    '--parent',
-    parent,
-  ]);
+  const folder = await initHere(
+    join(tmp.path, `LEAF1-${++n}`),
+    initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent, dir: null } }),
+  );
   await folder.edit((json) => {
     section(json, 'sender').schedule = RARELY;
   });
@@ -50,16 +45,7 @@ async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
 }
 
 async function root(): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), [
-    '--role',
-    'root',
-    '--server',
-    'ROOT',
-    '--tree',
-    'ACME',
-    '--listen',
-    '127.0.0.1:0',
-  ]);
+  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0' }));
   await folder.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
   });

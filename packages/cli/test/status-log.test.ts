@@ -12,7 +12,7 @@ import { VERSION } from '../src/version.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate } from './helpers/service.js';
-import { TestReceiver } from '@zenroll/testkit';
+import { TestReceiver, initArgs } from '@zenroll/testkit';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let parent: TestReceiver;
@@ -22,7 +22,7 @@ const services = new Services();
 beforeEach(async () => {
   tmp = await tempDir('zenroll-status-log-');
   parent = await TestReceiver.start({ dir: join(tmp.path, 'parent'), server: 'INT1' });
-  leaf = await initHere(join(tmp.path, 'leaf'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', parent.url]);
+  leaf = await initHere(join(tmp.path, 'leaf'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent.url, dir: null } }));
   await leaf.edit((json) => {
     Object.assign(section(json, 'sender'), { schedule: '0 0 1 1 *' });
   });

@@ -9,15 +9,12 @@
  * `zenroll tree --json` at ROOT shows the shape, the states and the backlogs;
  * every waiting `.str` of the running, trusted leaves reaches ROOT's dbdir, once.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, saveKeyPair } from '@zenroll/core';
-import { freePort, startSlapd, type Slapd } from '@zenroll/testkit';
+import { freePort, initArgs, startSlapd, strsInZips, type Slapd } from '@zenroll/testkit';
 import { launchBrowser } from '@zenroll/testkit';
 import type { TreeNode, TreeReport } from '../src/tree/model.js';
 import type { Serve } from './serve-helpers.js';
@@ -26,7 +23,6 @@ import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 
-const exec = promisify(execFile);
 const EVERY_2_S = '*/2 * * * * *';
 const YEARLY = '0 0 1 1 *';
 /** Scaled from 60 s: the test takes seconds, the behaviour is the same. */
@@ -47,34 +43,8 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => [
-  '--ldap-url',
-  slapd.url,
-  '--bind-dn',
-  slapd.serverDN(server),
-  '--password-file',
-  slapd.serverPasswordFile(server),
-];
-
-/** SHA-256 of every `.str` inside the outer zips of `dir` (unzip(1)), one entry per copy. */
-async function strsInZips(dir: string, work: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const zip of (await readdir(dir)).filter((n) => n.endsWith('.zip'))) {
-    const here = join(work, zip);
-    await mkdir(here, { recursive: true });
-    await exec('unzip', ['-q', join(dir, zip), '-d', here]);
-    const inner = (await readdir(here)).find((n) => n.endsWith('.zip')) as string;
-    await exec('unzip', ['-q', join(here, inner), '-d', join(here, 'strs')]);
-    for (const n of await readdir(join(here, 'strs')))
-      out.push(
-        createHash('sha256')
-          .update(await readFile(join(here, 'strs', n)))
-          .digest('hex'),
-      );
-  }
-  await rm(work, { recursive: true, force: true });
-  return out.sort();
-}
+/** SHA-256 of every `.str` inside the outer zips of `dir` (unzip(1)), one entry per copy, sorted. */
+const strsAt = async (dir: string, work: string): Promise<string[]> => (await strsInZips(dir, work)).flatMap((z) => z.sha256).sort();
 
 async function tree(at: ServerFolder): Promise<TreeReport> {
   const r = await runCli(['tree', '--json', '-c', at.configPath]);
@@ -104,48 +74,24 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
   it('shows shape, states and backlogs, and one request at ROOT brings every waiting scan up, once', { timeout: 180_000 }, async () => {
     const [rootPort, intPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const at = (name: string) => join(tmp.path, name);
-    const root = await initHere(at('ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      `127.0.0.1:${rootPort}`,
-      ...ldapArgs('ROOT'),
-    ]);
-    const int1 = await initHere(at('INT1'), [
-      '--role',
-      'intermediate-db',
-      '--server',
-      'INT1',
-      '--tree',
-      'ACME',
-      '--listen',
-      `127.0.0.1:${intPort}`,
-      '--parent',
-      `https://127.0.0.1:${rootPort}`,
-      '--parent-ca',
-      join(at('ROOT'), 'tls', 'server.crt'),
-      ...ldapArgs('INT1'),
-    ]);
+    const root = await initHere(at('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${rootPort}`, ldap: slapd }));
+    const int1 = await initHere(
+      at('INT1'),
+      initArgs({
+        role: 'intermediate-db',
+        server: 'INT1',
+        listen: `127.0.0.1:${intPort}`,
+        parent: { url: `https://127.0.0.1:${rootPort}`, dir: at('ROOT') },
+        ldap: slapd,
+      }),
+    );
     const leaves: ServerFolder[] = [];
     for (const name of ['LEAF1', 'LEAF2', 'LEAF3']) {
       leaves.push(
-        await initHere(at(name), [
-          '--role',
-          'leaf',
-          '--server',
-          name,
-          '--tree',
-          'ACME',
-          '--parent',
-          `https://127.0.0.1:${intPort}`,
-          '--parent-ca',
-          join(at('INT1'), 'tls', 'server.crt'),
-          ...ldapArgs(name),
-        ]),
+        await initHere(
+          at(name),
+          initArgs({ role: 'leaf', server: name, parent: { url: `https://127.0.0.1:${intPort}`, dir: at('INT1') }, ldap: slapd }),
+        ),
       );
     }
     const [leaf1, leaf2, leaf3] = leaves as [ServerFolder, ServerFolder, ServerFolder];
@@ -230,12 +176,12 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     const want = [...scans1.sha256, ...scans3.sha256].sort();
     await waitUntil(
       "ROOT's dbdir to hold LEAF1's and LEAF3's scans",
-      async () => (await strsInZips(rootDb, join(tmp.path, 'unz'))).length >= want.length,
+      async () => (await strsAt(rootDb, join(tmp.path, 'unz'))).length >= want.length,
       60_000,
     );
     const took = Date.now() - t0;
     await waitUntil('LEAF2 to be failing', async () => find(await tree(root), 'LEAF2').state === 'failing');
-    expect(await strsInZips(rootDb, join(tmp.path, 'unz'))).toEqual(want);
+    expect(await strsAt(rootDb, join(tmp.path, 'unz'))).toEqual(want);
     console.log(
       `rollup --tree: LEAF1's and LEAF3's ${want.length} scans in ROOT's dbdir ${took} ms after the request (pollSeconds ${POLL_SECONDS})`,
     );
@@ -356,11 +302,11 @@ describe('a five-server tree: zenroll tree and rollup --tree', () => {
     const want2 = [...want, ...more2.sha256].sort();
     await waitUntil(
       "ROOT's dbdir to hold LEAF2's new scans",
-      async () => (await strsInZips(rootDb, join(tmp.path, 'unz'))).length >= want2.length,
+      async () => (await strsAt(rootDb, join(tmp.path, 'unz'))).length >= want2.length,
       60_000,
     );
     // Each once. (LEAF2's first zip, refused, may come along if the Sender kept it for a later roll-up.)
-    const arrived = await strsInZips(rootDb, join(tmp.path, 'unz'));
+    const arrived = await strsAt(rootDb, join(tmp.path, 'unz'));
     const extra = arrived.filter((h) => !want2.includes(h));
     expect(extra.every((h) => scans2.sha256.includes(h))).toBe(true);
     expect(arrived.filter((h) => want2.includes(h))).toEqual(want2);

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOuterPrp } from '@zenroll/core';
-import { freePort } from '@zenroll/testkit';
+import { freePort, initArgs } from '@zenroll/testkit';
 import type { TreeReport } from '../src/tree/model.js';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
@@ -27,28 +27,11 @@ afterAll(async () => {
 describe('zenroll tree without a directory', () => {
   it('shows the Receiver and the children that polled it, and rollup --tree still brings their scans up', { timeout: 90_000 }, async () => {
     const port = await freePort();
-    const root = await initHere(join(tmp.path, 'ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      `127.0.0.1:${port}`,
-    ]);
-    const leaf = await initHere(join(tmp.path, 'LEAF1'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF1',
-      '--tree',
-      'ACME',
-      '--parent',
-      `https://127.0.0.1:${port}`,
-      '--parent-ca',
-      join(root.dir, 'tls', 'server.crt'),
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${port}` }));
+    const leaf = await initHere(
+      join(tmp.path, 'LEAF1'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: `https://127.0.0.1:${port}`, dir: root.dir } }),
+    );
     await leaf.edit((json) => Object.assign(section(json, 'sender'), { schedule: '0 0 1 1 *', pollSeconds: 0.5, stableMs: 0 }));
     expect((await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', leaf.config.keys.public])).code).toBe(0);
     const scans = await writeScans(leaf.config.dirs.entmergedir as string, 12, { seed: 21 });

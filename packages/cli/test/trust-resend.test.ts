@@ -9,7 +9,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyIdOf, loadPublicKey } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlapd, type Slapd } from '@zenroll/testkit';
+import { startSlapd, type Slapd, initArgs } from '@zenroll/testkit';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
@@ -30,51 +30,20 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const ldapArgs = (server: string) => [
-  '--ldap-url',
-  slapd.url,
-  '--bind-dn',
-  slapd.serverDN(server),
-  '--password-file',
-  slapd.serverPasswordFile(server),
-];
 const keyId = async (folder: ServerFolder) => keyIdOf(await loadPublicKey(folder.config.keys.public));
 
 describe('zenroll trust list / remove', () => {
   it('lists each key with its server and where it comes from (file or directory), and removes a file key', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      '127.0.0.1:0',
-      ...ldapArgs('ROOT'),
-    ]);
-    const leaf1 = await initHere(join(tmp.path, 'LEAF1'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF1',
-      '--tree',
-      'ACME',
-      '--parent',
-      'http://127.0.0.1:1',
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', ldap: slapd }));
+    const leaf1 = await initHere(
+      join(tmp.path, 'LEAF1'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: 'http://127.0.0.1:1', dir: null } }),
+    );
     // LEAF2 publishes its key in the directory (init --ldap-url does).
-    const leaf2 = await initHere(join(tmp.path, 'LEAF2'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF2',
-      '--tree',
-      'ACME',
-      '--parent',
-      'http://127.0.0.1:1',
-      ...ldapArgs('LEAF2'),
-    ]);
+    const leaf2 = await initHere(
+      join(tmp.path, 'LEAF2'),
+      initArgs({ role: 'leaf', server: 'LEAF2', parent: { url: 'http://127.0.0.1:1', dir: null }, ldap: slapd }),
+    );
     expect((await runCli(['trust', 'add', '-c', root.configPath, '--name', 'LEAF1', leaf1.config.keys.public])).code).toBe(0);
 
     const list = await runCli(['trust', 'list', '-c', root.configPath]);
@@ -105,22 +74,12 @@ describe('zenroll trust list / remove', () => {
 
 describe('zenroll resend', () => {
   it('puts zips the parent refused back in line, reasons cleared; the next roll-up sends them', async () => {
-    const root = await initHere(join(tmp.path, 'ROOT-R'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      '127.0.0.1:0',
-      '--no-tls',
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT-R'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: true }));
     await root.edit((json) => {
       section(json, 'receiver').minFreeBytes = 0;
     });
     const url = await services.start(root.configPath).url();
-    const leaf = await initHere(join(tmp.path, 'LEAF1-R'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', url]);
+    const leaf = await initHere(join(tmp.path, 'LEAF1-R'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: url, dir: null } }));
     await leaf.edit((json) => {
       section(json, 'sender').stableMs = 0;
     });
@@ -158,16 +117,10 @@ describe('zenroll resend', () => {
 
 describe('small ones', () => {
   it('verify --trust DIR needs no config file', async () => {
-    const leaf = await initHere(join(tmp.path, 'LEAF1-V'), [
-      '--role',
-      'leaf',
-      '--server',
-      'LEAF1',
-      '--tree',
-      'ACME',
-      '--parent',
-      'http://127.0.0.1:1',
-    ]);
+    const leaf = await initHere(
+      join(tmp.path, 'LEAF1-V'),
+      initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: 'http://127.0.0.1:1', dir: null } }),
+    );
     await leaf.edit((json) => {
       section(json, 'sender').stableMs = 0;
     });

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@zenroll/testkit';
+import { freePort, initArgs } from '@zenroll/testkit';
 import { RequestStore, requestPath } from '../src/service/wakeup.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/server-dir.js';
@@ -66,16 +66,7 @@ describe('zenroll rollup --tree', () => {
     timeout: 60_000,
   }, async () => {
     const port = await freePort();
-    const root = await initHere(join(tmp.path, 'ROOT'), [
-      '--role',
-      'root',
-      '--server',
-      'ROOT',
-      '--tree',
-      'ACME',
-      '--listen',
-      `127.0.0.1:${port}`,
-    ]);
+    const root = await initHere(join(tmp.path, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${port}` }));
     const ca = await readFile(join(root.dir, 'tls', 'server.crt'));
     const url = `https://127.0.0.1:${port}`;
 
@@ -103,7 +94,7 @@ describe('zenroll rollup --tree', () => {
     expect((await info(url, ca)).rollupRequested).toBe(second);
     expect(await terminate(svc)).toEqual({ code: 0, signal: null });
 
-    const leaf = await initHere(join(tmp.path, 'LEAF1'), ['--role', 'leaf', '--server', 'LEAF1', '--tree', 'ACME', '--parent', url]);
+    const leaf = await initHere(join(tmp.path, 'LEAF1'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: url, dir: null } }));
     const refused = await runCli(['rollup', '--tree', '-c', leaf.configPath]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(

@@ -29,6 +29,8 @@ export {
   type ZenrollCli,
 } from './tree.js';
 export { portOf } from './net.js';
+export { initArgs, type InitArgsOptions } from './init-args.js';
+export { strsInZips } from './unzip.js';
 export { CrashSoak, NAMED, type CrashSoakOptions, type Kill, type Killed, type SoakFigures, type SoakServer } from './crash-soak.js';
 // The data makers (@zenroll/lab: .str files, raw and mutated zips), so that a test imports its helpers from one place.
 export * from '@zenroll/lab';

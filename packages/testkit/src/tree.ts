@@ -18,6 +18,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { errnoCode, isRecord, loadConfig, type Config } from '@zenroll/core';
 import { freePort } from '@zenroll/directory/slapd';
+import { initArgs } from './init-args.js';
 
 /** The command line to run: `node [serveNodeFlags] bin serve …`. */
 export interface ZenrollCli {
@@ -105,13 +106,15 @@ export async function initTree(o: InitTreeOptions): Promise<Tree> {
     const nodeDir = join(o.dir, p.name);
     const parent = p.parent === undefined ? undefined : made.get(p.parent);
     const listen = ['leaf', 'leaf-db', 'standalone'].includes(p.role) ? null : `127.0.0.1:${await freePort()}`;
-    const args = ['init', '--role', p.role, '--server', p.name, '--tree', o.tree ?? 'ACME', '--dir', nodeDir];
-    if (listen !== null) args.push('--listen', listen);
-    if (parent?.url) args.push('--parent', parent.url, '--parent-ca', join(parent.dir, 'tls', 'server.crt'));
-    if (o.slapd) {
-      args.push('--ldap-url', o.slapd.url, '--bind-dn', o.slapd.serverDN(p.name), '--password-file', o.slapd.serverPasswordFile(p.name));
-    }
-    await zenroll(o.cli, args);
+    const args = initArgs({
+      role: p.role,
+      server: p.name,
+      ...(o.tree === undefined ? {} : { tree: o.tree }),
+      ...(listen === null ? {} : { listen }),
+      ...(parent?.url ? { parent: { url: parent.url, dir: parent.dir } } : {}),
+      ...(o.slapd ? { ldap: o.slapd } : {}),
+    });
+    await zenroll(o.cli, ['init', ...args, '--dir', nodeDir]);
     const configPath = join(nodeDir, 'zenroll.json');
     const json: unknown = JSON.parse(await readFile(configPath, 'utf8'));
     if (!isRecord(json)) throw new Error(`${configPath} holds no JSON object`);
