@@ -5,35 +5,18 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZenrollError } from '@zenroll/core';
 import { askService, startAdmin } from '../src/service/admin.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { Services, initHere, section, waitUntil } from './helpers/service.js';
+import type { ServerFolder } from './helpers/server-dir.js';
+import { serversPerTest, initHere, section, waitUntil } from './helpers/service.js';
 import { initArgs } from '@zenroll/testkit';
 
-let tmp: Awaited<ReturnType<typeof tempDir>>;
-const services = new Services();
-let n = 0;
+const { services, fresh } = serversPerTest('zenroll-exit-');
 
-beforeAll(async () => {
-  tmp = await tempDir('zenroll-exit-');
-});
-
-afterEach(async () => {
-  await services.stopAll();
-});
-
-afterAll(async () => {
-  await tmp.remove();
-});
-
-const root = (listen = '127.0.0.1:0') =>
-  initHere(join(tmp.path, `ROOT-${++n}`), initArgs({ role: 'root', server: 'ROOT', listen: listen, noTls: true }));
-const leaf = () =>
-  initHere(join(tmp.path, `LEAF-${++n}`), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: 'http://127.0.0.1:1', dir: null } }));
+const root = (listen = '127.0.0.1:0') => initHere(fresh('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: listen, noTls: true }));
+const leaf = () => initHere(fresh('LEAF'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: 'http://127.0.0.1:1', dir: null } }));
 
 describe('one code, one exit (SPEC §5)', () => {
   it('a bad cron expression is CONFIG_INVALID, exit 2, for serve, doctor and rollup --now alike', async () => {
@@ -82,7 +65,7 @@ describe('the service relays an error with its code, message and fix (SPEC §5)'
     ['SETUP_INVALID', 'folder /x does not exist', 'create it'],
     ['LOCK_HELD', 'another roll-up runs', undefined],
   ] as const)('%s crosses the admin socket unchanged', async (code, message, fix) => {
-    const statedir = join(tmp.path, `state-${++n}`);
+    const statedir = fresh('state');
     await mkdir(statedir);
     const admin = await startAdmin(statedir, null, {
       status: async () => ({}),

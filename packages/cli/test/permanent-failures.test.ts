@@ -7,35 +7,18 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
 import { writeScans } from './helpers/scans.js';
-import { tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { Services, initHere, section } from './helpers/service.js';
+import type { ServerFolder } from './helpers/server-dir.js';
+import { serversPerTest, initHere, section } from './helpers/service.js';
 import { initArgs } from '@zenroll/testkit';
 
-let tmp: Awaited<ReturnType<typeof tempDir>>;
-const services = new Services();
-let n = 0;
-
-beforeAll(async () => {
-  tmp = await tempDir('zenroll-permanent-');
-});
-
-afterEach(async () => {
-  await services.stopAll();
-});
-
-afterAll(async () => {
-  await tmp.remove();
-});
+const { services, fresh } = serversPerTest('zenroll-permanent-');
 
 async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string }> {
-  const folder = await initHere(
-    join(tmp.path, `ROOT-${++n}`),
-    initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: !tls }),
-  );
+  const folder = await initHere(fresh('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0', noTls: !tls }));
   await folder.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
   });
@@ -44,7 +27,7 @@ async function parent(tls: boolean): Promise<{ folder: ServerFolder; url: string
 }
 
 async function leaf(parentUrl: string, extra: string[] = []): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `LEAF1-${++n}`), [
+  const folder = await initHere(fresh('LEAF1'), [
     ...initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parentUrl, dir: null } }),
     ...extra,
   ]);

@@ -7,37 +7,20 @@
  */
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { askService } from '../src/service/admin.js';
 import { Degraded } from '../src/service/startup.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { Services, initHere, section, terminate } from './helpers/service.js';
+import type { ServerFolder } from './helpers/server-dir.js';
+import { serversPerTest, initHere, section, terminate } from './helpers/service.js';
 import { initArgs } from '@zenroll/testkit';
 
-let tmp: Awaited<ReturnType<typeof tempDir>>;
-const services = new Services();
-let n = 0;
-
-beforeAll(async () => {
-  tmp = await tempDir('zenroll-startup-');
-});
-
-afterEach(async () => {
-  await services.stopAll();
-});
-
-afterAll(async () => {
-  await tmp.remove();
-});
+const { services, fresh } = serversPerTest('zenroll-startup-');
 
 const RARELY = '0 0 1 1 *';
 
 async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
-  const folder = await initHere(
-    join(tmp.path, `LEAF1-${++n}`),
-    initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent, dir: null } }),
-  );
+  const folder = await initHere(fresh('LEAF1'), initArgs({ role: 'leaf', server: 'LEAF1', parent: { url: parent, dir: null } }));
   await folder.edit((json) => {
     section(json, 'sender').schedule = RARELY;
   });
@@ -45,7 +28,7 @@ async function leaf(parent = 'http://127.0.0.1:1'): Promise<ServerFolder> {
 }
 
 async function root(): Promise<ServerFolder> {
-  const folder = await initHere(join(tmp.path, `ROOT-${++n}`), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0' }));
+  const folder = await initHere(fresh('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: '127.0.0.1:0' }));
   await folder.edit((json) => {
     section(json, 'receiver').minFreeBytes = 0;
   });

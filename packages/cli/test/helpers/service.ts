@@ -7,9 +7,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '@zenroll/core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { captureIo, run } from '../../src/index.js';
 import { Serve, type LogLine } from '../serve-helpers.js';
-import type { ServerFolder } from './server-dir.js';
+import { tempDir, type ServerFolder } from './server-dir.js';
 
 /** `zenroll init ARGS… --dir DIR` in this process; throws with its output when it fails. */
 export async function initHere(dir: string, args: string[]): Promise<ServerFolder> {
@@ -80,4 +81,37 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T> | T, timeo
 /** The log lines of a service with this message (and these fields). */
 export function linesOf(s: Serve, msg: string, fields: Record<string, unknown> = {}): LogLine[] {
   return s.lines.filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
+}
+
+export interface ServersPerTest {
+  services: Services;
+  /** A new folder path in it on each call: `ROOT-1`, `ROOT-2` … for `fresh('ROOT')`. */
+  fresh(name: string): string;
+}
+
+/**
+ * The set-up of a test file whose tests each make their own servers: one temp
+ * folder for the file (made before its tests, removed after them) and every
+ * `zenroll serve` child stopped after each test. Call at the top of the file.
+ */
+export function serversPerTest(prefix: string): ServersPerTest {
+  let tmp: Awaited<ReturnType<typeof tempDir>> | undefined;
+  let n = 0;
+  const services = new Services();
+  beforeAll(async () => {
+    tmp = await tempDir(prefix);
+  });
+  afterEach(async () => {
+    await services.stopAll();
+  });
+  afterAll(async () => {
+    await tmp?.remove();
+  });
+  return {
+    services,
+    fresh(name) {
+      if (tmp === undefined) throw new Error('serversPerTest: the folder is made in beforeAll');
+      return join(tmp.path, `${name}-${++n}`);
+    },
+  };
 }
