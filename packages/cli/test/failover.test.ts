@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, isTempName, readOuterPrp } from '@zenroll/core';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
-import { writeScans, type Scans } from './helpers/scans.js';
+import { writeScans, type Scans } from '@zenroll/testkit';
 import { tempDir } from './helpers/server-dir.js';
 import { Services } from './helpers/service.js';
 import { writeServer, type ServerDir } from './serve-helpers.js';

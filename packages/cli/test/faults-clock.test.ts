@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateKeyPair, parseOuterName, parseScheduledTime } from '@zenroll/core';
 import { startSchedule } from '../src/service/scheduler.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { makeLeaf, makePki, startInt, strsInZips, type Pki } from './helpers/fault-setup.js';
 import { tempDir } from './helpers/server-dir.js';
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, parseRecord, type RollupRecord } from '@zenroll/core';
 import { startSlapd, type Slapd } from '@zenroll/testkit';
 import { ldapsearchValues } from './helpers/ldapsearch.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { makeLeaf, makePki, startInt, strsInZips, type LeafSide, type Pki, type ReceiverSide } from './helpers/fault-setup.js';
 import { tempDir } from './helpers/server-dir.js';
 

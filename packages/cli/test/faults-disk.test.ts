@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeSpace, generateKeyPair } from '@zenroll/core';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { getStatus, makeLeaf, makePki, startInt, strsIn, strsInZips, tempsUnder, until, type Pki } from './helpers/fault-setup.js';
 import { smallDisk, type SmallDisk } from './helpers/small-disk.js';
 import { tempDir } from './helpers/server-dir.js';

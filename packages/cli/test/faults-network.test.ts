@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@zenroll/core';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { startConnectProxy, startFaultProxy, type ConnectProxy, type FaultProxy } from '@zenroll/testkit';
 import { makeLeaf, makePki, startInt, strsInZips, tempsUnder, type LeafSide, type Pki, type ReceiverSide } from './helpers/fault-setup.js';
 import { tempDir } from './helpers/server-dir.js';

@@ -19,7 +19,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configJsonSchemaText, readOuterPrp } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 

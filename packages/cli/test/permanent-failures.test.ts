@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import type { ServerFolder } from './helpers/server-dir.js';
 import { serversPerTest, initHere, section } from './helpers/service.js';
 import { initArgs } from '@zenroll/testkit';

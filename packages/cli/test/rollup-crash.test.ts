@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyIdOf, loadPublicKey, verifyOuterZip } from '@zenroll/core';
 import { openLog } from '@zenroll/directory';
 import { runCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { initServer, tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { TestReceiver } from '@zenroll/testkit';
 

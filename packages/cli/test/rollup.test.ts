@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, acquireLock } from '@zenroll/core';
 import { spawn } from 'node:child_process';
 import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { initServer, tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { TestReceiver } from '@zenroll/testkit';
 

@@ -14,7 +14,7 @@ import { SERVE_NODE_FLAGS, VERSION, captureIo, run } from '../src/index.js';
 import { makeZip, put } from './serve-helpers.js';
 import { CLI_BIN, runCli } from './helpers/cli.js';
 import { scrape } from './helpers/metrics.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
 import { TestReceiver, initArgs } from '@zenroll/testkit';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLastRollup } from '../src/service/runner.js';
 import { runCli, spawnCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate } from './helpers/service.js';
 import { TestReceiver, initArgs } from '@zenroll/testkit';

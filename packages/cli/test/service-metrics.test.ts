@@ -12,7 +12,7 @@ import { readLastRollup } from '../src/service/runner.js';
 import { makeZip, put } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
 import { scrape } from './helpers/metrics.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
 import { TestReceiver, initArgs } from '@zenroll/testkit';

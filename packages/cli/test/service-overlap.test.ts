@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readOuterPrp } from '@zenroll/core';
 import type { LogLine } from './serve-helpers.js';
 import { spawnCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
 import { TestReceiver, initArgs } from '@zenroll/testkit';

@@ -16,7 +16,7 @@ import { freePort, initArgs, startSlapd, strsInZips, type Slapd } from '@zenroll
 import { captureIo, run } from '../src/index.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 

@@ -19,7 +19,7 @@ import { launchBrowser } from '@zenroll/testkit';
 import type { TreeNode, TreeReport } from '../src/tree/model.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
 import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 

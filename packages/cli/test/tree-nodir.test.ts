@@ -10,7 +10,7 @@ import { readOuterPrp } from '@zenroll/core';
 import { freePort, initArgs } from '@zenroll/testkit';
 import type { TreeReport } from '../src/tree/model.js';
 import { runCli } from './helpers/cli.js';
-import { writeScans } from './helpers/scans.js';
+import { writeScans } from '@zenroll/testkit';
 import { tempDir } from './helpers/server-dir.js';
 import { Services, initHere, section, terminate, waitUntil } from './helpers/service.js';
 

@@ -31,6 +31,7 @@ export {
 export { portOf } from './net.js';
 export { initArgs, type InitArgsOptions } from './init-args.js';
 export { strsInZips } from './unzip.js';
+export { writeScans, type Scans } from './scans.js';
 export { CrashSoak, NAMED, type CrashSoakOptions, type Kill, type Killed, type SoakFigures, type SoakServer } from './crash-soak.js';
 // The data makers (@zenroll/lab: .str files, raw and mutated zips), so that a test imports its helpers from one place.
 export * from '@zenroll/lab';

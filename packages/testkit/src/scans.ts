@@ -1,8 +1,8 @@
-/** `.str` files from the project's generator (@zenroll/lab). */
+/** Small realistic `.str` scans (@zenroll/lab's generator) with their digests, for a test to give a Sender. */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFixtures } from '@zenroll/testkit';
+import { writeFixtures } from '@zenroll/lab';
 
 export interface Scans {
   names: string[];
