@@ -492,6 +492,13 @@ export class CrashSoak {
       }
     }
     for (const f of await filesUnder(this.#tree.LEAF1.config.dirs.entmergedir)) if (isTempName(basename(f))) strays.push(f);
+    if (strays.length > 0) {
+      // The servers run while this looks: a temp one of them is writing at this moment (a description, the
+      // activity hours) is gone by its rename a few milliseconds later. Left behind is one still there after a pause.
+      await new Promise((r) => setTimeout(r, 2000));
+      const still = await Promise.all(strays.map(async (f) => ((await stat(f).catch(() => null)) === null ? null : f)));
+      strays.splice(0, strays.length, ...still.filter((f) => f !== null));
+    }
     this.figures.leftovers += strays.length;
     if (strays.length > 0) {
       problems.push(`left behind: ${strays.slice(0, 5).join(', ')}${strays.length > 5 ? ` and ${strays.length - 5} more` : ''}`);
