@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromiumInstalled, launchBrowser } from '@zenroll/testkit';
 import { editControls, headProblem, listViewValues, loggedInAs, objectPageValues } from './lib/browser-checks.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,7 +27,8 @@ if (!opts['no-build']) {
   const r = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-// These use the private slapd of @zenroll/directory (its dist): imported once it is built.
+// These use the built packages (the private slapd of @zenroll/directory, the browser launcher of @zenroll/testkit): imported once built.
+const { chromiumInstalled, launchBrowser } = await import('@zenroll/testkit');
 const { alive, checkList, ldapLogs, startDemo, stopDemo } = await import('./lib/browser-story.mjs');
 const { phpLdapAdminMissing, startPhpLdapAdmin } = await import('./lib/phpldapadmin.mjs');
 const { slapdInstalled } = await import('@zenroll/directory/slapd');
