@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, parseRecord, type RollupRecord } from '@zenroll/core';
 import { startSlapd, type Slapd } from '@zenroll/testkit';
-import { ldapsearchValues } from './helpers/ldapsearch.js';
 import { writeScans } from '@zenroll/testkit';
 import { makeLeaf, makePki, startInt, strsInZips, type LeafSide, type Pki, type ReceiverSide } from './helpers/fault-setup.js';
 import { tempDir } from './helpers/server-dir.js';
@@ -47,7 +46,7 @@ function directory(server: string): Record<string, unknown> {
 
 /** The records on a server's object, as `ldapsearch` shows them to an operator. */
 async function recordsOn(server: string): Promise<RollupRecord[]> {
-  return (await ldapsearchValues(slapd, server)).map((v) => parseRecord(v));
+  return (await slapd.rollUpLog(server)).map((v) => parseRecord(v));
 }
 
 describe('the directory down, frozen, restarted: roll-ups go on, records arrive once', () => {

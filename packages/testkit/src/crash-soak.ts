@@ -17,7 +17,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TrustStore, errnoCode, fieldOf, isRecord, isTempName, loadPublicKey, messageOf, parseRecord, verifyOuterZip } from '@zenroll/core';
-import { ldapUtil, startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { startSlapd, type Slapd } from '@zenroll/directory/slapd';
 import { writeFixtures } from '@zenroll/lab';
 import { askAdmin, initTree, startServe, stopServe, type TreeNode, type ZenrollCli } from './tree.js';
 
@@ -538,23 +538,8 @@ export class CrashSoak {
   }
 
   async #recordsOn(server: SoakServer): Promise<ReturnType<typeof parseRecord>[]> {
-    const slapd = this.#slapd;
-    if (slapd === undefined) throw new Error('the crash soak is not started');
-    const out = await ldapUtil('ldapsearch', [
-      ...slapd.rootArgs(),
-      '-b',
-      `cn=${server}_ZenInvService,${slapd.suffix}`,
-      '-s',
-      'base',
-      'zeninvRollUpLog',
-      '-LLL',
-    ]);
-    const records: ReturnType<typeof parseRecord>[] = [];
-    for (const line of out.replace(/\n /g, '').split('\n')) {
-      const m = /^zeninvRollUpLog(::?) ?(.*)$/i.exec(line);
-      if (m) records.push(parseRecord(m[1] === '::' ? Buffer.from(m[2] ?? '', 'base64').toString('utf8') : (m[2] ?? '')));
-    }
-    return records;
+    if (this.#slapd === undefined) throw new Error('the crash soak is not started');
+    return (await this.#slapd.rollUpLog(server)).map((v) => parseRecord(v));
   }
 
   /**

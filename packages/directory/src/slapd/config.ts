@@ -292,3 +292,14 @@ export function accessLdifFile(tree: string): string {
     accessLdif(tree),
   ].join('\n');
 }
+
+/** The values of one attribute in `ldapsearch -LLL` output: folded lines joined, base64 (`::`) decoded, the name in any case. */
+export function ldifValues(ldif: string, attr: string): string[] {
+  const values: string[] = [];
+  for (const line of ldif.replace(/\n /g, '').split('\n')) {
+    const m = /^([^:]+)(::?) ?(.*)$/.exec(line);
+    if (m === null || m[1]?.toLowerCase() !== attr.toLowerCase()) continue;
+    values.push(m[2] === '::' ? Buffer.from(m[3] ?? '', 'base64').toString('utf8') : (m[3] ?? ''));
+  }
+  return values;
+}

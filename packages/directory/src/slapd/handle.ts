@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { groupAddLdif, serverDnOf, serverEntry, sshaHash, type TlsFiles } from './config.js';
+import { groupAddLdif, ldifValues, serverDnOf, serverEntry, sshaHash, type TlsFiles } from './config.js';
 import { SLAPD_BIN, ldapUtil, slapdAlive, sleep, stopPid } from './proc.js';
 
 /** A password and the file holding it (no newline: `ldapsearch -y` sends the whole file). */
@@ -139,6 +139,24 @@ export class Slapd {
   /** `-x -H url -D rootDN -y file` for ldap-utils. */
   rootArgs(): string[] {
     return ['-x', '-H', this.url, '-D', this.rootDN, '-y', this.rootPasswordFile];
+  }
+
+  /** `-x -H url -D serverDN -y file` for ldap-utils: bound as one server, as its `zenroll serve` is. */
+  serverArgs(server: string): string[] {
+    return ['-x', '-H', this.url, '-D', this.serverDN(server), '-y', this.serverPasswordFile(server)];
+  }
+
+  /**
+   * The values of `attr` on the entry `dn`, read with the real `ldapsearch`
+   * (as an operator would see them; as the root DN unless `bind` says otherwise).
+   */
+  async searchValues(dn: string, attr: string, bind: string[] = this.rootArgs()): Promise<string[]> {
+    return ldifValues(await ldapUtil('ldapsearch', [...bind, '-b', dn, '-s', 'base', attr, '-LLL']), attr);
+  }
+
+  /** The roll-up log of `server`'s Inventory Service object, as `ldapsearch` shows it. */
+  rollUpLog(server: string, bind: string[] = this.rootArgs()): Promise<string[]> {
+    return this.searchValues(serverDnOf(this.tree, server), 'zeninvRollUpLog', bind);
   }
 
   #argv(): string[] {

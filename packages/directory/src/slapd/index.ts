@@ -31,6 +31,7 @@ export {
   accessLdifFile,
   escapeDn,
   groupDnOf,
+  ldifValues,
   operatorDnOf,
   operatorsDnOf,
   serverDnOf,
