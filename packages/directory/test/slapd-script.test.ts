@@ -4,9 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { slapdAlive } from '../src/slapd/index.js';
+import { ldapUtil, ldifValues, slapdAlive } from '../src/slapd/index.js';
 import { tempDir } from './helpers.js';
-import { ldapsearchLog } from './ldapsearch.js';
 
 const run = promisify(execFile);
 const SCRIPT = join(import.meta.dirname, '..', '..', '..', 'scripts', 'slapd.mjs');
@@ -28,13 +27,11 @@ describe('node scripts/slapd.mjs', { timeout: 60_000 }, () => {
         servers: { LEAF1: { dn: 'cn=LEAF1_ZenInvService,o=ACME' } },
       });
       expect(await readFile(info.servers.INT1.file, 'utf8')).toBe(info.servers.INT1.password);
-      const slapd = {
-        url: info.url,
-        suffix: info.suffix,
-        serverDN: (s: string) => info.servers[s].dn,
-        serverPasswordFile: (s: string) => info.servers[s].file,
-      };
-      expect(await ldapsearchLog(slapd as never, 'INT1')).toEqual([]);
+      // Bound as LEAF1 with its password file, INT1's object is there, its log still empty.
+      const bind = ['-x', '-H', info.url, '-D', info.servers.LEAF1.dn, '-y', info.servers.LEAF1.file];
+      const found = await ldapUtil('ldapsearch', [...bind, '-b', info.servers.INT1.dn, '-s', 'base', 'zeninvRollUpLog', '-LLL']);
+      expect(ldifValues(found, 'dn')).toEqual([info.servers.INT1.dn]);
+      expect(ldifValues(found, 'zeninvRollUpLog')).toEqual([]);
       await expect(run(process.execPath, [SCRIPT, 'start', '--dir', dir])).rejects.toMatchObject({ code: 1 });
       await run(process.execPath, [SCRIPT, 'stop', '--dir', dir]);
       expect(slapdAlive(pid)).toBe(false);
@@ -44,7 +41,11 @@ describe('node scripts/slapd.mjs', { timeout: 60_000 }, () => {
       const again = JSON.parse(await readFile(join(dir, 'slapd.json'), 'utf8'));
       pid = again.pid;
       expect(again.url).toBe(info.url);
-      expect(await ldapsearchLog(slapd as never, 'LEAF1', 'INT1')).toEqual([]);
+      // Bound as INT1 with the password file of the first start, LEAF1's object is there again.
+      const bindInt = ['-x', '-H', again.url, '-D', info.servers.INT1.dn, '-y', info.servers.INT1.file];
+      const kept = await ldapUtil('ldapsearch', [...bindInt, '-b', info.servers.LEAF1.dn, '-s', 'base', 'zeninvRollUpLog', '-LLL']);
+      expect(ldifValues(kept, 'dn')).toEqual([info.servers.LEAF1.dn]);
+      expect(ldifValues(kept, 'zeninvRollUpLog')).toEqual([]);
     } finally {
       await run(process.execPath, [SCRIPT, 'stop', '--dir', dir]).catch(() => undefined);
       expect(slapdAlive(pid)).toBe(false);
