@@ -12,14 +12,31 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir, remove } from 'fs-extra/esm';
 import { readOuterPrp, fieldOf, ZenrollError, type Config } from '@zenroll/core';
-import { freePort, slapdAlive, startSlapd, startSlapdProviders, stopPid } from '@zenroll/directory/slapd';
-import { writeFixtures } from '@zenroll/lab';
+import type * as SlapdKit from '@zenroll/directory/slapd';
+import type * as Lab from '@zenroll/lab';
 import { usageError, type Program } from '../main.js';
 import { askService } from '../service/admin.js';
 import { init } from './init.js';
 import { trustAdd } from './trust.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import { SERVE_NODE_FLAGS } from '../node-flags.js';
+
+/**
+ * What only the demo needs: the private slapd launcher (it registers a process
+ * 'exit' handler) and the scan generator (a large vocabulary). The demo's
+ * action loads them with import(), so that no other command, serve included,
+ * loads either (test/lazy-demo.test.ts).
+ */
+export interface DemoKit {
+  slapd: typeof SlapdKit;
+  lab: typeof Lab;
+}
+
+/** Load the demo's kit: only from the demo's action. */
+export async function loadDemoKit(): Promise<DemoKit> {
+  const [slapd, lab] = await Promise.all([import('@zenroll/directory/slapd'), import('@zenroll/lab')]);
+  return { slapd, lab };
+}
 
 interface DemoOptions {
   dir: string;
@@ -71,12 +88,14 @@ export async function runDemo(o: {
   files: number;
   providers?: number;
   out: (s: string) => void;
+  kit: DemoKit;
 }): Promise<boolean> {
   const { out } = o;
+  const { freePort, startSlapd, startSlapdProviders } = o.kit.slapd;
   const dir = resolve(o.dir);
   if ((await stat(join(dir, MARKER)).catch(() => null)) !== null) {
     out(`removing the previous demo in ${dir}\n`);
-    await stopLeftovers(dir);
+    await stopLeftovers(dir, o.kit.slapd);
     await remove(dir);
   } else if ((await readdir(dir).catch(() => [])).length > 0) {
     throw usageError(`${dir} exists and is not a demo folder; name another with --dir`);
@@ -142,7 +161,7 @@ export async function runDemo(o: {
     for (const [i, leaf] of ['LEAF1', 'LEAF2'].entries()) {
       const entmergedir = node(leaf).config.dirs.entmergedir;
       if (entmergedir === null) throw new ZenrollError('INTERNAL', `the demo's ${leaf} has no entmergedir`);
-      const s = await writeFixtures({ out: entmergedir, count: o.files, seed: 7 + i, startIndex: i * o.files });
+      const s = await o.kit.lab.writeFixtures({ out: entmergedir, count: o.files, seed: 7 + i, startIndex: i * o.files });
       out(`generated ${s.files} .str (${(s.totalBytes / 1e6).toFixed(1)} MB) in ${leaf}'s entmergedir\n`);
     }
 
@@ -227,7 +246,8 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** Stop what a `--keep` demo left running in `dir`: the services (by their locks) and slapd. */
-export async function stopLeftovers(dir: string): Promise<number> {
+export async function stopLeftovers(dir: string, slapdKit: typeof SlapdKit): Promise<number> {
+  const { slapdAlive, stopPid } = slapdKit;
   let stopped = 0;
   for (const name of ['LEAF1', 'LEAF2', 'INT1', 'ROOT']) {
     for (const sub of ['entpushdir/.zenroll', 'state']) {
@@ -273,8 +293,9 @@ export function registerDemo(p: Program): void {
     .action(
       p.action(async (o: DemoOptions & { stop?: boolean }) => {
         const dir = resolve(p.io.cwd, o.dir);
+        const kit = await loadDemoKit();
         if (o.stop) {
-          p.io.out(`stopped ${await stopLeftovers(dir)} process(es) of the demo in ${dir}\n`);
+          p.io.out(`stopped ${await stopLeftovers(dir, kit.slapd)} process(es) of the demo in ${dir}\n`);
           return EXIT_OK;
         }
         const files = Number(o.files);
@@ -282,7 +303,7 @@ export function registerDemo(p: Program): void {
           throw usageError(`--files ${o.files} is not a whole number from 1 to 100000`);
         const providers = Number(o.providers ?? '1');
         if (providers !== 1 && providers !== 2) throw usageError(`--providers ${o.providers} is not 1 or 2`);
-        const ok = await runDemo({ dir, keep: o.keep === true, files, providers, out: (s) => p.io.out(s) });
+        const ok = await runDemo({ dir, keep: o.keep === true, files, providers, out: (s) => p.io.out(s), kit });
         return ok ? EXIT_OK : EXIT_FAILED;
       }),
     );
