@@ -409,12 +409,13 @@ async function runInChild(): Promise<RollupResult> {
   const input = join(s.root, 'child-input.json');
   await writeFile(input, JSON.stringify({ config: s.config, priv: join(keyDir, 'key.pem'), pub: join(keyDir, 'key.pub') }));
   const script = join(s.root, 'child.mjs');
-  const dist = (pkg: string) => JSON.stringify(new URL(`../../${pkg}/dist/index.js`, import.meta.url).href);
+  // The child runs from a temp folder, where no package name resolves: it gets the packages' own entry points, resolved here.
+  const entry = (pkg: string) => JSON.stringify(import.meta.resolve(pkg));
   await writeFile(
     script,
     `import { readFileSync } from 'node:fs';
-import { MemoryLog, loadKeyPair } from ${dist('core')};
-import { runRollup } from ${dist('sender')};
+import { MemoryLog, loadKeyPair } from ${entry('@zenroll/core')};
+import { runRollup } from ${entry('@zenroll/sender')};
 const { config, priv, pub } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const result = await runRollup(config, { log: new MemoryLog(), keys: await loadKeyPair(priv, pub) });
 process.stdout.write(JSON.stringify(result));\n`,
