@@ -493,8 +493,8 @@ export class CrashSoak {
     }
     for (const f of await filesUnder(this.#tree.LEAF1.config.dirs.entmergedir)) if (isTempName(basename(f))) strays.push(f);
     if (strays.length > 0) {
-      // The servers run while this looks: a temp one of them is writing at this moment (a description, the
-      // activity hours) is gone by its rename a few milliseconds later. Left behind is one still there after a pause.
+      // Two snapshots, 2 s apart: a temp name is unique per write, so one still present in the second was never
+      // renamed (left behind), while one a running server was writing at the first look has been renamed by then.
       await new Promise((r) => setTimeout(r, 2000));
       const still = await Promise.all(strays.map(async (f) => ((await stat(f).catch(() => null)) === null ? null : f)));
       strays.splice(0, strays.length, ...still.filter((f) => f !== null));
