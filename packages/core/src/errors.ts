@@ -69,6 +69,7 @@ export const ERRORS = {
   CONFIG_INVALID: e('the config file does not follow docs/SPEC.md §6', 2, null, false),
   CONFIG_NOT_FOUND: e('the config file does not exist', 2, null, false),
   SETUP_INVALID: e('a folder, key, password or TLS file the config names is missing or unreadable', 2, null, false),
+  PROGRAM_MISSING: e('a program zenroll runs is not installed (slapd and ldap-utils, for zenroll demo)', 2, null, false),
   PORT_IN_USE: e('the address to listen on is taken (another process; systemd restarts the service)', 1, null, true),
   // network and services
   RECEIVER_UNREACHABLE: e('the parent Receiver did not answer (refused, reset, timed out)', 1, null, true),

@@ -1,11 +1,12 @@
 /**
  * The private slapd as it ships: `@zenroll/directory/slapd` from the packed
- * tarball (npm pack), unpacked outside the repository, finds the schema in
- * its own package and starts a slapd with it.
+ * tarball (npm pack), installed outside the repository beside the tarball of
+ * @zenroll/core it depends on, finds the schema in its own package and starts
+ * a slapd with it.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,6 +16,22 @@ import { tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 const PACKAGE_DIR = join(import.meta.dirname, '..');
+const CORE_DIR = join(import.meta.dirname, '..', '..', 'core');
+
+/** npm's own settings from the `npm test` that runs us (npm_package_*, npm_config_workspace …) stay out of the install. */
+function npmEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(k) || /^npm_config_(cache|registry)$/i.test(k)) env[k] = v;
+  }
+  return env;
+}
+
+async function pack(dir: string, into: string): Promise<string> {
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', into], { cwd: dir, env: npmEnv() });
+  const [{ filename }] = JSON.parse(packed.stdout);
+  return join(into, filename);
+}
 
 // Run by `node -e` with the launcher's URL and a folder: start a slapd, read what it made, stop it.
 const USE = `
@@ -33,19 +50,30 @@ try {
 console.log(JSON.stringify({ ...seen, runningAfter: slapd.running() }));
 `;
 
-describe('@zenroll/directory/slapd, packed', { timeout: 60_000 }, () => {
+describe('@zenroll/directory/slapd, packed', { timeout: 150_000 }, () => {
   it('is not part of the main entry', () => {
     expect(Object.keys(main)).not.toContain('startSlapd');
     expect(Object.keys(main)).not.toContain('ldapUtil');
   });
 
-  it('runs from the unpacked tarball with the schema it ships', async () => {
+  it('runs from the installed tarball with the schema it ships', async () => {
     const scratch = await tempDir('zenroll-slapd-packed-');
     try {
-      const packed = await run('npm', ['pack', '--json', '--pack-destination', scratch.path], { cwd: PACKAGE_DIR });
-      const [{ filename }] = JSON.parse(packed.stdout);
-      await run('tar', ['-xzf', join(scratch.path, filename), '-C', scratch.path]);
-      const root = join(scratch.path, 'package');
+      const tarballs = [await pack(CORE_DIR, scratch.path), await pack(PACKAGE_DIR, scratch.path)];
+      await writeFile(join(scratch.path, 'package.json'), '{ "private": true }\n');
+      await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], {
+        cwd: scratch.path,
+        env: npmEnv(),
+        timeout: 120_000,
+      });
+      // Both from their tarballs, real folders: nothing linked back into the repository.
+      const lock = JSON.parse(await readFile(join(scratch.path, 'package-lock.json'), 'utf8'));
+      for (const name of ['@zenroll/core', '@zenroll/directory']) {
+        const entry = lock.packages[`node_modules/${name}`];
+        expect(entry?.resolved, name).toMatch(/^file:.*\.tgz$/);
+        expect(entry?.link, name).toBeUndefined();
+      }
+      const root = join(scratch.path, 'node_modules', '@zenroll', 'directory');
       const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
       const entry = manifest.exports['./slapd'];
       expect(existsSync(join(root, entry.types))).toBe(true);

@@ -24,7 +24,7 @@ import {
   type TlsFiles,
 } from './config.js';
 import { type Secret, Slapd, type SlapdState } from './handle.js';
-import { freePort, ldapUtil, slapdInstalled, sleep } from './proc.js';
+import { freePort, ldapUtil, notInstalledError, slapdInstalled, sleep } from './proc.js';
 
 export {
   accessLdif,
@@ -41,7 +41,17 @@ export {
   type TlsFiles,
 } from './config.js';
 export type { Slapd, SlapdInfo } from './handle.js';
-export { freePort, ldapUtil, type StopOptions, slapdAlive, slapdInstalled, sleep, stopPid } from './proc.js';
+export {
+  freePort,
+  INSTALL_SLAPD,
+  ldapUtil,
+  notInstalledError,
+  type StopOptions,
+  slapdAlive,
+  slapdInstalled,
+  sleep,
+  stopPid,
+} from './proc.js';
 
 // The package's own folder (src/slapd or dist/slapd → ../..): the schema
 // ships in the package, so an installed @zenroll/directory finds it too.
@@ -80,12 +90,7 @@ interface InstanceOptions extends StartSlapdOptions {
 }
 
 function needInstalled(): void {
-  if (!slapdInstalled()) {
-    throw new Error(
-      'slapd and ldap-utils are not installed: run `sudo bash scripts/system-deps.sh` ' +
-        '(or `apt-get install slapd ldap-utils` with slapd/no_configuration preseeded)',
-    );
-  }
+  if (!slapdInstalled()) throw notInstalledError('slapd and ldap-utils are');
 }
 
 /**

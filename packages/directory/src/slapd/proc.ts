@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { type ErrorCode, errnoCode, ZenrollError } from '@zenroll/core';
 
 /** Debian's slapd binary; the private one is started from it, never as a system service. */
 export const SLAPD_BIN = '/usr/sbin/slapd';
@@ -14,11 +15,45 @@ export function slapdInstalled(): boolean {
   return existsSync(SLAPD_BIN) && existsSync('/usr/bin/ldapadd');
 }
 
-/** Run an ldap-utils command; resolves with its stdout, rejects with its stderr. */
+/**
+ * What to run when slapd or ldap-utils is missing. The launcher ships in the
+ * installed CLI (`zenroll demo`), whose user may have no clone of zenroll: the
+ * Debian packages themselves, preseeded so that Debian makes no slapd instance
+ * of its own (the private slapd never needs one).
+ */
+export const INSTALL_SLAPD =
+  "echo 'slapd slapd/no_configuration boolean true' | sudo debconf-set-selections && " +
+  'sudo apt-get install -y --no-install-recommends slapd ldap-utils ' +
+  '(in a clone of zenroll, `sudo bash scripts/system-deps.sh` does the same)';
+
+/** The error for a missing slapd or ldap-utils; `cause` is what found it missing, if anything did. */
+export function notInstalledError(what: string, cause?: unknown): ZenrollError {
+  return new ZenrollError('PROGRAM_MISSING', `${what} not installed: the private slapd needs the Debian packages slapd and ldap-utils`, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { fix: INSTALL_SLAPD },
+  });
+}
+
+const READS = new Set(['ldapsearch', 'ldapwhoami', 'ldapcompare']);
+
+/**
+ * How a failed ldap-utils command is met: a missing command is a missing
+ * package; a command killed by the timeout or ending with 255 (LDAP_SERVER_DOWN,
+ * "Can't contact LDAP server") found no directory; anything else is the
+ * directory refusing the read or the write.
+ */
+function ldapUtilError(cmd: string, args: string[], err: Error & { killed?: boolean; code?: unknown }, stderr: string): ZenrollError {
+  if (errnoCode(err) === 'ENOENT') return notInstalledError(`${cmd} is`, err);
+  const code: ErrorCode =
+    err.killed === true || err.code === 255 ? 'DIRECTORY_UNREACHABLE' : READS.has(cmd) ? 'DIRECTORY_READ_FAILED' : 'DIRECTORY_WRITE_FAILED';
+  return new ZenrollError(code, `${cmd} ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err });
+}
+
+/** Run an ldap-utils command; resolves with its stdout, rejects with a ZenrollError holding its stderr. */
 export function ldapUtil(cmd: string, args: string[], input?: string): Promise<string> {
   return new Promise((res, rej) => {
     const child = execFile(cmd, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`${cmd} ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+      if (err) rej(ldapUtilError(cmd, args, err, stderr));
       else res(stdout);
     });
     if (input !== undefined) child.stdin?.end(input);
