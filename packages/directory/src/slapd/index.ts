@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ZenrollError } from '@zenroll/core';
 import {
   baseLdif,
   operatorDnOf,
@@ -222,9 +223,13 @@ export async function startSlapdProviders(opts: StartProvidersOptions = {}): Pro
   const [first, ...others] = handles;
   if (!first) return handles;
   const want = await entries(first);
+  // A deadline, not a count of turns: each turn's ldapsearch may itself take long.
+  const until = Date.now() + 30_000;
   for (const h of others) {
-    for (let i = 0; (await entries(h).catch(() => -1)) !== want; i++) {
-      if (i > 300) throw new Error(`provider ${h.url} did not copy the tree of ${first.url} within 30 s`);
+    while ((await entries(h).catch(() => -1)) !== want) {
+      if (Date.now() > until) {
+        throw new ZenrollError('DIRECTORY_UNREACHABLE', `provider ${h.url} did not copy the tree of ${first.url} within 30 s`);
+      }
       await sleep(100);
     }
   }
