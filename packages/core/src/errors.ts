@@ -75,6 +75,12 @@ export const ERRORS = {
   RECEIVER_UNREACHABLE: e('the parent Receiver did not answer (refused, reset, timed out)', 1, null, true),
   RECEIVER_TLS_UNTRUSTED: e("the parent's TLS certificate is not trusted here (sender.tls.ca)", 1, null, false),
   RECEIVER_PROTOCOL_MISMATCH: e('sender.parent says http:// for an https port, or the reverse', 1, null, false),
+  RECEIVER_TLS_CLIENT_CERT: e(
+    'the parent requires a TLS client certificate (receiver.tls.clientCa) and this Sender presents none (sender.tls.cert, sender.tls.key)',
+    1,
+    null,
+    false,
+  ),
   RECEIVER_REJECTED: e('the parent Receiver refused a zip or a request (a 4xx answer)', 1, null, false),
   RECEIVER_BUSY: e('the parent Receiver is busy or failing (a 5xx answer)', 1, null, true),
   UPLOAD_INVALID: e('an upload is not acceptable (a bad header, a body cut short)', 1, 400, false),

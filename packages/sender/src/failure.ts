@@ -28,6 +28,7 @@ export const OUT_OF_DATE_CERT_CODES: ReadonlySet<string> = new Set(['CERT_HAS_EX
 const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'EPROTO']);
 const REFUSED = new Set(['ECONNREFUSED']);
 const TIMED_OUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const CLOSED = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 const NO_HOST = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 interface Cause {
@@ -68,6 +69,37 @@ export function speaksTls(url: URL, timeoutMs: number): Promise<boolean> {
   });
 }
 
+// The parent's TLS alert when the handshake gave it no client certificate and it requires one (TLS 1.3).
+const CLIENT_CERT_REQUIRED = 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
+
+/**
+ * The TLS error an https parent answers a handshake without a client
+ * certificate with, if any (null when it takes the connection). Used only
+ * when such a parent closed the connection without a byte: in TLS 1.3 the
+ * server's "certificate required" alert comes after the client's handshake
+ * is done, and undici often reports only that the other side closed.
+ */
+export function tlsAlertOf(url: URL, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const port = Number(url.port || 443);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // No certificate of the parent is judged here (rejectUnauthorized false); the request only makes the parent read.
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+    const done = (v: string | null) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(timeoutMs, () => done(null));
+    socket.once('secureConnect', () => socket.write(`GET /v1/health HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`));
+    socket.once('data', () => done(null));
+    socket.once('error', (err) => {
+      const code = fieldOf(err, 'code');
+      done(typeof code === 'string' ? code : null);
+    });
+    socket.once('close', () => done(null));
+  });
+}
+
 export interface FailureContext {
   sender: SenderConfig;
   /** The URL asked, for the message. */
@@ -75,7 +107,7 @@ export interface FailureContext {
 }
 
 function fail(
-  code: 'RECEIVER_UNREACHABLE' | 'RECEIVER_TLS_UNTRUSTED' | 'RECEIVER_PROTOCOL_MISMATCH',
+  code: 'RECEIVER_UNREACHABLE' | 'RECEIVER_TLS_UNTRUSTED' | 'RECEIVER_PROTOCOL_MISMATCH' | 'RECEIVER_TLS_CLIENT_CERT',
   what: string,
   c: Cause,
   err: unknown,
@@ -98,6 +130,7 @@ export async function connectionFailure(
   err: unknown,
   ctx: FailureContext,
   probe: (url: URL, timeoutMs: number) => Promise<boolean> = speaksTls,
+  alertProbe: (url: URL, timeoutMs: number) => Promise<string | null> = tlsAlertOf,
 ): Promise<ZenrollError> {
   const c = causeOf(err);
   const url = new URL(ctx.url);
@@ -154,12 +187,27 @@ export async function connectionFailure(
       `write sender.parent as ${shown(`https://${url.host}`)} (and set sender.tls.ca to the parent's CA certificate)`,
     );
   }
+  // undici gives the alert itself when it read it, and only "other side closed" when the parent closed first.
+  const closedAtOnce = CLOSED.has(code) && (c.bytesRead ?? 0) === 0 && ctx.sender.proxy === null;
+  if (
+    url.protocol === 'https:' &&
+    ctx.sender.tls.cert === null &&
+    (code === CLIENT_CERT_REQUIRED || (closedAtOnce && (await alertProbe(url, ctx.sender.timeoutMs)) === CLIENT_CERT_REQUIRED))
+  ) {
+    return fail(
+      'RECEIVER_TLS_CLIENT_CERT',
+      'requires a TLS client certificate, and this Sender presents none',
+      { ...c, code: CLIENT_CERT_REQUIRED, message: 'tlsv13 alert certificate required' },
+      err,
+      ctx,
+      'get a certificate for this server signed by the CA the parent names in receiver.tls.clientCa, and set sender.tls.cert and sender.tls.key to it and its key',
+    );
+  }
   if (REFUSED.has(code)) return fail('RECEIVER_UNREACHABLE', `refused: nothing listens at ${url.host}`, c, err, ctx);
   if (TIMED_OUT.has(code))
     return fail('RECEIVER_UNREACHABLE', `timed out after ${ctx.sender.timeoutMs} ms (sender.timeoutMs)`, c, err, ctx);
   if (NO_HOST.has(code)) return fail('RECEIVER_UNREACHABLE', `host ${url.hostname} not found or not reachable`, c, err, ctx);
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')
-    return fail('RECEIVER_UNREACHABLE', 'closed the connection', c, err, ctx);
+  if (CLOSED.has(code)) return fail('RECEIVER_UNREACHABLE', 'closed the connection', c, err, ctx);
   return fail('RECEIVER_UNREACHABLE', 'did not answer', c, err, ctx);
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog, makeCertificate } from '@zenroll/core';
+import { createParentClient, makeDispatcher } from '../src/client.js';
 import { runRollup } from '../src/rollup.js';
 import { startConnectProxy, type ConnectProxy } from '@zenroll/testkit';
 import { fakeTimers, makeSender } from './helpers/setup.js';
@@ -75,9 +76,32 @@ describe('TLS towards the parent (sender.tls)', () => {
     await withReceiver({ ...server(), clientCa: ca().certPath }, async (r) => {
       const refused = await rollUpTo(r, { tls: { ca: ca().certPath } });
       expect(refused.sent).toEqual([]);
+      expect(refused.problems).toEqual([expect.objectContaining({ code: 'RECEIVER_TLS_CLIENT_CERT' })]);
       const result = await rollUpTo(r, { tls: { ca: ca().certPath, ...client() } });
       expect(result.sent.map((z) => z.status)).toEqual([201]);
       expect(r.stored).toHaveLength(1);
+    });
+  });
+});
+
+describe('a parent that requires a client certificate the Sender does not present', () => {
+  it('is named as such, not as a closed connection: its "certificate required" alert, asked again by a handshake of its own', async () => {
+    await withReceiver({ ...server(), clientCa: ca().certPath }, async (r) => {
+      const s = await makeSender({ parent: r.url, sender: { tls: { ca: ca().certPath } } });
+      const client = createParentClient(s.config.sender, await makeDispatcher(s.config.sender), { ownsDispatcher: true });
+      try {
+        // GET /v1/info: the parent closes before undici reads its alert ("other side closed"), so the Sender probes.
+        const err = await client.info().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toMatchObject({ code: 'RECEIVER_TLS_CLIENT_CERT' });
+        expect(err).toHaveProperty('details.fix', expect.stringContaining('sender.tls.cert and sender.tls.key'));
+        expect(String(err)).toContain('requires a TLS client certificate, and this Sender presents none');
+      } finally {
+        await client.close();
+        await s.cleanup();
+      }
     });
   });
 });
