@@ -7,6 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
+import { alive } from './helpers/process.js';
 import { tempDir } from './helpers/server-dir.js';
 import { writeScans } from '@zenroll/testkit';
 import { ldapUtil } from '@zenroll/testkit';
@@ -20,15 +21,6 @@ afterAll(async () => {
   await runCli(['demo', '--stop', '--dir', join(tmp.path, 'kept')]);
   await tmp.remove();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The pids of the four services (their serve locks) and of slapd. */
 async function pidsOf(dir: string): Promise<number[]> {

@@ -13,13 +13,13 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configJsonSchemaText, readOuterPrp } from '@zenroll/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeScans } from '@zenroll/testkit';
+import { freePort, writeScans } from '@zenroll/testkit';
+import { alive } from './helpers/process.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -70,24 +70,31 @@ function npmEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The test's PATH without what would find the repository's CLI instead of the
+ * installed one: `npm test` puts the repository's node_modules/.bin first, and
+ * it holds a `zenroll` linked to the repository's dist. Every entry inside the
+ * repository and every node_modules/.bin goes (an empty entry is the current
+ * folder); the folder of the node running us comes first, so the installed
+ * `zenroll` runs on the same Node.
+ */
+function cleanPath(path: string, repo: string): string[] {
+  const inRepo = (dir: string): boolean => !relative(repo, dir).startsWith('..');
+  const kept = [dirname(process.execPath), ...path.split(delimiter)].filter(
+    (dir) => dir !== '' && !inRepo(resolve(dir)) && !/(^|\/)node_modules\/\.bin\/?$/.test(dir),
+  );
+  return [...new Set(kept)];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => (typeof address === 'object' && address !== null ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
+/** The packages the README's Install section packs: the `-w` names of its `npm pack` command. */
+async function readmePacks(): Promise<string[]> {
+  const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+  const commands = readme
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => /^npm pack\b/.test(line.trim()));
+  expect(commands, 'one `npm pack` command in README.md').toHaveLength(1);
+  return [...(commands[0] ?? '').matchAll(/(?:^|\s)(?:-w|--workspace)[ =](\S+)/g)].map((m) => m[1] as string);
 }
 
 let tmp: string;
@@ -109,7 +116,7 @@ beforeAll(async () => {
   install = join(tmp, 'install');
   work = join(tmp, 'work');
   for (const d of [packs, install, work, join(tmp, 'home')]) await mkdir(d);
-  cleanEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(tmp, 'home'), LANG: 'C.UTF-8' };
+  cleanEnv = { PATH: cleanPath(process.env.PATH ?? '/usr/bin:/bin', REPO).join(delimiter), HOME: join(tmp, 'home'), LANG: 'C.UTF-8' };
 
   const needed = await cliClosure();
   const workspaces = [...needed.values()].flatMap((folder) => ['--workspace', `packages/${folder}`]);
@@ -142,6 +149,37 @@ afterAll(async () => {
 });
 
 describe('zenroll installed from the packed packages', { timeout: 60_000 }, () => {
+  it("runs with a PATH that leads into no node_modules/.bin and nowhere in the repository (npm test's PATH starts with the repository's)", () => {
+    const entries = (cleanEnv.PATH ?? '').split(delimiter);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const dir of entries) {
+      expect(dir, 'an empty entry is the current folder').not.toBe('');
+      expect(relative(REPO, resolve(dir)).startsWith('..'), dir).toBe(true);
+      expect(dir).not.toMatch(/node_modules\/\.bin/);
+    }
+    // The filter itself drops what npm test puts first.
+    const npmTestPath = [
+      join(REPO, 'packages', 'cli', 'node_modules', '.bin'),
+      join(REPO, 'node_modules', '.bin'),
+      '/x/node_modules/.bin',
+      '/usr/bin',
+    ];
+    expect(cleanPath(npmTestPath.join(delimiter), REPO)).toEqual(
+      [dirname(process.execPath), '/usr/bin'].filter((d, i, a) => a.indexOf(d) === i),
+    );
+  });
+
+  it("the README's Install section packs exactly the packages the CLI is made of", async () => {
+    expect((await readmePacks()).sort()).toEqual([...(await cliClosure()).keys()].sort());
+  });
+
+  it('every packed package is private: nothing is published', async () => {
+    for (const name of (await cliClosure()).keys()) {
+      const manifest = JSON.parse(await readFile(join(install, 'node_modules', name, 'package.json'), 'utf8')) as { private?: boolean };
+      expect(manifest.private, name).toBe(true);
+    }
+  });
+
   it('has every @zenroll package as a real folder from its tarball, none linked back into the repository', async () => {
     const lock = JSON.parse(await readFile(join(install, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { resolved?: string; link?: boolean }>;
@@ -237,8 +275,26 @@ describe('zenroll installed from the packed packages', { timeout: 60_000 }, () =
     const doctor = await zenroll(['doctor', '-c', join(leaf, 'zenroll.json')]);
     expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
     expect(doctor.stdout).toMatch(/^ok {4}parent: https:\/\/127\.0\.0\.1:\d+ answers as ROOT$/m);
+    // status --json reads the running service: ROOT serving on its port, the leaf's roll-up done and sent.
     const status = await zenroll(['status', '--json', '-c', join(root, 'zenroll.json')]);
     expect(status.code, status.stderr).toBe(0);
+    const rootStatus = JSON.parse(status.stdout) as {
+      server: string;
+      role: string;
+      service: { running: boolean; pid?: number; receiver?: string | null };
+      parent: unknown;
+    };
+    expect(rootStatus).toMatchObject({ server: 'ROOT', role: 'root', service: { running: true, pid: serve.pid }, parent: null });
+    expect(rootStatus.service.receiver).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:${port}/?$`));
+    const leafStatus = await zenroll(['status', '--json', '-c', join(leaf, 'zenroll.json')]);
+    expect(leafStatus.code, leafStatus.stderr).toBe(0);
+    expect(JSON.parse(leafStatus.stdout)).toMatchObject({
+      server: 'LEAF1',
+      role: 'leaf',
+      backlog: { entmergedir: 0 },
+      lastRollup: { ok: true },
+      parent: { url: `https://127.0.0.1:${port}`, reachable: true, server: 'ROOT' },
+    });
 
     // What the leaf sent, in ROOT's dbdir: each scan once, byte for byte.
     const dbdir = join(root, 'dbdir');
