@@ -1,59 +1,30 @@
 /**
  * The crash soak (issue 7): a real leaf → intermediate-db → root tree of
  * `zenroll serve` processes logging to a private slapd, one of them killed
- * with SIGKILL in every round — at a named crash point (ZENROLL_CRASH_AT,
- * core crash.ts) or at a random moment — then started again, and the
- * roll-ups driven (admin socket POST /v1/rollup) until nothing waits
- * anywhere. After every round: the multiset of .str (SHA-256 of the data in
- * the zips, every zip verified) in ROOT's dbdir, and in INT1's, equals what
- * the leaf was given, no temporary or partial file is left in any folder, and
- * the directory shows each zip's way up once: on LEAF1's object one `sent`
- * from LEAF1 (which replaced its `zipped`) and one from INT1.
+ * with SIGKILL in every round (soak-kills.ts: at a named crash point or at a
+ * random moment), then started again, and the roll-ups driven (admin socket
+ * POST /v1/rollup) until nothing waits anywhere. This file drives the
+ * rounds; after each, soak-checks.ts checks that nothing was lost, doubled
+ * or left behind and that the directory shows each zip's way up once.
  *
  * scripts/crash-soak.mjs runs it from the shell; packages/cli/test/crash-soak.test.ts
  * runs a short version in CI.
  */
-import { createHash, type KeyObject } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { TrustStore, errnoCode, fieldOf, isRecord, isTempName, loadPublicKey, messageOf, parseRecord, verifyOuterZip } from '@zenroll/core';
-import { startSlapd, type Slapd } from '@zenroll/directory/slapd';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fieldOf, loadPublicKey, messageOf } from '@zenroll/core';
+import { sleep, startSlapd, type Slapd } from '@zenroll/directory/slapd';
 import { writeFixtures } from '@zenroll/lab';
-import { askAdmin, initTree, startServe, stopServe, type TreeNode, type ZenrollCli } from './tree.js';
+import { SoakChecks, type CheckFigures } from './soak-checks.js';
+import { rng, type Kill, type Killed } from './soak-kills.js';
+import { SERVERS, initSoakTree, otherFileSystem, outerZips, required, settled, waitingWhere, type SoakServer } from './soak-tree.js';
+import { askAdmin, startServe, stopServe, type TreeNode, type ZenrollCli } from './tree.js';
 
-const SERVERS = ['ROOT', 'INT1', 'LEAF1'] as const;
-export type SoakServer = (typeof SERVERS)[number];
+export { NAMED, type Kill, type Killed } from './soak-kills.js';
+export type { SoakServer } from './soak-tree.js';
 
-export interface Kill {
-  server: SoakServer;
-  /** A named crash point (`name[@N]`): the process is started with ZENROLL_CRASH_AT set to it. */
-  point?: string;
-  /** Without a point: SIGKILL this long after the round starts. */
-  afterMs?: number;
-}
-
-/** Every named step: which server's process reaches it. ROOT has one target, so no promote-mid there. */
-export const NAMED: readonly (Kill & { point: string })[] = (
-  [
-    ['LEAF1', 'collect-after-copy'],
-    ['LEAF1', 'pack-after-zip'],
-    ['LEAF1', 'pack-mid-delete'],
-    ['LEAF1', 'send-mid-upload'],
-    ['LEAF1', 'send-after-ack'],
-    ['LEAF1', 'send-after-ack@2'],
-    ['LEAF1', 'send-between-records'],
-    ['INT1', 'receive-after-store'],
-    ['INT1', 'promote-mid'],
-    ['INT1', 'promote-before-remove'],
-    ['INT1', 'send-mid-upload'],
-    ['INT1', 'send-after-ack'],
-    ['INT1', 'send-between-records'],
-    ['ROOT', 'receive-after-store'],
-    ['ROOT', 'promote-before-remove'],
-  ] as const
-).map(([server, point]) => ({ server, point }));
-
-export interface SoakFigures {
+export interface SoakFigures extends CheckFigures {
   rounds: number;
   namedKills: number;
   randomKills: number;
@@ -63,12 +34,6 @@ export interface SoakFigures {
   /** Roll-ups that met a lock a kill left behind (and waited it out). */
   lockWaits: number;
   strsGiven: number;
-  strsChecked: number;
-  zipsVerified: number;
-  recordsChecked: number;
-  lost: number;
-  doubled: number;
-  leftovers: number;
   failures: { round: number; kill: string; problems: string[] }[];
 }
 
@@ -81,11 +46,6 @@ export interface CrashSoakOptions {
   seed?: number;
 }
 
-export interface Killed {
-  server: SoakServer;
-  point: string | null;
-}
-
 interface SoakNode extends TreeNode {
   /** The crash point the running process was started with. */
   armed?: string | null;
@@ -93,59 +53,7 @@ interface SoakNode extends TreeNode {
   stopping?: boolean;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-/** A tiny seeded generator (mulberry32), so that a random run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function list(dir: string | null): Promise<string[]> {
-  if (dir === null) return [];
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
-  }
-}
-
-async function filesUnder(dir: string | null): Promise<string[]> {
-  if (dir === null) return [];
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
-
-/** A folder every role of the soak's tree has (the leaf's entmergedir …). */
-function required(dir: string | null, what: string): string {
-  if (dir === null) throw new Error(`the soak's tree has no ${what}`);
-  return dir;
-}
-
-/** A folder on another file system than `than`, if this machine has one (/dev/shm is tmpfs on Linux). */
-async function otherFileSystem(than: string): Promise<string | null> {
-  try {
-    const [a, b] = await Promise.all([stat(than), stat('/dev/shm')]);
-    if (a.dev !== b.dev) return await mkdtemp('/dev/shm/zenroll-soak-');
-  } catch {
-    // no /dev/shm
-  }
-  return null;
-}
-
-/** The sender/receiver/directory sections of a zenroll.json, changed in place when present. */
-function section(json: Record<string, unknown>, key: string): Record<string, unknown> | null {
-  const value = json[key];
-  return isRecord(value) ? value : null;
-}
 
 export class CrashSoak {
   readonly figures: SoakFigures = {
@@ -175,17 +83,13 @@ export class CrashSoak {
   readonly #lastResult = new Map<SoakServer, unknown>();
   /** round:server whose roll-up met a lock left by a kill. */
   readonly #lockWaits = new Set<string>();
-  /** Zip file identity → the .str digests it was verified to hold. */
-  readonly #verified = new Map<string, string[]>();
-  /** ROOT's zips checked in earlier rounds. */
-  readonly #atRoot = new Set<string>();
   #restarts: Promise<void> = Promise.resolve();
   #stopping = false;
   #shortestDriveMs = Number.POSITIVE_INFINITY;
   #slapd: Slapd | undefined;
   #merge: string | null = null;
   #nodes: Record<SoakServer, SoakNode> | undefined;
-  #leafKey: KeyObject | undefined;
+  #checks: SoakChecks | undefined;
 
   constructor(o: CrashSoakOptions) {
     this.#o = { cli: o.cli, dir: o.dir, log: o.log ?? (() => undefined), filesPerRound: o.filesPerRound ?? 120 };
@@ -202,33 +106,16 @@ export class CrashSoak {
     this.#slapd = slapd;
     const merge = await otherFileSystem(this.#o.dir);
     this.#merge = merge;
-    const tree = await initTree({
-      cli: this.#o.cli,
-      dir: join(this.#o.dir, 'tree'),
-      slapd,
-      plan: [
-        { name: 'ROOT', role: 'root' },
-        { name: 'INT1', role: 'intermediate-db', parent: 'ROOT' },
-        { name: 'LEAF1', role: 'leaf', parent: 'INT1' },
-      ],
-      patch(json, p) {
-        // Roll-ups only when driven; quick retries, so that a parent being restarted is waited for, not given up on.
-        const sender = section(json, 'sender');
-        if (sender)
-          Object.assign(sender, { schedule: '0 0 1 1 *', stableMs: 0, timeoutMs: 5000, retry: { baseMs: 200, factor: 2, tries: 7 } });
-        const receiver = section(json, 'receiver');
-        if (receiver) Object.assign(receiver, { requestTimeoutMs: 3000, minFreeBytes: 0 });
-        const directory = section(json, 'directory');
-        if (directory) directory.timeoutMs = 2000;
-        // The leaf's scans on another file system: collect copies, so `collect-after-copy` can be reached.
-        const dirs = section(json, 'dirs');
-        if (p.name === 'LEAF1' && merge !== null && dirs) dirs.entmergedir = merge;
-      },
-    });
-    this.#nodes = { ROOT: tree.node('ROOT'), INT1: tree.node('INT1'), LEAF1: tree.node('LEAF1') };
+    this.#nodes = await initSoakTree({ cli: this.#o.cli, dir: join(this.#o.dir, 'tree'), slapd, merge });
     const leaf = this.#tree.LEAF1;
     await mkdir(required(leaf.config.dirs.entmergedir, 'LEAF1 entmergedir'), { recursive: true });
-    this.#leafKey = await loadPublicKey(leaf.config.keys.public);
+    this.#checks = new SoakChecks({
+      tree: this.#tree,
+      slapd,
+      leafKey: await loadPublicKey(leaf.config.keys.public),
+      expected: this.#expected,
+      figures: this.figures,
+    });
     for (const s of SERVERS) await this.#launch(s);
     this.#o.log(
       `tree up: ${SERVERS.map((s) => `${s} pid ${this.#tree[s].pid ?? '?'}`).join(', ')}; slapd ${slapd.url}; leaf scans on ${merge ?? 'the same file system (collect-after-copy cannot be reached)'}`,
@@ -303,23 +190,6 @@ export class CrashSoak {
     if (this.#crashes.length > 0) throw new Error(this.#crashes.join('; '));
   }
 
-  async #zips(dir: string | null): Promise<string[]> {
-    if (dir === null) return [];
-    return (await list(dir)).filter((f) => f.endsWith('.zip') && !isTempName(f));
-  }
-
-  async #settled(): Promise<boolean> {
-    const { LEAF1, INT1, ROOT } = this.#tree;
-    const merge = (await list(LEAF1.config.dirs.entmergedir)).filter((f) => f.endsWith('.str'));
-    const push = (await list(LEAF1.config.dirs.entpushdir)).filter((f) => (f.endsWith('.str') || f.endsWith('.zip')) && !isTempName(f));
-    const waiting = [
-      ...(await this.#zips(INT1.config.dirs.zipdir)),
-      ...(await this.#zips(INT1.config.dirs.entpushdir)),
-      ...(await this.#zips(ROOT.config.dirs.zipdir)),
-    ];
-    return merge.length + push.length + waiting.length === 0;
-  }
-
   async #ask(server: SoakServer): Promise<void> {
     if (this.#dead(server)) return;
     const r = await askAdmin(this.#tree[server], 'POST', '/v1/rollup').catch((err: unknown) => ({ failed: messageOf(err) }));
@@ -330,9 +200,6 @@ export class CrashSoak {
 
   /** What still waits where, and what the last roll-ups said about it: for a round that does not settle. */
   async #stuck(): Promise<string> {
-    const { LEAF1, INT1, ROOT } = this.#tree;
-    const show = async (what: string, dir: string | null) =>
-      `${what}: ${(dir === null ? [] : await list(dir)).filter((f) => !f.startsWith('.') || isTempName(f)).join(' ') || '-'}`;
     const said = (s: SoakServer) => {
       const r = this.#lastResult.get(s);
       if (r === undefined || r === null) return `${s}: no answer`;
@@ -340,20 +207,12 @@ export class CrashSoak {
       if (typeof failed === 'string') return `${s}: ${failed}`;
       return `${s}: left ${JSON.stringify(fieldOf(r, 'left'))} errors ${JSON.stringify(fieldOf(r, 'errors'))}`;
     };
-    return [
-      await show('LEAF1 entmergedir', LEAF1.config.dirs.entmergedir),
-      await show('LEAF1 entpushdir', LEAF1.config.dirs.entpushdir),
-      await show('INT1 zipdir', INT1.config.dirs.zipdir),
-      await show('INT1 entpushdir', INT1.config.dirs.entpushdir),
-      await show('ROOT zipdir', ROOT.config.dirs.zipdir),
-      said('LEAF1'),
-      said('INT1'),
-    ].join('\n  ');
+    return [...(await waitingWhere(this.#tree)), said('LEAF1'), said('INT1')].join('\n  ');
   }
 
   async #waitZipdir(server: SoakServer, ms: number): Promise<void> {
     for (const until = Date.now() + ms; Date.now() < until; await sleep(50)) {
-      if (this.#dead(server) || (await this.#zips(this.#tree[server].config.dirs.zipdir)).length === 0) return;
+      if (this.#dead(server) || (await outerZips(this.#tree[server].config.dirs.zipdir)).length === 0) return;
     }
   }
 
@@ -368,7 +227,7 @@ export class CrashSoak {
       await this.#ask('INT1');
       await this.#waitZipdir('ROOT', 15_000);
       await this.#revive();
-      if (await this.#settled()) return pass;
+      if (await settled(this.#tree)) return pass;
       if (Date.now() > until) {
         throw new Error(`round ${this.#round}: the tree did not settle in ${pass} passes (120 s)\n  ${await this.#stuck()}`);
       }
@@ -441,105 +300,10 @@ export class CrashSoak {
     return { killed, problems };
   }
 
-  /** Which .str a folder of outer zips holds (verified, SHA-256 of the data), by digest → count. */
-  async #strsInZips(dir: string | null): Promise<Map<string, number>> {
-    const trust = new TrustStore();
-    if (this.#leafKey === undefined) throw new Error('the crash soak is not started');
-    trust.add(this.#leafKey, 'LEAF1', 'LEAF1');
-    const found = new Map<string, number>();
-    if (dir === null) return found;
-    for (const name of await this.#zips(dir)) {
-      const path = join(dir, name);
-      // A zip verified in an earlier round and untouched since (same inode, size and mtime) is not read again.
-      const st = await stat(path);
-      const key = `${path}|${st.ino}|${st.size}|${st.mtimeMs}`;
-      let digests = this.#verified.get(key);
-      if (digests === undefined) {
-        digests = (await verifyOuterZip(path, { trust: trust.lookup })).files.map((f) => f.sha256);
-        this.#verified.set(key, digests);
-        this.figures.zipsVerified += 1;
-      }
-      for (const h of digests) found.set(h, (found.get(h) ?? 0) + 1);
-    }
-    return found;
-  }
-
-  /** What every round must leave: nothing lost, nothing doubled, no temp or stray file, each record once. */
-  async check(): Promise<string[]> {
-    const problems: string[] = [];
-    for (const server of ['ROOT', 'INT1'] as const) {
-      const found = await this.#strsInZips(this.#tree[server].config.dirs.dbdir);
-      let lost = 0;
-      let doubled = 0;
-      for (const [h, n] of this.#expected) {
-        const got = found.get(h) ?? 0;
-        if (got < n) lost += n - got;
-        if (got > n) doubled += got - n;
-      }
-      for (const [h, n] of found) if (!this.#expected.has(h)) doubled += n;
-      if (server === 'ROOT') {
-        this.figures.lost += lost;
-        this.figures.doubled += doubled;
-      }
-      this.figures.strsChecked += [...found.values()].reduce((a, b) => a + b, 0);
-      if (lost + doubled > 0) problems.push(`${server} dbdir: ${lost} lost, ${doubled} doubled`);
-    }
-    const strays: string[] = [];
-    for (const s of SERVERS) {
-      for (const f of await filesUnder(this.#tree[s].dir)) {
-        const name = basename(f);
-        if (isTempName(name) || f.includes(`${join('entpushdir', 'rejected')}/`) || f.includes('/quarantine/')) strays.push(f);
-      }
-    }
-    for (const f of await filesUnder(this.#tree.LEAF1.config.dirs.entmergedir)) if (isTempName(basename(f))) strays.push(f);
-    if (strays.length > 0) {
-      // Two snapshots, 2 s apart: a temp name is unique per write, so one still present in the second was never
-      // renamed (left behind), while one a running server was writing at the first look has been renamed by then.
-      await new Promise((r) => setTimeout(r, 2000));
-      const still = await Promise.all(strays.map(async (f) => ((await stat(f).catch(() => null)) === null ? null : f)));
-      strays.splice(0, strays.length, ...still.filter((f) => f !== null));
-    }
-    this.figures.leftovers += strays.length;
-    if (strays.length > 0) {
-      problems.push(`left behind: ${strays.slice(0, 5).join(', ')}${strays.length > 5 ? ` and ${strays.length - 5} more` : ''}`);
-    }
-    problems.push(...(await this.#checkRecords()));
-    return problems;
-  }
-
-  /** LEAF1's object: per zip at ROOT, one `sent` from LEAF1 (no `zipped` left) and one from INT1. Waits for the journals to drain. */
-  async #checkRecords(): Promise<string[]> {
-    // This round's zips only: the object keeps the newest directory.keep records, and older rounds were checked.
-    const root = (await this.#zips(this.#tree.ROOT.config.dirs.dbdir)).filter((n) => !this.#atRoot.has(n));
-    const times = root.map((n) => n.slice(0, 17));
-    let last: string[] = [];
-    for (const until = Date.now() + 30_000; ; await sleep(200)) {
-      const records = await this.#recordsOn('LEAF1');
-      last = [];
-      let doubled = false;
-      for (const t of times) {
-        const mine = records.filter((r) => r.zip.startsWith(`${t}_`));
-        const fromLeaf = mine.filter((r) => r.event === 'sent' && r.from === 'LEAF1').length;
-        const fromInt = mine.filter((r) => r.event === 'sent' && r.from === 'INT1').length;
-        const zipped = mine.filter((r) => r.event === 'zipped').length;
-        if (fromLeaf > 1 || fromInt > 1) doubled = true;
-        if (fromLeaf !== 1 || fromInt !== 1 || zipped !== 0)
-          last.push(`${t}: ${fromLeaf} sent by LEAF1, ${fromInt} by INT1, ${zipped} zipped`);
-      }
-      if (last.length === 0) {
-        this.figures.recordsChecked += 2 * times.length;
-        for (const n of root) this.#atRoot.add(n);
-        return [];
-      }
-      // Missing ones may still be on their way from a journal; a record twice never goes away.
-      if (doubled || Date.now() > until) break;
-    }
-    return [`directory records: ${last.slice(0, 3).join('; ')}${last.length > 3 ? ` (${last.length} zips)` : ''}`];
-  }
-
-  async #recordsOn(server: SoakServer): Promise<ReturnType<typeof parseRecord>[]> {
-    if (this.#slapd === undefined) throw new Error('the crash soak is not started');
-    return (await this.#slapd.rollUpLog(server)).map((v) => parseRecord(v));
+  /** What every round must leave (soak-checks.ts): nothing lost, nothing doubled, no temp or stray file, each record once. */
+  check(): Promise<string[]> {
+    if (this.#checks === undefined) throw new Error('the crash soak is not started');
+    return this.#checks.check();
   }
 
   /**
