@@ -10,6 +10,9 @@
  * clock skew (ZIP_TIME_AHEAD), TLS client-certificate names. It verifies a
  * zip (signature, content, name) only when given `trust`; without it any
  * signer is accepted, as the Sender's tests sign with keys made per test.
+ *
+ * The answers themselves (routes, /v1/info, refusals) are test-receiver-http.ts;
+ * the faults it can be told to meet, test-receiver-faults.ts.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -19,39 +22,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import {
-  HEALTH_PATH,
-  INFO_PATH,
-  ZIPS_PATH,
-  encodeName,
-  errorSpec,
-  isErrorCode,
-  isZenrollError,
-  messageOf,
-  parseOuterName,
-  parseReprDigest,
-  parseSenderHeader,
-  verifyOuterZip,
-  type KeyLookup,
-  type ZenrollError,
-} from '@zenroll/core';
+import { isZenrollError, verifyOuterZip, type KeyLookup } from '@zenroll/core';
 import { portOf } from './net.js';
+import { answerFault, checkFault, takeFault, type Fault } from './test-receiver-faults.js';
+import { Refusal, batchStem, checkHeaders, refuse, route, sendJson, trustFix, zipNameOf, type InfoState } from './test-receiver-http.js';
 
-export type Fault =
-  /** No fault: this upload is handled normally (to aim a fault at a later one). */
-  | { kind: 'pass' }
-  /**
-   * Answer this status (after reading the body), store nothing. A known
-   * `error` code must come with the status the real Receiver answers it with
-   * (core's error table): a test cannot emulate an answer that does not exist.
-   */
-  | { kind: 'status'; status: number; error?: string; retryAfterS?: number }
-  /** Destroy the connection as soon as the request arrives. */
-  | { kind: 'drop' }
-  /** Store the zip (201 would follow), then destroy the connection: a lost acknowledgement. */
-  | { kind: 'drop-after-store' }
-  /** Read the body and never answer. */
-  | { kind: 'stall' };
+export type { Fault } from './test-receiver-faults.js';
 
 export interface TestReceiverOptions {
   /** Where uploads are stored, one file per outer name. */
@@ -79,53 +55,6 @@ export interface StoredZip {
   sha256: string;
   bytes: number;
   path: string;
-}
-
-/** An answer of the real Receiver's (receiver answer.ts UploadError): the status from the one error table. */
-class Refusal extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly extra: { fix?: string; retryAfterS?: number } = {},
-  ) {
-    super(message);
-    this.status = isErrorCode(code) ? (errorSpec(code).http ?? 500) : 500;
-  }
-}
-
-/** The fix the real Receiver names for a signer it does not trust (receiver upload.ts trustFix). */
-function trustFix(err: ZenrollError, self: string): string | undefined {
-  const origin = typeof err.details.server === 'string' ? err.details.server : null;
-  if (origin === null) return undefined;
-  if (err.code === 'PRP_SIGNER_UNKNOWN')
-    return `on ${self}: zenroll trust add --name ${origin} FILE, with FILE a copy of ${origin}'s keys/server.pub`;
-  if (err.code === 'PRP_SIGNER_MISMATCH') return `on ${self}: zenroll trust list shows whom the key is bound to`;
-  return undefined;
-}
-
-/** The outer name of a path segment, as the real one reads it (receiver request-checks.ts zipNameOf, its common case). */
-function zipNameOf(segment: string): string {
-  let name: string;
-  try {
-    name = decodeURIComponent(segment);
-  } catch {
-    name = segment;
-  }
-  try {
-    if (parseOuterName(name).status === 1)
-      throw new Refusal('NAME_INVALID', `zip name ${name} has stored status 1, which only a dbdir holds`);
-  } catch (err) {
-    if (err instanceof Refusal) throw err;
-    throw new Refusal('NAME_INVALID', messageOf(err));
-  }
-  return name;
-}
-
-/** One upload of a batch at a time, whatever stored status its name carries (receiver receipts.ts batchStem). */
-function batchStem(name: string): string {
-  const n = parseOuterName(name);
-  return `${n.scheduledtime}_${encodeName(n.server)}_`;
 }
 
 export class TestReceiver {
@@ -179,8 +108,8 @@ export class TestReceiver {
   async listen(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      this.#handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) this.#json(res, 500, { error: 'INTERNAL', message: String(err) });
+      route(req, res, { info: () => this.#infoState(), put: (segment) => this.#put(segment, req, res) }).catch((err: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'INTERNAL', message: String(err) });
       });
     };
     const tls = this.options.tls;
@@ -228,66 +157,7 @@ export class TestReceiver {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  #json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = `${JSON.stringify(body)}\n`;
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(Buffer.byteLength(text)),
-      'cache-control': 'no-store',
-      ...headers,
-    });
-    res.end(text);
-  }
-
-  #refuse(res: ServerResponse, e: Refusal, headers: Record<string, string> = {}): void {
-    const retry: Record<string, string> = e.extra.retryAfterS === undefined ? {} : { 'retry-after': String(e.extra.retryAfterS) };
-    this.#json(
-      res,
-      e.status,
-      { error: e.code, message: e.message, ...(e.extra.fix === undefined ? {} : { fix: e.extra.fix }) },
-      {
-        ...headers,
-        ...retry,
-      },
-    );
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    if (path === INFO_PATH || path === HEALTH_PATH) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        this.#refuse(res, new Refusal('METHOD_NOT_ALLOWED', `${req.method ?? '?'} is not allowed here; use GET, HEAD`), {
-          allow: 'GET, HEAD',
-        });
-      } else if (path === INFO_PATH) {
-        this.#json(res, 200, this.#info(req));
-      } else {
-        this.#json(res, 200, { status: 'ok', checks: [] });
-      }
-      return;
-    }
-    const segment = path.startsWith(ZIPS_PATH) ? path.slice(ZIPS_PATH.length) : '';
-    if (segment === '' || segment.includes('/')) {
-      this.#refuse(res, new Refusal('NOT_FOUND', `no such path ${JSON.stringify(path.slice(0, 100))}; see docs/SPEC.md §4`));
-      return;
-    }
-    if (req.method !== 'PUT') {
-      this.#refuse(res, new Refusal('METHOD_NOT_ALLOWED', `${req.method ?? '?'} is not allowed here; use PUT`), { allow: 'PUT' });
-      return;
-    }
-    await this.#put(segment, req, res);
-  }
-
-  #info(req: IncomingMessage): Record<string, unknown> {
-    // `?key=<key id>&server=<encoded name>`: a child asks whether its key is trusted here (issue 16).
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    const key = query.get('key');
-    const asker = parseSenderHeader(query.get('server') ?? undefined);
-    let keyTrusted: boolean | undefined;
-    if (key !== null && /^[0-9a-f]{32}$/.test(key) && asker !== null) {
-      const grants = this.options.trust === undefined ? [{ server: null }] : (this.options.trust.lookup(key)?.grants ?? []);
-      keyTrusted = grants.some((g) => g.server === null || g.server === asker);
-    }
+  #infoState(): InfoState {
     return {
       server: this.options.server ?? 'PARENT',
       tree: this.options.tree ?? 'ACME',
@@ -295,7 +165,7 @@ export class TestReceiver {
       discardBefore: this.discardBefore,
       maxZipBytes: this.maxZipBytes,
       rollupRequested: this.rollupRequested,
-      ...(keyTrusted === undefined ? {} : { keyTrusted }),
+      trust: this.options.trust,
     };
   }
 
@@ -306,12 +176,10 @@ export class TestReceiver {
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       this.attempts.push({ name, outcome: err.status });
-      this.#refuse(res, err);
+      refuse(res, err);
       return;
     }
-    const named = this.faultsFor.get(name);
-    const next = named?.shift() ?? this.faults.shift();
-    const fault = next?.kind === 'pass' ? undefined : next;
+    const fault = takeFault(name, this.faultsFor, this.faults);
     if (fault?.kind === 'drop') {
       this.attempts.push({ name, outcome: 'drop' });
       req.socket.destroy();
@@ -320,7 +188,7 @@ export class TestReceiver {
     const batch = batchStem(name);
     let claimed = false;
     try {
-      const digest = this.#checkHeaders(name, req);
+      const digest = checkHeaders(name, req, this.maxZipBytes);
       // A fault that answers after the body is told to answer whatever this upload would meet.
       if (fault?.kind === 'status' || fault?.kind === 'stall') {
         await this.#receive(name, digest, fault, req, res);
@@ -337,7 +205,7 @@ export class TestReceiver {
         }
         req.resume();
         this.attempts.push({ name, outcome: 200 });
-        this.#json(res, 200, {
+        sendJson(res, 200, {
           status: 'already-received',
           zip: name,
           sha256: known.sha256,
@@ -358,27 +226,10 @@ export class TestReceiver {
       if (!(err instanceof Refusal)) throw err;
       req.resume();
       this.attempts.push({ name, outcome: err.status });
-      this.#refuse(res, err);
+      refuse(res, err);
     } finally {
       if (claimed) this.#receiving.delete(batch);
     }
-  }
-
-  /** What the real one checks before a byte of the body (receiver request-checks.ts). */
-  #checkHeaders(name: string, req: IncomingMessage): Buffer {
-    const header = req.headers['repr-digest'];
-    let digest: Buffer;
-    try {
-      digest = parseReprDigest(Array.isArray(header) ? header.join(', ') : header);
-    } catch (err) {
-      throw new Refusal('UPLOAD_INVALID', messageOf(err));
-    }
-    const length = req.headers['content-length'];
-    if (length === undefined || !/^\d+$/.test(length)) throw new Refusal('UPLOAD_INVALID', 'Content-Length is required (a byte count)');
-    if (Number(length) > this.maxZipBytes) {
-      throw new Refusal('ZIP_OVER_LIMIT', `zip ${name} is ${length} bytes; this Receiver accepts at most ${this.maxZipBytes}`);
-    }
-    return digest;
   }
 
   async #receive(name: string, digest: Buffer, fault: Fault | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -412,8 +263,7 @@ export class TestReceiver {
     if (fault?.kind === 'status') {
       await rm(temp, { force: true });
       this.attempts.push({ name, outcome: fault.status });
-      const headers: Record<string, string> = fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) };
-      this.#json(res, fault.status, { error: fault.error ?? 'TEST_FAULT', message: `told to answer ${fault.status}` }, headers);
+      answerFault(res, fault);
       return;
     }
     let files: number | undefined;
@@ -439,7 +289,7 @@ export class TestReceiver {
       return;
     }
     this.attempts.push({ name, outcome: 201 });
-    this.#json(res, 201, { status: 'stored', zip: name, sha256: hex, bytes, ...(files === undefined ? {} : { files }) });
+    sendJson(res, 201, { status: 'stored', zip: name, sha256: hex, bytes, ...(files === undefined ? {} : { files }) });
   }
 
   /** The .str count of a verified zip; undefined when this Receiver was given no trust (it verifies nothing then). */
@@ -453,15 +303,5 @@ export class TestReceiver {
       const fix = err.fix ?? trustFix(err, this.options.server ?? 'PARENT');
       throw new Refusal(err.code, err.message, fix === undefined ? {} : { fix });
     }
-  }
-}
-
-function checkFault(fault: Fault): void {
-  if (fault.kind !== 'status' || fault.error === undefined || !isErrorCode(fault.error)) return;
-  const http = errorSpec(fault.error).http;
-  if (http !== fault.status) {
-    throw new Error(
-      `the real Receiver answers ${fault.error} with ${http ?? 'no status'}, not ${fault.status}: a fault must emulate a real answer`,
-    );
   }
 }
