@@ -429,7 +429,12 @@ process.stdout.write(JSON.stringify(result));\n`,
   c.stdout.on('data', (d: Buffer) => (out += d.toString()));
   c.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => c.once('close', resolve));
-  if (code !== 0) throw new Error(`child roll-up exited ${code}: ${err}`);
+  if (code !== 0) {
+    // As root the child is nobody: it loads the packages from this checkout, so every folder above it must be readable by all.
+    const hint =
+      asRoot && err.includes('ERR_MODULE_NOT_FOUND') ? ' (the child runs as nobody: is the checkout readable by all users?)' : '';
+    throw new Error(`child roll-up exited ${code}${hint}: ${err}`);
+  }
   return JSON.parse(out) as RollupResult;
 }
 
