@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -384,28 +384,19 @@ describe('what stays', () => {
   });
 });
 
-/** Every file under `dir` (and `dir` itself) owned by uid:gid. */
-async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  await chown(dir, uid, gid);
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) await chownTree(join(dir, e.name), uid, gid);
-    else await chown(join(dir, e.name), uid, gid);
-  }
-}
-
-const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 
 /**
- * Run the roll-up in a child process; as root, as an unprivileged user that
- * owns the Sender's folders, so that a file only root may read is unreadable
- * to it (root reads everything).
+ * Run the roll-up in a child process; as root, without the capabilities that
+ * let root read any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, dropped by
+ * util-linux's setpriv), so that a mode-000 file is unreadable to it as to
+ * anyone. It stays root otherwise: it loads the packages from this checkout
+ * wherever that lies, and writes the folders root owns.
  */
 async function runInChild(): Promise<RollupResult> {
   const keyDir = join(s.root, 'child-keys');
   await mkdir(keyDir);
   await saveKeyPair(s.keys, join(keyDir, 'key.pem'), join(keyDir, 'key.pub'));
-  if (asRoot) await chownTree(keyDir, NOBODY, NOBODY);
   const input = join(s.root, 'child-input.json');
   await writeFile(input, JSON.stringify({ config: s.config, priv: join(keyDir, 'key.pem'), pub: join(keyDir, 'key.pub') }));
   const script = join(s.root, 'child.mjs');
@@ -420,21 +411,15 @@ const { config, priv, pub } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const result = await runRollup(config, { log: new MemoryLog(), keys: await loadKeyPair(priv, pub) });
 process.stdout.write(JSON.stringify(result));\n`,
   );
-  const c = spawn(process.execPath, [script, input], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
-  });
+  const noDac = ['--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-dac_override,-dac_read_search', '--'];
+  const [cmd, args] = asRoot ? ['setpriv', [...noDac, process.execPath]] : [process.execPath, []];
+  const c = spawn(cmd, [...args, script, input], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   c.stdout.on('data', (d: Buffer) => (out += d.toString()));
   c.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => c.once('close', resolve));
-  if (code !== 0) {
-    // As root the child is nobody: it loads the packages from this checkout, so every folder above it must be readable by all.
-    const hint =
-      asRoot && err.includes('ERR_MODULE_NOT_FOUND') ? ' (the child runs as nobody: is the checkout readable by all users?)' : '';
-    throw new Error(`child roll-up exited ${code}${hint}: ${err}`);
-  }
+  if (code !== 0) throw new Error(`child roll-up exited ${code}: ${err}`);
   return JSON.parse(out) as RollupResult;
 }
 
@@ -576,13 +561,7 @@ describe('a .str the packer cannot take holds up nothing else', () => {
     const locked = join(s.entpushdir, 'LOCKED.str');
     const content = Buffer.from('a scan nobody may read yet\n');
     await writeFile(locked, content);
-    if (asRoot) {
-      await chownTree(s.root, NOBODY, NOBODY);
-      await chown(locked, 0, 0);
-      await chmod(locked, 0o600);
-    } else {
-      await chmod(locked, 0o000);
-    }
+    await chmod(locked, 0o000);
 
     const first = await runInChild();
     expect(first.zipped.map((z) => z.files)).toEqual([5]);
