@@ -7,7 +7,7 @@
  * Node and undici give the cause as an error `code` (OpenSSL's verify result
  * for TLS); nothing here reads a message.
  */
-import { connect as tlsConnect } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ZenrollError, shown, fieldOf, type Config } from '@zenroll/core';
 
 type SenderConfig = Config['sender'];
@@ -52,13 +52,21 @@ function causeOf(err: unknown): Cause {
   };
 }
 
-/** Does host:port complete a TLS handshake? (Used only when an http:// parent closed without a byte.) */
+/**
+ * A TLS connection of the Sender's own to the URL's host and port, for the
+ * probes below: no certificate is trusted by it (rejectUnauthorized false),
+ * only whether the handshake completes and what the parent answers it with.
+ */
+function probeSocket(url: URL): TLSSocket {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return tlsConnect({ host, port, rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+}
+
+/** Does host:port complete a TLS handshake? (Used only when an http:// parent closed without a byte; nothing is sent.) */
 export function speaksTls(url: URL, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    // Only the handshake is looked at: no certificate is trusted by this, and nothing is sent.
-    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+    const socket = probeSocket(url);
     const done = (v: boolean) => {
       socket.destroy();
       resolve(v);
@@ -81,15 +89,13 @@ const CLIENT_CERT_REQUIRED = 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
  */
 export function tlsAlertOf(url: URL, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
-    const port = Number(url.port || 443);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    // No certificate of the parent is judged here (rejectUnauthorized false); the request only makes the parent read.
-    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+    const socket = probeSocket(url);
     const done = (v: string | null) => {
       socket.destroy();
       resolve(v);
     };
     socket.setTimeout(timeoutMs, () => done(null));
+    // The request only makes the parent read, and so answer with its alert.
     socket.once('secureConnect', () => socket.write(`GET /v1/health HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`));
     socket.once('data', () => done(null));
     socket.once('error', (err) => {
