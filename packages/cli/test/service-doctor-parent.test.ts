@@ -140,6 +140,36 @@ describe('zenroll doctor: an HTTPS parent', () => {
   });
 });
 
+describe('zenroll doctor: an HTTPS parent that requires client certificates', () => {
+  it('is a FAIL naming the missing client certificate and sender.tls.cert, as a roll-up names it; ok once the leaf presents one', async () => {
+    const pki = await makePki(join(tmp.path, 'pki-mtls'));
+    const mtls = await TestReceiver.start({
+      dir: join(tmp.path, 'mtls-parent'),
+      server: 'INT1',
+      tls: { ...pki.server, clientCa: pki.ca },
+    });
+    closers.push(() => mtls.close());
+    const leaf = await newLeaf(mtls.url);
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: pki.ca };
+    });
+    const r = await doctor(leaf);
+    expect(r.code).toBe(1);
+    expect(failing(r)).toEqual(['parent']);
+    expect(lineOf(r, 'parent')).toBe(
+      `FAIL  parent: ${mtls.url} requires a TLS client certificate, and this Sender presents none (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED); ` +
+        'get a certificate for this server signed by the CA the parent names in receiver.tls.clientCa, and set sender.tls.cert and sender.tls.key to it and its key',
+    );
+
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: pki.ca, cert: pki.client.cert, key: pki.client.key };
+    });
+    const good = await doctor(leaf);
+    expect(good.code).toBe(0);
+    expect(lineOf(good, 'parent')).toBe(`ok    parent: ${mtls.url} answers as INT1`);
+  });
+});
+
 describe('zenroll doctor: the server’s Inventory Service object', () => {
   let slapd: Slapd;
 

@@ -5,6 +5,7 @@ export { createParentClient, makeDispatcher, type ParentClient, type PutAnswer, 
 export { compareArrival, isStrName, planBatches, planDiscard, sendOrder, sortPushdir, type DiscardPlan, type StrEntry } from './plan.js';
 export { parseRetryAfter, retryDelayMs, retrySchedule, type RetryPolicy } from './backoff.js';
 export { verdictOf, type Verdict } from './push.js';
+export { connectionFailure, type FailureContext } from './failure.js';
 export { realTimers, type Timers } from './timers.js';
 export { senderPaths, type SenderPaths } from './state.js';
 export { HEAL_AHEAD_MS, readSavedClock } from './sender-clock.js';

@@ -16,6 +16,7 @@ import {
   loadPublicKey,
   parseScheduledTime,
   roleInfo,
+  errorSpec,
   messageOf,
   fieldOf,
   errnoCode,
@@ -297,7 +298,7 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
         const keyId = await loadPublicKey(config.keys.public).then(keyIdOf, () => null);
         const ask = keyId === null ? '' : `?key=${keyId}&server=${encodeURIComponent(encodeName(config.server))}`;
         const url = `${config.sender.parent}/v1/info`;
-        const [{ makeDispatcher }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
+        const [{ makeDispatcher, connectionFailure }, { request }] = await Promise.all([import('@zenroll/sender'), import('undici')]);
         const dispatcher = await makeDispatcher(config.sender);
         try {
           const res = await request(`${url}${ask}`, { dispatcher, signal: AbortSignal.timeout(options.startup === true ? 3_000 : 10_000) });
@@ -317,6 +318,14 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
         } catch (err) {
           const tls = parentTlsProblem(err, config.sender.tls.ca);
           if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
+          // What waiting cannot mend (a client certificate the parent requires, http for https) is said as a roll-up says it.
+          const failure = await connectionFailure(err, { sender: config.sender, url: config.sender.parent ?? url });
+          const what = fieldOf(failure.details, 'what');
+          if (!errorSpec(failure.code).retry && typeof what === 'string') {
+            const errno = fieldOf(failure.details, 'errno');
+            const fix = failure.fix === undefined ? '' : `; ${failure.fix}`;
+            return { ok: false, detail: `${config.sender.parent} ${what}${typeof errno === 'string' ? ` (${errno})` : ''}${fix}` };
+          }
           const cause = fieldOf(err, 'cause');
           return {
             ok: false,
