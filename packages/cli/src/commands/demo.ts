@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir, remove } from 'fs-extra/esm';
@@ -252,7 +252,7 @@ export async function stopLeftovers(dir: string, slapdKit: typeof SlapdKit): Pro
   for (const name of ['LEAF1', 'LEAF2', 'INT1', 'ROOT']) {
     for (const sub of ['entpushdir/.zenroll', 'state']) {
       const lock = join(dir, name, sub, 'serve.lock');
-      const holder = await import('node:fs/promises').then((fs) => fs.readFile(lock, 'utf8')).catch(() => null);
+      const holder = await readFile(lock, 'utf8').catch(() => null);
       if (holder === null) continue;
       const pid = fieldOf(JSON.parse(holder), 'pid');
       if (typeof pid !== 'number') continue;
@@ -266,9 +266,7 @@ export async function stopLeftovers(dir: string, slapdKit: typeof SlapdKit): Pro
   }
   // One slapd in slapd/, or replicated providers in slapd/p1, slapd/p2, … (--providers).
   for (const sub of ['', 'p1', 'p2', 'p3']) {
-    const state = await import('node:fs/promises')
-      .then((fs) => fs.readFile(join(dir, 'slapd', sub, 'slapd.json'), 'utf8'))
-      .catch(() => null);
+    const state = await readFile(join(dir, 'slapd', sub, 'slapd.json'), 'utf8').catch(() => null);
     if (state === null) continue;
     const pid = fieldOf(JSON.parse(state), 'pid');
     if (typeof pid !== 'number') continue;
