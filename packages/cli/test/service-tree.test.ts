@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOuterName, readOuterPrp, type RollupRecord } from '@zenroll/core';
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
-import { freePort, initArgs, startSlapd, strsInZips, type Slapd } from '@zenroll/testkit';
+import { initArgs, startSlapd, strsInZips, type Slapd } from '@zenroll/testkit';
 import { captureIo, run } from '../src/index.js';
 import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from '@zenroll/testkit';
 import { tempDir } from './helpers/server-dir.js';
-import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
+import { Services, initHere, initRootAndInt, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 
 const EVERY_2_S = '*/2 * * * * *';
 const RARELY = '0 0 1 1 *';
@@ -52,19 +52,8 @@ const finished = (s: Serve) => linesOf(s, 'roll-up finished');
 
 describe('a four-server tree with scheduled and forced roll-ups', () => {
   it('brings every .str to ROOT’s dbdir exactly once and logs each zip’s way up in the directory', { timeout: 90_000 }, async () => {
-    const [rootPort, intPort] = [await freePort(), await freePort()];
     const at = (name: string) => join(tmp.path, name);
-    const root = await initHere(at('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${rootPort}`, ldap: slapd }));
-    const int1 = await initHere(
-      at('INT1'),
-      initArgs({
-        role: 'intermediate-db',
-        server: 'INT1',
-        listen: `127.0.0.1:${intPort}`,
-        parent: { url: `https://127.0.0.1:${rootPort}`, dir: at('ROOT') },
-        ldap: slapd,
-      }),
-    );
+    const { root, int1, rootPort, intPort } = await initRootAndInt(tmp.path, slapd);
     const leafArgs = (name: string) =>
       initArgs({ role: 'leaf', server: name, parent: { url: `https://127.0.0.1:${intPort}`, dir: at('INT1') }, ldap: slapd });
     const leaf1 = await initHere(at('LEAF1'), leafArgs('LEAF1'));

@@ -21,7 +21,7 @@ import type { Serve } from './serve-helpers.js';
 import { runCli } from './helpers/cli.js';
 import { writeScans } from '@zenroll/testkit';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
-import { Services, initHere, linesOf, section, terminate, waitUntil } from './helpers/service.js';
+import { Services, initHere, initRootAndInt, linesOf, section, terminate, waitUntil } from './helpers/service.js';
 
 const EVERY_2_S = '*/2 * * * * *';
 const YEARLY = '0 0 1 1 *';
@@ -72,19 +72,9 @@ const states = (r: TreeReport) => Object.fromEntries(['ROOT', 'INT1', 'LEAF1', '
 
 describe('a five-server tree: zenroll tree and rollup --tree', () => {
   it('shows shape, states and backlogs, and one request at ROOT brings every waiting scan up, once', { timeout: 180_000 }, async () => {
-    const [rootPort, intPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const at = (name: string) => join(tmp.path, name);
-    const root = await initHere(at('ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${rootPort}`, ldap: slapd }));
-    const int1 = await initHere(
-      at('INT1'),
-      initArgs({
-        role: 'intermediate-db',
-        server: 'INT1',
-        listen: `127.0.0.1:${intPort}`,
-        parent: { url: `https://127.0.0.1:${rootPort}`, dir: at('ROOT') },
-        ldap: slapd,
-      }),
-    );
+    const { root, int1, intPort } = await initRootAndInt(tmp.path, slapd);
+    const adminPort = await freePort();
     const leaves: ServerFolder[] = [];
     for (const name of ['LEAF1', 'LEAF2', 'LEAF3']) {
       leaves.push(

@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '@zenroll/core';
+import { freePort, initArgs, type Slapd } from '@zenroll/testkit';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { captureIo, run } from '../../src/index.js';
 import { Serve, type LogLine } from '../serve-helpers.js';
@@ -30,6 +31,29 @@ export async function initHere(dir: string, args: string[]): Promise<ServerFolde
     },
   };
   return folder;
+}
+
+/**
+ * The top of a test tree made with `zenroll init` in `base/NAME`, both logging to `slapd`: ROOT, and
+ * INT1 (intermediate with a database) its child, each on a free loopback port; leaves go under INT1.
+ */
+export async function initRootAndInt(
+  base: string,
+  slapd: Slapd,
+): Promise<{ root: ServerFolder; int1: ServerFolder; rootPort: number; intPort: number }> {
+  const [rootPort, intPort] = [await freePort(), await freePort()];
+  const root = await initHere(join(base, 'ROOT'), initArgs({ role: 'root', server: 'ROOT', listen: `127.0.0.1:${rootPort}`, ldap: slapd }));
+  const int1 = await initHere(
+    join(base, 'INT1'),
+    initArgs({
+      role: 'intermediate-db',
+      server: 'INT1',
+      listen: `127.0.0.1:${intPort}`,
+      parent: { url: `https://127.0.0.1:${rootPort}`, dir: join(base, 'ROOT') },
+      ldap: slapd,
+    }),
+  );
+  return { root, int1, rootPort, intPort };
 }
 
 /** Set keys of one section of zenroll.json (the `sender`, `receiver`, …). */
