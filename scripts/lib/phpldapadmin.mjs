@@ -61,8 +61,10 @@ function httpStatus(url) {
  * Serve phpLDAPadmin for one LDAP server. Options: ldapHost, ldapPort, base
  * (the suffix), name (shown as the server's name), attributes (the saved
  * search's columns), readOnly (true; false only for the test's control run),
- * dir (default: a new temp folder, removed by stop()).
- * Returns { url, queryUrl, dir, stop() }.
+ * dir (default: a new temp folder, removed by stop()), patch (a function
+ * given the private copy's folder before Apache starts: only for the test's
+ * control of the session cipher failure below).
+ * Returns { url, queryUrl, dir, errorLog, pid, stop() }.
  */
 export async function startPhpLdapAdmin(opts) {
   const missing = phpLdapAdminMissing();
@@ -95,6 +97,7 @@ export async function startPhpLdapAdmin(opts) {
     { mode: 0o640 },
   );
   await writeFile(join(pla, 'queries', `${QUERY_ID}.xml`), savedQueryXml({ base: opts.base, attributes: opts.attributes }));
+  if (opts.patch) await opts.patch(pla);
 
   // As root, Apache serves as www-data: it must read the tree and write the sessions.
   const asRoot = userInfo().uid === 0;
@@ -160,7 +163,35 @@ export async function startPhpLdapAdmin(opts) {
     await stop();
     throw err;
   }
-  return { url, queryUrl: `${url}cmd.php?cmd=query_engine&server_id=1&query=${QUERY_ID}&format=list`, dir, pid: child.pid, stop };
+  return {
+    url,
+    queryUrl: `${url}cmd.php?cmd=query_engine&server_id=1&query=${QUERY_ID}&format=list`,
+    dir,
+    errorLog: join(dir, 'error.log'),
+    pid: child.pid,
+    stop,
+  };
+}
+
+/**
+ * Debian's phpLDAPadmin 1.2.6.3 keeps the login DN and password in its
+ * session encrypted with aes-256-gcm, as base64(ciphertext '::' iv '::' tag),
+ * and splits that on '::' to decrypt. The IV and tag are random bytes: when
+ * one holds a ':' where the split goes wrong (about 1 login in 120, measured
+ * with PHP 8.2), openssl_decrypt warns, phpLDAPadmin's error handler throws
+ * while serialising the warning's backtrace, and every page of that session
+ * answers HTTP 500 until its cookie is gone. Apache's error log then holds
+ * that throw: the line naming it in text, or null.
+ */
+export function sessionCipherFailure(errorLogText) {
+  return errorLogText.split('\n').find((l) => l.includes('PHP Fatal error') && l.includes('openssl_decrypt()')) ?? null;
+}
+
+/** Source of lib/functions.php with an IV that always ends in ':', so that every login meets the failure above. */
+export function withColonIv(functionsPhp) {
+  const line = '$iv = openssl_random_pseudo_bytes(openssl_cipher_iv_length(SESSION_CIPHER));';
+  if (!functionsPhp.includes(line)) throw new Error(`lib/functions.php has no line "${line}": another phpLDAPadmin than 1.2.6.3`);
+  return functionsPhp.replace(line, `${line} $iv[strlen($iv) - 1] = ':';`);
 }
 
 // Apache's www-data must pass through every folder above dir.
