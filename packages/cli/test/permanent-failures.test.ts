@@ -61,14 +61,21 @@ async function expectStoppedAtOnce(folder: ServerFolder, r: Awaited<ReturnType<t
 }
 
 describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC §1)', () => {
-  it("the parent's certificate not trusted (sender.tls.ca missing): names sender.tls.ca and init --parent-ca; fixed, the next roll-up sends", async () => {
+  it("the parent's certificate not trusted (sender.tls.ca missing): names sender.tls.ca and init --parent-ca, in the same words in doctor; fixed, the next roll-up sends", async () => {
     const p = await parent(true);
     const l = await leaf(p.url);
     const r = await rollup(l);
-    const out = await expectStoppedAtOnce(l, r, 'RECEIVER_TLS_UNTRUSTED');
-    expect(out).toContain('certificate not trusted');
-    expect(out).toContain('DEPTH_ZERO_SELF_SIGNED_CERT');
-    expect(r.stdout).toMatch(/^fix {7}.*set sender\.tls\.ca.*zenroll init … --parent-ca FILE/m);
+    await expectStoppedAtOnce(l, r, 'RECEIVER_TLS_UNTRUSTED');
+    const what = 'certificate not trusted: sender.tls.ca is not set and no system CA signed it';
+    const fix =
+      "copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE";
+    expect(r.stdout).toContain(`problem   RECEIVER_TLS_UNTRUSTED: parent "${p.url}": ${what} (DEPTH_ZERO_SELF_SIGNED_CERT: `);
+    expect(r.stdout.split('\n')).toContain(`fix       ${fix}`);
+
+    // One cause, one wording: the leaf's doctor says it as the roll-up did.
+    const doctor = await runCli(['doctor', '-c', l.configPath]);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout.split('\n')).toContain(`FAIL  parent: ${p.url} ${what} (DEPTH_ZERO_SELF_SIGNED_CERT); ${fix}`);
 
     // The fix as named: the parent's certificate, sender.tls.ca. The key trusted too, so that the zip goes up.
     await l.edit((json) => {

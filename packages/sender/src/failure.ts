@@ -13,7 +13,7 @@ import { ZenrollError, shown, fieldOf, type Config } from '@zenroll/core';
 type SenderConfig = Config['sender'];
 
 // The chain ends in no CA this side trusts (system CAs plus sender.tls.ca): OpenSSL's verify results.
-export const UNTRUSTED_CERT_CODES: ReadonlySet<string> = new Set([
+const UNTRUSTED_CERT_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -23,7 +23,7 @@ export const UNTRUSTED_CERT_CODES: ReadonlySet<string> = new Set([
   'CERT_SIGNATURE_FAILURE',
   'CERT_REJECTED',
 ]);
-export const OUT_OF_DATE_CERT_CODES: ReadonlySet<string> = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+const OUT_OF_DATE_CERT_CODES: ReadonlySet<string> = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 // A TLS client that met a server speaking plain HTTP (its answer is no TLS record).
 const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'EPROTO']);
 const REFUSED = new Set(['ECONNREFUSED']);

@@ -9,4 +9,3 @@ export { connectionFailure, type FailureContext } from './failure.js';
 export { realTimers, type Timers } from './timers.js';
 export { senderPaths, type SenderPaths } from './state.js';
 export { HEAL_AHEAD_MS, readSavedClock } from './sender-clock.js';
-export { OUT_OF_DATE_CERT_CODES, UNTRUSTED_CERT_CODES } from './failure.js';

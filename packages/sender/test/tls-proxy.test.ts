@@ -63,11 +63,17 @@ describe('TLS towards the parent (sender.tls)', () => {
     });
   });
 
-  it('does not trust that certificate without sender.tls.ca', async () => {
+  it('does not trust that certificate without sender.tls.ca, and says so naming sender.tls.ca (the words zenroll doctor uses too)', async () => {
     await withReceiver(server(), async (r) => {
       const result = await rollUpTo(r, {});
       expect(result.sent).toEqual([]);
-      expect(result.left[0]?.reason).toMatch(/certificate/i);
+      expect(result.left[0]?.reason).toContain('certificate not trusted: sender.tls.ca is not set and no system CA signed it');
+      expect(result.problems).toEqual([
+        expect.objectContaining({
+          code: 'RECEIVER_TLS_UNTRUSTED',
+          fix: "copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE",
+        }),
+      ]);
       expect(r.stored).toHaveLength(0);
     });
   });

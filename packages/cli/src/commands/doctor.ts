@@ -26,7 +26,6 @@ import { openDirectory, serverOfDn } from '@zenroll/directory';
 import { EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { Program } from '../main.js';
 import { checkSchedule } from '../service/scheduler.js';
-import { parentTlsProblem } from './tls-problem.js';
 
 export interface Check {
   name: string;
@@ -316,9 +315,8 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
           const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
           return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${server}${clock}` };
         } catch (err) {
-          const tls = parentTlsProblem(err, config.sender.tls.ca);
-          if (tls !== null) return { ok: false, detail: `${config.sender.parent} answers, but ${tls}` };
-          // What waiting cannot mend (a client certificate the parent requires, http for https) is said as a roll-up says it.
+          // What waiting cannot mend (a certificate not trusted, a client certificate the parent requires, http for https)
+          // is said as a roll-up says it, with the same fix: one wording for one cause wherever an operator looks.
           const failure = await connectionFailure(err, { sender: config.sender, url: config.sender.parent ?? url });
           const what = fieldOf(failure.details, 'what');
           if (!errorSpec(failure.code).retry && typeof what === 'string') {
