@@ -9,6 +9,7 @@ import { TrustStore, parsePublicKeyPem, messageOf, type Config } from '@zenroll/
 import { openDirectory, type LdapDirectory } from '@zenroll/directory';
 import type { ExtraKeySource } from '@zenroll/receiver';
 import type { DiscardSource } from '@zenroll/sender';
+import { ttlCache } from './ttl-cache.js';
 
 // Loaded by the roll-up that calls it: a Receiver-only service never loads the Sender (undici).
 const infoDiscardSource: DiscardSource = async (ctx) => (await import('@zenroll/sender')).infoDiscardSource(ctx);
@@ -36,22 +37,24 @@ export const DISCARD_TTL_MS = 30_000;
 
 /** Each published key bound to the server whose object it is on (SPEC §4: the signature proves the origin). */
 function publishedKeys(dir: LdapDirectory, logger: WarnLogger, now: () => number): ExtraKeySource {
-  let cache: { at: number; keys: TrustStore } | null = null;
-  return {
-    async lookup(keyId) {
-      if (cache === null || now() - cache.at > KEYS_TTL_MS || cache.keys.lookup(keyId) === undefined) {
-        const keys = new TrustStore();
-        for (const { server, pem } of await dir.listPublicKeys()) {
-          try {
-            keys.add(parsePublicKeyPem(pem, `the public key published for ${server}`), `the directory object of ${server}`, server);
-          } catch (err) {
-            logger.warn({ server, err: messageOf(err) }, 'a published public key is not usable');
-          }
+  const published = ttlCache(
+    async () => {
+      const keys = new TrustStore();
+      for (const { server, pem } of await dir.listPublicKeys()) {
+        try {
+          keys.add(parsePublicKeyPem(pem, `the public key published for ${server}`), `the directory object of ${server}`, server);
+        } catch (err) {
+          logger.warn({ server, err: messageOf(err) }, 'a published public key is not usable');
         }
-        cache = { at: now(), keys };
       }
-      return cache.keys.lookup(keyId);
+      return keys;
     },
+    KEYS_TTL_MS,
+    now,
+  );
+  return {
+    // A key id not among those remembered asks LDAP again at once: a key published a moment ago signs the next zip.
+    lookup: async (keyId) => (await published.get((keys) => keys.lookup(keyId) === undefined)).lookup(keyId),
   };
 }
 
@@ -66,7 +69,11 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
     };
   }
   // Only a value the directory gave is remembered: after a failed read the next call asks again.
-  let ownDiscard: { at: number; value: string | null } | null = null;
+  const ownDiscard = ttlCache(
+    async () => (await dir.readDiscardBefore(config.server))?.toISOString() ?? config.receiver.discardBefore,
+    DISCARD_TTL_MS,
+    now,
+  );
   return {
     // SPEC §7: the Sender reads the discard time from its parent's object; /v1/info when the directory does not answer.
     async discardSource(ctx) {
@@ -82,12 +89,8 @@ export function directorySources(config: Config, logger: WarnLogger, now: () => 
       }
     },
     async discardBefore() {
-      if (ownDiscard !== null && now() - ownDiscard.at < DISCARD_TTL_MS) return ownDiscard.value;
       try {
-        const at = await dir.readDiscardBefore(config.server);
-        const value = at?.toISOString() ?? config.receiver.discardBefore;
-        ownDiscard = { at: now(), value };
-        return value;
+        return await ownDiscard.get();
       } catch (err) {
         logger.warn({ err: messageOf(err) }, 'the discard time could not be read from the directory; announcing the configured one');
         return config.receiver.discardBefore;
