@@ -29,6 +29,8 @@ const FLOATING = '127.0.0.2';
 const STALE_MS = 1000;
 const SCANS = 1000;
 const TAKEOVERS = 10;
+/** At most this many zips arrive between two kills, so that at least SCANS / PACE - 1 = 12 kills fall within the roll-up. */
+const PACE = Math.floor(SCANS / (TAKEOVERS + 3));
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let root: ServerDir;
@@ -109,10 +111,21 @@ describe('failover of ROOT between two nodes while LEAF1 rolls up (SPEC §9)', (
     let failed: unknown = null;
     rolling.catch((err: unknown) => (failed = err));
 
+    // The zips at ROOT so far, received or promoted (a rename between the two reads may count one twice: only the pace depends on it).
+    const zipsAtRoot = async () => {
+      let n = 0;
+      for (const d of [root.zipdir, root.dbdir]) n += (await readdir(d)).filter((f) => f.endsWith('.zip')).length;
+      return n;
+    };
     const takeoverMs: number[] = [];
     let duringRollup = 0;
+    let zipsAtKill = 0;
     while ((takeoverMs.length < TAKEOVERS || !rollupDone) && failed === null) {
-      await sleep(200 + Math.random() * 1300);
+      // A random moment, but no later than PACE zips after the last kill: on a quiet machine the leaf sent
+      // ~60 zips a turn, and a roll-up that outran the kills ended after 11 (duringRollup < TAKEOVERS fails).
+      const until = performance.now() + 200 + Math.random() * 1300;
+      while (performance.now() < until && (await zipsAtRoot()) - zipsAtKill < PACE) await sleep(25);
+      zipsAtKill = await zipsAtRoot();
       const killed = active;
       const killedNode = activeNode;
       const t0 = performance.now();
