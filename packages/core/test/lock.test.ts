@@ -357,17 +357,20 @@ describe('two nodes judge each other by the heartbeat, never by their clocks or 
 
   it('a waiting node does not take the lock of a live holder on another node whose heartbeat moves, however old its mtime', async () => {
     const path = join(dir(), 'remote.lock');
-    const holder = await acquireLock(path, { purpose: 'holder', node: 'node-a', heartbeatMs: 20, staleMs: 300 });
+    // Holder and judge share this process: a pause of it (load, a slow write of the beat) longer than staleMs
+    // between two beats looks like a dead holder. 1 s of staleness leaves room for that; the wait is still 1.5 times it.
+    const staleMs = 1000;
+    const holder = await acquireLock(path, { purpose: 'holder', node: 'node-a', heartbeatMs: 20, staleMs });
     const y2020 = new Date('2020-06-01T00:00:00Z');
     await utimes(path, y2020, y2020);
     await utimes(`${path}.beat`, y2020, y2020);
     const ac = new AbortController();
-    const waiting = acquireLock(path, { purpose: 'standby', node: 'node-b', wait: true, staleMs: 300, signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 1500));
+    const waiting = acquireLock(path, { purpose: 'standby', node: 'node-b', wait: true, staleMs, signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 1.5 * staleMs));
     ac.abort(new Error('gave up'));
     await expect(waiting).rejects.toThrow('gave up');
     // Without wait: refused once the beat is seen to move.
-    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs: 300 })).rejects.toThrow(
+    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs })).rejects.toThrow(
       /is held by process \d+ on node-a/,
     );
     await holder.release();
