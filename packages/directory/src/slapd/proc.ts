@@ -60,18 +60,54 @@ export function ldapUtil(cmd: string, args: string[], input?: string): Promise<s
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/** Linux's range of ports it hands out itself (a bind to port 0, a connect()); ours come from outside it. */
+export function ephemeralPorts(): { low: number; high: number } {
+  try {
+    const [low = Number.NaN, high = Number.NaN] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low <= high) return { low, high };
+  } catch {
+    // not Linux: the kernel's own choice below
+  }
+  return { low: 1024, high: 65535 };
+}
+
+/** Whether 127.0.0.1:port can be listened on right now; then it is closed again. */
+function listenable(port: number): Promise<number | null> {
+  return new Promise((res) => {
     const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => res(null));
+    srv.listen(port, '127.0.0.1', () => {
       const address = srv.address();
       // A TCP listener always has an AddressInfo; a string is a pipe's path.
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => (port > 0 ? res(port) : rej(new Error(`no port from ${String(address)}`))));
+      const got = typeof address === 'object' && address !== null ? address.port : 0;
+      srv.close(() => res(got > 0 ? got : null));
     });
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a process started
+ * after it. Picked at random among those the kernel never hands out itself
+ * (10000 up to the ephemeral range, and above it): a port from port 0 is
+ * itself ephemeral, and any other process binding port 0 until ours binds
+ * may get the same one (estimated at about one CI run in a hundred, with
+ * the demos, providers and services of the tests on two shared cores).
+ */
+export async function freePort(): Promise<number> {
+  const { low, high } = ephemeralPorts();
+  const below = Math.max(0, low - 10_000);
+  const above = Math.max(0, 65_535 - high);
+  for (let i = 0; i < 50 && below + above > 0; i++) {
+    const n = Math.floor(Math.random() * (below + above));
+    const port = await listenable(n < below ? 10_000 + n : high + 1 + (n - below));
+    if (port !== null) return port;
+  }
+  const port = await listenable(0);
+  if (port === null) throw new Error('no free TCP port on 127.0.0.1');
+  return port;
 }
 
 /** A pid from an old slapd.json may by now belong to another program: only a slapd counts. */
