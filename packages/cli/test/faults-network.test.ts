@@ -8,11 +8,10 @@
  * Receiver keeps nothing of a cut upload.
  */
 import { readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@zenroll/core';
-import { writeScans } from '@zenroll/testkit';
+import { freePort, writeScans } from '@zenroll/testkit';
 import { startConnectProxy, startFaultProxy, type ConnectProxy, type FaultProxy } from '@zenroll/testkit';
 import { makeLeaf, makePki, startInt, strsInZips, tempsUnder, type LeafSide, type Pki, type ReceiverSide } from './helpers/fault-setup.js';
 import { tempDir } from './helpers/server-dir.js';
@@ -77,13 +76,8 @@ const cut = (p: Pair) => p.int.logger.uploads().filter((u) => u.outcome === 'abo
 describe('network faults', () => {
   it('connection refused: 4 tries on the SPEC schedule, then the roll-up stops with its zips kept; the next one sends them', async () => {
     const dir = join(tmp.path, `p${++n}`);
-    // A port nobody listens on: taken, then freed.
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as { port: number };
-        s.close(() => resolve(p));
-      });
-    });
+    // A port nobody listens on, outside the range port 0 draws from: no other test's server gets it meanwhile.
+    const port = await freePort();
     const leafKeys = generateKeyPair();
     const leaf = await makeLeaf(join(dir, 'leaf'), {
       parent: `https://127.0.0.1:${port}`,
