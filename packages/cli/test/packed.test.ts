@@ -10,8 +10,12 @@
  * comes from its tarball through `overrides`, so a dependency the CLI forgets to
  * declare is missing here as it would be for a user. Third-party packages come
  * from npm's cache when it has them (`--prefer-offline`), else from the registry.
+ * `npm pack` runs each package's prepack, which builds it and drops from dist
+ * what no current source makes (scripts/prune-dist.mjs): a stale file put in
+ * the CLI's dist is not in its tarball.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
@@ -97,6 +101,12 @@ async function readmePacks(): Promise<string[]> {
   return [...(commands[0] ?? '').matchAll(/(?:^|\s)(?:-w|--workspace)[ =](\S+)/g)].map((m) => m[1] as string);
 }
 
+/** Stale files put in the CLI's dist before packing (beforeAll): the prepack (scripts/prune-dist.mjs) must drop them. */
+const CLI_DIR = join(REPO, 'packages', 'cli');
+const STRAYS = [join(CLI_DIR, 'dist', 'stale-from-deleted-source.js'), join(CLI_DIR, 'dist', 'commands', 'stale-from-deleted-source.d.ts')];
+/** The strays still in the working copy's dist right after the pack. */
+let straysLeft: string[];
+let cliTarball: string;
 let tmp: string;
 /** The folder the tarballs are installed into; `zenroll` is its node_modules/.bin/zenroll. */
 let install: string;
@@ -120,10 +130,21 @@ beforeAll(async () => {
 
   const needed = await cliClosure();
   const workspaces = [...needed.values()].flatMap((folder) => ['--workspace', `packages/${folder}`]);
-  const packed = await run('npm', ['pack', ...workspaces, '--pack-destination', packs, '--json'], { cwd: REPO, env: npmEnv() });
+  // Files of dist no source makes any more, as a deleted source leaves them (tsc -b never removes them), written
+  // just for this pack and removed after it whatever happens. In the CLI's dist: no other test packs it (so no other
+  // pack prunes them first), and a file more in dist changes nothing for the tests running its code meanwhile.
+  let packed: Run;
+  try {
+    for (const stray of STRAYS) await writeFile(stray, '// the output of a deleted source\n', { flag: 'wx' });
+    packed = await run('npm', ['pack', ...workspaces, '--pack-destination', packs, '--json'], { cwd: REPO, env: npmEnv() });
+    straysLeft = STRAYS.filter((stray) => existsSync(stray));
+  } finally {
+    for (const stray of STRAYS) await rm(stray, { force: true });
+  }
   expect(packed.code, packed.stderr).toBe(0);
   const tarballs = JSON.parse(packed.stdout) as { name: string; filename: string }[];
   expect(tarballs.map((t) => t.name).sort()).toEqual([...needed.keys()].sort());
+  cliTarball = join(packs, (tarballs.find((t) => t.name === '@zenroll/cli') ?? { filename: '' }).filename);
 
   const fileOf = (name: string): string => {
     const t = tarballs.find((x) => x.name === name);
@@ -167,6 +188,16 @@ describe('zenroll installed from the packed packages', { timeout: 60_000 }, () =
     expect(cleanPath(npmTestPath.join(delimiter), REPO)).toEqual(
       [dirname(process.execPath), '/usr/bin'].filter((d, i, a) => a.indexOf(d) === i),
     );
+  });
+
+  it('packs no file of dist that no source makes any more: the prepack removed them from the working copy too', async () => {
+    const listed = await run('tar', ['-tzf', cliTarball], { cwd: tmp, env: process.env });
+    expect(listed.code, listed.stderr).toBe(0);
+    const entries = listed.stdout.split('\n');
+    expect(entries).toContain('package/dist/bin.js');
+    expect(entries.filter((e) => e.startsWith('package/dist/commands/')).length).toBeGreaterThan(0);
+    for (const stray of STRAYS) expect(entries).not.toContain(`package/${relative(CLI_DIR, stray)}`);
+    expect(straysLeft).toEqual([]);
   });
 
   it("the README's Install section packs exactly the packages the CLI is made of", async () => {
