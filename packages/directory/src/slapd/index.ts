@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ZenrollError } from '@zenroll/core';
@@ -82,10 +82,18 @@ export interface StartSlapdOptions {
 export interface StartProvidersOptions extends StartSlapdOptions {
   /** How many providers; default 2. */
   providers?: number;
+  /** How long the providers after the first have, together, to copy its tree before the start fails; default 30 s. */
+  replicationDeadlineMs?: number;
+  /**
+   * The password each provider binds to the others with to replicate; default the root DN's own, which is what
+   * lets them. Any other value leaves the providers after the first without the tree: how a test makes the
+   * replication deadline expire.
+   */
+  replicationCredentials?: string;
 }
 
 interface InstanceOptions extends StartSlapdOptions {
-  replication?: Omit<Replication, 'credentials'>;
+  replication?: Omit<Replication, 'credentials'> & { credentials?: string };
   /** A second provider of a replicated pair has the first one's passwords (its files). */
   shared?: Record<string, Secret>;
 }
@@ -152,7 +160,7 @@ async function createInstance(dir: string, opts: InstanceOptions): Promise<Slapd
     configPasswordHash: config ? sshaHash(config.password) : null,
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
-    ...(opts.replication ? { replication: { ...opts.replication, credentials: root.password } } : {}),
+    ...(opts.replication ? { replication: { ...opts.replication, credentials: opts.replication.credentials ?? root.password } } : {}),
   });
   await writeFile(join(dir, 'slapd.conf'), confText);
   await writeFile(
@@ -188,7 +196,10 @@ async function createInstance(dir: string, opts: InstanceOptions): Promise<Slapd
  * replication (syncrepl, mirror mode; SPEC §9): one tree, the same accounts
  * and passwords, each provider taking writes and sending them to the others.
  * Their folders are `dir/p1`, `dir/p2`, …; the first gets the demo tree,
- * the others copy it by replication. Resolves once every provider has it.
+ * the others copy it by replication. Resolves once every provider has it;
+ * when one cannot start or has not copied the tree by the deadline, every
+ * provider started is stopped (and the folder removed when this made it)
+ * before the error is thrown.
  */
 export async function startSlapdProviders(opts: StartProvidersOptions = {}): Promise<Slapd[]> {
   needInstalled();
@@ -203,35 +214,64 @@ export async function startSlapdProviders(opts: StartProvidersOptions = {}): Pro
   for (let i = 0; i < count; i++) ports.push(i === 0 && opts.port !== undefined ? opts.port : await freePort());
   const urlOf = (port: number): string => `ldap://127.0.0.1:${port}`;
   const handles: Slapd[] = [];
-  let shared: Record<string, Secret> | undefined;
-  for (const [i, dir] of dirs.entries()) {
-    await mkdir(dir, { recursive: true });
-    const replication = { serverId: i + 1, peers: ports.filter((_, j) => j !== i).map(urlOf) };
-    const state = await createInstance(dir, { ...opts, port: ports[i], replication, ...(shared ? { shared } : {}) });
-    shared ??= state.secrets;
-    // Only the first provider loads the tree; the others get it from it.
-    if (i > 0) state.fresh = false;
-    const handle = new Slapd(state, opts.detached === true, false, ownsDir ? base : null);
-    await handle.launch();
-    await handle.loadTreeIfFresh();
-    await handle.save();
-    handles.push(handle);
+  try {
+    let shared: Record<string, Secret> | undefined;
+    for (const [i, dir] of dirs.entries()) {
+      await mkdir(dir, { recursive: true });
+      const replication = {
+        serverId: i + 1,
+        peers: ports.filter((_, j) => j !== i).map(urlOf),
+        ...(opts.replicationCredentials === undefined ? {} : { credentials: opts.replicationCredentials }),
+      };
+      const state = await createInstance(dir, { ...opts, port: ports[i], replication, ...(shared ? { shared } : {}) });
+      shared ??= state.secrets;
+      // Only the first provider loads the tree; the others get it from it.
+      if (i > 0) state.fresh = false;
+      const handle = new Slapd(state, opts.detached === true, false, ownsDir ? base : null);
+      // Pushed before the launch: a slapd that starts but never answers is stopped too.
+      handles.push(handle);
+      await handle.launch();
+      await handle.loadTreeIfFresh();
+      await handle.save();
+    }
+    await replicated(handles, opts.replicationDeadlineMs ?? 30_000);
+    return handles;
+  } catch (err) {
+    // Each destroy stops its slapd and, when this made the common folder, removes it: the last started first,
+    // so that no slapd still runs in a folder being removed. Not one left running, and the first error kept.
+    const stopFailures: unknown[] = [];
+    for (const h of handles.reverse()) await h.destroy().catch((stopErr: unknown) => stopFailures.push(stopErr));
+    if (ownsDir) await rm(base, { recursive: true, force: true });
+    if (stopFailures.length > 0) throw new AggregateError([err, ...stopFailures], 'the providers did not start, nor stop after it');
+    throw err;
   }
-  // Every provider has the whole tree before anyone writes.
+}
+
+/** Resolves once every provider after the first holds as many entries as the first (the whole tree, before anyone writes). */
+async function replicated(handles: Slapd[], deadlineMs: number): Promise<void> {
   const entries = async (h: Slapd): Promise<number> =>
     (await ldapUtil('ldapsearch', [...h.rootArgs(), '-b', h.suffix, '-LLL', 'dn'])).split('\n').filter((l) => l.startsWith('dn:')).length;
   const [first, ...others] = handles;
-  if (!first) return handles;
+  if (!first) return;
   const want = await entries(first);
   // A deadline, not a count of turns: each turn's ldapsearch may itself take long.
-  const until = Date.now() + 30_000;
+  const until = Date.now() + deadlineMs;
   for (const h of others) {
-    while ((await entries(h).catch(() => -1)) !== want) {
+    let seen = await entries(h).catch(() => -1);
+    while (seen !== want) {
       if (Date.now() > until) {
-        throw new ZenrollError('DIRECTORY_UNREACHABLE', `provider ${h.url} did not copy the tree of ${first.url} within 30 s`);
+        throw new ZenrollError(
+          'DIRECTORY_UNREACHABLE',
+          `provider ${h.url} did not copy the tree of ${first.url} within ${deadlineMs / 1000} s (it holds ${Math.max(seen, 0)} of its ${want} entries)`,
+          {
+            details: {
+              fix: `each provider copies the tree binding to the others as ${h.rootDN} (the syncrepl lines of its slapd.conf): check that the others are reachable from it and that its credentials are that DN's password; on a slow machine, a longer replicationDeadlineMs`,
+            },
+          },
+        );
       }
       await sleep(100);
+      seen = await entries(h).catch(() => -1);
     }
   }
-  return handles;
 }
