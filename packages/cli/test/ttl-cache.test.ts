@@ -94,4 +94,25 @@ describe('ttlCache', () => {
     state.failing = false;
     expect(await cache.get()).toBe('v3');
   });
+
+  it('makes one load for gets that come while it runs: every one of them gets its value', async () => {
+    const { state, cache } = setup();
+    const gets = [cache.get(), cache.get(() => true), cache.get()];
+    expect(await Promise.all(gets)).toEqual(['v1', 'v1', 'v1']);
+    expect(state.loads).toBe(1);
+    // Expired: again one load for the gets that meet it running.
+    state.clock += TTL;
+    expect(await Promise.all([cache.get(), cache.get()])).toEqual(['v2', 'v2']);
+    expect(state.loads).toBe(2);
+  });
+
+  it('gives the error of a load that fails to every get that waited for it, and the next get loads again', async () => {
+    const { state, cache } = setup();
+    state.failing = true;
+    const gets = [cache.get(), cache.get()];
+    for (const g of gets) await expect(g).rejects.toThrow('load 1 failed');
+    expect(state.loads).toBe(1);
+    state.failing = false;
+    expect(await cache.get()).toBe('v2');
+  });
 });
