@@ -198,6 +198,8 @@ describe('zenroll installed from the packed packages', { timeout: 60_000 }, () =
     expect(entries.filter((e) => e.startsWith('package/dist/commands/')).length).toBeGreaterThan(0);
     for (const stray of STRAYS) expect(entries).not.toContain(`package/${relative(CLI_DIR, stray)}`);
     expect(straysLeft).toEqual([]);
+    // tsc -b's record of its last build is for a working copy, not an install.
+    expect(entries).not.toContain('package/dist/.tsbuildinfo');
   });
 
   it("the README's Install section packs exactly the packages the CLI is made of", async () => {
