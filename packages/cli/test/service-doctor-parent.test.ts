@@ -1,15 +1,21 @@
 /**
  * `zenroll doctor` (SPEC §5) as the real executable, on what a leaf shares
  * with others: the parent's clock (the `Date` of its /v1/info answer), the
- * parent's HTTPS certificate against `sender.tls.ca`, and the server's
+ * parent's HTTPS certificate (its CA against `sender.tls.ca`, its dates, the
+ * host it names; each FAIL in the words a roll-up stops with), and the server's
  * Inventory Service object in a private slapd. Each is good on one run (ok)
  * and wrong on the next (one FAIL line saying what to fix, exit 1).
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { request, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlapd, type Slapd, initArgs } from '@zenroll/testkit';
+import { makeCertificate, type CertRequest } from '@zenroll/core';
+import { startSlapd, type Slapd, initArgs, writeScans } from '@zenroll/testkit';
+import { runCli } from './helpers/cli.js';
 import { doctor, type Check } from './helpers/doctor.js';
 import { makePki, type Pki } from './helpers/fault-setup.js';
 import { tempDir, type ServerFolder } from './helpers/server-dir.js';
@@ -20,6 +26,10 @@ const HOUR = 3_600_000;
 // The Sender's fix for a parent certificate it does not trust (sender/src/failure.ts), as a roll-up's "fix" line says it too.
 const UNTRUSTED_FIX =
   "copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE";
+/** Debian's libfaketime (package faketime, which scripts/system-deps.sh installs), as clock-heals.test.ts finds it. */
+const faketimeLib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.']
+  .map((d) => join('/usr/lib', d, 'faketime/libfaketime.so.1'))
+  .find((p) => existsSync(p));
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -142,6 +152,125 @@ describe('zenroll doctor: an HTTPS parent', () => {
         `^FAIL {2}parent: ${escaped(tlsParent.url)} certificate not trusted: sender\\.tls\\.ca is not set and no system CA signed it \\([A-Z_]+\\); ${escaped(UNTRUSTED_FIX)}$`,
       ),
     );
+  });
+});
+
+/**
+ * The project's own makeCertificate (so openssl's own -days) run in a Node
+ * whose clock is `faketime` off (libfaketime, "-400d" or "+2d"): a
+ * certificate dated as it would have been made then.
+ */
+async function certificateMadeAt(faketime: string, req: CertRequest): Promise<void> {
+  expect(faketimeLib, 'libfaketime (Debian package faketime, scripts/system-deps.sh)').toBeDefined();
+  const script = `import { makeCertificate } from '@zenroll/core'; await makeCertificate(${JSON.stringify(req)});`;
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, LD_PRELOAD: faketimeLib, FAKETIME: faketime },
+  });
+}
+
+/**
+ * What a roll-up of `leaf` says it stopped on (SPEC §1): its `problem` and
+ * `fix` lines, from the real executable with three scans queued.
+ */
+async function rollupProblem(leaf: ServerFolder): Promise<{ code: number | null; problem: string | undefined; fix: string | undefined }> {
+  await leaf.edit((json) => {
+    section(json, 'sender').stableMs = 0;
+  });
+  await writeScans(leaf.config.dirs.entmergedir ?? '', 3);
+  // A roll-up that retried would wait 10 s first: this is a hang guard, not a timing assertion.
+  const r = await runCli(['rollup', '--now', '-c', leaf.configPath], { killAfterMs: 8_000 });
+  const lines = r.stdout.split('\n');
+  return {
+    code: r.code,
+    problem: lines.find((l) => l.startsWith('problem ')),
+    fix: lines.find((l) => l.startsWith('fix ')),
+  };
+}
+
+describe('zenroll doctor: an HTTPS parent whose certificate is out of date or for another host', () => {
+  let pki: Pki;
+
+  beforeAll(async () => {
+    pki = await makePki(join(tmp.path, 'pki-dates'));
+  });
+
+  async function parentWith(name: string, cert: { cert: string; key: string }): Promise<TestReceiver> {
+    const p = await TestReceiver.start({ dir: join(tmp.path, name), server: 'INT1', tls: cert });
+    closers.push(() => p.close());
+    return p;
+  }
+
+  const OUT_OF_DATE_FIX = "renew the parent's certificate, or set this server's clock right";
+
+  for (const [when, faketime, errno, nodeMessage] of [
+    ['expired 370 days ago', '-400d', 'CERT_HAS_EXPIRED', 'certificate has expired'],
+    ['valid only from 2 days on', '+2d', 'CERT_NOT_YET_VALID', 'certificate is not yet valid'],
+  ] as const) {
+    it(`signed by the CA in sender.tls.ca but ${when}: a FAIL in the roll-up's words (${errno}), naming renewal or this server's clock`, async () => {
+      // Made by the CA the leaf trusts, 30 days' validity, dated by a clock that was (or will be) then.
+      const dir = join(tmp.path, `pki-${errno}`);
+      const cert = { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+      await certificateMadeAt(faketime, {
+        certPath: cert.cert,
+        keyPath: cert.key,
+        hosts: ['127.0.0.1', 'localhost'],
+        commonName: 'INT1',
+        days: 30,
+        ca: { certPath: pki.ca, keyPath: pki.ca.replace(/\.crt$/, '.key') },
+      });
+      const p = await parentWith(`parent-${errno}`, cert);
+      const leaf = await newLeaf(p.url);
+      await leaf.edit((json) => {
+        section(json, 'sender').tls = { ca: pki.ca };
+      });
+
+      const r = await doctor(leaf);
+      expect(r.code).toBe(1);
+      expect(failing(r)).toEqual(['parent']);
+      expect(lineOf(r, 'parent')).toBe(`FAIL  parent: ${p.url} certificate outside its validity period (${errno}); ${OUT_OF_DATE_FIX}`);
+
+      // The same leaf's roll-up stops on it in the same words, with the same fix.
+      const rollup = await rollupProblem(leaf);
+      expect(rollup.code).toBe(1);
+      expect(rollup.problem).toBe(
+        `problem   RECEIVER_TLS_UNTRUSTED: parent "${p.url}": certificate outside its validity period (${errno}: ${nodeMessage})`,
+      );
+      expect(rollup.fix).toBe(`fix       ${OUT_OF_DATE_FIX}`);
+    });
+  }
+
+  it("made for localhost only, reached as 127.0.0.1: a FAIL in the roll-up's words naming sender.parent and init --tls-name", async () => {
+    const dir = join(tmp.path, 'pki-name');
+    const cert = { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+    await makeCertificate({
+      certPath: cert.cert,
+      keyPath: cert.key,
+      hosts: ['localhost'],
+      commonName: 'INT1',
+      ca: { certPath: pki.ca, keyPath: pki.ca.replace(/\.crt$/, '.key') },
+    });
+    const p = await parentWith('parent-name', cert);
+    expect(p.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const leaf = await newLeaf(p.url);
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: pki.ca };
+    });
+    const fix =
+      "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)";
+
+    const r = await doctor(leaf);
+    expect(r.code).toBe(1);
+    expect(failing(r)).toEqual(['parent']);
+    expect(lineOf(r, 'parent')).toBe(
+      `FAIL  parent: ${p.url} certificate not made for host 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID); ${fix}`,
+    );
+
+    const rollup = await rollupProblem(leaf);
+    expect(rollup.code).toBe(1);
+    expect(rollup.problem).toBe(
+      `problem   RECEIVER_TLS_UNTRUSTED: parent "${p.url}": certificate not made for host 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list:)`,
+    );
+    expect(rollup.fix).toBe(`fix       ${fix}`);
   });
 });
 
