@@ -75,7 +75,9 @@ describe('a failure that waiting cannot mend stops at once, naming the fix (SPEC
     // One cause, one wording: the leaf's doctor says it as the roll-up did.
     const doctor = await runCli(['doctor', '-c', l.configPath]);
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout.split('\n')).toContain(`FAIL  parent: ${p.url} ${what} (DEPTH_ZERO_SELF_SIGNED_CERT); ${fix}`);
+    expect(doctor.stdout.split('\n')).toContain(
+      `FAIL  parent: parent "${p.url}": ${what} (DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate); ${fix}`,
+    );
 
     // The fix as named: the parent's certificate, sender.tls.ca. The key trusted too, so that the zip goes up.
     await l.edit((json) => {

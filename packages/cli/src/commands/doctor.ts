@@ -315,14 +315,11 @@ export function doctorChecks(config: Config, options: CheckOptions = {}): Doctor
           const clock = skewMs > 60_000 ? `; clocks differ by ${Math.round(skewMs / 1000)} s: set up NTP on both` : '';
           return { ok: skewMs <= 60_000, detail: `${config.sender.parent} answers as ${server}${clock}` };
         } catch (err) {
-          // What waiting cannot mend (a certificate not trusted, a client certificate the parent requires, http for https)
-          // is said as a roll-up says it, with the same fix: one wording for one cause wherever an operator looks.
+          // What waiting cannot mend (a certificate not trusted, out of date or for another host, a client certificate the
+          // parent requires, http for https) is the roll-up's own problem text and fix: one wording for one cause (SPEC §1).
           const failure = await connectionFailure(err, { sender: config.sender, url: config.sender.parent ?? url });
-          const what = fieldOf(failure.details, 'what');
-          if (!errorSpec(failure.code).retry && typeof what === 'string') {
-            const errno = fieldOf(failure.details, 'errno');
-            const fix = failure.fix === undefined ? '' : `; ${failure.fix}`;
-            return { ok: false, detail: `${config.sender.parent} ${what}${typeof errno === 'string' ? ` (${errno})` : ''}${fix}` };
+          if (!errorSpec(failure.code).retry) {
+            return { ok: false, detail: `${failure.message}${failure.fix === undefined ? '' : `; ${failure.fix}`}` };
           }
           const cause = fieldOf(err, 'cause');
           return {
