@@ -3,13 +3,14 @@
  * expression ticks every second, node-cron's own messages go to the
  * service's logger (never to the console, which would break the one-JSON-
  * object-a-line log), and a tick the process was too busy to start on the
- * second still runs late instead of being dropped; `sender.randomizeMinutes`
+ * second still runs late instead of being dropped, up to
+ * MISSED_TICK_TOLERANCE_MS (under fake timers); `sender.randomizeMinutes`
  * starts each tick at a random delay below it (under fake timers, with
  * Math.random controlled).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isZenrollError } from '@zenroll/core';
-import { checkSchedule, startSchedule, type Schedule, type ScheduleLogger } from '../src/service/scheduler.js';
+import { checkSchedule, MISSED_TICK_TOLERANCE_MS, startSchedule, type Schedule, type ScheduleLogger } from '../src/service/scheduler.js';
 import { waitUntil } from './helpers/service.js';
 
 interface Line {
@@ -77,28 +78,35 @@ describe('startSchedule', () => {
   });
 
   it('runs a tick late when the process was busy on its second, instead of dropping it', async () => {
-    const ticks: number[] = [];
+    // Fake Date and timers: the process is busy (or paused) across the tick for exactly as long as
+    // the test says, however loaded the machine is. Busy: the clock goes on, no timer fires.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T01:59:00Z'));
+    const busyFor = (ms: number) => vi.setSystemTime(Date.now() + ms);
+    const at: string[] = [];
     const logger = memoryLogger();
     schedule = startSchedule({
-      expression: '*/3 * * * * *',
+      expression: '0 2 * * *',
       timezone: 'UTC',
       randomizeMinutes: 0,
       logger,
-      tick: async () => void ticks.push(Date.now()),
+      tick: async () => void at.push(new Date().toISOString()),
     });
-    await waitUntil('the first tick', () => ticks.length >= 1, 10_000);
-    // Busy from shortly before the next tick (3 s later) until well after it:
-    // node-cron's default would drop that tick as missed (it counts whole
-    // seconds: 2 s late) and wait for the one after.
-    const first = ticks[0]!;
-    await new Promise((r) => setTimeout(r, first + 2400 - Date.now()));
-    const blockedUntil = first + 5500;
-    while (Date.now() < blockedUntil) {
-      // busy
-    }
-    await waitUntil('the late tick', () => ticks.length >= 2, 10_000);
-    // Not dropped as missed (and so run as soon as the process was free, not at the following tick).
-    expect(logger.lines.filter((l) => /missed/.test(l.msg))).toEqual([]);
+    const missed = () => logger.lines.filter((l) => /missed/.test(l.msg));
+
+    // Busy from a second before 02:00 until 02:03: node-cron's default drops a tick 1 s late as missed.
+    await vi.advanceTimersByTimeAsync(59_000);
+    busyFor(3 * 60_000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(at).toEqual(['2026-12-01T02:03:00.000Z']); // run as soon as the process was free
+    expect(missed()).toEqual([]);
+
+    // Still bounded: busy past the tolerance, the next night's tick is dropped as missed (and logged).
+    await vi.advanceTimersByTimeAsync(Date.parse('2026-12-02T01:59:59Z') - Date.now());
+    busyFor(MISSED_TICK_TOLERANCE_MS + 60_000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(at).toEqual(['2026-12-01T02:03:00.000Z']);
+    expect(missed()).toEqual([expect.objectContaining({ level: 'warn', obj: { source: 'node-cron' } })]);
   });
 
   it('logs ticks it had to drop through the logger, not the console', async () => {
