@@ -38,38 +38,27 @@ describe('DirectoryLog: the journal applied to a private slapd', { timeout: 120_
     const server = await freshServer(slapd);
     const { log } = await openLog({ timeoutMs: 1000 });
     const writes: LogWrite[] = [];
-    // How long each write spent outside the journal's own append and fsync: the disk, slow
-    // under load (its fsync alone took 40-100 ms at worst here), is not what is measured.
-    const journalWrite = log.journal.write.bind(log.journal);
-    let inJournal = 0;
-    log.journal.write = async (w: LogWrite) => {
-      const t = performance.now();
-      try {
-        await journalWrite(w);
-      } finally {
-        inJournal = performance.now() - t;
-      }
-    };
-    const slowest = { ms: 0 };
     const write = async (w: LogWrite) => {
-      const t = performance.now();
       await log.write(w);
-      slowest.ms = Math.max(slowest.ms, performance.now() - t - inJournal);
       writes.push(w);
     };
     let restarted: Promise<void> | null = null;
+    let sinceKill = 0;
     for (let i = 0; i < 500; i++) {
       const zipped = rec(server, 'zipped', { message: `zip ${i}` });
       await write({ record: zipped });
       if (i % 5 === 4) await write({ record: sentFor(zipped), replaces: zipped });
       if (i === 150) {
         await slapd.kill('SIGKILL');
-        restarted = sleep(1500).then(() => slapd.restart());
+        sinceKill = writes.length;
+      }
+      if (i === 300) {
+        // The roll-up went on: slapd comes back only once these writes returned, so a write that
+        // waited for LDAP would never return (and vitest fails the test). None of them reached it.
+        expect(log.backlog()).toBeGreaterThanOrEqual(writes.length - sinceKill);
+        restarted = slapd.restart();
       }
     }
-    // The roll-up went on: no write waited for LDAP (each is one local fsync, not counted here).
-    expect(slowest.ms).toBeLessThan(500);
-    expect(log.backlog()).toBeGreaterThan(0);
     await restarted;
     expect(await log.drain(60_000)).toBe(true);
     const expected = applyWrites([], writes).map(serializeRecord);
