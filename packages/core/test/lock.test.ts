@@ -370,9 +370,7 @@ describe('two nodes judge each other by the heartbeat, never by their clocks or 
     ac.abort(new Error('gave up'));
     await expect(waiting).rejects.toThrow('gave up');
     // Without wait: refused once the beat is seen to move.
-    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs })).rejects.toThrow(
-      /is held by process \d+ on node-a/,
-    );
+    await expect(acquireLock(path, { purpose: 'standby', node: 'node-b', staleMs })).rejects.toThrow(/is held by process \d+ on node-a/);
     await holder.release();
   });
 });
