@@ -139,7 +139,7 @@ describe('zenroll doctor: an HTTPS parent', () => {
     expect(failing(r)).toEqual(['parent']);
     // It answered: not "does not answer, check the firewall", but the Sender's own words for it (a roll-up's problem and fix).
     expect(lineOf(r, 'parent')).toBe(
-      `FAIL  parent: parent "${tlsParent.url}": certificate not trusted: sender.tls.ca (${pki.otherCa}) did not sign it (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); ${UNTRUSTED_FIX}`,
+      `FAIL  parent: parent "${tlsParent.url}": certificate not trusted: sender.tls.ca (${pki.otherCa}) did not sign it (UNABLE_TO_VERIFY_LEAF_SIGNATURE); ${UNTRUSTED_FIX}`,
     );
 
     await leaf.edit((json) => {
@@ -149,7 +149,7 @@ describe('zenroll doctor: an HTTPS parent', () => {
     expect(failing(none)).toEqual(['parent']);
     expect(lineOf(none, 'parent')).toMatch(
       new RegExp(
-        `^FAIL {2}parent: parent "${escaped(tlsParent.url)}": certificate not trusted: sender\\.tls\\.ca is not set and no system CA signed it \\([A-Z_]+: [^)]+\\); ${escaped(UNTRUSTED_FIX)}$`,
+        `^FAIL {2}parent: parent "${escaped(tlsParent.url)}": certificate not trusted: sender\\.tls\\.ca is not set and no system CA signed it \\([A-Z_]+\\); ${escaped(UNTRUSTED_FIX)}$`,
       ),
     );
   });
@@ -202,9 +202,9 @@ describe('zenroll doctor: an HTTPS parent whose certificate is out of date or fo
 
   const OUT_OF_DATE_FIX = "renew the parent's certificate, or set this server's clock right";
 
-  for (const [when, faketime, errno, nodeMessage] of [
-    ['expired 370 days ago', '-400d', 'CERT_HAS_EXPIRED', 'certificate has expired'],
-    ['valid only from 2 days on', '+2d', 'CERT_NOT_YET_VALID', 'certificate is not yet valid'],
+  for (const [when, faketime, errno] of [
+    ['expired 370 days ago', '-400d', 'CERT_HAS_EXPIRED'],
+    ['valid only from 2 days on', '+2d', 'CERT_NOT_YET_VALID'],
   ] as const) {
     it(`signed by the CA in sender.tls.ca but ${when}: a FAIL in the roll-up's words (${errno}), naming renewal or this server's clock`, async () => {
       // Made by the CA the leaf trusts, 30 days' validity, dated by a clock that was (or will be) then.
@@ -224,7 +224,7 @@ describe('zenroll doctor: an HTTPS parent whose certificate is out of date or fo
         section(json, 'sender').tls = { ca: pki.ca };
       });
 
-      const problem = `parent "${p.url}": certificate outside its validity period (${errno}: ${nodeMessage})`;
+      const problem = `parent "${p.url}": certificate outside its validity period (${errno})`;
       const r = await doctor(leaf);
       expect(r.code).toBe(1);
       expect(failing(r)).toEqual(['parent']);
@@ -257,7 +257,7 @@ describe('zenroll doctor: an HTTPS parent whose certificate is out of date or fo
     const fix =
       "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)";
 
-    const problem = `parent "${p.url}": certificate not made for host 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list:)`;
+    const problem = `parent "${p.url}": certificate not made for host 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID)`;
     const r = await doctor(leaf);
     expect(r.code).toBe(1);
     expect(failing(r)).toEqual(['parent']);

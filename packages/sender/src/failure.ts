@@ -120,7 +120,7 @@ function fail(
   ctx: FailureContext,
   fix?: string,
 ): ZenrollError {
-  const why = c.code !== undefined ? `${c.code}: ${c.message}` : c.message;
+  const why = [c.code, c.message].filter(Boolean).join(': ');
   return new ZenrollError(code, `parent ${shown(ctx.url, 200)}: ${what}${why ? ` (${why})` : ''}`, {
     cause: err,
     details: { url: ctx.url, errno: c.code, what, ...(fix === undefined ? {} : { fix }) },
@@ -142,12 +142,16 @@ export async function connectionFailure(
   const url = new URL(ctx.url);
   const code = c.code ?? '';
   const ca = ctx.sender.tls.ca;
+  // A certificate the Sender refuses is said in our words and OpenSSL's code
+  // alone: Node's message adds nothing to them, varies with its version, and
+  // Node 24 appends a hint about --use-system-ca that is not zenroll's fix.
+  const certCode = { ...c, message: '' };
   if (UNTRUSTED_CERT_CODES.has(code)) {
     const given = ca === null ? 'sender.tls.ca is not set and no system CA signed it' : `sender.tls.ca (${ca}) did not sign it`;
     return fail(
       'RECEIVER_TLS_UNTRUSTED',
       `certificate not trusted: ${given}`,
-      c,
+      certCode,
       err,
       ctx,
       `copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE`,
@@ -157,7 +161,7 @@ export async function connectionFailure(
     return fail(
       'RECEIVER_TLS_UNTRUSTED',
       'certificate outside its validity period',
-      c,
+      certCode,
       err,
       ctx,
       "renew the parent's certificate, or set this server's clock right",
@@ -167,7 +171,7 @@ export async function connectionFailure(
     return fail(
       'RECEIVER_TLS_UNTRUSTED',
       `certificate not made for host ${url.hostname}`,
-      c,
+      certCode,
       err,
       ctx,
       "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)",
