@@ -13,7 +13,8 @@ import { Degraded } from '../src/service/startup.js';
 import { runCli } from './helpers/cli.js';
 import type { ServerFolder } from './helpers/server-dir.js';
 import { serversPerTest, initHere, section, terminate } from './helpers/service.js';
-import { initArgs } from '@zenroll/testkit';
+import { initArgs, TestReceiver } from '@zenroll/testkit';
+import { makePki } from './helpers/fault-setup.js';
 
 const { services, fresh } = serversPerTest('zenroll-startup-');
 
@@ -138,6 +139,36 @@ describe('zenroll serve starts degraded on each warning', () => {
     expect(await terminate(svc)).toEqual({ code: 0, signal: null });
     const log = (await runCli(['log', '--status', '-c', l.configPath])).stdout.replace(/\s+/g, ' ');
     expect(log).toMatch(/problem LEAF1 WARNING check=parent started degraded: parent: http:\/\/127\.0\.0\.1:1 does not answer/);
+  });
+
+  it("a parent whose certificate sender.tls.ca did not sign: status and the status log say it in a roll-up's words, with the fix", async () => {
+    const pki = await makePki(fresh('pki'));
+    const parent = await TestReceiver.start({ dir: fresh('INT1'), server: 'INT1', tls: pki.server });
+    try {
+      const l = await leaf(parent.url);
+      await l.edit((json) => {
+        section(json, 'sender').tls = { ca: pki.otherCa };
+      });
+      const svc = services.start(l.configPath);
+      await svc.waitFor((x) => x.msg === 'serving');
+      const warn = await svc.waitFor((x) => x.msg === 'started degraded');
+      // The Sender's own problem text and fix (SPEC §1), OpenSSL's code alone.
+      const said = `parent "${parent.url}": certificate not trusted: sender.tls.ca (${pki.otherCa}) did not sign it (UNABLE_TO_VERIFY_LEAF_SIGNATURE); copy the parent's CA certificate (for a self-signed parent, its tls/server.crt) here and set sender.tls.ca to it; a new server: zenroll init … --parent-ca FILE`;
+      expect(warn).toMatchObject({ check: 'parent', detail: said });
+
+      const status = await runCli(['status', '--json', '-c', l.configPath]);
+      expect((JSON.parse(status.stdout) as { service: { degraded: string[] } }).service.degraded).toEqual([`parent: ${said}`]);
+
+      expect(await terminate(svc)).toEqual({ code: 0, signal: null });
+      const log = (await runCli(['log', '--status', '--json', '-c', l.configPath])).stdout;
+      const messages = log
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { msg?: string }).msg);
+      expect(messages).toContain(`started degraded: parent: ${said}`);
+    } finally {
+      await parent.close();
+    }
   });
 
   it('a directory that does not answer', async () => {
