@@ -11,7 +11,7 @@
 // stops, also on Ctrl-C.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,9 @@ if (!opts['no-build']) {
 // These use the built packages (the private slapd of @zenroll/directory, the browser launcher of @zenroll/testkit): imported once built.
 const { chromiumInstalled, launchBrowser } = await import('@zenroll/testkit');
 const { alive, checkList, ldapLogs, startDemo, stopDemo } = await import('./lib/browser-story.mjs');
-const { phpLdapAdminMissing, sessionCipherFailure, startPhpLdapAdmin, withColonIv } = await import('./lib/phpldapadmin.mjs');
+const { colonIv, errorLogLength, phpLdapAdminMissing, sessionCipherFailureSince, startPhpLdapAdmin } = await import(
+  './lib/phpldapadmin.mjs'
+);
 const { slapdInstalled } = await import('@zenroll/directory/slapd');
 const checks = checkList();
 const { check } = checks;
@@ -186,65 +188,54 @@ try {
   });
 
   // The control: the same check must see the controls of a phpLDAPadmin that is not read-only.
-  await check('control: on a read-write phpLDAPadmin the same check finds edit controls', async () => {
-    const rw = await startPhpLdapAdmin({
+  // A second phpLDAPadmin on the same directory, with a page of its own, for a control check; both gone after fn.
+  const withControl = async (opts, fn) => {
+    const pla = await startPhpLdapAdmin({
       ldapHost: '127.0.0.1',
       ldapPort: slapd.port,
       base: slapd.suffix,
-      name: 'read-write control',
       attributes: ['zeninvRollUpLog'],
-      readOnly: false,
+      ...opts,
     });
     try {
-      const rwPage = await browser.newPage();
+      const controlPage = await browser.newPage();
       try {
-        const who = await logIn(rwPage, rw, operator);
-        if (who.dn !== operator.dn || who.readOnly) throw new Error(`the page says logged in as ${JSON.stringify(who)}`);
-        await rwPage.goto(`${rw.url}cmd.php?cmd=template_engine&server_id=1&dn=${encodeURIComponent(target)}`);
-        const found = await editControls(rwPage);
-        if (found.length === 0) throw new Error('found none: the check cannot tell a read-only page from a read-write one');
+        await fn(controlPage, pla);
       } finally {
-        await rwPage.close();
+        await controlPage.close();
       }
     } finally {
-      await rw.stop();
+      await pla.stop();
     }
-  });
+  };
+
+  // The control: the same check must see the controls of a phpLDAPadmin that is not read-only.
+  await check('control: on a read-write phpLDAPadmin the same check finds edit controls', () =>
+    withControl({ name: 'read-write control', readOnly: false }, async (rwPage, rw) => {
+      const who = await logIn(rwPage, rw, operator);
+      if (who.dn !== operator.dn || who.readOnly) throw new Error(`the page says logged in as ${JSON.stringify(who)}`);
+      await rwPage.goto(`${rw.url}cmd.php?cmd=template_engine&server_id=1&dn=${encodeURIComponent(target)}`);
+      const found = await editControls(rwPage);
+      if (found.length === 0) throw new Error('found none: the check cannot tell a read-only page from a read-write one');
+    }),
+  );
 
   // The control of logIn's one retry: a phpLDAPadmin whose IV always ends in
   // ':' loses every login to its session cipher, as the real one loses about
   // one in 120; logIn must name that failure (not retry anything else), and
   // try again as often as it is told.
-  await check("control: a login lost to phpLDAPadmin's session cipher is recognised (HTTP 500), and retried", async () => {
-    const bad = await startPhpLdapAdmin({
-      ldapHost: '127.0.0.1',
-      ldapPort: slapd.port,
-      base: slapd.suffix,
-      name: 'session cipher control',
-      attributes: ['zeninvRollUpLog'],
-      patch: async (dir) => {
-        const file = join(dir, 'lib', 'functions.php');
-        await writeFile(file, withColonIv(await readFile(file, 'utf8')));
-      },
-    });
-    try {
-      const badPage = await browser.newPage();
-      try {
-        const err = await logIn(badPage, bad, operator, undefined, 2).then(
-          () => null,
-          (e) => e,
-        );
-        if (!err) throw new Error('logged in, though every IV ends in a colon');
-        if (!/after 2 tries, each lost to phpLDAPadmin's session cipher: HTTP 500/.test(err.message)) {
-          throw new Error(`logIn failed otherwise: ${err.message}`);
-        }
-      } finally {
-        await badPage.close();
+  await check("control: a login lost to phpLDAPadmin's session cipher is recognised (HTTP 500), and retried", () =>
+    withControl({ name: 'session cipher control', patch: colonIv }, async (badPage, bad) => {
+      const err = await logIn(badPage, bad, operator, undefined, 2).then(
+        () => null,
+        (e) => e,
+      );
+      if (!err) throw new Error('logged in, though every IV ends in a colon');
+      if (!/after 2 tries, each lost to phpLDAPadmin's session cipher: HTTP 500/.test(err.message)) {
+        throw new Error(`logIn failed otherwise: ${err.message}`);
       }
-    } finally {
-      await bad.stop();
-    }
-  });
+    }),
+  );
 
   await check('the pages asked nothing but loopback addresses', async () => {
     if (browser.offsite.length > 0) throw new Error(`requests elsewhere: ${[...new Set(browser.offsite)].slice(0, 5).join(', ')}`);
@@ -284,7 +275,7 @@ process.exitCode = checks.failed > 0 ? 1 : 0;
  */
 async function logIn(p, pla, account, before = async () => {}, tries = 3) {
   for (let attempt = 1; ; attempt++) {
-    const logged = await fileSize(pla.errorLog);
+    const logged = await errorLogLength(pla);
     await p.goto(`${pla.url}cmd.php?cmd=login_form&server_id=1`);
     await p.type('#login', account.dn);
     await p.type('#password', account.password);
@@ -292,7 +283,7 @@ async function logIn(p, pla, account, before = async () => {}, tries = 3) {
     const [res] = await Promise.all([p.waitForNavigation(), p.click('input[type=submit]')]);
     const who = await loggedInAs(p);
     if (who) return who;
-    const cipher = sessionCipherFailure(await readFrom(pla.errorLog, logged));
+    const cipher = await sessionCipherFailureSince(pla, logged);
     const said = `HTTP ${res?.status() ?? '?'}, the page says "${await pageText(p, 200)}"`;
     if (!cipher) throw new Error(`not logged in: ${said}`);
     if (attempt >= tries) {
@@ -303,15 +294,6 @@ async function logIn(p, pla, account, before = async () => {}, tries = 3) {
     await cdp.send('Network.clearBrowserCookies');
     await cdp.detach();
   }
-}
-
-async function fileSize(path) {
-  return (await stat(path).catch(() => null))?.size ?? 0;
-}
-
-async function readFrom(path, offset) {
-  const text = await readFile(path).catch(() => Buffer.alloc(0));
-  return text.subarray(offset).toString('utf8');
 }
 
 async function pageText(p, max) {

@@ -181,17 +181,25 @@ export async function startPhpLdapAdmin(opts) {
  * with PHP 8.2), openssl_decrypt warns, phpLDAPadmin's error handler throws
  * while serialising the warning's backtrace, and every page of that session
  * answers HTTP 500 until its cookie is gone. Apache's error log then holds
- * that throw: the line naming it in text, or null.
+ * that throw: the line naming it, written after `from` (errorLogLength), or null.
  */
-export function sessionCipherFailure(errorLogText) {
-  return errorLogText.split('\n').find((l) => l.includes('PHP Fatal error') && l.includes('openssl_decrypt()')) ?? null;
+export async function sessionCipherFailureSince(pla, from) {
+  const text = (await readFile(pla.errorLog).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
+  return text.split('\n').find((l) => l.includes('PHP Fatal error') && l.includes('openssl_decrypt()')) ?? null;
 }
 
-/** Source of lib/functions.php with an IV that always ends in ':', so that every login meets the failure above. */
-export function withColonIv(functionsPhp) {
+/** How long Apache's error log of pla is now: where sessionCipherFailureSince starts reading. */
+export async function errorLogLength(pla) {
+  return (await stat(pla.errorLog).catch(() => null))?.size ?? 0;
+}
+
+/** A `patch` for startPhpLdapAdmin: the copy's IV always ends in ':', so that every login meets the failure above. */
+export async function colonIv(dir) {
+  const file = join(dir, 'lib', 'functions.php');
   const line = '$iv = openssl_random_pseudo_bytes(openssl_cipher_iv_length(SESSION_CIPHER));';
-  if (!functionsPhp.includes(line)) throw new Error(`lib/functions.php has no line "${line}": another phpLDAPadmin than 1.2.6.3`);
-  return functionsPhp.replace(line, `${line} $iv[strlen($iv) - 1] = ':';`);
+  const php = await readFile(file, 'utf8');
+  if (!php.includes(line)) throw new Error(`${file} has no line "${line}": another phpLDAPadmin than 1.2.6.3`);
+  await writeFile(file, php.replace(line, `${line} $iv[strlen($iv) - 1] = ':';`));
 }
 
 // Apache's www-data must pass through every folder above dir.
