@@ -202,6 +202,29 @@ describe('zenroll doctor: an HTTPS parent whose certificate is out of date or fo
 
   const OUT_OF_DATE_FIX = "renew the parent's certificate, or set this server's clock right";
 
+  /** A leaf of parent p that trusts the CA of `pki` (sender.tls.ca). */
+  async function trustingLeaf(p: TestReceiver): Promise<ServerFolder> {
+    const leaf = await newLeaf(p.url);
+    await leaf.edit((json) => {
+      section(json, 'sender').tls = { ca: pki.ca };
+    });
+    return leaf;
+  }
+
+  /** doctor's parent line and the same leaf's roll-up say `problem` with `fix`, in one wording. */
+  async function expectOneWording(leaf: ServerFolder, problem: string, fix: string): Promise<void> {
+    const r = await doctor(leaf);
+    expect(r.code).toBe(1);
+    expect(failing(r)).toEqual(['parent']);
+    expect(lineOf(r, 'parent')).toBe(`FAIL  parent: ${problem}; ${fix}`);
+
+    // The same leaf's roll-up stops on it in the same words, with the same fix.
+    const rollup = await rollupProblem(leaf);
+    expect(rollup.code).toBe(1);
+    expect(rollup.problem).toBe(`problem   RECEIVER_TLS_UNTRUSTED: ${problem}`);
+    expect(rollup.fix).toBe(`fix       ${fix}`);
+  }
+
   for (const [when, faketime, errno] of [
     ['expired 370 days ago', '-400d', 'CERT_HAS_EXPIRED'],
     ['valid only from 2 days on', '+2d', 'CERT_NOT_YET_VALID'],
@@ -219,22 +242,11 @@ describe('zenroll doctor: an HTTPS parent whose certificate is out of date or fo
         ca: { certPath: pki.ca, keyPath: pki.ca.replace(/\.crt$/, '.key') },
       });
       const p = await parentWith(`parent-${errno}`, cert);
-      const leaf = await newLeaf(p.url);
-      await leaf.edit((json) => {
-        section(json, 'sender').tls = { ca: pki.ca };
-      });
-
-      const problem = `parent "${p.url}": certificate outside its validity period (${errno})`;
-      const r = await doctor(leaf);
-      expect(r.code).toBe(1);
-      expect(failing(r)).toEqual(['parent']);
-      expect(lineOf(r, 'parent')).toBe(`FAIL  parent: ${problem}; ${OUT_OF_DATE_FIX}`);
-
-      // The same leaf's roll-up stops on it in the same words, with the same fix.
-      const rollup = await rollupProblem(leaf);
-      expect(rollup.code).toBe(1);
-      expect(rollup.problem).toBe(`problem   RECEIVER_TLS_UNTRUSTED: ${problem}`);
-      expect(rollup.fix).toBe(`fix       ${OUT_OF_DATE_FIX}`);
+      await expectOneWording(
+        await trustingLeaf(p),
+        `parent "${p.url}": certificate outside its validity period (${errno})`,
+        OUT_OF_DATE_FIX,
+      );
     });
   }
 
@@ -250,23 +262,11 @@ describe('zenroll doctor: an HTTPS parent whose certificate is out of date or fo
     });
     const p = await parentWith('parent-name', cert);
     expect(p.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const leaf = await newLeaf(p.url);
-    await leaf.edit((json) => {
-      section(json, 'sender').tls = { ca: pki.ca };
-    });
-    const fix =
-      "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)";
-
-    const problem = `parent "${p.url}": certificate not made for host 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID)`;
-    const r = await doctor(leaf);
-    expect(r.code).toBe(1);
-    expect(failing(r)).toEqual(['parent']);
-    expect(lineOf(r, 'parent')).toBe(`FAIL  parent: ${problem}; ${fix}`);
-
-    const rollup = await rollupProblem(leaf);
-    expect(rollup.code).toBe(1);
-    expect(rollup.problem).toBe(`problem   RECEIVER_TLS_UNTRUSTED: ${problem}`);
-    expect(rollup.fix).toBe(`fix       ${fix}`);
+    await expectOneWording(
+      await trustingLeaf(p),
+      `parent "${p.url}": certificate not made for host 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID)`,
+      "write sender.parent with a name the parent's certificate holds, or give the parent a certificate for this one (zenroll init --tls-name on the parent)",
+    );
   });
 });
 
